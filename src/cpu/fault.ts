@@ -1,0 +1,16 @@
+/**
+ * Faults are signalled by throwing one preallocated object: the hot path never allocates, and the
+ * details (vector, error code, CR2) live in CPU fields set just before the throw.
+ */
+export class CpuFaultSignal {
+  readonly isCpuFault = true;
+}
+
+/** The single instance thrown for every guest exception raised while executing an instruction. */
+export const CPU_FAULT = new CpuFaultSignal();
+
+/** Thrown when a fault happens while delivering a double fault: the machine stops. */
+export class TripleFault {
+  readonly isTripleFault = true;
+  constructor(readonly reason: string) {}
+}

@@ -1,0 +1,361 @@
+/**
+ * System instructions: descriptor-table registers (LGDT/LIDT/SGDT/SIDT/LLDT/LTR/SLDT/STR), control
+ * and debug registers, MSRs, CPUID, RDTSC, SYSENTER/SYSEXIT, LAR/LSL/VERR/VERW, CLTS, INVLPG.
+ */
+import type { CPU } from "./cpu.js";
+import { ATTR_CODE, ATTR_DB, ATTR_DC, ATTR_G, ATTR_PRESENT, ATTR_RW, ATTR_S } from "./constants.js";
+import {
+  CR0_PE, CR0_PG, CR0_TS, CR0_WP, CR4_PGE, CR4_PSE, CS, ECX, EDX, EAX, EBX, ESP, IF, MSR_APIC_BASE, MSR_SYSENTER_CS,
+  MSR_SYSENTER_EIP, MSR_SYSENTER_ESP, MSR_TSC, NP, RF, SS, UD, VM, ZF,
+} from "./constants.js";
+import { attrDpl, desc, descAttr, descBase, descLimit, readDescriptor } from "./segments.js";
+import { WriteCause } from "./observer.js";
+
+/** Raises #GP(0) unless CPL is 0 (in protected mode). */
+export function requireCpl0(cpu: CPU): void {
+  if (cpu.cpl !== 0 && (cpu.cr0 & CR0_PE) !== 0) cpu.gp(0);
+}
+
+// ---- Control registers ----------------------------------------------------------------------------
+
+const CR4_PAE = 1 << 5;
+/** CR4 bits this CPU accepts (PAE is absent, as CPUID says). */
+const CR4_SUPPORTED = 0x7ff & ~CR4_PAE;
+
+export function writeCr0(cpu: CPU, v: number): void {
+  if ((v & CR0_PG) !== 0 && (v & CR0_PE) === 0) cpu.gp(0);
+  const old = cpu.cr0;
+  // ET is hardwired to one on this CPU, as on every CPU since the 486.
+  cpu.cr0 = v | 0x10;
+  const mmu = cpu.mmu;
+  mmu.paging = (v & CR0_PG) !== 0;
+  mmu.writeProtect = (v & CR0_WP) !== 0;
+  if (((old ^ v) & (CR0_PG | CR0_WP | CR0_PE)) !== 0) mmu.flush(false);
+  cpu.invalidateFetch();
+}
+
+export function writeCr3(cpu: CPU, v: number): void {
+  cpu.cr3 = v;
+  cpu.mmu.cr3 = v;
+  cpu.mmu.flush(true);
+  cpu.invalidateFetch();
+}
+
+export function writeCr4(cpu: CPU, v: number): void {
+  if ((v & ~CR4_SUPPORTED) !== 0) cpu.gp(0);
+  const old = cpu.cr4;
+  cpu.cr4 = v;
+  cpu.mmu.pse = (v & CR4_PSE) !== 0;
+  cpu.mmu.pge = (v & CR4_PGE) !== 0;
+  if (((old ^ v) & (CR4_PSE | CR4_PGE)) !== 0) cpu.mmu.flush(false);
+  cpu.invalidateFetch();
+}
+
+/** MOV to/from CRn and DRn (0F 20-23). The ModRM's mod field is ignored: the operand is always a register. */
+export function movControl(cpu: CPU, op: number): void {
+  const m = cpu.fetch8();
+  const n = (m >> 3) & 7, r = m & 7;
+  requireCpl0(cpu);
+  const regs = cpu.regs;
+  switch (op) {
+    case 0x20:
+      switch (n) {
+        case 0: regs[r] = cpu.cr0; return;
+        case 2: regs[r] = cpu.cr2; return;
+        case 3: regs[r] = cpu.cr3; return;
+        case 4: regs[r] = cpu.cr4; return;
+        default: cpu.raiseFault(UD, 0);
+      }
+      return;
+    case 0x22:
+      switch (n) {
+        case 0: writeCr0(cpu, regs[r]); return;
+        case 2: cpu.cr2 = regs[r]; return;
+        case 3: writeCr3(cpu, regs[r]); return;
+        case 4: writeCr4(cpu, regs[r]); return;
+        default: cpu.raiseFault(UD, 0);
+      }
+      return;
+    case 0x21:
+      // DR4/DR5 alias DR6/DR7 (CR4.DE clear). Breakpoints are stored, not acted on.
+      regs[r] = cpu.dr[n === 4 || n === 5 ? n + 2 : n];
+      return;
+    default:
+      cpu.dr[n === 4 || n === 5 ? n + 2 : n] = regs[r];
+  }
+}
+
+// ---- Descriptor tables ----------------------------------------------------------------------------
+
+/** 0F 01: SGDT SIDT LGDT LIDT SMSW LMSW INVLPG. */
+export function group7(cpu: CPU): void {
+  cpu.decodeModrm();
+  const op = (cpu.modrm >> 3) & 7;
+  const mem = cpu.modrm < 0xc0;
+  switch (op) {
+    case 0: case 1: {
+      if (!mem) return cpu.unimplemented(`0f 01 ${cpu.modrm.toString(16)}`);
+      const limit = op === 0 ? cpu.gdtLimit : cpu.idtLimit;
+      const base = op === 0 ? cpu.gdtBase : cpu.idtBase;
+      cpu.prepareWrite(cpu.eaSeg, cpu.eaOff, 6);
+      cpu.writeMem16(cpu.eaSeg, cpu.eaOff, limit);
+      cpu.writeMem32(cpu.eaSeg, (cpu.eaOff + 2) | 0, cpu.o32 ? base : base & 0xffffff);
+      return;
+    }
+    case 2: case 3: {
+      if (!mem) cpu.raiseFault(UD, 0);
+      requireCpl0(cpu);
+      const limit = cpu.readMem16(cpu.eaSeg, cpu.eaOff);
+      let base = cpu.readMem32(cpu.eaSeg, (cpu.eaOff + 2) | 0);
+      if (!cpu.o32) base &= 0xffffff;
+      if (op === 2) { cpu.gdtLimit = limit; cpu.gdtBase = base; }
+      else { cpu.idtLimit = limit; cpu.idtBase = base; }
+      return;
+    }
+    case 4: {
+      // SMSW: to a register the whole CR0 (as QEMU), to memory its low word.
+      if (!mem && cpu.o32) cpu.regs[cpu.modrm & 7] = cpu.cr0;
+      else cpu.writeE16(cpu.cr0 & 0xffff);
+      return;
+    }
+    case 6: {
+      requireCpl0(cpu);
+      const v = cpu.readE16();
+      // LMSW changes PE, MP, EM, TS only, and cannot clear PE.
+      writeCr0(cpu, (cpu.cr0 & ~0xe) | (v & 0xf) | (cpu.cr0 & CR0_PE));
+      return;
+    }
+    case 7: {
+      if (!mem) return cpu.unimplemented(`0f 01 ${cpu.modrm.toString(16)}`);
+      requireCpl0(cpu);
+      cpu.mmu.invalidatePage((cpu.segBase[cpu.eaSeg] + cpu.eaOff) | 0);
+      cpu.invalidateFetch();
+      return;
+    }
+    default:
+      cpu.raiseFault(UD, 0);
+  }
+}
+
+/** 0F 00: SLDT STR LLDT LTR VERR VERW. */
+export function group6(cpu: CPU): void {
+  if ((cpu.cr0 & CR0_PE) === 0) cpu.raiseFault(UD, 0);
+  cpu.decodeModrm();
+  const op = (cpu.modrm >> 3) & 7;
+  switch (op) {
+    case 0: case 1: {
+      const v = op === 0 ? cpu.ldtSel : cpu.trSel;
+      if (cpu.modrm >= 0xc0 && cpu.o32) cpu.regs[cpu.modrm & 7] = v;
+      else cpu.writeE16(v);
+      return;
+    }
+    case 2: lldt(cpu, cpu.readE16()); return;
+    case 3: ltr(cpu, cpu.readE16()); return;
+    case 4: case 5: verify(cpu, cpu.readE16(), op === 5); return;
+    default: cpu.raiseFault(UD, 0);
+  }
+}
+
+function lldt(cpu: CPU, sel: number): void {
+  requireCpl0(cpu);
+  if ((sel & 0xfffc) === 0) {
+    cpu.ldtSel = sel;
+    cpu.ldtBase = 0;
+    cpu.ldtLimit = 0;
+    return;
+  }
+  if ((sel & 4) !== 0) cpu.gp(sel & 0xfffc);
+  if (!readDescriptor(cpu, sel)) cpu.gp(sel & 0xfffc);
+  const attr = descAttr(desc.hi);
+  if ((attr & ATTR_S) !== 0 || (attr & 0xf) !== 2) cpu.gp(sel & 0xfffc);
+  if ((attr & ATTR_PRESENT) === 0) cpu.raiseFault(NP, sel & 0xfffc);
+  cpu.ldtSel = sel;
+  cpu.ldtBase = descBase(desc.lo, desc.hi);
+  cpu.ldtLimit = descLimit(desc.lo, desc.hi);
+}
+
+function ltr(cpu: CPU, sel: number): void {
+  requireCpl0(cpu);
+  const err = sel & 0xfffc;
+  if (err === 0) cpu.gp(0);
+  if ((sel & 4) !== 0) cpu.gp(err);
+  if (!readDescriptor(cpu, sel)) cpu.gp(err);
+  const attr = descAttr(desc.hi);
+  const type = attr & 0xf;
+  // Only an available TSS (16-bit type 1 or 32-bit type 9) can be loaded.
+  if ((attr & ATTR_S) !== 0 || (type !== 1 && type !== 9)) cpu.gp(err);
+  if ((attr & ATTR_PRESENT) === 0) cpu.raiseFault(NP, err);
+  // Mark the TSS busy in the GDT: a CPU write of its own.
+  const mmu = cpu.mmu;
+  const saved = mmu.writeCause;
+  mmu.writeCause = WriteCause.TaskState;
+  try {
+    mmu.writeSys((desc.addr + 4) | 0, 4, desc.hi | 0x200);
+  } finally {
+    mmu.writeCause = saved;
+  }
+  cpu.trSel = sel;
+  cpu.trBase = descBase(desc.lo, desc.hi);
+  cpu.trLimit = descLimit(desc.lo, desc.hi);
+  cpu.trAttr = attr | 0x2;
+}
+
+/** Whether the descriptor in `desc` for `sel` is visible at CPL/RPL (non-conforming needs DPL >= both). */
+function privilegeVisible(cpu: CPU, sel: number, attr: number): boolean {
+  const conformingCode = (attr & ATTR_S) !== 0 && (attr & ATTR_CODE) !== 0 && (attr & ATTR_DC) !== 0;
+  if (conformingCode) return true;
+  const dpl = attrDpl(attr);
+  return dpl >= cpu.cpl && dpl >= (sel & 3);
+}
+
+function verify(cpu: CPU, sel: number, write: boolean): void {
+  let ok = false;
+  if ((sel & 0xfffc) !== 0 && readDescriptor(cpu, sel)) {
+    const attr = descAttr(desc.hi);
+    if ((attr & ATTR_S) !== 0 && privilegeVisible(cpu, sel, attr)) {
+      const code = (attr & ATTR_CODE) !== 0;
+      ok = write ? !code && (attr & ATTR_RW) !== 0 : !code || (attr & ATTR_RW) !== 0;
+    }
+  }
+  cpu.setFlag(ZF, ok);
+}
+
+/** LAR (0F 02) and LSL (0F 03). */
+export function larLsl(cpu: CPU, lsl: boolean): void {
+  if ((cpu.cr0 & CR0_PE) === 0) cpu.raiseFault(UD, 0);
+  cpu.decodeModrm();
+  const sel = cpu.readE16();
+  let ok = false;
+  if ((sel & 0xfffc) !== 0 && readDescriptor(cpu, sel)) {
+    const attr = descAttr(desc.hi);
+    let typeOk = true;
+    if ((attr & ATTR_S) === 0) {
+      const t = attr & 0xf;
+      typeOk = lsl ? [1, 2, 3, 9, 11].includes(t) : [1, 2, 3, 4, 5, 9, 11, 12].includes(t);
+    }
+    ok = typeOk && privilegeVisible(cpu, sel, attr);
+    if (ok) {
+      const reg = (cpu.modrm >> 3) & 7;
+      if (lsl) cpu.setRegV(reg, descLimit(desc.lo, desc.hi));
+      else cpu.setRegV(reg, desc.hi & 0x00f0ff00);
+    }
+  }
+  cpu.setFlag(ZF, ok);
+}
+
+// ---- MSRs, CPUID, TSC ---------------------------------------------------------------------------------
+
+export function rdmsr(cpu: CPU): void {
+  requireCpl0(cpu);
+  const regs = cpu.regs;
+  let lo = 0, hi = 0;
+  switch (regs[ECX] >>> 0) {
+    case MSR_TSC: {
+      const t = tsc(cpu);
+      lo = t % 4294967296 | 0;
+      hi = Math.floor(t / 4294967296) | 0;
+      break;
+    }
+    case MSR_APIC_BASE: lo = cpu.apicBase; break;
+    case MSR_SYSENTER_CS: lo = cpu.sysenterCs; break;
+    case MSR_SYSENTER_ESP: lo = cpu.sysenterEsp; break;
+    case MSR_SYSENTER_EIP: lo = cpu.sysenterEip; break;
+    default: cpu.gp(0);
+  }
+  regs[EAX] = lo;
+  regs[EDX] = hi;
+}
+
+export function wrmsr(cpu: CPU): void {
+  requireCpl0(cpu);
+  const regs = cpu.regs;
+  const lo = regs[EAX], hi = regs[EDX];
+  switch (regs[ECX] >>> 0) {
+    case MSR_TSC:
+      cpu.tscOffset = ((hi >>> 0) * 4294967296 + (lo >>> 0)) - cpu.clock();
+      return;
+    case MSR_APIC_BASE:
+      cpu.apicBase = lo;
+      if (cpu.onApicBaseWrite !== null) cpu.onApicBaseWrite(lo);
+      return;
+    case MSR_SYSENTER_CS: cpu.sysenterCs = lo & 0xffff; return;
+    case MSR_SYSENTER_ESP: cpu.sysenterEsp = lo; return;
+    case MSR_SYSENTER_EIP: cpu.sysenterEip = lo; return;
+    default: cpu.gp(0);
+  }
+}
+
+function tsc(cpu: CPU): number {
+  return cpu.clock() + cpu.tscOffset;
+}
+
+const CR4_TSD = 1 << 2;
+
+export function rdtsc(cpu: CPU): void {
+  if ((cpu.cr4 & CR4_TSD) !== 0 && cpu.cpl !== 0 && (cpu.cr0 & CR0_PE) !== 0) cpu.gp(0);
+  const t = tsc(cpu);
+  cpu.regs[EAX] = t % 4294967296 | 0;
+  cpu.regs[EDX] = Math.floor(t / 4294967296) | 0;
+}
+
+/**
+ * CPUID: a fixed identity, so traces never depend on the host. Vendor "GenuineIntel", family 6 model 1
+ * stepping 0 (a P6-class i686). Leaf 1 EDX: PSE, TSC, MSR, CX8, APIC, SEP, PGE, CMOV; no FPU, PAE,
+ * MMX or SSE. Leaves above 1 (and extended leaves) return zeros.
+ */
+export const CPUID_FEATURES_EDX = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 9) | (1 << 11) | (1 << 13) | (1 << 15);
+export function cpuid(cpu: CPU): void {
+  const regs = cpu.regs;
+  const leaf = regs[EAX] >>> 0;
+  let a = 0, b = 0, c = 0, d = 0;
+  if (leaf === 0) {
+    a = 1;
+    b = 0x756e6547; // "Genu"
+    d = 0x49656e69; // "ineI"
+    c = 0x6c65746e; // "ntel"
+  } else if (leaf === 1) {
+    a = 0x610; // family 6, model 1, stepping 0
+    b = 0; // APIC ID 0, one logical processor
+    c = 0;
+    d = CPUID_FEATURES_EDX;
+  }
+  regs[EAX] = a;
+  regs[EBX] = b;
+  regs[ECX] = c;
+  regs[EDX] = d;
+}
+
+// ---- Fast system calls ------------------------------------------------------------------------------
+
+const FLAT = -1;
+const CODE_ATTR = ATTR_PRESENT | ATTR_S | ATTR_CODE | ATTR_RW | ATTR_DB | ATTR_G | 0x1;
+const DATA_ATTR = ATTR_PRESENT | ATTR_S | ATTR_RW | ATTR_DB | ATTR_G | 0x1;
+
+/** SYSENTER: flat ring-0 CS/SS from IA32_SYSENTER_CS, ESP/EIP from their MSRs; IF, VM, RF cleared. */
+export function sysenter(cpu: CPU): void {
+  if ((cpu.cr0 & CR0_PE) === 0 || (cpu.sysenterCs & 0xfffc) === 0) cpu.gp(0);
+  const cs = cpu.sysenterCs & 0xfffc;
+  cpu.setEflags(cpu.getEflags() & ~(IF | VM | RF));
+  cpu.setSegmentCache(CS, cs, 0, FLAT, CODE_ATTR);
+  cpu.setSegmentCache(SS, (cs + 8) & 0xfffc, 0, FLAT, DATA_ATTR);
+  cpu.setCpl(0);
+  cpu.regs[ESP] = cpu.sysenterEsp;
+  cpu.eip = cpu.sysenterEip;
+}
+
+/** SYSEXIT: flat ring-3 CS = SYSENTER_CS+16, SS = +24 (RPL 3), ESP = ECX, EIP = EDX. */
+export function sysexit(cpu: CPU): void {
+  if ((cpu.cr0 & CR0_PE) === 0 || cpu.cpl !== 0 || (cpu.sysenterCs & 0xfffc) === 0) cpu.gp(0);
+  const base = cpu.sysenterCs & 0xfffc;
+  cpu.setSegmentCache(CS, (base + 16) | 3, 0, FLAT, CODE_ATTR | (3 << 5));
+  cpu.setSegmentCache(SS, (base + 24) | 3, 0, FLAT, DATA_ATTR | (3 << 5));
+  cpu.setCpl(3);
+  cpu.regs[ESP] = cpu.regs[ECX];
+  cpu.eip = cpu.regs[EDX];
+}
+
+export function clts(cpu: CPU): void {
+  requireCpl0(cpu);
+  cpu.cr0 &= ~CR0_TS;
+}
+

@@ -7,7 +7,8 @@
 import type { PhysicalMemory } from "../machine/memory.js";
 import type { AccessSize, InterruptSource } from "../machine/bus.js";
 import { Mmu } from "./mmu.js";
-import { CPU_FAULT, TripleFault } from "./fault.js";
+import { BLOCK_EXIT, CPU_FAULT, TripleFault } from "./fault.js";
+import { BlockCache } from "./jit/block-cache.js";
 import { ATTR_CODE, ATTR_DB, ATTR_DC, ATTR_G, ATTR_PRESENT, ATTR_RW, ATTR_S, ARITH_FLAGS, CF, CR0_ET, CS, DS, EBP, ESP, FLAGS_FIXED_ONE, GP, IF, OF, PF, SF, SS, SS_FAULT, ZF, AF, DE, UD } from "./constants.js";
 import { computeAF, computeCF, computeOF, materializeFlags, PARITY, SIZE_MASK, SIZE_SIGN } from "./flags.js";
 import { StepKind, type CpuObserver } from "./observer.js";
@@ -138,10 +139,25 @@ export class CPU {
   /** Called when the guest writes IA32_APIC_BASE. */
   onApicBaseWrite: ((value: number) => void) | null = null;
 
-  constructor(mem: PhysicalMemory, io: PortIo) {
+  /** Compiled blocks, or null to interpret every instruction. */
+  readonly blocks: BlockCache | null;
+  /** Set when compiled code had to stop before an instruction: the next one is interpreted. */
+  private interpretNext = false;
+
+  constructor(mem: PhysicalMemory, io: PortIo, options: { compile?: boolean } = {}) {
     this.mmu = new Mmu(mem, this);
     this.mem8 = mem.u8;
     this.io = io;
+    if (options.compile === false) {
+      this.blocks = null;
+    } else {
+      const mmu = this.mmu;
+      // A page that starts holding code must stop granting TLB write access, so drop cached entries.
+      const blocks = new BlockCache(mem.u8, () => mmu.flush(false));
+      this.blocks = blocks;
+      mmu.codePages = blocks.codePages;
+      mmu.onCodeWrite = (phys, size) => blocks.onWrite(phys, size);
+    }
     for (let s = 0; s < 6; s++) this.setSegmentCache(s, 0, 0, -1, ATTR_PRESENT | ATTR_S | ATTR_RW | ATTR_DB | ATTR_G | (s === CS ? ATTR_CODE : 0));
   }
 
@@ -180,8 +196,14 @@ export class CPU {
         this.runInner(stepLimit);
         return;
       } catch (e) {
+        this.mmu.inBlock = false;
         if (e === CPU_FAULT) this.handleFault();
-        else if (e instanceof TripleFault) this.tripleFault(e.reason);
+        else if (e === BLOCK_EXIT) {
+          // Compiled code reached an MMIO write: restart that instruction in the interpreter.
+          this.eip = this.instrEip;
+          this.regs[ESP] = this.instrEsp;
+          this.interpretNext = true;
+        } else if (e instanceof TripleFault) this.tripleFault(e.reason);
         else throw e;
       }
     }
@@ -189,14 +211,33 @@ export class CPU {
 
   private runInner(stepLimit: number): void {
     const regs = this.regs;
+    const blocks = this.blocks;
     while (this.steps < stepLimit) {
-      if (this.irqPending && (this.flags & IF) !== 0 && this.steps >= this.interruptShadowUntil) {
-        this.deliverExternalInterrupt();
-        continue;
+      let single = this.interpretNext;
+      if (this.irqPending && (this.flags & IF) !== 0) {
+        if (this.steps >= this.interruptShadowUntil) {
+          this.deliverExternalInterrupt();
+          continue;
+        }
+        // Inside an STI/MOV SS shadow with an interrupt waiting: exactly one instruction, then deliver.
+        single = true;
       }
       if (this.halted || this.stopReason !== CpuStop.None) return;
       this.instrEip = this.eip;
       this.instrEsp = regs[ESP];
+      if (blocks !== null && !single && this.segLimit[CS] === -1) {
+        const phys = this.codeAddress();
+        if (phys >= 0) {
+          const block = blocks.lookup(phys, this.codeDefault32);
+          if (this.steps + block.count <= stepLimit) {
+            this.mmu.inBlock = true;
+            block.fn(this, regs, this.eip);
+            this.mmu.inBlock = false;
+            continue;
+          }
+        }
+      }
+      this.interpretNext = false;
       execute(this);
       this.steps++;
     }
@@ -339,6 +380,11 @@ export class CPU {
   }
 
   // ---- Instruction fetch -------------------------------------------------------------------------
+
+  /** Physical address of the code byte at EIP (-1 for MMIO), through the fetch cache; may raise #PF. */
+  codeAddress(): number {
+    return this.fetchAddress();
+  }
 
   /** Physical address of the code byte at EIP, through the fetch cache. */
   private fetchAddress(): number {

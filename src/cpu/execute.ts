@@ -397,15 +397,7 @@ export function execute(cpu: CPU): void {
       return;
     }
     case 0xc8: enter(cpu); return;
-    case 0xc9: {
-      // LEAVE: ESP = EBP, then pop EBP.
-      const frame = cpu.stack32 ? regs[EBP] : cpu.getReg16(EBP);
-      const v = o32 ? cpu.readMem32(SS, frame) : cpu.readMem16(SS, frame);
-      if (cpu.stack32) regs[ESP] = (frame + (o32 ? 4 : 2)) | 0;
-      else cpu.setReg16(ESP, frame + (o32 ? 4 : 2));
-      cpu.setRegV(EBP, v);
-      return;
-    }
+    case 0xc9: leave(cpu); return;
     case 0xca: farReturn(cpu, cpu.fetch16()); return;
     case 0xcb: farReturn(cpu, 0); return;
     case 0xcc: softwareInterrupt(cpu, BP); return;
@@ -541,6 +533,16 @@ export function setEip(cpu: CPU, target: number): void {
   const t = cpu.o32 ? target : target & 0xffff;
   if ((t >>> 0) > (cpu.segLimit[CS] >>> 0)) cpu.gp(0);
   cpu.eip = t;
+}
+
+/** LEAVE: ESP = EBP, then pop EBP (the read comes first, so a fault changes nothing). */
+export function leave(cpu: CPU): void {
+  const o32 = cpu.o32;
+  const frame = cpu.stack32 ? cpu.regs[EBP] : cpu.getReg16(EBP);
+  const v = o32 ? cpu.readMem32(SS, frame) : cpu.readMem16(SS, frame);
+  if (cpu.stack32) cpu.regs[ESP] = (frame + (o32 ? 4 : 2)) | 0;
+  else cpu.setReg16(ESP, frame + (o32 ? 4 : 2));
+  cpu.setRegV(EBP, v);
 }
 
 /** The segment for an instruction's implicit DS operand (after any override prefix). */

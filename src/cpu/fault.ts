@@ -14,3 +14,9 @@ export class TripleFault {
   readonly isTripleFault = true;
   constructor(readonly reason: string) {}
 }
+
+/**
+ * Thrown by the MMU when compiled block code is about to write to MMIO: the write may change interrupt
+ * state, so the instruction is restarted in the interpreter (nothing has been written yet).
+ */
+export const BLOCK_EXIT = { isBlockExit: true } as const;

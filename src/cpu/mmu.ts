@@ -10,7 +10,7 @@
  */
 import type { PhysicalMemory } from "../machine/memory.js";
 import type { AccessSize } from "../machine/bus.js";
-import { CPU_FAULT } from "./fault.js";
+import { BLOCK_EXIT } from "./fault.js";
 import { PF_VECTOR } from "./constants.js";
 import { WriteCause, type CpuObserver } from "./observer.js";
 
@@ -65,6 +65,12 @@ export class Mmu {
   generation = 0;
 
   observer: CpuObserver | null = null;
+  /** Physical pages holding compiled code (from the block cache): their TLB entries never grant writes. */
+  codePages: Uint8Array | null = null;
+  /** Told of every write to a code page, so overwritten blocks are dropped. */
+  onCodeWrite: ((phys: number, size: number) => void) | null = null;
+  /** True while compiled block code runs (MMIO writes then restart the instruction in the interpreter). */
+  inBlock = false;
   /** Cause reported for writes: the CPU sets it around interrupt frame pushes and the like. */
   writeCause: WriteCause = WriteCause.Instruction;
 
@@ -149,7 +155,10 @@ export class Mmu {
     if (!this.paging) {
       // Identity map; MMIO pages are never cached so their accesses always reach the slow path.
       const phys = lin & T_PAGE_MASK;
-      if ((phys >>> 0) < this.memSize) this.fill(page, phys | T_READ_SUP | T_WRITE_SUP | T_READ_USER | T_WRITE_USER);
+      if ((phys >>> 0) < this.memSize) {
+        const w = this.isCodePage(phys) ? 0 : T_WRITE_SUP | T_WRITE_USER;
+        this.fill(page, phys | T_READ_SUP | T_READ_USER | w);
+      }
       return lin;
     }
 
@@ -194,11 +203,27 @@ export class Mmu {
     if (dirty && writableBySup) bits |= T_WRITE_SUP;
     if (dirty && writableByUser) bits |= T_WRITE_USER;
     if (this.pge && (entry & P_GLOBAL) !== 0) bits |= T_GLOBAL;
+    if (this.isCodePage(physPage)) bits &= ~(T_WRITE_SUP | T_WRITE_USER);
     if ((physPage >>> 0) < this.memSize) this.fill(page, physPage | bits);
     return physPage | (lin & 0xfff);
   }
 
+  private isCodePage(phys: number): boolean {
+    const cp = this.codePages;
+    return cp !== null && (phys >>> 0) < this.memSize && cp[phys >>> 12] !== 0;
+  }
+
+  /** Before a slow-path write to physical `p`: leave compiled code on MMIO, drop overwritten blocks. */
+  private beforeWrite(p: number, size: number): void {
+    if ((p >>> 0) >= this.memSize) {
+      if (this.inBlock) throw BLOCK_EXIT;
+    } else if (this.codePages !== null && this.codePages[p >>> 12] !== 0) {
+      this.onCodeWrite!(p, size);
+    }
+  }
+
   private writeTableEntry(addr: number, value: number): void {
+    this.beforeWrite(addr, 4);
     if (this.observer !== null) {
       this.observer.onMemoryWrite(addr, addr, 4, value, WriteCause.PageTable);
     }
@@ -282,7 +307,8 @@ export class Mmu {
 
   /** Checks that a write of `size` bytes at `lin` would succeed, without writing (for RMW and frames). */
   probeWrite(lin: number, size: number, user: boolean): void {
-    this.translate(lin, true, user);
+    const p = this.translate(lin, true, user);
+    if (this.inBlock && (p >>> 0) >= this.memSize) throw BLOCK_EXIT;
     if (((lin & 0xfff) + size) > 0x1000) this.translate((lin + size - 1) | 0, true, user);
   }
 
@@ -330,6 +356,7 @@ export class Mmu {
     const masked = size === 1 ? v & 0xff : size === 2 ? v & 0xffff : v | 0;
     if (off + size <= 0x1000) {
       const p = this.translate(lin, true, user);
+      this.beforeWrite(p, size);
       if (this.observer !== null && (p >>> 0) < this.memSize) this.observer.onMemoryWrite(lin, p, size, masked, this.writeCause);
       this.mem.write(p, size, v);
       return;
@@ -338,6 +365,8 @@ export class Mmu {
     const first = 0x1000 - off;
     const p1 = this.translate(lin, true, user);
     const p2 = this.translate((lin + first) | 0, true, user);
+    this.beforeWrite(p1, first);
+    this.beforeWrite(p2, size - first);
     for (let i = 0; i < size; i++) {
       const p = i < first ? p1 + i : p2 + (i - first);
       const b = (v >> (8 * i)) & 0xff;

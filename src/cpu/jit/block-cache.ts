@@ -1,0 +1,87 @@
+/**
+ * Compiled blocks by physical address, and the bookkeeping that keeps them true to memory: pages
+ * holding compiled code lose their TLB write permission, so every write to them takes the MMU's
+ * slow path, which drops the blocks whose bytes it overwrites.
+ */
+import { compileBlock, type CompiledBlock } from "./compile-block.js";
+
+const SLOTS = 1 << 14;
+
+export class BlockCache {
+  private readonly slotKeys = new Int32Array(SLOTS).fill(-1);
+  private readonly slotBlocks: (CompiledBlock | null)[] = new Array(SLOTS).fill(null);
+  /** Blocks by physical page, keyed by (phys << 1 | def32). */
+  private readonly pages = new Map<number, Map<number, CompiledBlock>>();
+  /** 1 for each physical page that holds compiled code. */
+  readonly codePages: Uint8Array;
+  compiled = 0;
+  invalidated = 0;
+
+  constructor(private readonly mem8: Uint8Array, private readonly onNewCodePage: (page: number) => void) {
+    this.codePages = new Uint8Array(Math.ceil(mem8.length / 4096));
+  }
+
+  /** The block starting at physical `phys` for the given default operand size, compiled on first use. */
+  lookup(phys: number, def32: boolean): CompiledBlock {
+    const key = (phys << 1) | (def32 ? 1 : 0);
+    const slot = (phys ^ (phys >>> 14)) & (SLOTS - 1);
+    if (this.slotKeys[slot] === key) return this.slotBlocks[slot] as CompiledBlock;
+    const page = phys >>> 12;
+    let blocks = this.pages.get(page);
+    let block = blocks?.get(key);
+    if (block === undefined) {
+      block = compileBlock(this.mem8, phys, def32);
+      this.compiled++;
+      if (blocks === undefined) {
+        blocks = new Map();
+        this.pages.set(page, blocks);
+      }
+      blocks.set(key, block);
+      if (this.codePages[page] === 0) {
+        this.codePages[page] = 1;
+        this.onNewCodePage(page);
+      }
+    }
+    this.slotKeys[slot] = key;
+    this.slotBlocks[slot] = block;
+    return block;
+  }
+
+  /** A write of `size` bytes at physical `phys` on a code page: drops every block it overlaps. */
+  onWrite(phys: number, size: number): void {
+    const page = phys >>> 12;
+    const blocks = this.pages.get(page);
+    if (blocks === undefined) {
+      this.codePages[page] = 0;
+      return;
+    }
+    const end = phys + size;
+    for (const [key, b] of blocks) {
+      if (b.physStart < end && phys < b.physEnd) {
+        blocks.delete(key);
+        this.dropSlot(key, b);
+        this.invalidated++;
+      }
+    }
+    if (blocks.size === 0) {
+      this.pages.delete(page);
+      this.codePages[page] = 0;
+    }
+  }
+
+  private dropSlot(key: number, b: CompiledBlock): void {
+    const slot = (b.physStart ^ (b.physStart >>> 14)) & (SLOTS - 1);
+    if (this.slotKeys[slot] === key) {
+      this.slotKeys[slot] = -1;
+      this.slotBlocks[slot] = null;
+    }
+  }
+
+  /** Forgets every block (e.g. after memory is restored from a snapshot). */
+  clear(): void {
+    this.slotKeys.fill(-1);
+    this.slotBlocks.fill(null);
+    this.pages.clear();
+    this.codePages.fill(0);
+  }
+}

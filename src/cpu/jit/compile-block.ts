@@ -114,6 +114,10 @@ interface Emitted {
   ends: boolean;
   /** Touches ESP (so the fault handler's ESP snapshot must be taken first). */
   stack: boolean;
+  /** For a conditional branch: its condition and the taken target's offset from the block start. */
+  branch?: { cond: string; target: number };
+  /** Cannot fault and writes no memory (so EIP and step bookkeeping can be deferred past it). */
+  pure?: boolean;
 }
 
 function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: number } | null {
@@ -208,9 +212,7 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
     case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
       const disp = simm8();
       d.length = pos - d.start;
-      code = `c.eip = ${CONDITIONS[op & 15]} ? ((e0 + ${d.start + d.length + disp}) | 0) : ${next()};`;
-      ends = true;
-      break;
+      return { e: { code: "", ends: false, stack: false, branch: { cond: CONDITIONS[op & 15], target: d.start + d.length + disp } }, pos };
     }
     case 0x80: case 0x81: case 0x82: case 0x83: {
       const s = op === 0x80 || op === 0x82 ? 0 : sz;
@@ -400,9 +402,7 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
       const disp = read32(src, pos);
       pos += 4;
       d.length = pos - d.start;
-      code = `c.eip = ${CONDITIONS[op & 15]} ? ((e0 + ${d.start + d.length + disp}) | 0) : ${next()};`;
-      ends = true;
-      break;
+      return { e: { code: "", ends: false, stack: false, branch: { cond: CONDITIONS[op & 15], target: (d.start + d.length + disp) | 0 } }, pos };
     }
     case 0x190: case 0x191: case 0x192: case 0x193: case 0x194: case 0x195: case 0x196: case 0x197:
     case 0x198: case 0x199: case 0x19a: case 0x19b: case 0x19c: case 0x19d: case 0x19e: case 0x19f:
@@ -434,7 +434,9 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
     // REP on a non-string instruction is ignored by the CPU; keep such oddities in the interpreter.
     return null;
   }
-  return { e: { code, ends, stack }, pos };
+  const divides = (op === 0xf6 || op === 0xf7) && d.reg >= 6;
+  const pure = !mem && !stack && !ends && !divides && op !== 0xc9;
+  return { e: { code, ends, stack, pure }, pos };
 }
 
 /** Opcodes of the compiled subset that take a ModRM byte. */
@@ -463,6 +465,12 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean): Com
   let pos = 0;
   let count = 0;
   let ended = false;
+  // Retired steps not yet added to c.steps (flushed before anything that can fault or be observed).
+  let pendingSteps = 0;
+  const flush = () => {
+    if (pendingSteps > 0) parts.push(pendingSteps === 1 ? "c.steps++;" : `c.steps += ${pendingSteps};`);
+    pendingSteps = 0;
+  };
   const d = new Decoded();
   while (count < MAX_INSTRUCTIONS) {
     d.start = pos;
@@ -480,26 +488,49 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean): Com
     }
     if (emitted === null) {
       // Interpreted tail: the interpreter executes this one instruction, whatever it is.
+      flush();
       parts.push(`c.eip = (e0 + ${pos}) | 0; c.instrEip = c.eip; c.instrEsp = r[4]; c.mmu.inBlock = false; execute(c); c.steps++; return;`);
       count++;
       ended = true;
       break;
     }
-    const { code, ends, stack } = emitted.e;
-    // The fault handler restores ESP from instrEsp, so it is refreshed after anything that may move ESP.
-    const movesEsp = stack || code.includes("r[4]") || code.includes("regs16[8]");
-    parts.push(`c.instrEip = (e0 + ${d.start}) | 0; ${code} c.steps++;${movesEsp ? " c.instrEsp = r[4];" : ""}`);
+    const { code, ends, stack, branch, pure } = emitted.e;
     count++;
     pos = emitted.pos;
+    if (branch !== undefined) {
+      flush();
+      if (branch.target === 0) {
+        // A loop back to the block's start: iterate here while the step budget allows.
+        parts.push(`if (${branch.cond}) { c.steps++; if (c.steps + ${MAX_INSTRUCTIONS} <= c.stepLimit) continue; c.eip = e0; return; }`);
+      } else {
+        parts.push(`if (${branch.cond}) { c.eip = (e0 + ${branch.target}) | 0; c.steps++; return; }`);
+      }
+      pendingSteps = 1;
+      continue;
+    }
+    if (pure) {
+      parts.push(code);
+      pendingSteps++;
+    } else {
+      flush();
+      // The fault handler restores ESP from instrEsp, so it is refreshed after anything that may move ESP.
+      const movesEsp = stack || code.includes("r[4]") || code.includes("regs16[8]");
+      parts.push(`c.instrEip = (e0 + ${d.start}) | 0; ${code} c.steps++;${movesEsp ? " c.instrEsp = r[4];" : ""}`);
+    }
+    if (pure && (code.includes("r[4]") || code.includes("regs16[8]"))) parts.push("c.instrEsp = r[4];");
     if (ends) {
+      flush();
       parts.push("return;");
       ended = true;
       break;
     }
   }
-  if (!ended) parts.push(`c.eip = (e0 + ${pos}) | 0;`);
+  if (!ended) {
+    flush();
+    parts.push(`c.eip = (e0 + ${pos}) | 0; return;`);
+  }
   const body = parts.join("\n");
-  const factory = new Function(...HELPER_NAMES, `return function block(c, r, e0) {\n${body}\n};`);
+  const factory = new Function(...HELPER_NAMES, `return function block(c, r, e0) {\nfor (;;) {\n${body}\n}\n};`);
   const fn = factory(...HELPER_VALUES) as BlockFn;
   return { fn, count, physStart: phys, physEnd: phys + pos };
 }

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+/** The `ttd` command line: one file per command, each thin over the library. */
+import { Command, CommanderError } from "commander";
+import { registerRun } from "./run.js";
+import { UsageError, EXIT_BAD_INPUT } from "./errors.js";
+
+const program = new Command();
+program
+  .name("ttd")
+  .description("Record-and-replay, time-travel debugger for i386 kernels")
+  .version("0.1.0")
+  .showHelpAfterError()
+  .exitOverride();
+
+registerRun(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exitCode = e.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
+  } else if (e instanceof UsageError) {
+    process.stderr.write(`ttd: ${e.message}\n`);
+    process.exitCode = EXIT_BAD_INPUT;
+  } else {
+    throw e;
+  }
+}

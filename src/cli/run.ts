@@ -1,0 +1,76 @@
+/** `ttd run`: boot a kernel, stream its serial output, report why and when it stopped. */
+import type { Command } from "commander";
+import { machineForKernel } from "./load-kernel.js";
+import { parsePositiveInt } from "./errors.js";
+import { runToEnd, exitCodeFor, describeStop } from "./run-loop.js";
+import { DEFAULT_MEMORY_MIB } from "../machine/machine.js";
+
+export function registerRun(program: Command): void {
+  program
+    .command("run")
+    .description("boot a multiboot i386 kernel and run it until it exits, halts or triple-faults")
+    .argument("<kernel.elf>", "multiboot ELF32 kernel image")
+    .option("--max-steps <n>", "stop after this many steps (instructions plus interrupt deliveries)")
+    .option("--memory <MiB>", `guest RAM in MiB (default ${DEFAULT_MEMORY_MIB})`)
+    .option("--cmdline <text>", "kernel command line passed in the multiboot information", "")
+    .option("--interpret", "interpret every instruction (no block compilation; slower, for cross-checking)")
+    .option("--json", "print the end-of-run summary as one JSON object on stderr")
+    .addHelpText(
+      "after",
+      `
+Serial output (COM1) and the 0xe9 debug console go to stdout as the guest writes them; the summary
+goes to stderr.
+
+Exit status:
+  odd values  the guest wrote V to isa-debug-exit (port 0xf4): status is (V << 1) | 1, as in QEMU
+  0           the guest halted with interrupts disabled
+  2           bad input (missing file, not an ELF, not i386, no multiboot header, does not fit)
+  4           --max-steps reached
+  6           triple fault (or a reset through port 0x92)
+  130         interrupted (Ctrl-C)
+
+Examples:
+  ttd run ../shared/bench/probe/probe-r10.elf
+  ttd run src/kernel/build/idle-bug.elf --max-steps 5000000 --json`,
+    )
+    .action(async (kernel: string, opts: { maxSteps?: string; memory?: string; cmdline: string; interpret?: boolean; json?: boolean }) => {
+      const maxSteps = opts.maxSteps !== undefined ? parsePositiveInt(opts.maxSteps, "--max-steps") : undefined;
+      const memoryMiB = opts.memory !== undefined ? parsePositiveInt(opts.memory, "--memory", 3072) : DEFAULT_MEMORY_MIB;
+      const { machine } = machineForKernel(kernel, { memoryMiB, cmdline: opts.cmdline, compile: !opts.interpret });
+      const out = new SerialWriter();
+      machine.onSerial = (b) => out.push(b);
+      machine.onDebugConsole = (b) => out.push(b);
+      const started = performance.now();
+      const result = await runToEnd(machine, { maxSteps, onChunk: () => out.flush() });
+      out.flush();
+      const seconds = (performance.now() - started) / 1000;
+      const summary = {
+        kernel,
+        reason: result.reason,
+        detail: result.detail,
+        exitStatus: result.exitStatus ?? null,
+        steps: result.steps,
+        seconds: Number(seconds.toFixed(3)),
+        stepsPerSecond: Math.round(result.steps / Math.max(seconds, 1e-9)),
+        unimplemented: machine.cpu.firstUnimplemented,
+      };
+      if (opts.json) process.stderr.write(JSON.stringify(summary) + "\n");
+      else process.stderr.write(describeStop(machine, result, seconds) + "\n");
+      process.exitCode = exitCodeFor(result);
+    });
+}
+
+/** Buffers guest output and writes it in chunks (one write per line or per run slice, not per byte). */
+class SerialWriter {
+  private buf = new Uint8Array(4096);
+  private n = 0;
+  push(b: number): void {
+    this.buf[this.n++] = b;
+    if (b === 10 || this.n === this.buf.length) this.flush();
+  }
+  flush(): void {
+    if (this.n === 0) return;
+    process.stdout.write(this.buf.slice(0, this.n));
+    this.n = 0;
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * The PC: RAM, the CPU, the port bus and the devices, the multiboot loader, and the run loop that
+ * interleaves CPU steps with device time. Everything is deterministic: time is the count of retired
+ * steps plus the ticks that HLT skips, so two runs of one image are identical step for step.
+ */
+import { CPU, CpuStop } from "../cpu/cpu.js";
+import { CS, DS, ES, FS, GS, IF, SS, ATTR_CODE, ATTR_DB, ATTR_G, ATTR_PRESENT, ATTR_RW, ATTR_S, CR0_ET, CR0_PE } from "../cpu/constants.js";
+import { StepKind } from "../cpu/observer.js";
+import { PhysicalMemory } from "./memory.js";
+import { PortBus } from "./port-bus.js";
+import { PicPair } from "./pic.js";
+import { Pit } from "./pit.js";
+import { APIC_DEFAULT_BASE, APIC_MMIO_SIZE, LocalApic } from "./apic.js";
+import { Uart } from "./uart.js";
+import { Cmos } from "./cmos.js";
+import { DebugPorts } from "./debug-ports.js";
+import { loadMultiboot } from "./multiboot.js";
+
+export interface MachineOptions {
+  /** RAM size in MiB (default 128). */
+  memoryMiB?: number;
+  /** Kernel command line passed in the multiboot information. */
+  cmdline?: string;
+  /** Compile hot code into JS functions (default true); false interprets every instruction. */
+  compile?: boolean;
+}
+
+export type StopReason = "exit" | "halt" | "triple-fault" | "reset" | "max-steps" | "interrupted";
+
+export interface RunResult {
+  reason: StopReason;
+  /** For "exit": the isa-debug-exit status, (value << 1) | 1 as QEMU reports it. */
+  exitStatus?: number;
+  steps: number;
+  /** A one-line explanation (the triple fault's cause, the halted EIP...). */
+  detail: string;
+}
+
+export interface RunOptions {
+  /** Stop once this many steps have been retired in total. */
+  maxSteps?: number;
+  /** Called now and then with the step count (progress reports); returning false stops the run. */
+  onProgress?: (steps: number) => boolean | void;
+}
+
+export const DEFAULT_MEMORY_MIB = 128;
+const MULTIBOOT_MAGIC = 0x2badb002;
+/** How many steps run between progress callbacks (and checks for an outside stop request). */
+const PROGRESS_INTERVAL = 10_000_000;
+
+export class Machine {
+  readonly mem: PhysicalMemory;
+  readonly cpu: CPU;
+  readonly ports = new PortBus();
+  readonly pic: PicPair;
+  readonly pit: Pit;
+  readonly apic: LocalApic;
+  readonly uart: Uart;
+  readonly cmos: Cmos;
+  readonly debugPorts: DebugPorts;
+  /** Ticks skipped by HLT: virtual time is steps + idleTicks. */
+  idleTicks = 0;
+  /** Bytes the guest writes to COM1. */
+  onSerial: (byte: number) => void = () => {};
+  /** Bytes the guest writes to the 0xe9 debug console. */
+  onDebugConsole: (byte: number) => void = () => {};
+  /** The isa-debug-exit status once the guest has written it. */
+  exitStatus: number | null = null;
+  private stopRequested = false;
+  private resetRequested = false;
+
+  constructor(options: MachineOptions = {}) {
+    const mib = options.memoryMiB ?? DEFAULT_MEMORY_MIB;
+    this.mem = new PhysicalMemory(mib * 1024 * 1024);
+    this.cpu = new CPU(this.mem, this.ports, { compile: options.compile });
+    const now = () => this.now();
+    const update = () => this.updateInterruptLine();
+    this.pic = new PicPair(update);
+    this.pit = new Pit(now, (level) => this.pic.setIrq(0, level));
+    this.apic = new LocalApic(now, update);
+    this.uart = new Uart((b) => this.onSerial(b), (level) => this.pic.setIrq(4, level));
+    this.cmos = new Cmos(this.mem.size, now);
+    this.debugPorts = new DebugPorts({
+      onByte: (b) => this.onDebugConsole(b),
+      onExit: (status) => this.requestExit(status),
+      onReset: () => {
+        this.resetRequested = true;
+        this.cpu.stopReason = CpuStop.Requested;
+      },
+    });
+    this.pic.registerOn(this.ports);
+    this.pit.registerOn(this.ports);
+    this.uart.registerOn(this.ports);
+    this.cmos.registerOn(this.ports);
+    this.debugPorts.registerOn(this.ports);
+    this.mem.mapMmio(APIC_DEFAULT_BASE, APIC_MMIO_SIZE, this.apic);
+    this.apic.connectLint0(this.pic);
+    // The state PC firmware leaves behind (as SeaBIOS does before QEMU's multiboot loader runs).
+    this.pic.firmwareInit();
+    this.pit.firmwareInit();
+    this.apic.firmwareInit();
+    this.cpu.interrupts = this.apic;
+    this.cpu.clock = now;
+    this.cpu.apicBase = this.apic.readBaseMsr() | 0;
+    this.cpu.onApicBaseWrite = (v) => this.apic.writeBaseMsr(v);
+    this.updateInterruptLine();
+  }
+
+  /** A machine with `kernel` (a multiboot ELF) loaded and the CPU at its entry point. */
+  static fromElf(kernel: Uint8Array, options: MachineOptions = {}): Machine {
+    const m = new Machine(options);
+    m.loadKernel(kernel, options.cmdline ?? "");
+    return m;
+  }
+
+  /** Loads a multiboot kernel and puts the CPU in the state the multiboot specification defines. */
+  loadKernel(kernel: Uint8Array, cmdline = ""): void {
+    const boot = loadMultiboot(kernel, this.mem.u8, { cmdline });
+    const cpu = this.cpu;
+    cpu.cr0 = CR0_PE | CR0_ET;
+    cpu.gdtBase = boot.gdtBase;
+    cpu.gdtLimit = boot.gdtLimit;
+    const flat = ATTR_PRESENT | ATTR_S | ATTR_RW | ATTR_DB | ATTR_G | 1;
+    cpu.setSegmentCache(CS, 0x08, 0, -1, flat | ATTR_CODE);
+    for (const s of [DS, ES, SS, FS, GS]) cpu.setSegmentCache(s, 0x10, 0, -1, flat);
+    cpu.setCpl(0);
+    cpu.setEflags(0x2);
+    cpu.eip = boot.entry;
+    cpu.regs.fill(0);
+    cpu.regs[0] = MULTIBOOT_MAGIC;
+    cpu.regs[3] = boot.infoAddress;
+  }
+
+  /** Virtual time in ticks (1 ns each). */
+  now(): number {
+    return this.cpu.steps + this.idleTicks;
+  }
+
+  /** Asks a running `run()` to return at the next instruction boundary (e.g. on Ctrl-C). */
+  requestStop(): void {
+    this.stopRequested = true;
+    this.cpu.stopReason = CpuStop.Requested;
+  }
+
+  private requestExit(status: number): void {
+    if (this.exitStatus === null) this.exitStatus = status;
+    this.cpu.stopReason = CpuStop.Requested;
+  }
+
+  private updateInterruptLine(): void {
+    this.cpu.irqPending = this.apic.hasInterrupt();
+  }
+
+  private nextEventTick(): number {
+    return Math.min(this.pit.nextEventTick(), this.apic.nextEventTick());
+  }
+
+  private advanceDevices(): void {
+    const now = this.now();
+    this.pit.advanceTo(now);
+    this.apic.advanceTo(now);
+  }
+
+  /** Why the machine stopped, if it has: exit, triple fault, or a halt nothing can end. */
+  private finished(): RunResult | null {
+    const cpu = this.cpu;
+    if (this.exitStatus !== null) return { reason: "exit", exitStatus: this.exitStatus, steps: cpu.steps, detail: `guest wrote to isa-debug-exit (status ${this.exitStatus})` };
+    if (this.resetRequested) return { reason: "reset", steps: cpu.steps, detail: "guest asked for a reset through port 0x92" };
+    if (cpu.stopReason === CpuStop.TripleFault) return { reason: "triple-fault", steps: cpu.steps, detail: cpu.tripleFaultReason };
+    if (cpu.halted && !(cpu.irqPending && (cpu.flags & IF) !== 0)) {
+      if ((cpu.flags & IF) === 0) return { reason: "halt", steps: cpu.steps, detail: `hlt with interrupts disabled at 0x${(cpu.instrEip >>> 0).toString(16)}` };
+      if (this.nextEventTick() === Infinity) return { reason: "halt", steps: cpu.steps, detail: `hlt at 0x${(cpu.instrEip >>> 0).toString(16)} with no interrupt source armed` };
+    }
+    return null;
+  }
+
+  /** If halted with interrupts on, skips virtual time to the next device event. */
+  private skipIdleTime(): void {
+    const cpu = this.cpu;
+    if (!cpu.halted || (cpu.flags & IF) === 0 || cpu.irqPending) return;
+    const next = this.nextEventTick();
+    if (next === Infinity) return;
+    const now = this.now();
+    if (next > now) this.idleTicks += next - now;
+    this.advanceDevices();
+  }
+
+  /** Runs until the guest exits, halts for good, triple-faults, or `maxSteps` steps have retired. */
+  run(options: RunOptions = {}): RunResult {
+    const cpu = this.cpu;
+    const limit = options.maxSteps ?? Infinity;
+    this.stopRequested = false;
+    let nextProgress = cpu.steps + PROGRESS_INTERVAL;
+    for (;;) {
+      const done = this.finished();
+      if (done !== null) return done;
+      if (this.stopRequested) return { reason: "interrupted", steps: cpu.steps, detail: "stopped on request" };
+      if (cpu.steps >= limit) return { reason: "max-steps", steps: cpu.steps, detail: `step limit ${limit} reached` };
+      if (cpu.steps >= nextProgress) {
+        nextProgress = cpu.steps + PROGRESS_INTERVAL;
+        if (options.onProgress && options.onProgress(cpu.steps) === false) {
+          return { reason: "interrupted", steps: cpu.steps, detail: "stopped on request" };
+        }
+      }
+      if (cpu.halted) {
+        this.skipIdleTime();
+        if (cpu.halted && !(cpu.irqPending && (cpu.flags & IF) !== 0)) continue;
+      }
+      // Run until the next device event, the step limit or the next progress report.
+      const next = this.nextEventTick();
+      let target = Math.min(limit, nextProgress);
+      if (next !== Infinity) target = Math.min(target, cpu.steps + Math.max(1, next - this.now()));
+      cpu.run(target);
+      this.advanceDevices();
+    }
+  }
+
+  /** Executes exactly one step (an instruction, or an interrupt/exception delivery). */
+  step(): StepKind {
+    this.skipIdleTime();
+    const kind = this.cpu.step();
+    this.advanceDevices();
+    return kind;
+  }
+}

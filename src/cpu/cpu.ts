@@ -342,6 +342,16 @@ export class CPU {
     return this.hasPendingException;
   }
 
+  /** The exception a single step left pending, as [vector, error code], for snapshots. */
+  pendingExceptionState(): [number, number] | null {
+    return this.hasPendingException ? [this.pendingVector, this.pendingError] : null;
+  }
+
+  setPendingExceptionState(p: [number, number] | null): void {
+    this.hasPendingException = p !== null;
+    if (p !== null) [this.pendingVector, this.pendingError] = p;
+  }
+
   /**
    * Delivers exception `vector`; a fault during delivery escalates per the SDM's double-fault table:
    * contributory after contributory, or contributory/#PF after #PF, gives #DF; a fault while

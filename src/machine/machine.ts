@@ -15,6 +15,7 @@ import { Uart } from "./uart.js";
 import { Cmos } from "./cmos.js";
 import { DebugPorts } from "./debug-ports.js";
 import { loadMultiboot } from "./multiboot.js";
+import { loadCpuState, saveCpuState, type CpuState } from "../cpu/cpu-state.js";
 
 export interface MachineOptions {
   /** RAM size in MiB (default 128). */
@@ -41,6 +42,14 @@ export interface RunOptions {
   maxSteps?: number;
   /** Called now and then with the step count (progress reports); returning false stops the run. */
   onProgress?: (steps: number) => boolean | void;
+}
+
+/** Everything about a machine except its RAM, as plain JSON-able data. */
+export interface MachineState {
+  cpu: CpuState;
+  idleTicks: number;
+  exitStatus: number | null;
+  devices: { pic: unknown; pit: unknown; apic: unknown; uart: unknown; cmos: unknown; debugPorts: unknown };
 }
 
 export const DEFAULT_MEMORY_MIB = 128;
@@ -129,6 +138,43 @@ export class Machine {
     cpu.regs.fill(0);
     cpu.regs[0] = MULTIBOOT_MAGIC;
     cpu.regs[3] = boot.infoAddress;
+  }
+
+  /** Saves CPU and device state (RAM is the caller's: it is large and usually stored as deltas). */
+  saveState(): MachineState {
+    return {
+      cpu: saveCpuState(this.cpu),
+      idleTicks: this.idleTicks,
+      exitStatus: this.exitStatus,
+      devices: {
+        pic: this.pic.saveState(),
+        pit: this.pit.saveState(),
+        apic: this.apic.saveState(),
+        uart: this.uart.saveState(),
+        cmos: this.cmos.saveState(),
+        debugPorts: this.debugPorts.saveState(),
+      },
+    };
+  }
+
+  /**
+   * Restores a state saved by saveState(). RAM must already hold the contents that go with it (write
+   * it through `mem.u8` first); compiled code is dropped because memory may have changed under it.
+   */
+  loadState(state: MachineState): void {
+    this.cpu.blocks?.clear();
+    this.idleTicks = state.idleTicks;
+    this.exitStatus = state.exitStatus;
+    this.resetRequested = false;
+    this.pic.loadState(state.devices.pic);
+    this.pit.loadState(state.devices.pit);
+    this.apic.loadState(state.devices.apic);
+    this.uart.loadState(state.devices.uart);
+    this.cmos.loadState(state.devices.cmos);
+    this.debugPorts.loadState(state.devices.debugPorts);
+    loadCpuState(this.cpu, state.cpu);
+    this.cpu.stopReason = CpuStop.None;
+    this.updateInterruptLine();
   }
 
   /** Virtual time in ticks (1 ns each). */

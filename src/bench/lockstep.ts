@@ -1,0 +1,137 @@
+/**
+ * node dist/bench/lockstep.js <kernel.elf> [--steps N] [--eflags [MASK]] [--context K] [--no-cache]
+ *
+ * Runs the kernel in ttd and compares it, instruction by instruction, with QEMU's single-step log;
+ * prints the first divergence with the instructions leading to it. Exit status 0: no divergence,
+ * 1: a divergence, 2: bad usage or QEMU/ELF problems.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Elf32 } from "../elf/elf32.js";
+import { Machine } from "../machine/machine.js";
+import { ImageCode } from "./disasm.js";
+import { formatAdopted, formatDivergence, runLockstep } from "./lockstep-core.js";
+import { findQemu, loadQemuTrace, QEMU_MISSING } from "./qemu-log.js";
+
+/** EFLAGS bits compared by --eflags without a mask: CF PF AF ZF SF TF IF DF OF. */
+const DEFAULT_EFLAGS_MASK = 0x0fd5;
+
+const USAGE = "usage: node dist/bench/lockstep.js <kernel.elf> [--steps N|all] [--eflags [MASK]] [--context K] [--no-cache]";
+
+interface Args {
+  elf: string;
+  steps: number;
+  eflagsMask: number;
+  context: number;
+  cache: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  let elf: string | undefined;
+  let steps = 400_000;
+  let eflagsMask = 0;
+  let context = 12;
+  let cache = true;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === "--steps") {
+      const v = value();
+      steps = v === "all" ? Infinity : Number(v);
+      if (!(steps > 0) || (Number.isFinite(steps) && !Number.isInteger(steps))) throw new Error(`--steps: not a positive integer: ${v}`);
+    } else if (a === "--eflags") {
+      const next = argv[i + 1];
+      if (next !== undefined && /^(0x)?[0-9a-f]+$/i.test(next)) {
+        eflagsMask = Number(next.startsWith("0x") ? next : `0x${next}`);
+        i++;
+      } else {
+        eflagsMask = DEFAULT_EFLAGS_MASK;
+      }
+    } else if (a === "--context") {
+      context = Number(value());
+      if (!Number.isInteger(context) || context < 0) throw new Error("--context: not a count");
+    } else if (a === "--no-cache") {
+      cache = false;
+    } else if (a === "-h" || a === "--help") {
+      console.log(USAGE);
+      process.exit(0);
+    } else if (a.startsWith("-")) {
+      throw new Error(`unknown option ${a}`);
+    } else if (elf === undefined) {
+      elf = a;
+    } else {
+      throw new Error(`unexpected argument ${a}`);
+    }
+  }
+  if (elf === undefined) throw new Error("no kernel given");
+  return { elf, steps, eflagsMask, context, cache };
+}
+
+async function main(): Promise<number> {
+  let args: Args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error(`lockstep: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (!fs.existsSync(args.elf)) {
+    console.error(`lockstep: ${args.elf}: no such file`);
+    return 2;
+  }
+  const bytes = new Uint8Array(fs.readFileSync(args.elf));
+  let elf: Elf32;
+  try {
+    elf = new Elf32(bytes);
+  } catch (err) {
+    console.error(`lockstep: ${args.elf}: ${(err as Error).message}`);
+    return 2;
+  }
+  if (!findQemu()) {
+    console.error(`lockstep: ${QEMU_MISSING}`);
+    return 2;
+  }
+  const log = (line: string): void => console.error(line);
+  const { trace, fromCache } = await loadQemuTrace(args.elf, {
+    maxRecords: args.steps,
+    cacheDir: args.cache ? undefined : null,
+    log,
+  });
+  if (fromCache) log(`QEMU trace of ${path.basename(args.elf)} from the cache: ${trace.count} records`);
+  const machine = Machine.fromElf(bytes);
+  const started = performance.now();
+  const result = runLockstep(machine, trace, {
+    eflagsMask: args.eflagsMask,
+    onProgress: (n) => process.stderr.write(`\r${n} instructions match`),
+    progressInterval: 250_000,
+  });
+  process.stderr.write("\r");
+  const seconds = (performance.now() - started) / 1000;
+  console.log(formatAdopted(result.adopted));
+  if (result.divergence) {
+    console.log(formatDivergence(result.divergence, trace, new ImageCode(elf), args.context));
+    return 1;
+  }
+  const whole = trace.complete && result.compared === trace.count ? " (the whole run)" : "";
+  console.log(
+    `no divergence: ${result.compared} instructions${whole} match QEMU` +
+      (result.events ? `, ${result.events} interrupt/exception deliveries stepped over` : "") +
+      ` (${seconds.toFixed(1)} s)`,
+  );
+  return 0;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().then(
+    (code) => { process.exitCode = code; },
+    (err: unknown) => {
+      console.error(`lockstep: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 2;
+    },
+  );
+}

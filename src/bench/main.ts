@@ -1,0 +1,69 @@
+/**
+ * npm run bench [-- --runs N] [--only SECTION] [--timeout SECONDS]
+ *
+ * Prints speed tables measured against peers in the same run. Sections are listed in SECTIONS; the
+ * recorder and query benchmarks add theirs there. Timings are printed, never asserted.
+ */
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { emulatorSection } from "./emulators.js";
+import { renderTable, type BenchContext, type BenchSection } from "./harness.js";
+
+const SECTIONS: BenchSection[] = [emulatorSection];
+
+const USAGE = `usage: npm run bench -- [--runs N] [--only SECTION] [--timeout SECONDS]
+sections: ${SECTIONS.map((s) => `${s.name} (${s.description})`).join("; ")}`;
+
+async function main(): Promise<number> {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const repoRoot = path.resolve(here, "../..");
+  let runs = 3;
+  let only: string | null = null;
+  let timeoutMs = 600_000;
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === "--runs") {
+      runs = Number(next());
+      if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs: not a positive integer");
+    } else if (a === "--only") {
+      only = next();
+      if (!SECTIONS.some((s) => s.name === only)) throw new Error(`--only: no section named ${only}`);
+    } else if (a === "--timeout") {
+      timeoutMs = Number(next()) * 1000;
+      if (!(timeoutMs > 0)) throw new Error("--timeout: not a number of seconds");
+    } else if (a === "-h" || a === "--help") {
+      console.log(USAGE);
+      return 0;
+    } else {
+      throw new Error(`unknown argument ${a}`);
+    }
+  }
+  const ctx: BenchContext = {
+    repoRoot,
+    probeDir: process.env.TTD_PROBE_DIR ?? path.resolve(repoRoot, "../shared/bench/probe"),
+    runs,
+    timeoutMs,
+    log: (line) => console.error(line),
+  };
+  for (const section of SECTIONS) {
+    if (only && section.name !== only) continue;
+    console.error(`== ${section.name}: ${section.description}`);
+    const tables = await section.run(ctx);
+    for (const t of tables) console.log(`\n${renderTable(t)}`);
+  }
+  return 0;
+}
+
+main().then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    console.error(`bench: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+    process.exitCode = 2;
+  },
+);

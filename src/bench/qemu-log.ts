@@ -1,0 +1,586 @@
+/**
+ * A reference trace from QEMU: the guest's EIP, general registers and EFLAGS before every instruction,
+ * read from `qemu-system-i386 -singlestep -d exec,cpu,nochain` (one translation block per instruction,
+ * every block execution logged with the CPU state it starts from).
+ *
+ * What the log contains, found by running small guests under QEMU 7.2 (the numbers of records are
+ * what our emulator's step counter has to reproduce for a lockstep comparison):
+ * - One record per instruction, holding the state *before* it executes.
+ * - `rep` string instructions: one record per iteration, all at the instruction's EIP, ECX counting
+ *   down (rep movsb with ECX=3 gives records with ECX=3, 2, 1, then the next instruction's record with
+ *   ECX=0). With ECX=0 on entry there is exactly one record. repe/repne that stop early give one record
+ *   per iteration actually executed (repe cmpsb, ECX=4, mismatch on the third byte: 3 records).
+ * - `hlt`: one record for the hlt itself; the halted time and the interrupt that ends it leave no
+ *   record: the next record is the handler's first instruction.
+ * - Interrupt and exception delivery are not records. A faulting instruction (ud2, a #PF) has its own
+ *   record, then the handler's first instruction follows; `int n` likewise is one record.
+ * - Spurious repeats: when QEMU is asked to leave the CPU loop (timers, I/O thread) it can enter a
+ *   block and return before executing it. It then logs "Stopped execution of TB chain before <host>
+ *   [<pc>]" after that block's record, and the same instruction is logged again when it really runs.
+ *   Such records are dropped here; they are timing-dependent and would otherwise shift the stream.
+ * - Before the kernel, QEMU runs SeaBIOS and its multiboot option ROM (hundreds of thousands of
+ *   records, most of them `rep insb` iterations loading the image). Records are skipped until EIP
+ *   equals the ELF entry point with CR0.PE set; `-dfilter` limited to the image's executable segments
+ *   keeps QEMU from writing most of them at all.
+ * - Registers at the entry are the loader's: QEMU's option ROM leaves EBX pointing at its own
+ *   multiboot info, ESP at its own stack and ECX/EDX/EDI with leftovers. A comparison has to adopt
+ *   them (or start once the guest has set them itself).
+ *
+ * The log is big (about 900 bytes per record, 3 GB for 3.6 million instructions), so QEMU writes it
+ * into a named pipe that is parsed as a stream, and QEMU is killed once enough records are read.
+ */
+import { spawn, execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as zlib from "node:zlib";
+import { Elf32, PT_LOAD } from "../elf/elf32.js";
+
+/** Register order used everywhere in ttd (and in `QemuTrace.regs`): the x86 encoding order. */
+export const REG_NAMES = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"] as const;
+
+/** QEMU's state before each instruction from the kernel's entry on. */
+export interface QemuTrace {
+  /** The ELF entry point; record 0 is the first instruction there. */
+  entry: number;
+  /** Number of records. */
+  count: number;
+  /** EIP of each record. */
+  eip: Uint32Array;
+  /** General registers, 8 per record in REG_NAMES order. */
+  regs: Int32Array;
+  /** EFLAGS of each record. */
+  eflags: Uint32Array;
+  /** True when QEMU ran the guest to its end: the last record is the last instruction it executed. */
+  complete: boolean;
+  /** Records dropped because QEMU logged a block it then did not execute ("Stopped execution ..."). */
+  droppedRepeats: number;
+}
+
+export class QemuLogError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "QemuLogError";
+  }
+}
+
+const NL = 0x0a;
+const CH_T = 0x54; // 'T' of "Trace"
+const CH_S = 0x53; // 'S' of "Stopped"
+const CH_EQ = 0x3d;
+
+/** Value of the hex digit `c`, or -1. */
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
+  return -1;
+}
+
+/** Parses the 8 hex digits at `off` (QEMU prints 32-bit registers as %08x). */
+function hex8(buf: Uint8Array, off: number): number {
+  let v = 0;
+  for (let i = 0; i < 8; i++) {
+    const d = hexDigit(buf[off + i]);
+    if (d < 0) throw new QemuLogError(`expected 8 hex digits in QEMU log line: ${lineText(buf, off)}`);
+    v = (v << 4) | d;
+  }
+  return v >>> 0;
+}
+
+/** Parses hex digits starting at `off` until a non-digit; returns the value (up to 64 bits folded to 32). */
+function hexVar(buf: Uint8Array, off: number, end: number): number {
+  let v = 0;
+  let n = 0;
+  for (let i = off; i < end; i++) {
+    const d = hexDigit(buf[i]);
+    if (d < 0) break;
+    v = ((v << 4) | d) >>> 0;
+    n++;
+  }
+  if (n === 0) throw new QemuLogError(`expected a hex number in QEMU log line: ${lineText(buf, off)}`);
+  return v;
+}
+
+function lineText(buf: Uint8Array, off: number): string {
+  let s = off;
+  while (s > 0 && buf[s - 1] !== NL) s--;
+  let e = off;
+  while (e < buf.length && buf[e] !== NL) e++;
+  return JSON.stringify(Buffer.from(buf.buffer, buf.byteOffset + s, Math.min(e - s, 200)).toString("latin1"));
+}
+
+function startsWith(buf: Uint8Array, off: number, end: number, lit: Uint8Array): boolean {
+  if (end - off < lit.length) return false;
+  for (let i = 0; i < lit.length; i++) if (buf[off + i] !== lit[i]) return false;
+  return true;
+}
+
+const LIT_TRACE = Buffer.from("Trace ", "latin1");
+const LIT_STOPPED = Buffer.from("Stopped execution", "latin1");
+const LIT_EAX = Buffer.from("EAX=", "latin1");
+const LIT_ESI = Buffer.from("ESI=", "latin1");
+const LIT_EIP = Buffer.from("EIP=", "latin1");
+const LIT_CR0 = Buffer.from("CR0=", "latin1");
+
+const SEEN_EAX = 1, SEEN_ESI = 2, SEEN_EIP = 4, SEEN_CR0 = 8, SEEN_ALL = 15;
+
+/**
+ * Streaming parser for the `-d exec,cpu` log. Feed chunks with `push` (it returns false once
+ * `maxRecords` records after the entry have been collected) and call `end` when the log is over.
+ */
+export class QemuLogParser {
+  private readonly entry: number;
+  private readonly maxRecords: number;
+  private carry: Buffer = Buffer.alloc(0);
+  private eip: Uint32Array;
+  private regs: Int32Array;
+  private eflags: Uint32Array;
+  private count = 0;
+  private started = false;
+  private done = false;
+  private dropped = 0;
+  // The record being read; committed when the next record starts (a "Stopped" line may cancel it).
+  private pending = false;
+  private inDump = false;
+  private seen = 0;
+  private pc = 0;
+  private readonly pRegs = new Int32Array(8);
+  private pEip = 0;
+  private pEfl = 0;
+  private pCr0 = 0;
+
+  constructor(entry: number, maxRecords: number) {
+    this.entry = entry >>> 0;
+    this.maxRecords = maxRecords;
+    const cap = Math.max(16, Math.min(maxRecords, 1 << 20));
+    this.eip = new Uint32Array(cap);
+    this.regs = new Int32Array(cap * 8);
+    this.eflags = new Uint32Array(cap);
+  }
+
+  /** True once `maxRecords` records have been collected. */
+  get full(): boolean {
+    return this.done;
+  }
+
+  /** Records collected so far. */
+  get records(): number {
+    return this.count;
+  }
+
+  /** Parses a chunk; returns false when no more input is wanted. */
+  push(chunk: Uint8Array): boolean {
+    if (this.done) return false;
+    const buf = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let pos = 0;
+    const len = buf.length;
+    while (pos < len) {
+      const nl = buf.indexOf(NL, pos);
+      if (nl < 0) break;
+      this.line(buf, pos, nl);
+      pos = nl + 1;
+      if (this.done) break;
+    }
+    this.carry = this.done ? Buffer.alloc(0) : Buffer.from(buf.subarray(pos));
+    return !this.done;
+  }
+
+  /**
+   * Ends the stream. `guestFinished` says QEMU exited on its own (the guest ended) rather than being
+   * stopped by us, which makes the trace complete.
+   */
+  end(guestFinished: boolean): QemuTrace {
+    if (!this.done && this.carry.length > 0) {
+      const tail = this.carry;
+      this.carry = Buffer.alloc(0);
+      this.line(tail, 0, tail.length);
+    }
+    if (!this.done) this.commit();
+    if (!this.started) {
+      throw new QemuLogError(`QEMU's log never reached the kernel entry 0x${this.entry.toString(16)} in protected mode`);
+    }
+    const n = this.count;
+    return {
+      entry: this.entry,
+      count: n,
+      eip: this.eip.slice(0, n),
+      regs: this.regs.slice(0, n * 8),
+      eflags: this.eflags.slice(0, n),
+      complete: guestFinished && !this.done,
+      droppedRepeats: this.dropped,
+    };
+  }
+
+  private line(buf: Uint8Array, s: number, e: number): void {
+    const c0 = buf[s];
+    if (c0 === CH_T && startsWith(buf, s, e, LIT_TRACE)) {
+      this.commit();
+      if (this.done) return;
+      // "Trace 0: 0x7f34... [cs_base/pc/flags/cflags] symbol": the pc is the second field.
+      const open = buf.indexOf(0x5b, s);
+      if (open < 0 || open >= e) throw new QemuLogError(`unexpected Trace line in QEMU log: ${lineText(buf, s)}`);
+      const slash = buf.indexOf(0x2f, open);
+      if (slash < 0 || slash >= e) throw new QemuLogError(`unexpected Trace line in QEMU log: ${lineText(buf, s)}`);
+      this.pc = hexVar(buf, slash + 1, e);
+      this.pending = true;
+      this.inDump = true;
+      this.seen = 0;
+      return;
+    }
+    if (c0 === CH_S && startsWith(buf, s, e, LIT_STOPPED)) {
+      // "Stopped execution of TB chain before 0x7f34... [0010022b] fib": the block logged last did not run.
+      const open = buf.indexOf(0x5b, s);
+      const pc = open >= 0 && open < e ? hexVar(buf, open + 1, e) : -1;
+      if (!this.pending || pc !== this.pc) {
+        throw new QemuLogError(`"Stopped execution" does not follow a record of the same block: ${lineText(buf, s)}`);
+      }
+      this.pending = false;
+      this.inDump = false;
+      if (this.started) this.dropped++;
+      return;
+    }
+    if (!this.inDump) return;
+    // The CPU dump's lines all have '=' at column 3 or 4 ("EAX=", "ES =", "EFER="). Anything else (an
+    // interrupt report from `-d int`, a message) ends the dump so that a later register dump printed
+    // for an interrupt cannot overwrite the record's values.
+    if (e - s < 5 || (buf[s + 3] !== CH_EQ && buf[s + 4] !== CH_EQ)) {
+      this.inDump = false;
+      return;
+    }
+    if ((this.seen & SEEN_EAX) === 0 && startsWith(buf, s, e, LIT_EAX)) {
+      // EAX=xxxxxxxx EBX=xxxxxxxx ECX=xxxxxxxx EDX=xxxxxxxx
+      const r = this.pRegs;
+      r[0] = hex8(buf, s + 4);
+      r[3] = hex8(buf, s + 17);
+      r[1] = hex8(buf, s + 30);
+      r[2] = hex8(buf, s + 43);
+      this.seen |= SEEN_EAX;
+    } else if ((this.seen & SEEN_ESI) === 0 && startsWith(buf, s, e, LIT_ESI)) {
+      // ESI=xxxxxxxx EDI=xxxxxxxx EBP=xxxxxxxx ESP=xxxxxxxx
+      const r = this.pRegs;
+      r[6] = hex8(buf, s + 4);
+      r[7] = hex8(buf, s + 17);
+      r[5] = hex8(buf, s + 30);
+      r[4] = hex8(buf, s + 43);
+      this.seen |= SEEN_ESI;
+    } else if ((this.seen & SEEN_EIP) === 0 && startsWith(buf, s, e, LIT_EIP)) {
+      // EIP=xxxxxxxx EFL=xxxxxxxx [flags] CPL=0 ...
+      this.pEip = hex8(buf, s + 4);
+      this.pEfl = hex8(buf, s + 17);
+      this.seen |= SEEN_EIP;
+    } else if ((this.seen & SEEN_CR0) === 0 && startsWith(buf, s, e, LIT_CR0)) {
+      this.pCr0 = hex8(buf, s + 4);
+      this.seen |= SEEN_CR0;
+    }
+  }
+
+  private commit(): void {
+    if (!this.pending) return;
+    this.pending = false;
+    this.inDump = false;
+    if (this.seen !== SEEN_ALL) {
+      throw new QemuLogError(
+        `QEMU log record at pc 0x${this.pc.toString(16)} lacks register lines (was it run with -d exec,cpu?)`,
+      );
+    }
+    if (!this.started) {
+      if (this.pEip !== this.entry || (this.pCr0 & 1) === 0) return;
+      this.started = true;
+    }
+    const n = this.count;
+    if (n === this.eip.length) this.grow();
+    this.eip[n] = this.pEip;
+    this.eflags[n] = this.pEfl;
+    this.regs.set(this.pRegs, n * 8);
+    this.count = n + 1;
+    if (this.count >= this.maxRecords) this.done = true;
+  }
+
+  private grow(): void {
+    const cap = Math.min(this.eip.length * 2, Math.max(this.maxRecords, this.eip.length + 1));
+    const eip = new Uint32Array(cap);
+    eip.set(this.eip);
+    const regs = new Int32Array(cap * 8);
+    regs.set(this.regs);
+    const efl = new Uint32Array(cap);
+    efl.set(this.eflags);
+    this.eip = eip;
+    this.regs = regs;
+    this.eflags = efl;
+  }
+}
+
+/** Path of qemu-system-i386 on PATH (or $TTD_QEMU), or null. */
+export function findQemu(): string | null {
+  const explicit = process.env.TTD_QEMU;
+  if (explicit) return fs.existsSync(explicit) ? explicit : null;
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    if (!dir) continue;
+    const p = path.join(dir, "qemu-system-i386");
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      // not in this directory
+    }
+  }
+  return null;
+}
+
+export const QEMU_MISSING =
+  "qemu-system-i386 not found: install it (Debian: apt-get install -y qemu-system-x86) or set TTD_QEMU to its path";
+
+/** QEMU's version as [major, minor], from `--version`. */
+export function qemuVersion(qemu: string): [number, number] {
+  const out = execFileSync(qemu, ["--version"], { encoding: "utf8" });
+  const m = /version (\d+)\.(\d+)/.exec(out);
+  if (!m) throw new QemuLogError(`cannot read the version of ${qemu} from: ${out.split("\n")[0]}`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+/** The command line that runs `elfPath` the way the probe README describes (exit via port 0xf4). */
+export function qemuBaseArgs(elfPath: string): string[] {
+  return [
+    "-display", "none", "-no-reboot", "-net", "none", "-monitor", "none", "-serial", "stdio",
+    "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", elfPath,
+  ];
+}
+
+/**
+ * `-dfilter` ranges covering the image's executable segments at both their virtual and physical
+ * addresses (code that runs before paging is on executes at the physical ones). QEMU filters on the
+ * block's linear pc.
+ */
+export function imageCodeRanges(elf: Elf32): string {
+  const ranges = new Set<string>();
+  for (const ph of elf.programHeaders) {
+    if (ph.type !== PT_LOAD || (ph.flags & 1) === 0 || ph.memsz === 0) continue;
+    ranges.add(`0x${ph.vaddr.toString(16)}+0x${ph.memsz.toString(16)}`);
+    ranges.add(`0x${ph.paddr.toString(16)}+0x${ph.memsz.toString(16)}`);
+  }
+  return [...ranges].join(",");
+}
+
+export interface RecordOptions {
+  /** Stop after this many records from the entry on (Infinity: until the guest ends). */
+  maxRecords: number;
+  /** qemu-system-i386 to use (default: findQemu()). */
+  qemu?: string;
+  /** Log only the image's code (default true); false logs everything, which is much slower. */
+  filterToImage?: boolean;
+  /** Give up after this long (default 10 minutes). */
+  timeoutMs?: number;
+}
+
+export interface RecordResult {
+  trace: QemuTrace;
+  /** What the guest wrote to COM1 while the log was read. */
+  serial: string;
+  /** QEMU's exit status when it ended by itself (isa-debug-exit gives (value << 1) | 1), else null. */
+  exitStatus: number | null;
+}
+
+/** Runs the ELF under QEMU with the per-instruction log and parses it. */
+export async function recordQemuTrace(elfPath: string, opts: RecordOptions): Promise<RecordResult> {
+  const qemu = opts.qemu ?? findQemu();
+  if (!qemu) throw new QemuLogError(QEMU_MISSING);
+  const elf = new Elf32(new Uint8Array(fs.readFileSync(elfPath)));
+  const [major, minor] = qemuVersion(qemu);
+  // -singlestep was replaced by the one-insn-per-tb accelerator property in QEMU 8.1.
+  const oneInsn = major > 8 || (major === 8 && minor >= 1)
+    ? ["-accel", "tcg,one-insn-per-tb=on"]
+    : ["-singlestep"];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ttd-qemu-"));
+  const fifo = path.join(dir, "exec.log");
+  execFileSync("mkfifo", [fifo]);
+  const args = [...qemuBaseArgs(path.resolve(elfPath)), ...oneInsn, "-d", "exec,cpu,nochain", "-D", fifo];
+  if (opts.filterToImage !== false) {
+    const ranges = imageCodeRanges(elf);
+    if (ranges) args.push("-dfilter", ranges);
+  }
+  const parser = new QemuLogParser(elf.entry, opts.maxRecords);
+  const child = spawn(qemu, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let serial = "";
+  let stderr = "";
+  child.stdout.setEncoding("latin1");
+  child.stdout.on("data", (s: string) => { serial += s; });
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (s: string) => { stderr += s; });
+  let exited = false;
+  let exitStatus: number | null = null;
+  let killedByUs = false;
+  const exitPromise = new Promise<void>((resolve) => {
+    child.on("exit", (code) => {
+      exited = true;
+      exitStatus = code;
+      resolve();
+    });
+    child.on("error", (err) => {
+      exited = true;
+      stderr += String(err);
+      resolve();
+    });
+  });
+  const stop = (): void => {
+    if (!exited) {
+      killedByUs = true;
+      child.kill("SIGKILL");
+    }
+  };
+  // If QEMU dies before opening the log, the reader's open() would wait forever: opening the FIFO
+  // for writing ourselves releases it with an immediate end of file.
+  void exitPromise.then(() => {
+    try {
+      const fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+      fs.closeSync(fd);
+    } catch {
+      // no reader waiting: nothing to release
+    }
+  });
+  const timeoutMs = opts.timeoutMs ?? 600_000;
+  let timedOut = false;
+  const timeout = setTimeout(() => {
+    timedOut = true;
+    stop();
+  }, timeoutMs);
+  try {
+    const stream = fs.createReadStream(fifo, { highWaterMark: 1 << 20 });
+    let enough = false;
+    try {
+      for await (const chunk of stream) {
+        if (!parser.push(chunk as Buffer)) {
+          enough = true;
+          break;
+        }
+      }
+    } catch (err) {
+      stop();
+      throw err;
+    } finally {
+      stream.destroy();
+    }
+    // Enough records: QEMU is still running and is stopped here. Otherwise the log ended because
+    // QEMU exited (the end of file can arrive before the exit is reported, so wait for it).
+    if (enough) stop();
+    await exitPromise;
+    if (timedOut) throw new QemuLogError(`QEMU did not finish within ${timeoutMs / 1000} s`);
+    if (!killedByUs && exitStatus === null) {
+      throw new QemuLogError(`QEMU failed: ${stderr.trim() || "killed by a signal"}`);
+    }
+    if (!killedByUs && exitStatus !== null && (exitStatus & 1) === 0 && exitStatus !== 0) {
+      // Exit statuses from isa-debug-exit are odd; an even non-zero status is QEMU itself failing.
+      throw new QemuLogError(`QEMU exited with status ${exitStatus}: ${stderr.trim()}`);
+    }
+    const trace = parser.end(!killedByUs);
+    return { trace, serial, exitStatus: killedByUs ? null : exitStatus };
+  } finally {
+    clearTimeout(timeout);
+    stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---- cache ---------------------------------------------------------------------------------------
+
+const CACHE_MAGIC = "TTDQTR01";
+const HEADER_BYTES = 32;
+
+/** Where parsed QEMU traces are kept: $TTD_CACHE_DIR or <tmp>/ttd-cache. */
+export function defaultCacheDir(): string {
+  return process.env.TTD_CACHE_DIR ?? path.join(os.tmpdir(), "ttd-cache");
+}
+
+export function encodeTrace(t: QemuTrace): Buffer {
+  const n = t.count;
+  const raw = Buffer.alloc(HEADER_BYTES + n * 40);
+  raw.write(CACHE_MAGIC, 0, "latin1");
+  raw.writeUInt32LE(n, 8);
+  raw.writeUInt32LE(t.entry >>> 0, 12);
+  raw.writeUInt32LE(t.complete ? 1 : 0, 16);
+  raw.writeUInt32LE(t.droppedRepeats, 20);
+  let o = HEADER_BYTES;
+  Buffer.from(t.eip.buffer, t.eip.byteOffset, n * 4).copy(raw, o);
+  o += n * 4;
+  Buffer.from(t.regs.buffer, t.regs.byteOffset, n * 32).copy(raw, o);
+  o += n * 32;
+  Buffer.from(t.eflags.buffer, t.eflags.byteOffset, n * 4).copy(raw, o);
+  return zlib.gzipSync(raw, { level: 1 });
+}
+
+export function decodeTrace(data: Buffer): QemuTrace {
+  const raw = zlib.gunzipSync(data);
+  if (raw.length < HEADER_BYTES || raw.toString("latin1", 0, 8) !== CACHE_MAGIC) {
+    throw new QemuLogError("not a cached QEMU trace");
+  }
+  const n = raw.readUInt32LE(8);
+  if (raw.length !== HEADER_BYTES + n * 40) throw new QemuLogError("cached QEMU trace is truncated");
+  // Copy into fresh aligned arrays (the gunzip buffer may sit at any offset of a shared pool).
+  const ab = raw.buffer.slice(raw.byteOffset + HEADER_BYTES, raw.byteOffset + raw.length);
+  return {
+    entry: raw.readUInt32LE(12),
+    count: n,
+    eip: new Uint32Array(ab, 0, n),
+    regs: new Int32Array(ab, n * 4, n * 8),
+    eflags: new Uint32Array(ab, n * 36, n),
+    complete: raw.readUInt32LE(16) === 1,
+    droppedRepeats: raw.readUInt32LE(20),
+  };
+}
+
+/** The first `n` records of `t` (a view, no copy). */
+export function truncateTrace(t: QemuTrace, n: number): QemuTrace {
+  if (n >= t.count) return t;
+  return {
+    ...t,
+    count: n,
+    eip: t.eip.subarray(0, n),
+    regs: t.regs.subarray(0, n * 8),
+    eflags: t.eflags.subarray(0, n),
+    complete: false,
+  };
+}
+
+export interface CachedTraceOptions extends RecordOptions {
+  /** Cache directory; null disables the cache. Default: defaultCacheDir(). */
+  cacheDir?: string | null;
+  /** Called with a line of progress text (QEMU runs can take a while). */
+  log?: (line: string) => void;
+}
+
+/**
+ * The QEMU trace of `elfPath`, from the cache when a cached one is long enough (or complete),
+ * otherwise recorded and stored. Cache files are keyed by the SHA-256 of the ELF.
+ */
+export async function loadQemuTrace(
+  elfPath: string,
+  opts: CachedTraceOptions,
+): Promise<{ trace: QemuTrace; fromCache: boolean }> {
+  const hash = createHash("sha256").update(fs.readFileSync(elfPath)).digest("hex");
+  const dir = opts.cacheDir === undefined ? defaultCacheDir() : opts.cacheDir;
+  const file = dir ? path.join(dir, `qemu-trace-${hash}.gz`) : null;
+  if (file && fs.existsSync(file)) {
+    try {
+      const cached = decodeTrace(fs.readFileSync(file));
+      if (cached.complete || cached.count >= opts.maxRecords) {
+        return { trace: truncateTrace(cached, opts.maxRecords), fromCache: true };
+      }
+    } catch {
+      // unreadable or from another format: record again
+    }
+  }
+  const what = Number.isFinite(opts.maxRecords) ? `${opts.maxRecords} instructions` : "the whole run";
+  opts.log?.(`recording ${what} of ${path.basename(elfPath)} under QEMU (single-step log)...`);
+  const started = Date.now();
+  const { trace } = await recordQemuTrace(elfPath, opts);
+  opts.log?.(`QEMU trace: ${trace.count} records${trace.complete ? " (guest ran to its end)" : ""} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (file && dir) {
+    fs.mkdirSync(dir, { recursive: true });
+    // Write then rename, so a concurrent reader never sees half a file.
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, encodeTrace(trace));
+    fs.renameSync(tmp, file);
+  }
+  return { trace, fromCache: false };
+}

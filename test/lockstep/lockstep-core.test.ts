@@ -1,0 +1,210 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, test } from "vitest";
+import { StepKind } from "../../src/cpu/observer.js";
+import { Elf32 } from "../../src/elf/elf32.js";
+import { ImageCode } from "../../src/bench/disasm.js";
+import { formatDivergence, runLockstep, type LockstepMachine } from "../../src/bench/lockstep-core.js";
+import type { QemuTrace } from "../../src/bench/qemu-log.js";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const PROBE_DIR = process.env.TTD_PROBE_DIR ?? path.resolve(here, "../../../shared/bench/probe");
+
+/** A synthetic QEMU trace of `n` records with every register changing. */
+function makeTrace(n: number, entry = 0x10000c): QemuTrace {
+  const eip = new Uint32Array(n);
+  const regs = new Int32Array(n * 8);
+  const eflags = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    eip[i] = entry + ((i * 5) % 0x200);
+    for (let r = 0; r < 8; r++) regs[i * 8 + r] = (i * 0x01010101 + r * 0x1000) | 0;
+    eflags[i] = 0x2 | (i & 0x40);
+  }
+  return { entry, count: n, eip, regs, eflags, complete: true, droppedRepeats: 0 };
+}
+
+/**
+ * A machine that replays the trace: each step() moves to the next record. Hooks let a test make it
+ * wrong in the ways a real CPU can be.
+ */
+class ReplayMachine implements LockstepMachine {
+  readonly cpu: { regs: Int32Array; eip: number; steps: number; eflags: number; getEflags(): number };
+  private j = 0;
+  /** Record index -> extra event steps delivered before that record's instruction. */
+  eventsBefore = new Map<number, number>();
+  /** Called after loading record j's state: may corrupt it. */
+  corrupt: (j: number, regs: Int32Array) => void = () => {};
+  throwAt = -1;
+  doubleStepAt = -1;
+  private pendingEvents = 0;
+
+  constructor(private readonly t: QemuTrace) {
+    const cpu = {
+      regs: new Int32Array(8), eip: 0, steps: 0, eflags: 0,
+      getEflags(): number { return this.eflags; },
+    };
+    this.cpu = cpu;
+    this.load(0);
+  }
+
+  private load(j: number): void {
+    this.j = j;
+    if (j >= this.t.count) return;
+    this.cpu.eip = this.t.eip[j];
+    this.cpu.regs.set(this.t.regs.subarray(j * 8, j * 8 + 8));
+    this.cpu.eflags = this.t.eflags[j];
+    this.corrupt(j, this.cpu.regs);
+    this.pendingEvents = this.eventsBefore.get(j) ?? 0;
+    if (this.pendingEvents > 0) {
+      // Before the delivery the CPU is somewhere QEMU never logs (the interrupted code's next EIP).
+      this.cpu.eip = 0xdead;
+    }
+  }
+
+  step(): number {
+    if (this.j === this.throwAt) throw new TypeError("cannot read properties of undefined");
+    this.cpu.steps += this.j === this.doubleStepAt ? 2 : 1;
+    if (this.pendingEvents > 0) {
+      this.pendingEvents--;
+      if (this.pendingEvents === 0) {
+        this.cpu.eip = this.t.eip[this.j];
+        this.corrupt(this.j, this.cpu.regs);
+      }
+      return StepKind.Interrupt;
+    }
+    this.load(this.j + 1);
+    return StepKind.Instruction;
+  }
+}
+
+describe("lockstep comparison", () => {
+  test("a faithful machine matches every record", () => {
+    const t = makeTrace(5000);
+    const m = new ReplayMachine(t);
+    const progress: number[] = [];
+    const r = runLockstep(m, t, { progressInterval: 1000, onProgress: (n) => progress.push(n) });
+    expect(r.divergence).toBeNull();
+    expect(r.compared).toBe(5000);
+    expect(r.events).toBe(0);
+    expect(progress).toEqual([1000, 2000, 3000, 4000, 5000]);
+  });
+
+  test("interrupt deliveries are stepped over without consuming a QEMU record", () => {
+    const t = makeTrace(300);
+    const m = new ReplayMachine(t);
+    m.eventsBefore.set(100, 1);
+    m.eventsBefore.set(200, 2); // e.g. a fault's delivery followed by a double fault's
+    const r = runLockstep(m, t);
+    expect(r.divergence).toBeNull();
+    expect(r.compared).toBe(300);
+    expect(r.events).toBe(3);
+  });
+
+  test("reports the first differing register with both values and where it happened", () => {
+    const t = makeTrace(1000);
+    const m = new ReplayMachine(t);
+    m.corrupt = (j, regs) => { if (j >= 600) regs[1] ^= 0x10; };
+    const r = runLockstep(m, t);
+    expect(r.compared).toBe(600);
+    const d = r.divergence!;
+    expect(d.kind).toBe("state");
+    expect(d.record).toBe(600);
+    expect(d.step).toBe(600);
+    expect(d.differences).toEqual([{ name: "ecx", ttd: (t.regs[600 * 8 + 1] ^ 0x10) >>> 0, qemu: t.regs[600 * 8 + 1] >>> 0 }]);
+    const text = formatDivergence(d, t, null, 4);
+    expect(text).toContain("before instruction #600 after the kernel entry (ttd step 600)");
+    expect(text).toContain(`ecx: ttd 0x${((t.regs[600 * 8 + 1] ^ 0x10) >>> 0).toString(16).padStart(8, "0")}`);
+    for (const j of [596, 597, 598, 599, 600]) expect(text).toContain(`#${j} `);
+    expect(text).not.toContain("#595 ");
+  });
+
+  test("an EIP difference after an unexpected interrupt is a divergence", () => {
+    const t = makeTrace(50);
+    const m = new ReplayMachine(t);
+    m.eventsBefore.set(20, 1);
+    m.corrupt = (j) => { if (j === 20) m.cpu.eip = 0x100400; }; // the handler, not where QEMU went
+    const r = runLockstep(m, t);
+    expect(r.divergence?.record).toBe(20);
+    expect(r.divergence?.differences.map((x) => x.name)).toEqual(["eip"]);
+    expect(r.events).toBe(1);
+  });
+
+  test("eflags are compared only when asked, under the given mask", () => {
+    const t = makeTrace(100);
+    const m1 = new ReplayMachine(t);
+    m1.cpu.getEflags = () => 0x2 | 0x10; // AF differs everywhere
+    expect(runLockstep(m1, t).divergence).toBeNull();
+    const m2 = new ReplayMachine(t);
+    m2.cpu.getEflags = () => t.eflags[Math.min(m2.cpu.steps, 99)] ^ 0x10;
+    expect(runLockstep(m2, t, { eflagsMask: 0x8c1 }).divergence).toBeNull();
+    const m3 = new ReplayMachine(t);
+    m3.cpu.getEflags = () => t.eflags[Math.min(m3.cpu.steps, 99)] ^ 0x10;
+    const d = runLockstep(m3, t, { eflagsMask: 0x10 }).divergence;
+    // Record 0 is loader state and not compared; the first compared one is record 1.
+    expect(d?.record).toBe(1);
+    expect(d?.differences.map((x) => x.name)).toEqual(["eflags"]);
+  });
+
+  test("loader-defined registers at the entry are adopted from QEMU and listed", () => {
+    const t = makeTrace(10);
+    const m = new ReplayMachine(t);
+    m.cpu.regs[3] = 0x9500; // ebx: the loader's multiboot info pointer
+    m.cpu.regs[4] = 0x7000; // esp
+    const r = runLockstep(m, t);
+    expect(r.divergence).toBeNull();
+    expect(r.adopted.map((a) => a.name)).toEqual(["ebx", "esp"]);
+    expect(r.adopted[0]).toEqual({ name: "ebx", ttd: 0x9500, qemu: t.regs[3] >>> 0 });
+  });
+
+  test("a machine that does not start at the entry diverges at record 0", () => {
+    const t = makeTrace(10);
+    const m = new ReplayMachine(t);
+    m.cpu.eip = 0xfff0;
+    const r = runLockstep(m, t);
+    expect(r.divergence?.record).toBe(0);
+    expect(r.divergence?.message).toMatch(/does not start at the kernel entry/);
+  });
+
+  test("a host exception, a double step and a stall are reported as such", () => {
+    const t = makeTrace(100);
+    const a = new ReplayMachine(t);
+    a.throwAt = 42;
+    const ra = runLockstep(a, t);
+    expect(ra.divergence?.kind).toBe("host-error");
+    expect(ra.divergence?.record).toBe(42);
+    expect(ra.divergence?.message).toContain("cannot read properties of undefined");
+
+    const b = new ReplayMachine(t);
+    b.doubleStepAt = 7;
+    expect(runLockstep(b, t).divergence?.kind).toBe("step-count");
+
+    const c = new ReplayMachine(t);
+    c.eventsBefore.set(30, 1000);
+    const rc = runLockstep(c, t);
+    expect(rc.divergence?.kind).toBe("stall");
+    expect(rc.compared).toBe(30);
+  });
+
+  test("the report disassembles the instructions before the divergence from the ELF", () => {
+    const elf = new Elf32(new Uint8Array(fs.readFileSync(path.join(PROBE_DIR, "probe-r1.elf"))));
+    const code = new ImageCode(elf);
+    expect(code.disassemble(0x10000c)).toBe("xor %eax,%eax");
+    expect(code.symbolize(0x10000e)).toBe("_start+0x2");
+    expect(code.disassemble(0x10001a)).toBe("mov $0x104250,%esp");
+    expect(code.disassemble(0x900000)).toBe("(not in the image)");
+
+    // A trace along the real entry code, wrong from the `mov $stack_top, %esp` on.
+    const eips = [0x10000c, 0x10000e, 0x100010, 0x100012, 0x100014, 0x100016, 0x100018, 0x10001a, 0x10001f];
+    const t = makeTrace(eips.length);
+    t.eip.set(eips);
+    const m = new ReplayMachine(t);
+    m.corrupt = (j, regs) => { if (j === 8) regs[4] = 0x104000; };
+    const d = runLockstep(m, t).divergence!;
+    expect(d.record).toBe(8);
+    const text = formatDivergence(d, t, code, 3);
+    expect(text).toMatch(/#7 +0x0010001a  <_start\+0xe> +mov \$0x104250,%esp +<- executed last/);
+    expect(text).toMatch(/#8 +0x0010001f  <_start\+0x13> +call 0x00100030 +<- state differs before this one/);
+    expect(text).toMatch(/esp +0x[0-9a-f]{8} +0x[0-9a-f]{8} +0x00104000 +<- differs/);
+  });
+});

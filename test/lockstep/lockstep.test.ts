@@ -1,0 +1,52 @@
+/**
+ * ttd against QEMU, instruction by instruction: EIP and the eight general registers before every
+ * instruction of the probe guests. QEMU's log is parsed once per ELF and cached (see qemu-log.ts),
+ * so only the first run pays for QEMU's single-step logging.
+ *
+ * TTD_LOCKSTEP_STEPS overrides how many instructions of probe-pg-r10 are compared (default 400,000);
+ * probe-r1 is compared over its whole run (3.6 million instructions).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, test } from "vitest";
+import { Elf32 } from "../../src/elf/elf32.js";
+import { Machine } from "../../src/machine/machine.js";
+import { ImageCode } from "../../src/bench/disasm.js";
+import { formatDivergence, runLockstep } from "../../src/bench/lockstep-core.js";
+import { findQemu, loadQemuTrace, QEMU_MISSING } from "../../src/bench/qemu-log.js";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const PROBE_DIR = process.env.TTD_PROBE_DIR ?? path.resolve(here, "../../../shared/bench/probe");
+const PG_STEPS = Number(process.env.TTD_LOCKSTEP_STEPS ?? 400_000);
+
+async function lockstep(image: string, steps: number): Promise<{ compared: number; complete: boolean; count: number }> {
+  const elfPath = path.join(PROBE_DIR, image);
+  const bytes = new Uint8Array(fs.readFileSync(elfPath));
+  const { trace } = await loadQemuTrace(elfPath, { maxRecords: steps });
+  const machine = Machine.fromElf(bytes);
+  const result = runLockstep(machine, trace);
+  if (result.divergence) {
+    throw new Error(`${image}:\n${formatDivergence(result.divergence, trace, new ImageCode(new Elf32(bytes)))}`);
+  }
+  return { compared: result.compared, complete: trace.complete, count: trace.count };
+}
+
+describe("lockstep against QEMU", () => {
+  beforeAll(() => {
+    if (!findQemu()) throw new Error(`${QEMU_MISSING}; the lockstep tests need it (CI installs it)`);
+  });
+
+  test("probe-r1: every instruction of the whole run matches QEMU", async () => {
+    const r = await lockstep("probe-r1.elf", Infinity);
+    expect(r.complete).toBe(true);
+    expect(r.count).toBeGreaterThan(3_600_000);
+    expect(r.compared).toBe(r.count);
+  }, 900_000);
+
+  test(`probe-pg-r10 (paging): the first ${PG_STEPS} instructions match QEMU`, async () => {
+    const r = await lockstep("probe-pg-r10.elf", PG_STEPS);
+    expect(r.count).toBe(PG_STEPS);
+    expect(r.compared).toBe(PG_STEPS);
+  }, 900_000);
+});

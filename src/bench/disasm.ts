@@ -74,7 +74,11 @@ export class ImageCode {
       try {
         if (instr.code === Code.INVALID) return `(invalid: ${hex(bytes.subarray(0, 4))})`;
         this.formatter ??= new Formatter(FormatterSyntax.Gas);
-        return this.formatter.format(instr);
+        const text = this.formatter.format(instr);
+        // Name the target of direct jumps and calls, as objdump does.
+        const target = Number(instr.nearBranchTarget);
+        const sym = target !== 0 ? this.symbolize(target) : "";
+        return sym ? `${text} <${sym}>` : text;
       } finally {
         instr.free();
       }

@@ -118,20 +118,35 @@ interface Measured {
   problem?: string;
 }
 
-async function measure(ctx: BenchContext, engine: Engine, elfPath: string, expect: string): Promise<Measured> {
-  const why = engine.unavailable(ctx);
-  if (why) return { engine, best: null, problem: `unavailable: ${why}` };
-  let best: EngineRun | null = null;
+/**
+ * Runs every engine `ctx.runs` times on one image, round-robin so that load from elsewhere on the
+ * machine falls on all engines alike, and keeps each engine's fastest run. An engine that fails or
+ * prints the wrong line is dropped from the remaining rounds.
+ */
+async function measureAll(ctx: BenchContext, elfPath: string, expect: string): Promise<Measured[]> {
+  const results: Measured[] = ENGINES.map((engine) => {
+    const why = engine.unavailable(ctx);
+    return why ? { engine, best: null, problem: `unavailable: ${why}` } : { engine, best: null };
+  });
   for (let i = 0; i < ctx.runs; i++) {
-    const r = await engine.run(ctx, elfPath);
-    if (r.error) return { engine, best: null, problem: r.error };
-    if (!r.serial.split(/\r?\n/).includes(expect)) {
-      return { engine, best: null, problem: `wrong serial output: ${JSON.stringify(r.serial.slice(0, 120))}, expected ${JSON.stringify(expect)}` };
+    for (const m of results) {
+      if (m.problem) continue;
+      const r = await m.engine.run(ctx, elfPath);
+      if (r.error) {
+        m.best = null;
+        m.problem = r.error;
+        continue;
+      }
+      if (!r.serial.split(/\r?\n/).includes(expect)) {
+        m.best = null;
+        m.problem = `wrong serial output: ${JSON.stringify(r.serial.slice(0, 120))}, expected ${JSON.stringify(expect)}`;
+        continue;
+      }
+      ctx.log(`  ${m.engine.label}: ${r.seconds.toFixed(2)} s${r.instructions !== null ? `, ${fmtCount(r.instructions)} instructions` : ""}`);
+      if (!m.best || r.seconds < m.best.seconds) m.best = r;
     }
-    ctx.log(`  ${engine.label}: ${r.seconds.toFixed(2)} s${r.instructions !== null ? `, ${fmtCount(r.instructions)} instructions` : ""}`);
-    if (!best || r.seconds < best.seconds) best = r;
   }
-  return { engine, best };
+  return results;
 }
 
 export const emulatorSection: BenchSection = {
@@ -160,8 +175,7 @@ export const emulatorSection: BenchSection = {
         continue;
       }
       ctx.log(`${probe.image}:`);
-      const results: Measured[] = [];
-      for (const engine of ENGINES) results.push(await measure(ctx, engine, elfPath, probe.expect));
+      const results = await measureAll(ctx, elfPath, probe.expect);
       // QEMU cannot count instructions without icount (which slows it down): it is credited with the
       // count of the same guest run from ttd, or from v86 when ttd is unavailable.
       const reference = results.find((r) => r.best?.instructions != null)?.best?.instructions ?? null;
@@ -174,7 +188,8 @@ export const emulatorSection: BenchSection = {
       const ratios: string[] = [];
       for (const r of results) {
         if (!r.best) {
-          main.rows.push([probe.image, r.engine.label, "", "", "", ""]);
+          const state = r.problem?.startsWith("unavailable") ? "unavailable" : "failed";
+          main.rows.push([probe.image, `${r.engine.label} (${state}, see below)`, "", "", "", ""]);
           problems.add(`${r.engine.label}: ${r.problem}`);
           if (r.engine.id !== "ttd") ratios.push("n/a");
           continue;

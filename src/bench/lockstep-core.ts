@@ -21,6 +21,8 @@ export interface LockstepMachine {
     readonly eip: number;
     readonly steps: number;
     getEflags(): number;
+    /** When present, used to adopt the loader-defined status flags at the entry. */
+    setEflags?(value: number): void;
   };
   step(): number;
 }
@@ -77,10 +79,19 @@ export interface LockstepResult {
   compared: number;
   /** Interrupt and exception deliveries ttd made (steps without a QEMU record). */
   events: number;
-  /** Registers the loader set differently from QEMU's at the entry; QEMU's values were adopted. */
+  /**
+   * Registers the loader set differently from QEMU's at the entry; QEMU's values were adopted (for
+   * "eflags", only the status flags and DF).
+   */
   adopted: RegisterDifference[];
   divergence: Divergence | null;
 }
+
+/**
+ * EFLAGS bits the multiboot specification leaves to the loader (it fixes only IF and VM): the status
+ * flags and DF. They are adopted from QEMU at the entry like the general registers.
+ */
+const LOADER_DEFINED_FLAGS = 0x0cd5;
 
 /** More consecutive deliveries than this without an instruction is reported as a stall. */
 const MAX_CONSECUTIVE_EVENTS = 64;
@@ -96,7 +107,7 @@ function differences(s: StateSnapshot, t: QemuTrace, j: number, eflagsMask: numb
     const q = t.regs[j * 8 + r] >>> 0;
     if (s.regs[r] !== q) out.push({ name: REG_NAMES[r], ttd: s.regs[r], qemu: q });
   }
-  if (eflagsMask !== 0 && j > 0 && ((s.eflags ^ t.eflags[j]) & eflagsMask) !== 0) {
+  if (eflagsMask !== 0 && ((s.eflags ^ t.eflags[j]) & eflagsMask) !== 0) {
     out.push({ name: "eflags", ttd: s.eflags, qemu: t.eflags[j] });
   }
   return out;
@@ -106,7 +117,9 @@ function differences(s: StateSnapshot, t: QemuTrace, j: number, eflagsMask: numb
  * Runs `m` against `trace` from the kernel entry. `m` must be freshly loaded (about to execute the
  * entry instruction). The registers the multiboot loader leaves undefined (EBX's info pointer, ESP,
  * leftovers in ECX/EDX/EDI) are set to QEMU's values first, so the comparison tests the CPU and not
- * the two loaders' choices; they are listed in the result.
+ * the two loaders' choices; they are listed in the result. EFLAGS are compared under
+ * `eflagsMask` from the entry on, so a machine without `setEflags` must start with QEMU's flags
+ * in those bits.
  */
 export function runLockstep(m: LockstepMachine, trace: QemuTrace, opts: LockstepOptions = {}): LockstepResult {
   const limit = Math.min(opts.limit ?? trace.count, trace.count);
@@ -131,6 +144,12 @@ export function runLockstep(m: LockstepMachine, trace: QemuTrace, opts: Lockstep
       regs[r] = tRegs[r];
     }
   }
+  const flags = cpu.getEflags() >>> 0;
+  if (cpu.setEflags && ((flags ^ tFlags[0]) & LOADER_DEFINED_FLAGS) !== 0) {
+    const adopted = ((flags & ~LOADER_DEFINED_FLAGS) | (tFlags[0] & LOADER_DEFINED_FLAGS)) >>> 0;
+    result.adopted.push({ name: "eflags", ttd: flags, qemu: tFlags[0] });
+    cpu.setEflags(adopted);
+  }
 
   let j = 0;
   let consecutiveEvents = 0;
@@ -139,7 +158,7 @@ export function runLockstep(m: LockstepMachine, trace: QemuTrace, opts: Lockstep
     const base = j * 8;
     let differs = cpu.eip >>> 0 !== tEip[j];
     for (let r = 0; r < 8 && !differs; r++) differs = regs[r] !== tRegs[base + r];
-    if (!differs && eflagsMask !== 0 && j > 0) differs = ((cpu.getEflags() ^ tFlags[j]) & eflagsMask) !== 0;
+    if (!differs && eflagsMask !== 0) differs = ((cpu.getEflags() ^ tFlags[j]) & eflagsMask) !== 0;
     // The state is kept only when it differs: if the step turns out to be an event delivery the
     // difference means nothing (QEMU has no record there), otherwise it is the divergence.
     const before = differs ? snapshot(m) : null;

@@ -1,5 +1,5 @@
 /**
- * node dist/bench/lockstep.js <kernel.elf> [--steps N] [--eflags [MASK]] [--context K] [--no-cache]
+ * node dist/bench/lockstep.js <kernel.elf> [--steps N|all] [--eflags [MASK]] [--context K] [--all-code] [--no-cache]
  *
  * Runs the kernel in ttd and compares it, instruction by instruction, with QEMU's single-step log;
  * prints the first divergence with the instructions leading to it. Exit status 0: no divergence,
@@ -14,10 +14,19 @@ import { ImageCode } from "./disasm.js";
 import { formatAdopted, formatDivergence, runLockstep } from "./lockstep-core.js";
 import { findQemu, loadQemuTrace, QEMU_MISSING } from "./qemu-log.js";
 
-/** EFLAGS bits compared by --eflags without a mask: CF PF AF ZF SF TF IF DF OF. */
-const DEFAULT_EFLAGS_MASK = 0x0fd5;
+/**
+ * EFLAGS bits compared by --eflags without a mask: CF PF ZF SF IF DF. OF and AF are left out because
+ * common instructions leave them undefined (OF after multi-bit shifts, AF after logic operations)
+ * and QEMU's choice there is not the hardware's truth; pass a mask to include them.
+ */
+const DEFAULT_EFLAGS_MASK = 0x06c5;
 
-const USAGE = "usage: node dist/bench/lockstep.js <kernel.elf> [--steps N|all] [--eflags [MASK]] [--context K] [--no-cache]";
+const USAGE = "usage: node dist/bench/lockstep.js <kernel.elf> [--steps N|all] [--eflags [MASK]] [--context K] [--all-code] [--no-cache]\n" +
+  "  --steps      instructions to compare from the entry (default 400000; all: the whole run)\n" +
+  "  --eflags     compare EFLAGS too, under MASK (default 0x6c5: CF PF ZF SF IF DF)\n" +
+  "  --context    instructions shown before a divergence (default 12)\n" +
+  "  --all-code   log code outside the image's executable segments too (slower)\n" +
+  "  --no-cache   record QEMU's log again instead of using the cached one";
 
 interface Args {
   elf: string;
@@ -25,6 +34,7 @@ interface Args {
   eflagsMask: number;
   context: number;
   cache: boolean;
+  allCode: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -33,6 +43,7 @@ function parseArgs(argv: string[]): Args {
   let eflagsMask = 0;
   let context = 12;
   let cache = true;
+  let allCode = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -57,6 +68,8 @@ function parseArgs(argv: string[]): Args {
       if (!Number.isInteger(context) || context < 0) throw new Error("--context: not a count");
     } else if (a === "--no-cache") {
       cache = false;
+    } else if (a === "--all-code") {
+      allCode = true;
     } else if (a === "-h" || a === "--help") {
       console.log(USAGE);
       process.exit(0);
@@ -69,7 +82,7 @@ function parseArgs(argv: string[]): Args {
     }
   }
   if (elf === undefined) throw new Error("no kernel given");
-  return { elf, steps, eflagsMask, context, cache };
+  return { elf, steps, eflagsMask, context, cache, allCode };
 }
 
 async function main(): Promise<number> {
@@ -100,17 +113,20 @@ async function main(): Promise<number> {
   const { trace, fromCache } = await loadQemuTrace(args.elf, {
     maxRecords: args.steps,
     cacheDir: args.cache ? undefined : null,
+    filterToImage: !args.allCode,
     log,
   });
   if (fromCache) log(`QEMU trace of ${path.basename(args.elf)} from the cache: ${trace.count} records`);
   const machine = Machine.fromElf(bytes);
   const started = performance.now();
+  // A progress counter only on a terminal; in a log it would be noise.
+  const tty = process.stderr.isTTY === true;
   const result = runLockstep(machine, trace, {
     eflagsMask: args.eflagsMask,
-    onProgress: (n) => process.stderr.write(`\r${n} instructions match`),
+    onProgress: tty ? (n) => process.stderr.write(`\r${n} instructions match`) : undefined,
     progressInterval: 250_000,
   });
-  process.stderr.write("\r");
+  if (tty) process.stderr.write("\r\x1b[K");
   const seconds = (performance.now() - started) / 1000;
   console.log(formatAdopted(result.adopted));
   if (result.divergence) {

@@ -368,7 +368,11 @@ export interface RecordOptions {
   maxRecords: number;
   /** qemu-system-i386 to use (default: findQemu()). */
   qemu?: string;
-  /** Log only the image's code (default true); false logs everything, which is much slower. */
+  /**
+   * Log only the image's executable segments (default true). Code run anywhere else (copied or
+   * generated at run time) then leaves no records and a comparison would see a jump; false logs
+   * everything, which is much slower because the firmware's records are written too.
+   */
   filterToImage?: boolean;
   /** Give up after this long (default 10 minutes). */
   timeoutMs?: number;
@@ -473,7 +477,15 @@ export async function recordQemuTrace(elfPath: string, opts: RecordOptions): Pro
       // Exit statuses from isa-debug-exit are odd; an even non-zero status is QEMU itself failing.
       throw new QemuLogError(`QEMU exited with status ${exitStatus}: ${stderr.trim()}`);
     }
-    const trace = parser.end(!killedByUs);
+    let trace: QemuTrace;
+    try {
+      trace = parser.end(!killedByUs);
+    } catch (err) {
+      // Usually QEMU refused the image (no multiboot header, ...): say what it said.
+      const said = stderr.trim();
+      if (err instanceof QemuLogError && said) throw new QemuLogError(`${err.message}; QEMU said: ${said}`);
+      throw err;
+    }
     return { trace, serial, exitStatus: killedByUs ? null : exitStatus };
   } finally {
     clearTimeout(timeout);
@@ -559,7 +571,7 @@ export async function loadQemuTrace(
 ): Promise<{ trace: QemuTrace; fromCache: boolean }> {
   const hash = createHash("sha256").update(fs.readFileSync(elfPath)).digest("hex");
   const dir = opts.cacheDir === undefined ? defaultCacheDir() : opts.cacheDir;
-  const file = dir ? path.join(dir, `qemu-trace-${hash}.gz`) : null;
+  const file = dir ? path.join(dir, `qemu-trace-${hash}${opts.filterToImage === false ? "-all" : ""}.gz`) : null;
   if (file && fs.existsSync(file)) {
     try {
       const cached = decodeTrace(fs.readFileSync(file));

@@ -139,11 +139,24 @@ describe("lockstep comparison", () => {
     m2.cpu.getEflags = () => t.eflags[Math.min(m2.cpu.steps, 99)] ^ 0x10;
     expect(runLockstep(m2, t, { eflagsMask: 0x8c1 }).divergence).toBeNull();
     const m3 = new ReplayMachine(t);
-    m3.cpu.getEflags = () => t.eflags[Math.min(m3.cpu.steps, 99)] ^ 0x10;
+    m3.cpu.getEflags = () => t.eflags[Math.min(m3.cpu.steps, 99)] ^ (m3.cpu.steps === 37 ? 0x10 : 0);
     const d = runLockstep(m3, t, { eflagsMask: 0x10 }).divergence;
-    // Record 0 is loader state and not compared; the first compared one is record 1.
-    expect(d?.record).toBe(1);
+    expect(d?.record).toBe(37);
     expect(d?.differences.map((x) => x.name)).toEqual(["eflags"]);
+  });
+
+  test("the loader's status flags and DF are adopted at the entry when the machine can set them", () => {
+    const t = makeTrace(20);
+    t.eflags[0] = 0x2 | 0x4 | 0x400; // PF and DF left set by QEMU's loader
+    const m = new ReplayMachine(t);
+    let flags = 0x2 | 0x200; // ttd: IF would be a real difference, not a loader choice
+    m.cpu.getEflags = () => (m.cpu.steps === 0 ? flags : t.eflags[Math.min(m.cpu.steps, 19)]);
+    const set: number[] = [];
+    (m.cpu as { setEflags?: (v: number) => void }).setEflags = (v) => { set.push(v); flags = v; };
+    const r = runLockstep(m, t, { eflagsMask: 0x8d5 });
+    expect(set).toEqual([0x2 | 0x200 | 0x4 | 0x400]);
+    expect(r.adopted).toEqual([{ name: "eflags", ttd: 0x202, qemu: 0x406 }]);
+    expect(r.divergence).toBeNull();
   });
 
   test("loader-defined registers at the entry are adopted from QEMU and listed", () => {
@@ -204,7 +217,7 @@ describe("lockstep comparison", () => {
     expect(d.record).toBe(8);
     const text = formatDivergence(d, t, code, 3);
     expect(text).toMatch(/#7 +0x0010001a  <_start\+0xe> +mov \$0x104250,%esp +<- executed last/);
-    expect(text).toMatch(/#8 +0x0010001f  <_start\+0x13> +call 0x00100030 +<- state differs before this one/);
+    expect(text).toMatch(/#8 +0x0010001f  <_start\+0x13> +call 0x00100030 <probe_main> +<- state differs before this one/);
     expect(text).toMatch(/esp +0x[0-9a-f]{8} +0x[0-9a-f]{8} +0x00104000 +<- differs/);
   });
 });

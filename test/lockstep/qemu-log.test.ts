@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import { Elf32 } from "../../src/elf/elf32.js";
+import { ImageCode } from "../../src/bench/disasm.js";
 import {
   decodeTrace,
   encodeTrace,
@@ -206,5 +207,31 @@ describe("QEMU itself", () => {
     } finally {
       fs.rmSync(cacheDir, { recursive: true, force: true });
     }
+  }, 120_000);
+
+  test("logs one record per rep iteration, one for a zero count, none for deliveries", async () => {
+    if (!findQemu()) throw new Error(`${QEMU_MISSING} (CI installs it)`);
+    const elfPath = path.join(here, "fixtures/events.elf");
+    const code = new ImageCode(new Elf32(new Uint8Array(fs.readFileSync(elfPath))));
+    const { trace } = await loadQemuTrace(elfPath, { maxRecords: Infinity, cacheDir: null });
+    expect(trace.complete).toBe(true);
+    const text = Array.from(trace.eip, (eip) => code.disassemble(eip));
+    const runOf = (mnemonic: string): { first: number; length: number } => {
+      const first = text.findIndex((t) => t.startsWith(mnemonic));
+      expect(first).toBeGreaterThanOrEqual(0);
+      let length = 1;
+      while (trace.eip[first + length] === trace.eip[first]) length++;
+      return { first, length };
+    };
+    const ecx = (j: number): number => trace.regs[j * 8 + 1];
+    const movsb = runOf("rep movsb");
+    expect(movsb.length).toBe(5);
+    expect([0, 1, 2, 3, 4].map((k) => ecx(movsb.first + k))).toEqual([5, 4, 3, 2, 1]);
+    expect(ecx(movsb.first + 5)).toBe(0);
+    expect(runOf("rep stos").length).toBe(1); // ECX = 0
+    expect(runOf("repe cmpsb").length).toBe(5); // stops at the fifth byte
+    // ud2 is followed directly by its handler's first instruction: the delivery has no record.
+    const ud2 = text.indexOf("ud2");
+    expect(code.symbolize(trace.eip[ud2 + 1])).toBe("h_ud");
   }, 120_000);
 });

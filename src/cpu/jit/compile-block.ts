@@ -94,7 +94,7 @@ function decodePrefixes(src: ByteSource, pos: number, d: Decoded, def32: boolean
       case 0x3e: d.segOverride = DS; continue;
       case 0x64: d.segOverride = FS; continue;
       case 0x65: d.segOverride = GS; continue;
-      case 0xf0: continue;
+      case 0xf0: return -1; // LOCK: the interpreter checks that the instruction may take it (#UD otherwise)
       case 0xf2: d.rep = 2; continue;
       case 0xf3: d.rep = 1; continue;
       case 0x0f:
@@ -210,6 +210,8 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
     }
     case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
     case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
+      // With a 16-bit operand the target wraps to 16 bits: left to the interpreter.
+      if (!d.o32) return null;
       const disp = simm8();
       d.length = pos - d.start;
       return { e: { code: "", ends: false, stack: false, branch: { cond: CONDITIONS[op & 15], target: d.start + d.length + disp } }, pos };

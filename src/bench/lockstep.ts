@@ -1,5 +1,5 @@
 /**
- * node dist/bench/lockstep.js <kernel.elf> [--steps N|all] [--eflags [MASK]] [--context K] [--all-code] [--no-cache]
+ * node dist/bench/lockstep.js <kernel.elf> [--steps N|all] [--eflags [MASK]] [--context K] [--all-code] [--icount] [--no-cache]
  *
  * Runs the kernel in ttd and compares it, instruction by instruction, with QEMU's single-step log;
  * prints the first divergence with the instructions leading to it. Exit status 0: no divergence,
@@ -21,11 +21,12 @@ import { findQemu, loadQemuTrace, QEMU_MISSING } from "./qemu-log.js";
  */
 const DEFAULT_EFLAGS_MASK = 0x06c5;
 
-const USAGE = "usage: node dist/bench/lockstep.js <kernel.elf> [--steps N|all] [--eflags [MASK]] [--context K] [--all-code] [--no-cache]\n" +
+const USAGE = "usage: node dist/bench/lockstep.js <kernel.elf> [--steps N|all] [--eflags [MASK]] [--context K] [--all-code] [--icount] [--no-cache]\n" +
   "  --steps      instructions to compare from the entry (default 400000; all: the whole run)\n" +
   "  --eflags     compare EFLAGS too, under MASK (default 0x6c5: CF PF ZF SF IF DF)\n" +
   "  --context    instructions shown before a divergence (default 12)\n" +
   "  --all-code   log code outside the image's executable segments too (slower)\n" +
+  "  --icount     run QEMU with -icount shift=0,sleep=off (timer interrupts then land where ttd's do)\n" +
   "  --no-cache   record QEMU's log again instead of using the cached one";
 
 interface Args {
@@ -35,6 +36,7 @@ interface Args {
   context: number;
   cache: boolean;
   allCode: boolean;
+  icount: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -44,6 +46,7 @@ function parseArgs(argv: string[]): Args {
   let context = 12;
   let cache = true;
   let allCode = false;
+  let icount = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -70,6 +73,8 @@ function parseArgs(argv: string[]): Args {
       cache = false;
     } else if (a === "--all-code") {
       allCode = true;
+    } else if (a === "--icount") {
+      icount = true;
     } else if (a === "-h" || a === "--help") {
       console.log(USAGE);
       process.exit(0);
@@ -82,7 +87,7 @@ function parseArgs(argv: string[]): Args {
     }
   }
   if (elf === undefined) throw new Error("no kernel given");
-  return { elf, steps, eflagsMask, context, cache, allCode };
+  return { elf, steps, eflagsMask, context, cache, allCode, icount };
 }
 
 async function main(): Promise<number> {
@@ -114,6 +119,7 @@ async function main(): Promise<number> {
     maxRecords: args.steps,
     cacheDir: args.cache ? undefined : null,
     filterToImage: !args.allCode,
+    icount: args.icount,
     log,
   });
   if (fromCache) log(`QEMU trace of ${path.basename(args.elf)} from the cache: ${trace.count} records`);

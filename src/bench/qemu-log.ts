@@ -151,6 +151,9 @@ export class QemuLogParser {
   private pEfl = 0;
   private pCr0 = 0;
 
+  /** Set for logs of QEMU run with -icount, whose I/O re-execution duplicates records. */
+  icount = false;
+
   constructor(entry: number, maxRecords: number) {
     this.entry = entry >>> 0;
     this.maxRecords = maxRecords;
@@ -290,6 +293,20 @@ export class QemuLogParser {
       this.started = true;
     }
     const n = this.count;
+    // Under -icount QEMU re-enters a rep string instruction once more after its last iteration (ECX
+    // 1 -> 0 at the same EIP) before moving on. A CPU advances EIP after the last iteration, so a record
+    // at the previous record's EIP with ECX 0 right after ECX 1 is that artefact, never an instruction.
+    if (n > 0 && this.eip[n - 1] === this.pEip && this.regs[(n - 1) * 8 + 1] === 1 && this.pRegs[1] === 0) {
+      this.dropped++;
+      return;
+    }
+    // Also under -icount, an instruction that touches I/O or MMIO in the middle of a block is abandoned
+    // and re-run alone, so its record appears twice with identical state. Only in that mode: elsewhere
+    // two identical records can be a real `jmp .`.
+    if (this.icount && n > 0 && this.eip[n - 1] === this.pEip && this.eflags[n - 1] === this.pEfl && sameRegs(this.regs, (n - 1) * 8, this.pRegs)) {
+      this.dropped++;
+      return;
+    }
     if (n === this.eip.length) this.grow();
     this.eip[n] = this.pEip;
     this.eflags[n] = this.pEfl;
@@ -341,10 +358,19 @@ export function qemuVersion(qemu: string): [number, number] {
 }
 
 /** The command line that runs `elfPath` the way the probe README describes (exit via port 0xf4). */
-export function qemuBaseArgs(elfPath: string): string[] {
+/** Bumped when the parser changes what it keeps, so cached traces from an older parser are not reused. */
+const PARSER_REVISION = "2";
+
+function sameRegs(all: Int32Array, at: number, r: Int32Array): boolean {
+  for (let i = 0; i < 8; i++) if (all[at + i] !== r[i]) return false;
+  return true;
+}
+
+export function qemuBaseArgs(elfPath: string, icount = false): string[] {
+  const extra = icount ? ["-icount", "shift=0,sleep=off"] : [];
   return [
     "-display", "none", "-no-reboot", "-net", "none", "-monitor", "none", "-serial", "stdio",
-    "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", elfPath,
+    "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", ...extra, "-kernel", elfPath,
   ];
 }
 
@@ -376,6 +402,12 @@ export interface RecordOptions {
   filterToImage?: boolean;
   /** Give up after this long (default 10 minutes). */
   timeoutMs?: number;
+  /**
+   * Count time in instructions (`-icount shift=0,sleep=off`): QEMU's clock then advances one
+   * nanosecond per instruction and skips idle time as ttd's does, so timer interrupts land on the
+   * same instructions and guests with interrupts compare whole. Default false.
+   */
+  icount?: boolean;
 }
 
 export interface RecordResult {
@@ -399,12 +431,13 @@ export async function recordQemuTrace(elfPath: string, opts: RecordOptions): Pro
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ttd-qemu-"));
   const fifo = path.join(dir, "exec.log");
   execFileSync("mkfifo", [fifo]);
-  const args = [...qemuBaseArgs(path.resolve(elfPath)), ...oneInsn, "-d", "exec,cpu,nochain", "-D", fifo];
+  const args = [...qemuBaseArgs(path.resolve(elfPath), opts.icount === true), ...oneInsn, "-d", "exec,cpu,nochain", "-D", fifo];
   if (opts.filterToImage !== false) {
     const ranges = imageCodeRanges(elf);
     if (ranges) args.push("-dfilter", ranges);
   }
   const parser = new QemuLogParser(elf.entry, opts.maxRecords);
+  parser.icount = opts.icount === true;
   const child = spawn(qemu, args, { stdio: ["ignore", "pipe", "pipe"] });
   let serial = "";
   let stderr = "";
@@ -569,9 +602,10 @@ export async function loadQemuTrace(
   elfPath: string,
   opts: CachedTraceOptions,
 ): Promise<{ trace: QemuTrace; fromCache: boolean }> {
-  const hash = createHash("sha256").update(fs.readFileSync(elfPath)).digest("hex");
+  // The cache key covers the image and any extra QEMU options (they change the log).
+  const hash = createHash("sha256").update(fs.readFileSync(elfPath)).update(opts.icount ? "icount" : "").update(PARSER_REVISION).digest("hex");
   const dir = opts.cacheDir === undefined ? defaultCacheDir() : opts.cacheDir;
-  const file = dir ? path.join(dir, `qemu-trace-${hash}${opts.filterToImage === false ? "-all" : ""}.gz`) : null;
+  const file = dir ? path.join(dir, `qemu-trace-${hash}${opts.filterToImage === false ? "-all" : ""}${opts.icount ? "-icount" : ""}.gz`) : null;
   if (file && fs.existsSync(file)) {
     try {
       const cached = decodeTrace(fs.readFileSync(file));

@@ -263,8 +263,10 @@ export class Machine {
 
   /** Executes exactly one step (an instruction, or an interrupt/exception delivery). */
   step(): StepKind {
-    this.skipIdleTime();
-    const kind = this.cpu.step();
+    // Halted: skip device events (a masked PIT tick changes nothing) until an interrupt can wake the CPU.
+    const cpu = this.cpu;
+    while (cpu.halted && (cpu.flags & IF) !== 0 && !cpu.irqPending && this.nextEventTick() !== Infinity) this.skipIdleTime();
+    const kind = cpu.step();
     this.advanceDevices();
     return kind;
   }

@@ -131,7 +131,7 @@ export class CPU {
 
   readonly mmu: Mmu;
   readonly mem8: Uint8Array;
-  observer: CpuObserver | null = null;
+  private observerRef: CpuObserver | null = null;
   io: PortIo;
   interrupts: InterruptSource | null = null;
   /** Virtual time in ticks (1 ns), provided by the machine; used by RDTSC. */
@@ -157,8 +157,19 @@ export class CPU {
       this.blocks = blocks;
       mmu.codePages = blocks.codePages;
       mmu.onCodeWrite = (phys, size) => blocks.onWrite(phys, size);
+      mmu.overlapsCode = (phys, size) => blocks.overlaps(phys, size);
     }
     for (let s = 0; s < 6; s++) this.setSegmentCache(s, 0, 0, -1, ATTR_PRESENT | ATTR_S | ATTR_RW | ATTR_DB | ATTR_G | (s === CS ? ATTR_CODE : 0));
+  }
+
+  /** The attached observer (memory writes are reported through the MMU, which shares it). */
+  get observer(): CpuObserver | null {
+    return this.observerRef;
+  }
+
+  set observer(o: CpuObserver | null) {
+    this.observerRef = o;
+    this.mmu.observer = o;
   }
 
   // ---- Faults ------------------------------------------------------------------------------------
@@ -197,7 +208,7 @@ export class CPU {
         return;
       } catch (e) {
         this.mmu.inBlock = false;
-        if (e === CPU_FAULT) this.handleFault();
+        if (e === CPU_FAULT) this.handleFaultOrTriple();
         else if (e === BLOCK_EXIT) {
           // Compiled code reached an MMIO write: restart that instruction in the interpreter.
           this.eip = this.instrEip;
@@ -318,6 +329,16 @@ export class CPU {
       return;
     }
     this.deliverWithEscalation(vector, err, -1);
+  }
+
+  /** handleFault, with a fault during double-fault delivery turned into a clean triple-fault stop. */
+  private handleFaultOrTriple(): void {
+    try {
+      this.handleFault();
+    } catch (e) {
+      if (e instanceof TripleFault) this.tripleFault(e.reason);
+      else throw e;
+    }
   }
 
   /** An exception left pending by single-stepping a faulting instruction. */

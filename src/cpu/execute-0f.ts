@@ -129,8 +129,9 @@ export function execute0F(cpu: CPU): void {
       const reg = (cpu.modrm >> 3) & 7;
       const dst = cpu.readE8W();
       const sum = alu(cpu, 0, dst, cpu.getReg8(reg), 0);
-      cpu.writeE8(sum);
-      cpu.setReg8(reg, dst);
+      // The destination is written last (`xadd al, al` leaves the sum); memory before registers.
+      if (cpu.modrm >= 0xc0) { cpu.setReg8(reg, dst); cpu.writeE8(sum); }
+      else { cpu.writeE8(sum); cpu.setReg8(reg, dst); }
       return;
     }
     case 0xc1: {
@@ -138,8 +139,8 @@ export function execute0F(cpu: CPU): void {
       const reg = (cpu.modrm >> 3) & 7;
       const dst = cpu.readEvW();
       const sum = alu(cpu, 0, dst, cpu.getRegV(reg), sz);
-      cpu.writeEv(sum);
-      cpu.setRegV(reg, dst);
+      if (cpu.modrm >= 0xc0) { cpu.setRegV(reg, dst); cpu.writeEv(sum); }
+      else { cpu.writeEv(sum); cpu.setRegV(reg, dst); }
       return;
     }
     case 0xc7: {

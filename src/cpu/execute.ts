@@ -27,9 +27,10 @@ export function execute(cpu: CPU): void {
   cpu.segOverride = -1;
   cpu.repPrefix = 0;
   let op = cpu.fetch8();
-  // Prefixes: at most 15 bytes in all, else #GP(0).
+  let lock = false;
+  // Prefixes: an instruction is at most 15 bytes, so a 15th prefix (leaving no room for an opcode) is #GP(0).
   for (let n = 1; ; n++) {
-    if (n > 14) cpu.gp(0);
+    if (n > 15) cpu.gp(0);
     if (op === 0x66) o32 = !def32;
     else if (op === 0x67) a32 = !def32;
     else if (op === 0xf3) cpu.repPrefix = 1;
@@ -40,11 +41,13 @@ export function execute(cpu: CPU): void {
     else if (op === 0x3e) cpu.segOverride = DS;
     else if (op === 0x64) cpu.segOverride = FS;
     else if (op === 0x65) cpu.segOverride = GS;
-    else if (op !== 0xf0) break;
+    else if (op === 0xf0) lock = true;
+    else break;
     op = cpu.fetch8();
   }
   cpu.o32 = o32;
   cpu.a32 = a32;
+  if (lock) checkLock(cpu, op);
   const regs = cpu.regs;
   const sz = o32 ? 2 : 1;
 
@@ -299,7 +302,8 @@ export function execute(cpu: CPU): void {
       if ((cpu.cr0 & (CR0_TS | 2)) === (CR0_TS | 2)) cpu.raiseFault(NM, 0);
       return;
     case 0x9c: {
-      if (!ioplAllows(cpu)) cpu.gp(0);
+      // PUSHF/POPF fault on IOPL only in virtual-8086 mode (unsupported); in protected mode POPF just
+      // leaves IF (and IOPL) alone when the privilege does not allow changing them.
       // PUSHF never pushes VM or RF set.
       const f = cpu.getEflags() & ~(VM | RF);
       if (o32) cpu.push32(f);
@@ -307,7 +311,6 @@ export function execute(cpu: CPU): void {
       return;
     }
     case 0x9d: {
-      if (!ioplAllows(cpu)) cpu.gp(0);
       const v = o32 ? cpu.pop32() : cpu.pop16();
       cpu.setEflags(mergeEflags(cpu, v, o32, cpu.cpl) & ~RF);
       return;
@@ -521,6 +524,33 @@ export function execute(cpu: CPU): void {
 }
 
 // ---- Helpers for the cases above ---------------------------------------------------------------
+
+/**
+ * LOCK is valid only on the read-modify-write instructions the SDM lists (ADD ADC AND BTC BTR BTS
+ * CMPXCHG CMPXCHG8B DEC INC NEG NOT OR SBB SUB XOR XADD XCHG) with a memory destination; anything else
+ * is #UD. Peeks at the opcode's ModRM (and second opcode byte) without consuming them.
+ */
+function checkLock(cpu: CPU, op: number): void {
+  const eip = cpu.eip;
+  let ok: boolean, modrm: number;
+  if (op === 0x0f) {
+    const op2 = cpu.fetch8();
+    modrm = cpu.fetch8();
+    const r = (modrm >> 3) & 7;
+    ok = op2 === 0xab || op2 === 0xb3 || op2 === 0xbb || op2 === 0xb0 || op2 === 0xb1 || op2 === 0xc0 || op2 === 0xc1 ||
+      (op2 === 0xba && r >= 5) || (op2 === 0xc7 && r === 1);
+  } else {
+    modrm = cpu.fetch8();
+    const r = (modrm >> 3) & 7;
+    ok = (op < 0x40 && (op & 7) < 2 && (op & 0x38) !== 0x38) || // ALU r/m, reg (not CMP)
+      (op >= 0x80 && op <= 0x83 && r !== 7) || // group 1 (not CMP)
+      op === 0x86 || op === 0x87 ||
+      ((op === 0xf6 || op === 0xf7) && (r === 2 || r === 3)) || // NOT, NEG
+      ((op === 0xfe || op === 0xff) && r < 2); // INC, DEC
+  }
+  cpu.eip = eip;
+  if (!ok || modrm >= 0xc0) cpu.raiseFault(UD, 0);
+}
 
 /** Near jump by a displacement from the next instruction (EIP wraps to 16 bits with a 16-bit operand). */
 export function jumpRelative(cpu: CPU, d: number): void {

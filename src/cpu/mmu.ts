@@ -69,6 +69,8 @@ export class Mmu {
   codePages: Uint8Array | null = null;
   /** Told of every write to a code page, so overwritten blocks are dropped. */
   onCodeWrite: ((phys: number, size: number) => void) | null = null;
+  /** Whether a write would overwrite compiled code (checked while a block runs). */
+  overlapsCode: ((phys: number, size: number) => boolean) | null = null;
   /** True while compiled block code runs (MMIO writes then restart the instruction in the interpreter). */
   inBlock = false;
   /** Cause reported for writes: the CPU sets it around interrupt frame pushes and the like. */
@@ -218,6 +220,9 @@ export class Mmu {
     if ((p >>> 0) >= this.memSize) {
       if (this.inBlock) throw BLOCK_EXIT;
     } else if (this.codePages !== null && this.codePages[p >>> 12] !== 0) {
+      // Compiled code must not run on past a write to compiled code (it may be its own next
+      // instruction): the instruction restarts in the interpreter, which then drops the blocks.
+      if (this.inBlock && this.overlapsCode!(p, size)) throw BLOCK_EXIT;
       this.onCodeWrite!(p, size);
     }
   }
@@ -308,8 +313,17 @@ export class Mmu {
   /** Checks that a write of `size` bytes at `lin` would succeed, without writing (for RMW and frames). */
   probeWrite(lin: number, size: number, user: boolean): void {
     const p = this.translate(lin, true, user);
-    if (this.inBlock && (p >>> 0) >= this.memSize) throw BLOCK_EXIT;
-    if (((lin & 0xfff) + size) > 0x1000) this.translate((lin + size - 1) | 0, true, user);
+    if (this.inBlock) this.checkBlockWrite(p, Math.min(size, 0x1000 - (lin & 0xfff)));
+    if (((lin & 0xfff) + size) > 0x1000) {
+      const p2 = this.translate((lin + size - 1) | 0, true, user);
+      if (this.inBlock) this.checkBlockWrite(p2 & ~0xfff, ((lin + size) & 0xfff) || 0x1000);
+    }
+  }
+
+  /** In compiled code, a write that will reach MMIO or compiled code leaves the block before anything changes. */
+  private checkBlockWrite(p: number, size: number): void {
+    if ((p >>> 0) >= this.memSize) throw BLOCK_EXIT;
+    if (this.codePages !== null && this.codePages[p >>> 12] !== 0 && this.overlapsCode!(p, size)) throw BLOCK_EXIT;
   }
 
   // ---- Supervisor ("system") accesses: descriptor tables, TSS, made regardless of CPL -------------

@@ -111,7 +111,10 @@ export class Machine {
     this.cpu.interrupts = this.apic;
     this.cpu.clock = now;
     this.cpu.apicBase = this.apic.readBaseMsr() | 0;
-    this.cpu.onApicBaseWrite = (v) => this.apic.writeBaseMsr(v);
+    this.cpu.onApicBaseWrite = (v) => {
+      this.apic.writeBaseMsr(v);
+      this.cpu.apicBase = this.apic.readBaseMsr() | 0;
+    };
     this.updateInterruptLine();
   }
 
@@ -201,6 +204,16 @@ export class Machine {
     return Math.min(this.pit.nextEventTick(), this.apic.nextEventTick());
   }
 
+  /**
+   * The next device event that could wake a halted CPU: the APIC timer (Infinity while masked) and the
+   * PIT only when IRQ 0 can reach the CPU. A halted guest cannot change masks, so this is exact.
+   */
+  private nextWakeTick(): number {
+    let t = this.apic.nextEventTick();
+    if (this.pic.isLineEnabled(0) && this.apic.acceptsPicInterrupts()) t = Math.min(t, this.pit.nextEventTick());
+    return t;
+  }
+
   private advanceDevices(): void {
     const now = this.now();
     this.pit.advanceTo(now);
@@ -215,7 +228,7 @@ export class Machine {
     if (cpu.stopReason === CpuStop.TripleFault) return { reason: "triple-fault", steps: cpu.steps, detail: cpu.tripleFaultReason };
     if (cpu.halted && !(cpu.irqPending && (cpu.flags & IF) !== 0)) {
       if ((cpu.flags & IF) === 0) return { reason: "halt", steps: cpu.steps, detail: `hlt with interrupts disabled at 0x${(cpu.instrEip >>> 0).toString(16)}` };
-      if (this.nextEventTick() === Infinity) return { reason: "halt", steps: cpu.steps, detail: `hlt at 0x${(cpu.instrEip >>> 0).toString(16)} with no interrupt source armed` };
+      if (this.nextWakeTick() === Infinity) return { reason: "halt", steps: cpu.steps, detail: `hlt at 0x${(cpu.instrEip >>> 0).toString(16)} with interrupts enabled but no unmasked timer armed` };
     }
     return null;
   }
@@ -224,7 +237,7 @@ export class Machine {
   private skipIdleTime(): void {
     const cpu = this.cpu;
     if (!cpu.halted || (cpu.flags & IF) === 0 || cpu.irqPending) return;
-    const next = this.nextEventTick();
+    const next = this.nextWakeTick();
     if (next === Infinity) return;
     const now = this.now();
     if (next > now) this.idleTicks += next - now;
@@ -265,7 +278,7 @@ export class Machine {
   step(): StepKind {
     // Halted: skip device events (a masked PIT tick changes nothing) until an interrupt can wake the CPU.
     const cpu = this.cpu;
-    while (cpu.halted && (cpu.flags & IF) !== 0 && !cpu.irqPending && this.nextEventTick() !== Infinity) this.skipIdleTime();
+    while (cpu.halted && (cpu.flags & IF) !== 0 && !cpu.irqPending && this.nextWakeTick() !== Infinity) this.skipIdleTime();
     const kind = cpu.step();
     this.advanceDevices();
     return kind;

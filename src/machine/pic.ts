@@ -116,6 +116,17 @@ export class PicPair implements PortDevice, InterruptSource, StatefulDevice {
     this.changed();
   }
 
+  /**
+   * True when a request on IRQ `line` could reach the CPU under the current masks (its IMR bit
+   * clear, and for slave lines the master's IR2 too). Masks change only by guest writes, so a halted
+   * machine can use this to ignore timer events that cannot wake it.
+   */
+  isLineEnabled(line: number): boolean {
+    if (line === 2) line = 9;
+    if (line < 8) return (this.master.imr & (1 << line)) === 0;
+    return (this.slave.imr & (1 << (line & 7))) === 0 && (this.master.singleMode || (this.master.imr & 4) === 0);
+  }
+
   hasInterrupt(): boolean {
     return this.pendingIrq(this.master, true) >= 0;
   }

@@ -47,6 +47,15 @@ export class BlockCache {
     return block;
   }
 
+  /** Whether a write of `size` bytes at physical `phys` would overwrite any compiled block. */
+  overlaps(phys: number, size: number): boolean {
+    const blocks = this.pages.get(phys >>> 12);
+    if (blocks === undefined) return false;
+    const end = phys + size;
+    for (const b of blocks.values()) if (b.physStart < end && phys < b.physEnd) return true;
+    return false;
+  }
+
   /** A write of `size` bytes at physical `phys` on a code page: drops every block it overlaps. */
   onWrite(phys: number, size: number): void {
     const page = phys >>> 12;

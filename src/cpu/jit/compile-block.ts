@@ -313,7 +313,8 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
       break;
     }
     case 0xc9:
-      code = "leave(c);";
+      // leave() reads the operand size from the CPU, so set it for this instruction.
+      code = `c.o32 = ${d.o32}; leave(c);`;
       stack = true;
       break;
     case 0xe8: {

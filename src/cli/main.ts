@@ -2,6 +2,7 @@
 /** The `ttd` command line: one file per command, each thin over the library. */
 import { Command, CommanderError } from "commander";
 import { registerRun } from "./run.js";
+import { registerWhyWrite } from "./why-write.js";
 import { UsageError, EXIT_BAD_INPUT } from "./errors.js";
 
 const program = new Command();
@@ -13,6 +14,12 @@ program
   .exitOverride();
 
 registerRun(program);
+registerWhyWrite(program);
+(await import("./record.js")).registerRecord(program);
+(await import("./info.js")).registerInfo(program);
+(await import("./log.js")).registerLog(program);
+(await import("./gdbserver.js")).registerGdbserver(program);
+(await import("./pack.js")).registerPack(program);
 
 try {
   await program.parseAsync(process.argv);

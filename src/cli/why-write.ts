@@ -1,0 +1,80 @@
+/** `ttd why-write`: the last write to a location before a step, who made it, and why it landed there. */
+import type { Command } from "commander";
+import { openForQuery, parseAtStep } from "./open-recording.js";
+import { parsePositiveInt, UsageError } from "./errors.js";
+import { LocationError, resolveLocation } from "../query/location.js";
+import { whyWrite } from "../query/why-write.js";
+import { renderWhyWrite, whyWriteJson } from "../query/render.js";
+import { hex } from "../query/context.js";
+
+export function registerWhyWrite(program: Command): void {
+  program
+    .command("why-write")
+    .description("who last wrote a memory location (or register) before a step, and why it landed there")
+    .argument("<location>", "an address (0xe010f624), a $register ($esp) or a C expression over the guest's symbols")
+    .option("--trace <file>", "trace or bundle to ask (default: the latest recording in ./.ttd)")
+    .option("--at <step>", "ask about the state before this step: a number, 'fault' (the first faulting instruction) or 'end'", "end")
+    .option("--size <bytes>", "bytes to watch (default: the expression's type size, or 4 for an address)")
+    .option("--chain", "explain why the write landed there, step by step back through the trace")
+    .option("--depth <n>", "most links in the chain", "8")
+    .option("--json", "print one JSON object (see docs/queries.md for its fields)")
+    .addHelpText(
+      "after",
+      `
+Locations are evaluated at the --at step, so pointers are followed as they were then:
+  ttd why-write 'ksIdleThread->tcbArch.tcbContext.registers[Error]' --at fault --chain
+  ttd why-write 0xe010f624 --size 4 --trace traces/idle-bug.ttdb --chain
+  ttd why-write '$esp' --at 61766          (the last step that changed a register)
+
+A write is reported with its step, the instruction (function+offset, file:line, disassembly) or the
+CPU event that made it (e.g. an interrupt frame push, naming the word pushed), old and new values.
+Bytes never written in the trace say whether their value came from the loaded image or zeroed memory.`,
+    )
+    .action((location: string, opts: { trace?: string; at: string; size?: string; chain?: boolean; depth: string; json?: boolean }) => {
+      const { recording, ctx } = openForQuery(opts.trace);
+      try {
+        const at = parseAtStep(ctx, opts.at);
+        const size = opts.size !== undefined ? parsePositiveInt(opts.size, "--size", 4096) : undefined;
+        const depth = parsePositiveInt(opts.depth, "--depth", 100);
+        let loc;
+        try {
+          loc = resolveLocation(ctx, location, at, size);
+        } catch (e) {
+          if (e instanceof LocationError) throw new UsageError(e.underline ? `${e.message}\n${e.underline}` : e.message);
+          throw e;
+        }
+        if (loc.kind === "register") {
+          printRegisterAnswer(ctx, loc.register, at, opts.json === true);
+          return;
+        }
+        const answer = whyWrite(ctx, loc, at, { chain: opts.chain === true, depth });
+        if (opts.json) process.stdout.write(JSON.stringify(whyWriteJson(answer)) + "\n");
+        else process.stdout.write(renderWhyWrite(answer, ctx.symbolsProblem) + "\n");
+      } finally {
+        recording.close();
+      }
+    });
+}
+
+function printRegisterAnswer(ctx: import("../query/context.js").QueryContext, register: string, at: number, json: boolean): void {
+  const change = ctx.trace.lastRegisterChange(register, at);
+  const value = (ctx.trace.stateAt(at).regs as unknown as Record<string, number>)[register];
+  if (change === null) {
+    if (json) process.stdout.write(JSON.stringify({ register, step: at, value: hex(value), change: null }) + "\n");
+    else process.stdout.write(`$${register} = ${hex(value)} at step ${at}; it has not changed since the trace began.\n`);
+    return;
+  }
+  const rec = ctx.trace.describeStep(change.step);
+  const code = ctx.describeCode(rec?.regs.eip ?? 0, rec?.bytes);
+  if (json) {
+    process.stdout.write(JSON.stringify({ register, step: at, value: hex(value), change: { step: change.step, kind: rec?.kind ?? null, before: hex(change.before), after: hex(change.after), eip: hex(code.eip), function: code.function, file: code.file, line: code.line, disasm: code.disasm } }) + "\n");
+    return;
+  }
+  const lines = [
+    `$${register} = ${hex(value)} at step ${at}`,
+    `Last changed at step ${change.step}: ${hex(change.before)} -> ${hex(change.after)} by ${rec?.kind === "instruction" ? `\`${code.disasm}\`` : `the CPU (${rec?.kind}, vector ${rec?.vector})`}`,
+    `    ${code.symbol ?? hex(code.eip)}  ${code.file !== null ? `${code.file}:${code.line}` : "(no source line)"}`,
+  ];
+  if (code.sourceText !== null) lines.push(`    ${String(code.line).padStart(5)} | ${code.sourceText.trimEnd()}`);
+  process.stdout.write(lines.join("\n") + "\n");
+}

@@ -1,0 +1,125 @@
+/**
+ * What every backward question needs: the trace, the guest's symbols (from the ELF stored in the
+ * trace), and source text. Also the shared ways to name code and data in answers.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Trace } from "../trace/trace.js";
+import { DebugInfo } from "../symbols/index.js";
+import { disassemble } from "../disasm/disassembler.js";
+
+/** Source text by the path a line table names (relative to the compilation directory). */
+export interface SourceProvider {
+  lines(path: string): readonly string[] | null;
+}
+
+/** Reads sources from disk, trying each root in turn (the current directory first). */
+export class DiskSources implements SourceProvider {
+  private readonly cache = new Map<string, string[] | null>();
+  constructor(private readonly roots: string[] = [process.cwd()]) {}
+  lines(path: string): readonly string[] | null {
+    let hit = this.cache.get(path);
+    if (hit !== undefined) return hit;
+    hit = null;
+    for (const root of this.roots) {
+      try {
+        hit = readFileSync(path.startsWith("/") ? path : join(root, path), "utf8").split("\n");
+        break;
+      } catch {
+        // try the next root
+      }
+    }
+    this.cache.set(path, hit);
+    return hit;
+  }
+}
+
+/** A code address described for a kernel developer. */
+export interface CodeRef {
+  eip: number;
+  /** `function+0xoff`, or null when no symbol covers the address. */
+  symbol: string | null;
+  function: string | null;
+  file: string | null;
+  line: number | null;
+  /** The source line's text, when the file is available. */
+  sourceText: string | null;
+  disasm: string;
+}
+
+export class QueryContext {
+  readonly symbols: DebugInfo | null;
+  readonly symbolsProblem: string | null;
+
+  /** A context over an opened recording (trace or bundle; see src/bundle/open.ts). */
+  static fromRecording(rec: { trace: Trace; sources: SourceProvider; symbols: DebugInfo | null; symbolsProblem: string | null }): QueryContext {
+    const ctx = new QueryContext(rec.trace, rec.sources, rec.symbols);
+    (ctx as { symbolsProblem: string | null }).symbolsProblem = rec.symbolsProblem;
+    return ctx;
+  }
+
+  constructor(readonly trace: Trace, readonly sources: SourceProvider = new DiskSources(), symbols?: DebugInfo | null) {
+    if (symbols !== undefined) {
+      this.symbols = symbols;
+      this.symbolsProblem = symbols === null ? "no symbols" : null;
+      return;
+    }
+    let di: DebugInfo | null = null;
+    let problem: string | null = null;
+    try {
+      di = DebugInfo.fromElf(trace.image().data);
+      if (!di.hasLines) problem = di.linesUnavailableReason ?? "the image has no line tables";
+    } catch (e) {
+      problem = `the recorded image has no usable symbols: ${(e as Error).message}`;
+    }
+    this.symbols = di;
+    this.symbolsProblem = problem;
+  }
+
+  /** Names the code at `eip`; `bytes` are the instruction bytes when known (else read from the image). */
+  describeCode(eip: number, bytes?: Uint8Array): CodeRef {
+    const di = this.symbols;
+    eip >>>= 0;
+    const fn = di?.functionAt(eip) ?? null;
+    const symbol = di ? di.symbolize(eip) || null : null;
+    const src = di?.sourceAt(eip) ?? null;
+    const file = src?.file ?? null;
+    const line = src?.line ?? null;
+    let sourceText: string | null = null;
+    if (file !== null && line !== null) {
+      const lines = this.sources.lines(file);
+      if (lines !== null && line >= 1 && line <= lines.length) sourceText = lines[line - 1];
+    }
+    const code = bytes ?? this.imageBytes(eip, 15);
+    const d = code.length > 0 ? disassemble(code, eip, (a) => (di ? di.symbolize(a) : "")) : null;
+    return { eip, symbol, function: fn?.function.name ?? null, file, line, sourceText, disasm: d ? d.text : "(code not available)" };
+  }
+
+  /** Names the data at linear `address` (`ksIdleThreadTCB.tcbArch...registers[12]`), or null. */
+  describeData(address: number): string | null {
+    const di = this.symbols;
+    if (di === null) return null;
+    const hit = di.dataAt(address >>> 0);
+    if (!hit) return null;
+    return hit.path;
+  }
+
+  /** Up to `n` bytes of the loaded image at virtual `address` (code as it was loaded). */
+  private imageBytes(address: number, n: number): Uint8Array {
+    const di = this.symbols;
+    if (di === null) return new Uint8Array(0);
+    const elf = di.elf;
+    for (const ph of elf.programHeaders) {
+      if (ph.type !== 1) continue;
+      if (address >= ph.vaddr && address < ph.vaddr + ph.filesz) {
+        const off = ph.offset + (address - ph.vaddr);
+        return elf.bytes.subarray(off, Math.min(off + n, ph.offset + ph.filesz));
+      }
+    }
+    return new Uint8Array(0);
+  }
+}
+
+export function hex(v: number): string {
+  return `0x${(v >>> 0).toString(16)}`;
+}

@@ -1,0 +1,117 @@
+/** Text and JSON renderings of backward answers (shared by the CLI, `ttd demo` and the TUI). */
+import type { CodeRef } from "./context.js";
+import { hex } from "./context.js";
+import type { ChainLink } from "./chain.js";
+import type { WhyWriteAnswer, WriteExplanation } from "./why-write.js";
+
+const n = (v: number) => v.toLocaleString("en-US");
+
+/** Little-endian value of up to 4 bytes, or hex bytes for larger locations. */
+export function formatBytes(bytes: Uint8Array | null): string {
+  if (bytes === null) return "(unmapped)";
+  if (bytes.length <= 4) {
+    let v = 0;
+    for (let i = bytes.length - 1; i >= 0; i--) v = v * 256 + bytes[i];
+    return hex(v);
+  }
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
+}
+
+function codeLine(code: CodeRef): string {
+  const where = [code.symbol ?? hex(code.eip), code.file !== null ? `${code.file}:${code.line}` : "(no source line)"].join("  ");
+  return `${where}  ${code.disasm}`;
+}
+
+function sourceLine(code: CodeRef | null, indent: string): string[] {
+  if (code === null || code.sourceText === null || code.line === null) return [];
+  return [`${indent}${String(code.line).padStart(5)} | ${code.sourceText.trimEnd()}`];
+}
+
+export function describeWriter(w: WriteExplanation): string {
+  const wr = w.writer;
+  if (wr.kind === "instruction") return `\`${wr.code.disasm}\` in ${wr.code.symbol ?? hex(wr.code.eip)}`;
+  if (wr.activity === "interrupt" || wr.activity === "exception" || wr.activity === "software-interrupt") {
+    const what = wr.activity === "interrupt" ? "an external interrupt" : wr.activity === "exception" ? "an exception" : "a software interrupt";
+    return `the CPU delivering ${what}, vector ${wr.vector} (${hex(wr.vector ?? 0)}), pushing the ${wr.framePart ?? "frame"}${wr.framePart === "EIP" ? " of the interrupted code" : ""}`;
+  }
+  const what = { "task-state": "updating the TSS", descriptor: "setting a descriptor's accessed bit", "page-table": "setting page-table accessed/dirty bits" }[wr.activity];
+  return `the CPU ${what}`;
+}
+
+export function renderWhyWrite(a: WhyWriteAnswer, symbolsProblem: string | null): string {
+  const out: string[] = [];
+  const loc = a.location;
+  const named = loc.name && loc.name !== loc.expression ? ` (${loc.name})` : "";
+  out.push(`${loc.expression}`);
+  out.push(`  = ${hex(loc.address)}, ${loc.size} byte${loc.size === 1 ? "" : "s"}${named}; at step ${n(a.atStep)} it holds ${formatBytes(a.value)}`);
+  if (symbolsProblem !== null) out.push(`  note: source lines unavailable: ${symbolsProblem}`);
+  out.push("");
+  if (a.writes.length === 0) {
+    out.push(`Never written before step ${n(a.atStep)}: its value ${a.neverWritten.some((x) => x.source === "image") ? "comes from the loaded image" : "is the zero the machine started with"}.`);
+  }
+  for (const w of a.writes) {
+    const part = a.writes.length > 1 || w.bytes[0] !== 0 || w.bytes[1] !== loc.size ? ` (bytes ${w.bytes[0]}..${w.bytes[1] - 1})` : "";
+    out.push(`Last written${part} at step ${n(w.step)} by ${describeWriter(w)}:`);
+    out.push(`    ${hex(w.oldValue)} -> ${hex(w.newValue)}  (${w.size}-byte write at ${hex(w.address)})`);
+    const code = w.writer.code;
+    out.push(`    ${w.writer.kind === "cpu" ? "interrupted code: " : ""}${codeLine(code)}`);
+    out.push(...sourceLine(code, "    "));
+  }
+  for (const nw of a.neverWritten) {
+    if (a.writes.length === 0) break;
+    out.push(`Bytes ${nw.bytes[0]}..${nw.bytes[1] - 1} were never written: their value ${nw.source === "image" ? "comes from the loaded image" : "is the machine's initial zero"}.`);
+  }
+  if (a.chain.length > 0) {
+    out.push("");
+    out.push("Why there (each step explains the one above it):");
+    out.push(...renderChain(a.chain));
+  }
+  return out.join("\n");
+}
+
+export function renderChain(chain: ChainLink[]): string[] {
+  const out: string[] = [];
+  chain.forEach((l, i) => {
+    out.push(`  ${String(i + 1).padStart(2)}. step ${n(l.step).padEnd(11)} ${l.text}`);
+    if (l.code !== null && l.kind !== "stack-walk") {
+      out.push(`      ${codeLine(l.code)}`);
+      out.push(...sourceLine(l.code, "      "));
+    }
+  });
+  return out;
+}
+
+/** The stable JSON shape of a why-write answer (documented in docs/queries.md). */
+export function whyWriteJson(a: WhyWriteAnswer): unknown {
+  const code = (c: CodeRef | null) => (c === null ? null : { eip: hex(c.eip), function: c.function, symbol: c.symbol, file: c.file, line: c.line, disasm: c.disasm });
+  return {
+    location: { address: hex(a.location.address), size: a.location.size, expression: a.location.expression, name: a.location.name },
+    step: a.atStep,
+    value: formatBytes(a.value),
+    writes: a.writes.map((w) => ({
+      step: w.step,
+      kind: w.writer.kind === "instruction" ? "instruction" : w.writer.activity,
+      vector: w.writer.kind === "cpu" ? w.writer.vector : null,
+      framePart: w.writer.kind === "cpu" ? w.writer.framePart : null,
+      address: hex(w.address),
+      size: w.size,
+      bytes: w.bytes,
+      old: hex(w.oldValue),
+      new: hex(w.newValue),
+      ...code(w.writer.code),
+    })),
+    neverWritten: a.neverWritten,
+    chain: a.chain.map((l) => ({
+      step: l.step,
+      kind: l.kind,
+      explains: l.explains,
+      register: l.register,
+      before: l.before === null ? null : hex(l.before),
+      after: l.after === null ? null : hex(l.after),
+      valueName: l.valueName,
+      text: l.text,
+      ...(code(l.code) ?? { eip: null, function: null, symbol: null, file: null, line: null, disasm: null }),
+      ...(l.count !== undefined ? { count: l.count, firstStep: l.firstStep } : {}),
+    })),
+  };
+}

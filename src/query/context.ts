@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Trace } from "../trace/trace.js";
-import { DebugInfo } from "../symbols/index.js";
+import { DebugInfo, resolveType, sizeOf, type CType } from "../symbols/index.js";
 import { disassemble } from "../disasm/disassembler.js";
 
 /** Source text by the path a line table names (relative to the compilation directory). */
@@ -95,13 +95,48 @@ export class QueryContext {
     return { eip, symbol, function: fn?.function.name ?? null, file, line, sourceText, disasm: d ? d.text : "(code not available)" };
   }
 
-  /** Names the data at linear `address` (`ksIdleThreadTCB.tcbArch...registers[12]`), or null. */
+  /** Objects that global pointers pointed at when pointerHints() was last taken. */
+  private hints: { lo: number; hi: number; name: string; type: CType }[] = [];
+
+  /**
+   * Reads every global pointer to a struct or union at `step`, so data inside the objects they point
+   * at can be named through them (`ksIdleThread->tcbArch.tcbContext.registers[12]`), which says more
+   * than the raw storage they live in (often a byte array).
+   */
+  pointerHints(step: number): void {
+    const di = this.symbols;
+    this.hints = [];
+    if (di === null) return;
+    const state = this.trace.stateAt(step);
+    for (const v of di.variables()) {
+      if (v.address === undefined || v.elfOnly) continue;
+      const t = resolveType(v.type);
+      if (t.kind !== "pointer") continue;
+      const target = di.complete(resolveType(t.target));
+      if (target.kind !== "struct" && target.kind !== "union") continue;
+      const bytes = state.readLinear(v.address, 4);
+      if (bytes === null) continue;
+      const p = (bytes[0] | (bytes[1] << 8) | (bytes[2] << 16) | (bytes[3] << 24)) >>> 0;
+      const size = sizeOf(target);
+      if (p === 0 || size <= 0) continue;
+      this.hints.push({ lo: p, hi: p + size, name: v.scope ? `${v.scope}::${v.name}` : v.name, type: target });
+    }
+  }
+
+  /** Names the data at linear `address` (`ksIdleThread->tcbArch.tcbContext.registers[12]`), or null. */
   describeData(address: number): string | null {
     const di = this.symbols;
     if (di === null) return null;
-    const hit = di.dataAt(address >>> 0);
+    const a = address >>> 0;
+    for (const h of this.hints) {
+      if (a >= h.lo && a < h.hi) {
+        const inner = di.pathWithin(h.type, a - h.lo);
+        return `${h.name}->${inner.path.replace(/^\./, "")}${inner.offset !== 0 ? `+${inner.offset}` : ""}`;
+      }
+    }
+    const hit = di.dataAt(a);
     if (!hit) return null;
-    return hit.path;
+    return hit.offset !== 0 && hit.path === hit.variable.name ? `${hit.path}+${hit.offset}` : hit.path;
   }
 
   /** Up to `n` bytes of the loaded image at virtual `address` (code as it was loaded). */

@@ -45,6 +45,7 @@ export function resolveLocation(ctx: QueryContext, text: string, step: number, s
   if (t === "") throw new LocationError("empty location: give an address, a $register or a C expression");
   const reg = /^\$([a-z0-9]+)$/i.exec(t);
   if (reg && REGISTERS.has(reg[1].toLowerCase())) return { kind: "register", register: reg[1].toLowerCase(), expression: t };
+  ctx.pointerHints(step);
   if (/^(0x[0-9a-f]+|[0-9]+)$/i.test(t)) {
     const address = Number(t) >>> 0;
     return { kind: "memory", address, size: sizeOverride ?? 4, expression: t, name: ctx.describeData(address) };

@@ -87,6 +87,7 @@ export function whyWrite(ctx: QueryContext, location: Location & { kind: "memory
     before = last.step;
   }
 
+  ctx.pointerHints(atStep);
   const window = new StepWindow(trace, atStep);
   const writes = found.map((w, i) => explainWrite(ctx, w, spanOf(owner, i), window));
   const neverWritten: WhyWriteAnswer["neverWritten"] = [];

@@ -3,7 +3,16 @@
 import { Command, CommanderError } from "commander";
 import { registerRun } from "./run.js";
 import { registerWhyWrite } from "./why-write.js";
+import { registerDemo } from "./demo.js";
 import { UsageError, EXIT_BAD_INPUT } from "./errors.js";
+
+// Output piped into `head` and the like: stop quietly when the reader goes away.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+    throw e;
+  });
+}
 
 const program = new Command();
 program
@@ -15,6 +24,7 @@ program
 
 registerRun(program);
 registerWhyWrite(program);
+registerDemo(program);
 (await import("./record.js")).registerRecord(program);
 (await import("./info.js")).registerInfo(program);
 (await import("./log.js")).registerLog(program);

@@ -2,37 +2,20 @@
  * What every backward question needs: the trace, the guest's symbols (from the ELF stored in the
  * trace), and source text. Also the shared ways to name code and data in answers.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Trace } from "../trace/trace.js";
 import { DebugInfo, resolveType, sizeOf, type CType } from "../symbols/index.js";
 import { disassemble } from "../disasm/disassembler.js";
 
-/** Source text by the path a line table names (relative to the compilation directory). */
+/**
+ * Source text by the path a line table names. Recordings provide it (src/bundle/sources.ts: from a
+ * bundle, or from disk for a plain trace); this is the part of that interface queries use.
+ */
 export interface SourceProvider {
   lines(path: string): readonly string[] | null;
 }
 
-/** Reads sources from disk, trying each root in turn (the current directory first). */
-export class DiskSources implements SourceProvider {
-  private readonly cache = new Map<string, string[] | null>();
-  constructor(private readonly roots: string[] = [process.cwd()]) {}
-  lines(path: string): readonly string[] | null {
-    let hit = this.cache.get(path);
-    if (hit !== undefined) return hit;
-    hit = null;
-    for (const root of this.roots) {
-      try {
-        hit = readFileSync(path.startsWith("/") ? path : join(root, path), "utf8").split("\n");
-        break;
-      } catch {
-        // try the next root
-      }
-    }
-    this.cache.set(path, hit);
-    return hit;
-  }
-}
+/** No source text at all (answers still name files and lines). */
+export const NO_SOURCES: SourceProvider = { lines: () => null };
 
 /** A code address described for a kernel developer. */
 export interface CodeRef {
@@ -58,7 +41,7 @@ export class QueryContext {
     return ctx;
   }
 
-  constructor(readonly trace: Trace, readonly sources: SourceProvider = new DiskSources(), symbols?: DebugInfo | null) {
+  constructor(readonly trace: Trace, readonly sources: SourceProvider = NO_SOURCES, symbols?: DebugInfo | null) {
     if (symbols !== undefined) {
       this.symbols = symbols;
       this.symbolsProblem = symbols === null ? "no symbols" : null;

@@ -1,0 +1,274 @@
+/**
+ * openRecording: the one way commands open their input. It takes a plain trace file or a bundle as it
+ * is and gives the same thing back for both: the trace, symbols from the guest ELF, source text by
+ * line-table path, bookmarks, and (for a bundle) what the bundle says about itself.
+ *
+ * A bundle is recognised by its magic bytes (or a `.ttdb` name), its checksums are verified, and its
+ * entries are extracted once into a cache folder of their own (cache.ts); later opens reuse that copy.
+ * Opening never runs anything from the bundle and never writes outside the cache folder.
+ */
+import { readFileSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { ElfError } from "../elf/elf32.js";
+import { DebugInfo } from "../symbols/debug-info.js";
+import { TraceError } from "../trace/errors.js";
+import { resolveTracePath } from "../trace/locate.js";
+import { Trace } from "../trace/trace.js";
+import { checkBookmark, readTraceBookmarks, sortBookmarks, writeBookmarks, type Bookmark } from "./bookmarks.js";
+import { cacheRoot, extractedFiles } from "./cache.js";
+import { BundleError } from "./errors.js";
+import { BUNDLE_SUFFIX, DEFAULT_LIMITS, sha256Hex, type BundleLimits, type EntryRole, type RecordingMeta } from "./format.js";
+import { BundleReader, looksLikeBundle } from "./reader.js";
+import { BundleSources, DiskSources, lineTableMd5s, withAncestors, type DiskSearch, type SourceProvider } from "./sources.js";
+
+export interface OpenOptions {
+  /** Extra folders to find source files in (plain traces; `--source-dir`). */
+  sourceDirs?: string[];
+  /** Load symbols from this ELF instead of the recorded image (e.g. an unstripped copy). */
+  elf?: string;
+  /**
+   * Check every page of a plain trace first (SQLite quick_check), as `ttd info` does. A bundle's
+   * checksums are verified on every open regardless.
+   */
+  verify?: boolean;
+  /** The cache root (default: cacheRoot(), i.e. $TTD_CACHE_DIR, $XDG_CACHE_HOME/ttd or ~/.cache/ttd). */
+  cacheDir?: string;
+  /** Tighter bounds on what a bundle may declare (tests); defaults in format.ts. */
+  limits?: Partial<BundleLimits>;
+  /** The folder relative source paths are looked up from first (default: the current folder). */
+  cwd?: string;
+}
+
+export interface BundleInfo {
+  path: string;
+  formatVersion: number;
+  /** The ttd that packed it. */
+  toolVersion: string;
+  packed: string;
+  note: string | null;
+  recording: RecordingMeta;
+  sources: { path: string; size: number }[];
+  missingSources: string[];
+  entries: { name: string; role: EntryRole; size: number; storedSize: number }[];
+  fileBytes: number;
+  contentId: string;
+  /** The cache folder its entries were extracted into. */
+  extractedTo: string;
+}
+
+/** The ELF symbols come from, and its bytes. */
+export interface RecordingImage {
+  name: string;
+  sha256: string;
+  data: Uint8Array;
+  /** Where it was read from: "trace" (the image stored in the trace), a bundle entry, or a file. */
+  from: string;
+}
+
+export interface Recording {
+  /** The file that was opened, as named. */
+  readonly path: string;
+  readonly kind: "trace" | "bundle";
+  readonly trace: Trace;
+  readonly image: RecordingImage;
+  /** Null when the image is not an ELF this ttd reads (symbolsProblem says why). */
+  readonly symbols: DebugInfo | null;
+  readonly symbolsProblem: string | null;
+  readonly sources: SourceProvider;
+  readonly bundle: BundleInfo | null;
+  /** The bookmarks, by step. */
+  bookmarks(): Bookmark[];
+  /** Adds a bookmark, or replaces the one with the same name; returns it as stored. */
+  setBookmark(b: { name: string; step: number; note?: string }): Bookmark;
+  /** Removes a bookmark by name; false when there was none. */
+  removeBookmark(name: string): boolean;
+  close(): void;
+}
+
+/** Opens the recording a command names, or the latest one in ./.ttd when none is named. */
+export function openRecordingArg(arg: string | undefined, options: OpenOptions = {}): Recording {
+  return openRecording(resolveTracePath(arg, options.cwd), options);
+}
+
+export function openRecording(path: string, options: OpenOptions = {}): Recording {
+  if (looksLikeBundle(path) || path.toLowerCase().endsWith(BUNDLE_SUFFIX)) return openBundle(path, options);
+  return openTrace(path, options);
+}
+
+function loadSymbols(data: Uint8Array, from: string): { symbols: DebugInfo | null; problem: string | null } {
+  try {
+    const symbols = DebugInfo.fromElf(data);
+    return { symbols, problem: symbols.hasLines ? null : (symbols.linesUnavailableReason ?? null) };
+  } catch (e) {
+    if (e instanceof ElfError) return { symbols: null, problem: `${from}: ${e.message}` };
+    throw e;
+  }
+}
+
+function readElfOption(path: string): RecordingImage {
+  let data: Uint8Array;
+  try {
+    data = new Uint8Array(readFileSync(path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new TraceError(`${path}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`);
+  }
+  return { name: basename(path), sha256: sha256Hex(data), data, from: path };
+}
+
+/**
+ * Paths the kernel was given as when recording (from the recorded command line), resolved against the
+ * places a relative one may have been relative to. Used only to find source files near the ELF.
+ */
+function recordedKernelDirs(tracePath: string, commandLine: string[], imageName: string, cwd: string): string[] {
+  const valued = new Set(["-o", "--output", "--max-steps", "--memory", "--cmdline"]);
+  const args: string[] = [];
+  const start = commandLine.indexOf("record");
+  for (let i = start < 0 ? 0 : start + 1; i < commandLine.length; i++) {
+    const a = commandLine[i];
+    if (valued.has(a)) i++;
+    else if (!a.startsWith("-")) args.push(a);
+  }
+  const traceDir = dirname(resolve(cwd, tracePath));
+  // Traces recorded without -o live in <recording folder>/.ttd/.
+  const recordingCwd = basename(traceDir) === ".ttd" ? dirname(traceDir) : traceDir;
+  const dirs: string[] = [];
+  const want = basename(imageName.replace(/\\/g, "/"));
+  for (const a of args) {
+    if (basename(a.replace(/\\/g, "/")) !== want) continue;
+    for (const base of [cwd, recordingCwd]) dirs.push(...withAncestors(dirname(resolve(base, a))));
+  }
+  return dirs;
+}
+
+function openTrace(path: string, options: OpenOptions): Recording {
+  const cwd = options.cwd ?? process.cwd();
+  const trace = Trace.open(path, { verify: options.verify });
+  try {
+    const info = trace.info();
+    let image: RecordingImage;
+    if (options.elf !== undefined) {
+      image = readElfOption(options.elf);
+    } else {
+      const img = trace.image();
+      image = { name: img.name, sha256: img.sha256, data: img.data, from: "trace" };
+    }
+    const { symbols, problem } = loadSymbols(image.data, image.from === "trace" ? `${path} (its image ${image.name})` : image.from);
+    const traceDir = dirname(resolve(cwd, path));
+    const search: DiskSearch = {
+      sourceDirs: (options.sourceDirs ?? []).map((d) => resolve(cwd, d)),
+      bases: [...new Set([cwd, ...recordedKernelDirs(path, info.commandLine, info.image.name || image.name, cwd), ...withAncestors(traceDir)])],
+    };
+    const sources = new DiskSources(symbols?.lines.files() ?? [], search, lineTableMd5s(symbols));
+    const range = () => ({ first: trace.startStep, last: trace.steps });
+    return {
+      path,
+      kind: "trace",
+      trace,
+      image,
+      symbols,
+      symbolsProblem: problem,
+      sources,
+      bundle: null,
+      bookmarks: () => readTraceBookmarks(path),
+      setBookmark: (b) => {
+        const clean = checkBookmark(b, range());
+        writeBookmarks(path, [...readTraceBookmarks(path).filter((x) => x.name !== clean.name), clean]);
+        return clean;
+      },
+      removeBookmark: (name) => {
+        const list = readTraceBookmarks(path);
+        const rest = list.filter((x) => x.name !== name);
+        if (rest.length === list.length) return false;
+        writeBookmarks(path, rest);
+        return true;
+      },
+      close: () => trace.close(),
+    };
+  } catch (e) {
+    trace.close();
+    throw e;
+  }
+}
+
+function openBundle(path: string, options: OpenOptions): Recording {
+  const limits: BundleLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const reader = BundleReader.open(path, limits);
+  let filesDir: string;
+  let bundle: BundleInfo;
+  try {
+    reader.verifyStored();
+    filesDir = extractedFiles(reader, options.cacheDir ?? cacheRoot());
+    const m = reader.manifest;
+    const sizes = new Map(m.entries.map((e) => [e.name, e.size]));
+    bundle = {
+      path,
+      formatVersion: m.version,
+      toolVersion: m.tool.version,
+      packed: m.packed,
+      note: m.note,
+      recording: m.recording,
+      sources: m.sources.files.map((s) => ({ path: s.path, size: sizes.get(s.entry) ?? 0 })),
+      missingSources: m.sources.missing,
+      entries: m.entries.map((e) => ({ name: e.name, role: e.role, size: e.size, storedSize: e.storedSize })),
+      fileBytes: reader.fileBytes,
+      contentId: reader.contentId,
+      extractedTo: filesDir,
+    };
+  } finally {
+    reader.close();
+  }
+  const m = reader.manifest;
+  const local = (entry: string) => join(filesDir, ...entry.split("/"));
+  const tracePath = local(m.trace.entry);
+  let trace: Trace;
+  try {
+    trace = Trace.open(tracePath);
+  } catch (e) {
+    if (e instanceof TraceError) throw new BundleError(e.message.split(tracePath).join(`${path} (its trace)`));
+    throw e;
+  }
+  try {
+    let image: RecordingImage;
+    if (options.elf !== undefined) {
+      image = readElfOption(options.elf);
+    } else {
+      const data = new Uint8Array(readFileSync(local(m.elf.entry)));
+      image = { name: m.elf.name, sha256: sha256Hex(data), data, from: `${path}:${m.elf.entry}` };
+    }
+    const { symbols, problem } = loadSymbols(image.data, image.from);
+    const sources = new BundleSources(filesDir, m.sources.files, m.sources.missing, lineTableMd5s(symbols));
+    let current = sortBookmarks(m.bookmarks);
+    const save = (list: Bookmark[]) => {
+      current = writeBookmarks(path, list);
+      bundle.fileBytes = statSync(path).size;
+    };
+    const range = () => ({ first: trace.startStep, last: trace.steps });
+    return {
+      path,
+      kind: "bundle",
+      trace,
+      image,
+      symbols,
+      symbolsProblem: problem,
+      sources,
+      bundle,
+      bookmarks: () => [...current],
+      setBookmark: (b) => {
+        const clean = checkBookmark(b, range());
+        save([...current.filter((x) => x.name !== clean.name), clean]);
+        return clean;
+      },
+      removeBookmark: (name) => {
+        const rest = current.filter((x) => x.name !== name);
+        if (rest.length === current.length) return false;
+        save(rest);
+        return true;
+      },
+      close: () => trace.close(),
+    };
+  } catch (e) {
+    trace.close();
+    throw e;
+  }
+}

@@ -30,14 +30,17 @@ registerDemo(program);
 (await import("./log.js")).registerLog(program);
 (await import("./gdbserver.js")).registerGdbserver(program);
 (await import("./pack.js")).registerPack(program);
+(await import("./history.js")).registerHistory(program);
+(await import("./tui.js")).registerTui(program);
 
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) {
     process.exitCode = e.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
-  } else if (e instanceof UsageError) {
-    process.stderr.write(`ttd: ${e.message}\n`);
+  } else if (e instanceof UsageError || (e instanceof Error && (e.name === "TraceError" || e.name === "BundleError"))) {
+    // Bad input, or a trace/bundle that cannot answer: one line naming the problem.
+    process.stderr.write(`ttd: ${(e as Error).message}\n`);
     process.exitCode = EXIT_BAD_INPUT;
   } else {
     throw e;

@@ -61,7 +61,9 @@ export interface WhyWriteOptions {
 export function whyWrite(ctx: QueryContext, location: Location & { kind: "memory" }, atStep: number, options: WhyWriteOptions = {}): WhyWriteAnswer {
   const { trace } = ctx;
   const { address, size } = location;
-  const range = { address, size };
+  // Writes are found by the physical address the location has at the question's step: earlier steps
+  // may map that page differently, or not at all (before paging is on).
+  const range = physicalRange(ctx, address, size, atStep);
   const owner = new Int32Array(size).fill(-1);
   const found: MemoryWrite[] = [];
   let before = atStep;
@@ -74,9 +76,11 @@ export function whyWrite(ctx: QueryContext, location: Location & { kind: "memory
     for (let i = same.length - 1; i >= 0; i--) {
       const w = same[i];
       let claimed = false;
+      const base = range.space === "physical" ? range.address : address;
+      const start = range.space === "physical" ? w.physical >>> 0 : w.linear >>> 0;
       for (let b = 0; b < size; b++) {
-        const a = (address + b) >>> 0;
-        if (owner[b] < 0 && a >= w.linear >>> 0 && a < ((w.linear >>> 0) + w.size)) {
+        const a = (base + b) >>> 0;
+        if (owner[b] < 0 && a >= start && a < start + w.size) {
           owner[b] = found.length;
           remaining--;
           claimed = true;
@@ -88,8 +92,10 @@ export function whyWrite(ctx: QueryContext, location: Location & { kind: "memory
   }
 
   ctx.pointerHints(atStep);
-  const window = new StepWindow(trace, atStep);
-  const writes = found.map((w, i) => explainWrite(ctx, w, spanOf(owner, i), window));
+  // Each write is described from its own step (one re-execution from a keyframe). The chain's window
+  // ends just after the write it starts from: anchoring it at atStep would replay, step by step, every
+  // step between the write and the question, which may be millions.
+  const writes = found.map((w, i) => explainWrite(ctx, w, spanOf(owner, i), null));
   const neverWritten: WhyWriteAnswer["neverWritten"] = [];
   for (let b = 0; b < size; ) {
     if (owner[b] >= 0) { b++; continue; }
@@ -100,8 +106,17 @@ export function whyWrite(ctx: QueryContext, location: Location & { kind: "memory
   }
   const state = trace.stateAt(atStep);
   const value = state.readLinear(address, size);
-  const chain = options.chain && found.length > 0 ? explainChain(ctx, found[0], window, { depth: options.depth }) : [];
+  const chain = options.chain && found.length > 0 ? explainChain(ctx, found[0], new StepWindow(trace, found[0].step + 1), { depth: options.depth }) : [];
   return { location, atStep, value: value ? Uint8Array.from(value) : null, writes, neverWritten, chain };
+}
+
+/** The location as one physical range at `step` when its pages are mapped contiguously, else linear. */
+function physicalRange(ctx: QueryContext, address: number, size: number, step: number): { address: number; size: number; space: "linear" | "physical" } {
+  const state = ctx.trace.stateAt(step);
+  const first = state.translate(address);
+  const last = state.translate((address + size - 1) >>> 0);
+  if (first !== null && last !== null && last - first === size - 1) return { address: first, size, space: "physical" };
+  return { address, size, space: "linear" };
 }
 
 function spanOf(owner: Int32Array, i: number): [number, number] {
@@ -116,7 +131,7 @@ function spanOf(owner: Int32Array, i: number): [number, number] {
 }
 
 /** Whether linear `address` lies in a file-backed part of the image as loaded (else it started as zero). */
-function inImage(ctx: QueryContext, address: number): boolean {
+export function inImage(ctx: QueryContext, address: number): boolean {
   const elf = ctx.symbols?.elf;
   if (!elf) return false;
   return elf.programHeaders.some((ph) => ph.type === 1 && address >= ph.vaddr >>> 0 && address < (ph.vaddr >>> 0) + ph.filesz);

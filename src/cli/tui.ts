@@ -1,0 +1,45 @@
+/** `ttd tui`: the full-screen terminal debugger over a recording (src/tui/). */
+import type { Command } from "commander";
+import { createElement } from "react";
+import { render } from "ink";
+import { openForQuery, parseAtStep } from "./open-recording.js";
+import { UsageError } from "./errors.js";
+import { DebuggerViewModel } from "../tui/view-model.js";
+import { App } from "../tui/app.js";
+
+export function registerTui(program: Command): void {
+  program
+    .command("tui")
+    .description("full-screen time-travel debugger: step forward and back, ask who wrote what")
+    .argument("[trace]", "trace or bundle (default: the latest recording in ./.ttd)")
+    .option("--at <step>", "start at this step: a number, 'fault' (the first faulting instruction) or 'end'")
+    .addHelpText(
+      "after",
+      `
+Keys: n/p step forward/back, g go to a step, < > (Home End) the trace's ends, i/I next/previous
+interrupt or exception, b breakpoint, c/r continue/reverse-continue, w why-write, m bookmark, ? help,
+q quit. Needs an interactive terminal of at least 60x16 (80x24 shows every panel).
+
+Examples:
+  ttd tui traces/idle-bug.ttdb --at fault
+  ttd tui idle.trace --at 100`,
+    )
+    .action(async (arg: string | undefined, opts: { at?: string }) => {
+      if (!process.stdin.isTTY || !process.stdout.isTTY) throw new UsageError("tui: needs an interactive terminal (stdin and stdout must be a TTY)");
+      const { recording, ctx } = openForQuery(arg);
+      try {
+        const at = opts.at !== undefined ? parseAtStep(ctx, opts.at) : undefined;
+        const vm = new DebuggerViewModel(recording, at);
+        // The alternate screen keeps the user's scrollback intact and gives a clean full screen.
+        process.stdout.write("\x1b[?1049h\x1b[H");
+        try {
+          const app = render(createElement(App, { vm }), { exitOnCtrlC: true, patchConsole: true });
+          await app.waitUntilExit();
+        } finally {
+          process.stdout.write("\x1b[?1049l");
+        }
+      } finally {
+        recording.close();
+      }
+    });
+}

@@ -1,0 +1,270 @@
+/**
+ * The Ink screen: renders a DebuggerViewModel's `view` and forwards keys to it. Nothing here asks the
+ * trace anything; layout only (what fits in the terminal's rows and columns).
+ */
+import { useEffect, useState } from "react";
+import { Box, Text, useApp, useInput, useStdout } from "ink";
+import { hex } from "../query/context.js";
+import { HELP, fmt, type DebuggerViewModel, type RegisterView, type View } from "./view-model.js";
+
+/** Width of the right-hand column (registers and stack): wider where there is room for stack names. */
+const rightWidth = (columns: number) => (columns >= 110 ? 52 : columns >= 100 ? 46 : 40);
+
+/** The end of a long name is the telling part (`...registers[10]`), so cut from the front. */
+function tail(s: string, room: number): string {
+  return s.length <= room ? s : "…" + s.slice(s.length - room + 1);
+}
+
+export interface AppProps {
+  vm: DebuggerViewModel;
+  /** Terminal size when stdout does not report one (tests). */
+  columns?: number;
+  rows?: number;
+}
+
+function useTerminalSize(columns?: number, rows?: number): { columns: number; rows: number } {
+  const { stdout } = useStdout();
+  const read = () => ({ columns: columns ?? stdout.columns ?? 80, rows: rows ?? stdout.rows ?? 24 });
+  const [size, setSize] = useState(read);
+  useEffect(() => {
+    const onResize = () => setSize(read());
+    stdout.on("resize", onResize);
+    return () => {
+      stdout.off("resize", onResize);
+    };
+  }, [stdout]);
+  return size;
+}
+
+export function App({ vm, columns, rows }: AppProps) {
+  const { exit } = useApp();
+  const [, setTick] = useState(0);
+  const size = useTerminalSize(columns, rows);
+  useInput((input, key) => {
+    if (vm.key(input, key) === "quit") {
+      exit();
+      return;
+    }
+    setTick((t) => t + 1);
+  });
+  return <Screen view={vm.view} columns={Math.max(60, size.columns)} rows={Math.max(16, size.rows)} />;
+}
+
+export function Screen({ view, columns, rows }: { view: View; columns: number; rows: number }) {
+  const body = rows - 4;
+  const right = rightWidth(columns);
+  return (
+    <Box flexDirection="column" width={columns} height={rows}>
+      <StatusLine view={view} />
+      <MessageLine view={view} />
+      <Box height={body} flexDirection="row">
+        {view.mode === "help" ? (
+          <HelpPanel height={body} />
+        ) : view.mode === "answer" && view.answer !== null ? (
+          <AnswerPanel answer={view.answer} width={columns} height={body} />
+        ) : (
+          <>
+            <Box flexDirection="column" width={columns - right} marginRight={1}>
+              <DisasmPanel view={view} height={Math.floor(body / 2)} />
+              <SourcePanel view={view} height={body - Math.floor(body / 2)} />
+            </Box>
+            <Box flexDirection="column" width={right - 1}>
+              <RegisterPanel view={view} />
+              <StackPanel view={view} height={body - 7} width={right - 1} />
+            </Box>
+          </>
+        )}
+      </Box>
+      <Timeline view={view} width={columns} />
+      <Text dimColor wrap="truncate">
+        n/p step  g goto  &lt;/&gt; ends  i/I interrupt  b/c/r break  w why-write  m bookmark  ? help  q quit
+      </Text>
+    </Box>
+  );
+}
+
+function StatusLine({ view }: { view: View }) {
+  const where = view.location.file !== null ? `${view.location.file}:${view.location.line}` : "(no source line)";
+  const parts = [`step ${fmt(view.step)} / ${fmt(view.last)}`, view.location.symbol ?? "(no symbol)", where];
+  if (view.stepKind !== null) parts.push(view.stepKind);
+  return (
+    <Text inverse bold wrap="truncate">
+      {" " + parts.join("  |  ") + " "}
+    </Text>
+  );
+}
+
+const PROMPTS: Partial<Record<View["mode"], string>> = {
+  goto: "go to step: ",
+  why: "why-write (expression or address [@ step]): ",
+  break: "breakpoint (function, file:line or address): ",
+  bookmark: "bookmark name: ",
+};
+
+function MessageLine({ view }: { view: View }) {
+  const prompt = PROMPTS[view.mode];
+  if (prompt !== undefined) {
+    return (
+      <Text wrap="truncate">
+        <Text color="yellow">{prompt}</Text>
+        {view.input}
+        <Text inverse> </Text>
+      </Text>
+    );
+  }
+  return <Text wrap="truncate">{view.message}</Text>;
+}
+
+function Header({ title }: { title: string }) {
+  return (
+    <Text bold color="cyan" wrap="truncate">
+      {title}
+    </Text>
+  );
+}
+
+function DisasmPanel({ view, height }: { view: View; height: number }) {
+  const lines = view.disasm;
+  const cur = Math.max(0, lines.findIndex((l) => l.current));
+  const room = Math.max(1, height - 1);
+  const from = Math.max(0, Math.min(cur - Math.floor((room - 1) / 3), lines.length - room));
+  return (
+    <Box flexDirection="column" height={height}>
+      <Header title="Disassembly" />
+      {lines.slice(from, from + room).map((l) => (
+        <Text key={l.address} inverse={l.current} wrap="truncate">
+          {`${l.current ? ">" : " "} ${hex(l.address).padEnd(10)} ${l.text}`}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+function SourcePanel({ view, height }: { view: View; height: number }) {
+  const s = view.source;
+  const room = Math.max(1, height - 1);
+  const cur = Math.max(0, s.lines.findIndex((l) => l.current));
+  const from = Math.max(0, Math.min(cur - Math.floor(room / 2), s.lines.length - room));
+  return (
+    <Box flexDirection="column" height={height}>
+      <Header title={s.file !== null ? `Source ${s.file}:${s.line}` : "Source"} />
+      {s.missing !== null ? (
+        <Text dimColor wrap="truncate">
+          {s.missing}
+        </Text>
+      ) : (
+        s.lines.slice(from, from + room).map((l) => (
+          <Text key={l.number} inverse={l.current} wrap="truncate">
+            {`${String(l.number).padStart(5)} ${l.text}`}
+          </Text>
+        ))
+      )}
+    </Box>
+  );
+}
+
+function Reg({ r }: { r: RegisterView }) {
+  const value = r.name === "cpl" ? String(r.value) : r.name.length === 2 && r.name !== "cr" ? hex(r.value).padEnd(10) : `0x${(r.value >>> 0).toString(16).padStart(8, "0")}`;
+  return (
+    <Text color={r.changed ? "yellow" : undefined} bold={r.changed} wrap="truncate">
+      {`${r.changed ? "*" : " "}${r.name.padEnd(6)} ${value}`}
+    </Text>
+  );
+}
+
+function RegisterPanel({ view }: { view: View }) {
+  const list = view.showSystem ? view.system : view.registers;
+  // Two columns of registers keep the panel at 5-6 lines.
+  const half = Math.ceil(list.length / 2);
+  return (
+    <Box flexDirection="column" height={7}>
+      <Header title={view.showSystem ? "Segment / control registers (s)" : "Registers (* changed by the last step)"} />
+      <Box flexDirection="row">
+        <Box flexDirection="column" width={19}>
+          {list.slice(0, half).map((r) => (
+            <Reg key={r.name} r={r} />
+          ))}
+        </Box>
+        <Box flexDirection="column" width={19}>
+          {list.slice(half).map((r) => (
+            <Reg key={r.name} r={r} />
+          ))}
+        </Box>
+      </Box>
+    </Box>
+  );
+}
+
+function StackPanel({ view, height, width }: { view: View; height: number; width: number }) {
+  const room = Math.max(1, height - 1);
+  return (
+    <Box flexDirection="column" height={height}>
+      <Header title="Stack (words at ESP)" />
+      {view.stack.slice(0, room).map((w) => (
+        <Text key={w.address} wrap="truncate">
+          {`${(w.address >>> 0).toString(16).padStart(8, "0")} ${w.value === null ? "????????" : (w.value >>> 0).toString(16).padStart(8, "0")} ${tail(w.points ?? w.name ?? "", width - 18)}`}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+function Timeline({ view, width }: { view: View; width: number }) {
+  const t = view.timeline;
+  const cells = t.cells.split("");
+  const label = ` ${fmt(t.count)}${t.capped ? "+" : ""} events`;
+  const room = Math.max(8, width - label.length - 2);
+  // Stretch or squeeze the model's cells to the terminal width.
+  const scaled: string[] = [];
+  for (let i = 0; i < room; i++) scaled.push(cells[Math.floor((i * cells.length) / room)]);
+  const cur = Math.min(room - 1, Math.floor((t.cursor * room) / cells.length));
+  return (
+    <Text wrap="truncate">
+      {"["}
+      {scaled.slice(0, cur).join("")}
+      <Text inverse color="green">
+        {scaled[cur] === "." ? "|" : scaled[cur]}
+      </Text>
+      {scaled.slice(cur + 1).join("")}
+      {"]"}
+      <Text dimColor>{label}</Text>
+    </Text>
+  );
+}
+
+function HelpPanel({ height }: { height: number }) {
+  return (
+    <Box flexDirection="column" height={height}>
+      <Header title="Keys (Esc or ? closes)" />
+      {HELP.map(([k, what]) => (
+        <Text key={k} wrap="truncate">
+          {`  ${k.padEnd(14)} ${what}`}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+function AnswerPanel({ answer, width, height }: { answer: NonNullable<View["answer"]>; width: number; height: number }) {
+  const room = Math.max(1, height - 1);
+  // Long answer lines are folded (not cut) so the whole explanation can be read; continuations are indented.
+  const rows: string[] = [];
+  for (const l of answer.lines.slice(answer.scroll)) {
+    if (l.length <= width) rows.push(l);
+    else {
+      rows.push(l.slice(0, width));
+      for (let i = width; i < l.length; i += width - 6) rows.push("      " + l.slice(i, i + width - 6));
+    }
+    if (rows.length >= room) break;
+  }
+  return (
+    <Box flexDirection="column" height={height}>
+      <Header title={`why-write   ${answer.jumpTo !== null ? `j: jump to step ${fmt(answer.jumpTo)}   ` : ""}Up/Down: scroll   Esc: close`} />
+      {rows.slice(0, room).map((l, i) => (
+        <Text key={i} wrap="truncate">
+          {l === "" ? " " : l}
+        </Text>
+      ))}
+    </Box>
+  );
+}

@@ -1,0 +1,89 @@
+/**
+ * End to end in a real terminal: the built `ttd tui` in a detached tmux session, driven with
+ * send-keys and read with capture-pane.
+ */
+import { execFileSync } from "node:child_process";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { CLI, ROOT, recordDemo, removeDemo } from "./helpers.js";
+
+const SESSION = "tui";
+// A server of our own (-L), so the test neither sees nor disturbs any other tmux sessions.
+const SOCKET = `ttd-tui-test-${process.pid}`;
+let tracePath: string;
+
+function tmux(...args: string[]): string {
+  return execFileSync("tmux", ["-L", SOCKET, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+function screen(): string {
+  return tmux("capture-pane", "-p", "-t", SESSION);
+}
+
+/** Polls the screen until `re` matches (the UI answers asynchronously), or fails showing the screen. */
+async function waitFor(re: RegExp, timeoutMs = 20_000): Promise<string> {
+  const end = Date.now() + timeoutMs;
+  let s = "";
+  while (Date.now() < end) {
+    s = screen();
+    if (re.test(s)) return s;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`screen never matched ${re}:\n${s}`);
+}
+
+beforeAll(() => {
+  tracePath = recordDemo();
+});
+
+afterAll(() => {
+  try {
+    tmux("kill-server");
+  } catch {
+    // already gone (the test quit it)
+  }
+  removeDemo(tracePath);
+});
+
+test("ttd tui in tmux: --at 100, three reverse steps, why-write of the idle TCB's Error slot", async () => {
+  tmux("new-session", "-d", "-s", SESSION, "-x", "100", "-y", "30", "-c", ROOT, `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} tui ${JSON.stringify(tracePath)} --at 100`);
+  let s = await waitFor(/step 100 \/ /);
+  expect(s).toMatch(/eax +0x[0-9a-f]{8}/);
+  expect(s).toMatch(/eip +0x[0-9a-f]{8}/);
+  expect(s).toMatch(/esp +0x[0-9a-f]{8}/);
+
+  for (let i = 0; i < 3; i++) {
+    tmux("send-keys", "-t", SESSION, "p");
+    await waitFor(new RegExp(`step ${99 - i} / `));
+  }
+  s = await waitFor(/step 97 \/ /);
+  expect(s).toContain("reverse-stepped to 97");
+
+  tmux("send-keys", "-t", SESSION, "w");
+  await waitFor(/why-write \(expression or address/);
+  tmux("send-keys", "-t", SESSION, "-l", "ksIdleThread->tcbArch.tcbContext.registers[Error]");
+  await waitFor(/registers\[Error\]/);
+  tmux("send-keys", "-t", SESSION, "Enter");
+  s = await waitFor(/Last written at step/);
+  expect(s).toMatch(/interrupted code: idle_thread\+0x[0-9a-f]+/);
+  expect(s).toMatch(/idle_thread +src\/kernel\/idle\.c:29 +push %ebp/);
+  expect(s).toMatch(/j: jump to step/);
+
+  // j goes to the writing step: the timer interrupt that pushed into the Error slot.
+  tmux("send-keys", "-t", SESSION, "j");
+  s = await waitFor(/jumped to the writing step/);
+  expect(s).toMatch(/idle_thread\+0x[0-9a-f]+ +\| +src\/kernel\/idle\.c:\d+ +\| +interrupt 157/);
+
+  // q quits: the command ends, and with it the tmux session.
+  tmux("send-keys", "-t", SESSION, "q");
+  const end = Date.now() + 10_000;
+  let alive = true;
+  while (alive && Date.now() < end) {
+    try {
+      tmux("has-session", "-t", SESSION);
+      await new Promise((r) => setTimeout(r, 100));
+    } catch {
+      alive = false;
+    }
+  }
+  expect(alive).toBe(false);
+}, 60_000);

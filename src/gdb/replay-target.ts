@@ -1,0 +1,443 @@
+/**
+ * The debugging model behind `ttd gdbserver`: a position on the trace's time axis, the breakpoints
+ * and watchpoints gdb has set, and execution forward and backward. Nothing here knows the wire
+ * protocol; the session turns its stops into stop replies.
+ *
+ * Positions are steps: at position N the machine is in the state after N steps (before step N runs),
+ * as Trace.stateAt(N) gives it. Time runs from trace.startStep to trace.steps.
+ *
+ * How each stop is found (and what it costs):
+ * - write watchpoints (Z2, and the write half of Z4) use the trace's write index: the first write at or
+ *   after the position going forward (Trace.writesIn), the last one before it going backward
+ *   (Trace.lastWrite). Only the one chunk holding the answer is re-executed, however far away it is.
+ * - breakpoints (Z0, Z1) and read watchpoints (Z3, the read half of Z4) are not indexed: the steps are
+ *   re-executed and looked at one by one. Forward that starts at the position; backward it works in
+ *   windows ending at the position and doubling in length, so the cost follows the distance to the
+ *   stop, not the length of the trace. Both are bounded by the nearest write-watchpoint stop when
+ *   there is one, since nothing past it matters.
+ * - Scans yield to the event loop every few thousand steps, so an interrupt from gdb (Ctrl-C) or a
+ *   dropped connection ends them promptly.
+ *
+ * Watchpoint addresses are linear, as hardware's are; see writeWatchHit for how they meet the
+ * physical write index. A watched page mapped neither where a search starts nor at its far end
+ * cannot be searched there and is skipped (reported through `warnings`).
+ */
+import type { Trace } from "../trace/trace.js";
+import type { Registers, StepRecord } from "../trace/trace.js";
+import { AccessAnalyzer } from "./accesses.js";
+
+export type BreakpointType = "sw" | "hw";
+export type WatchType = "write" | "read" | "access";
+
+export interface Watchpoint {
+  type: WatchType;
+  address: number;
+  length: number;
+}
+
+/** Why execution stopped. */
+export type StopReason =
+  /** A single step finished with nothing else to report. */
+  | { kind: "step" }
+  | { kind: "breakpoint"; type: BreakpointType; address: number }
+  /** A watched range was accessed; `address` lies inside the watchpoint (gdb matches it to one). */
+  | { kind: "watch"; type: WatchType; address: number }
+  /** Execution ran into an end of the recording. */
+  | { kind: "history"; end: "begin" | "end" }
+  /** gdb asked to stop (Ctrl-C), or the client went away. */
+  | { kind: "interrupted" };
+
+export interface Stop {
+  step: number;
+  reason: StopReason;
+}
+
+export type Direction = "forward" | "backward";
+
+/** Steps re-executed between yields to the event loop (a few milliseconds). */
+const SLICE_STEPS = 4096;
+/** First backward window, and the most it grows to. */
+const FIRST_WINDOW = 2048;
+const MAX_WINDOW = 1 << 20;
+/** Watch ranges longer than this are refused (gdb splits large watches into small pieces anyway). */
+export const MAX_WATCH_LENGTH = 1 << 20;
+
+interface PhysicalPiece {
+  linear: number;
+  physical: number;
+  size: number;
+}
+
+/** A hit found by a scan: stop at `step` for `reason`. */
+interface Hit {
+  step: number;
+  reason: StopReason;
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export class ReplayTarget {
+  private pos: number;
+  private readonly swBreakpoints = new Set<number>();
+  private readonly hwBreakpoints = new Set<number>();
+  private readonly watchpoints: Watchpoint[] = [];
+  private readonly analyzer = new AccessAnalyzer();
+  private regsCache: { step: number; regs: Registers } | null = null;
+  private interruptRequested = false;
+  private readonly ramBytes: number;
+  private readonly translations = new Map<string, number | null>();
+  /**
+   * Steps re-executed one at a time by breakpoint and read-watchpoint searches since this target was
+   * made: what the index-based paths avoid (tests and `monitor stats` read it).
+   */
+  stepsScanned = 0;
+  /** Messages about watchpoints that could not be searched (unmapped pages), for the server log. */
+  readonly warnings: string[] = [];
+
+  constructor(
+    readonly trace: Trace,
+    start?: number,
+  ) {
+    this.pos = start ?? trace.startStep;
+    this.ramBytes = trace.info().memoryBytes;
+    if (!Number.isInteger(this.pos) || this.pos < trace.startStep || this.pos > trace.steps) {
+      throw new RangeError(`step ${start} is outside the trace (steps ${trace.startStep} to ${trace.steps})`);
+    }
+  }
+
+  /** The current position (a step number). */
+  get position(): number {
+    return this.pos;
+  }
+
+  get firstStep(): number {
+    return this.trace.startStep;
+  }
+
+  get lastStep(): number {
+    return this.trace.steps;
+  }
+
+  // ---- State at the position ---------------------------------------------------------------------
+
+  registers(): Registers {
+    if (this.regsCache === null || this.regsCache.step !== this.pos) {
+      this.regsCache = { step: this.pos, regs: this.trace.stateAt(this.pos).regs };
+    }
+    return this.regsCache.regs;
+  }
+
+  /**
+   * Up to `length` bytes at linear `address` as memory was at the position: the readable prefix
+   * (it stops at the first unmapped page or byte outside RAM), or null when not even the first byte
+   * can be read.
+   */
+  readMemory(address: number, length: number): Uint8Array | null {
+    const state = this.trace.stateAt(this.pos);
+    const out = new Uint8Array(length);
+    let done = 0;
+    let a = address >>> 0;
+    while (done < length) {
+      const n = Math.min(length - done, 0x1000 - (a & 0xfff));
+      const bytes = state.readLinear(a, n);
+      if (bytes === null) break;
+      out.set(bytes, done);
+      done += n;
+      a = (a + n) >>> 0;
+      if (a === 0) break; // wrapped past 4 GiB
+    }
+    return done === 0 && length > 0 ? null : out.subarray(0, done);
+  }
+
+  // ---- Breakpoints and watchpoints ---------------------------------------------------------------
+
+  insertBreakpoint(type: BreakpointType, address: number): void {
+    (type === "sw" ? this.swBreakpoints : this.hwBreakpoints).add(address >>> 0);
+  }
+
+  removeBreakpoint(type: BreakpointType, address: number): void {
+    (type === "sw" ? this.swBreakpoints : this.hwBreakpoints).delete(address >>> 0);
+  }
+
+  /** gdb may insert the same watch twice (two watchpoints on one location); each insert needs a remove. */
+  insertWatchpoint(w: Watchpoint): void {
+    if (!(w.length >= 1 && w.length <= MAX_WATCH_LENGTH)) throw new RangeError(`watch length ${w.length} is out of range (1 to ${MAX_WATCH_LENGTH})`);
+    this.watchpoints.push({ type: w.type, address: w.address >>> 0, length: w.length });
+  }
+
+  removeWatchpoint(w: Watchpoint): void {
+    const i = this.watchpoints.findIndex((x) => x.type === w.type && x.address === w.address >>> 0 && x.length === w.length);
+    if (i >= 0) this.watchpoints.splice(i, 1);
+  }
+
+  get hasBreakpoints(): boolean {
+    return this.swBreakpoints.size + this.hwBreakpoints.size > 0;
+  }
+
+  // ---- Execution ---------------------------------------------------------------------------------
+
+  /** Asks a running resume() to stop at the next slice boundary. */
+  interrupt(): void {
+    this.interruptRequested = true;
+  }
+
+  /** Moves to `step` directly (monitor commands); breakpoints are not looked at. */
+  seek(step: number): void {
+    if (!Number.isInteger(step) || step < this.firstStep || step > this.lastStep) {
+      throw new RangeError(`step ${step} is outside the trace (steps ${this.firstStep} to ${this.lastStep})`);
+    }
+    this.pos = step;
+  }
+
+  /** One step in `direction`, or a stop at the end of history without moving. */
+  async step(direction: Direction): Promise<Stop> {
+    this.interruptRequested = false;
+    const forward = direction === "forward";
+    if (forward ? this.pos >= this.lastStep : this.pos <= this.firstStep) {
+      return { step: this.pos, reason: { kind: "history", end: forward ? "end" : "begin" } };
+    }
+    // The step crossed is `pos` going forward and `pos - 1` going backward.
+    const crossed = forward ? this.pos : this.pos - 1;
+    const at = this.pos;
+    let reason: StopReason = { kind: "step" };
+    const writeHit = this.writeWatchHit(at, crossed, crossed + 1);
+    if (writeHit !== null) {
+      reason = writeHit.reason;
+    } else if (this.readWatches().length > 0) {
+      const hit = await this.scan(crossed, crossed + 1, { breakpoints: false, reads: true, last: false });
+      if (hit !== null && hit !== "interrupted") reason = hit.reason;
+    }
+    this.pos = forward ? crossed + 1 : crossed;
+    return { step: this.pos, reason };
+  }
+
+  /** Runs in `direction` until a breakpoint, a watchpoint, an end of the trace or an interrupt. */
+  async continue(direction: Direction): Promise<Stop> {
+    this.interruptRequested = false;
+    const stop = direction === "forward" ? await this.continueForward() : await this.continueBackward();
+    this.pos = stop.step;
+    return stop;
+  }
+
+  private async continueForward(): Promise<Stop> {
+    const from = this.pos;
+    const last = this.lastStep;
+    if (from >= last) return { step: from, reason: { kind: "history", end: "end" } };
+    // The first write to a watched range at or after `from`: the step that made it is `w.step`, and
+    // the stop comes after it, at w.step + 1.
+    const write = this.writeWatchHit(from, from, last);
+    const bound = write !== null ? write.step : last;
+    if (this.hasBreakpoints || this.readWatches().length > 0) {
+      const hit = await this.scan(from, bound, { breakpoints: true, reads: true, last: false });
+      if (hit === "interrupted") return { step: this.scanPosition, reason: { kind: "interrupted" } };
+      if (hit !== null) return hit;
+    }
+    if (write !== null) return { step: write.step + 1, reason: write.reason };
+    return { step: last, reason: { kind: "history", end: "end" } };
+  }
+
+  private async continueBackward(): Promise<Stop> {
+    const to = this.pos;
+    const first = this.firstStep;
+    if (to <= first) return { step: to, reason: { kind: "history", end: "begin" } };
+    // The last write to a watched range before `to`: stop before the step that made it.
+    const write = this.writeWatchHit(to, first, to, true);
+    const lower = write !== null ? write.step + 1 : first;
+    if (this.hasBreakpoints || this.readWatches().length > 0) {
+      let b = to;
+      let window = FIRST_WINDOW;
+      while (b > lower) {
+        const a = Math.max(lower, b - window);
+        const hit = await this.scan(a, b, { breakpoints: true, reads: true, last: true, exclusiveEnd: true });
+        if (hit === "interrupted") return { step: b, reason: { kind: "interrupted" } };
+        if (hit !== null) return hit;
+        b = a;
+        window = Math.min(window * 2, MAX_WINDOW);
+        if (this.interruptRequested) return { step: b, reason: { kind: "interrupted" } };
+      }
+    }
+    if (write !== null) return { step: write.step, reason: write.reason };
+    return { step: first, reason: { kind: "history", end: "begin" } };
+  }
+
+  // ---- Write watchpoints through the write index ---------------------------------------------------
+
+  private writeWatches(): Watchpoint[] {
+    return this.watchpoints.filter((w) => w.type === "write" || w.type === "access");
+  }
+
+  private readWatches(): Watchpoint[] {
+    return this.watchpoints.filter((w) => w.type === "read" || w.type === "access");
+  }
+
+  /**
+   * Page-sized pieces of a watch range with the physical frames they map to at each of `steps`
+   * (duplicates dropped). Pieces unmapped at all of them are left out, with a warning.
+   */
+  private physicalPieces(w: Watchpoint, steps: number[]): PhysicalPiece[] {
+    const out: PhysicalPiece[] = [];
+    const unmapped = new Set<number>();
+    for (const at of steps) {
+      let a = w.address;
+      let left = w.length;
+      while (left > 0) {
+        const n = Math.min(left, 0x1000 - (a & 0xfff));
+        const p = this.translate(a, at);
+        if (p !== null && p + n <= this.ramBytes) {
+          if (!out.some((x) => x.linear === a && x.physical === p)) out.push({ linear: a, physical: p, size: n });
+        } else {
+          unmapped.add(a);
+        }
+        a = (a + n) >>> 0;
+        left -= n;
+      }
+    }
+    for (const a of unmapped) {
+      if (out.some((x) => x.linear === a)) continue;
+      const msg = `watchpoint at 0x${w.address.toString(16)}: linear 0x${a.toString(16)} is not mapped to RAM at step ${steps.join(" or ")}; writes to it cannot be searched`;
+      if (!this.warnings.includes(msg)) this.warnings.push(msg);
+    }
+    return out;
+  }
+
+  /**
+   * Linear to physical at a step, remembered: every resume with a watchpoint translates at the far
+   * end of the trace too, and reaching that state costs a keyframe restore.
+   */
+  private translate(linear: number, at: number): number | null {
+    const key = `${at}:${linear}`;
+    let p = this.translations.get(key);
+    if (p === undefined) {
+      p = this.trace.stateAt(at).translate(linear);
+      if (this.translations.size >= 4096) this.translations.clear();
+      this.translations.set(key, p);
+    }
+    return p;
+  }
+
+  /**
+   * The write to a watched range nearest the position within steps [from, to): the first one
+   * (forward), or the last one when `backward`.
+   *
+   * Watchpoints are on linear addresses, as hardware's are, and the index is physical: each watched
+   * page is looked up in the frames it maps to at the position and at the far end of the search
+   * (so a kernel variable watched before paging is on is still found once it is), and a write found
+   * there counts only if it went through the watched linear address (not a write to the same frame
+   * through another mapping, such as the boot code clearing BSS at its physical address).
+   */
+  private writeWatchHit(at: number, from: number, to: number, backward = false): Hit | null {
+    let best: Hit | null = null;
+    const farEnd = backward ? this.firstStep : this.lastStep;
+    for (const w of this.writeWatches()) {
+      for (const piece of this.physicalPieces(w, at === farEnd ? [at] : [at, farEnd])) {
+        const range = { address: piece.physical, size: piece.size, space: "physical" as const };
+        // Walk from the position towards the far end until a write through the watched address.
+        let lo = from, hi = to;
+        while (lo < hi) {
+          const write = backward ? this.trace.lastWrite(range, hi) : this.trace.writesIn(range, lo, hi, { limit: 1 })[0] ?? null;
+          if (write === null || write.step < lo || write.step >= hi) break;
+          if (best !== null && (backward ? write.step <= best.step : write.step >= best.step)) break;
+          const wLo = write.linear >>> 0, wHi = wLo + write.size;
+          const oLo = Math.max(wLo, piece.linear), oHi = Math.min(wHi, piece.linear + piece.size);
+          if (oLo < oHi) {
+            best = { step: write.step, reason: { kind: "watch", type: w.type, address: oLo >>> 0 } };
+            break;
+          }
+          if (backward) hi = write.step;
+          else lo = write.step + 1;
+        }
+      }
+    }
+    return best;
+  }
+
+  // ---- Step-by-step scans (breakpoints, reads) ---------------------------------------------------
+
+  /** Where the last scan got to (the state it was about to look at) when it was interrupted. */
+  private scanPosition = 0;
+
+  private breakpointAt(eip: number): BreakpointType | null {
+    if (this.swBreakpoints.has(eip)) return "sw";
+    if (this.hwBreakpoints.has(eip)) return "hw";
+    return null;
+  }
+
+  /** The read watchpoint an instruction's reads overlap, with the first overlapping address. */
+  private readHit(rec: StepRecord, segBase: ArrayLike<number>, watches: Watchpoint[]): { w: Watchpoint; address: number } | null {
+    if (rec.kind !== "instruction" && rec.kind !== "fault") return null;
+    for (const acc of this.analyzer.accesses(rec.bytes, rec.regs, segBase)) {
+      if (!acc.read) continue;
+      for (const w of watches) {
+        const lo = Math.max(acc.linear, w.address);
+        const hi = Math.min(acc.linear + acc.size, w.address + w.length);
+        if (lo < hi) return { w, address: lo >>> 0 };
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Re-executes steps [from, to) looking at each state and step:
+   *  - a breakpoint at the EIP of state s, for from < s <= to (forward: the state we start in does not
+   *    count, gdb steps off it itself) or from <= s < to with `exclusiveEnd` (backward windows: the
+   *    state at `to` is the one we start from);
+   *  - a read of a watched range by step s, which stops at s + 1 forward or at s backward.
+   * Forward scans return the first hit; with `last` the scan runs the whole range and returns the
+   * last one. Returns "interrupted" when asked to stop (scanPosition says where it got to).
+   */
+  private async scan(
+    from: number,
+    to: number,
+    opts: { breakpoints: boolean; reads: boolean; last: boolean; exclusiveEnd?: boolean },
+  ): Promise<Hit | null | "interrupted"> {
+    const reads = opts.reads ? this.readWatches() : [];
+    const checkBreakpoints = opts.breakpoints && this.hasBreakpoints;
+    if (!checkBreakpoints && reads.length === 0) return null;
+    const cpu = this.trace.stateAt(from).machine.cpu;
+    // Breakpoints alone need only each state's EIP, and stateAt(s + 1) from state s is a single step
+    // (several times cheaper than the cursor, which also captures each step's kind and code bytes:
+    // what read watchpoints need).
+    const cursor = reads.length > 0 ? this.trace.cursor(from) : null;
+    const bases = new Int32Array(6);
+    let found: Hit | null = null;
+    let sliceEnd = from + SLICE_STEPS;
+    for (let s = from; ; s++) {
+      if (s >= sliceEnd) {
+        sliceEnd = s + SLICE_STEPS;
+        await yieldToEventLoop();
+        if (this.interruptRequested) {
+          this.scanPosition = s;
+          return "interrupted";
+        }
+      }
+      // Stepping leaves the replay machine at state s; after a yield something else may have moved
+      // it, and stateAt puts it back (a cursor then continues without re-positioning).
+      if (cpu.steps !== s) this.trace.stateAt(s);
+      if (checkBreakpoints) {
+        const inRange = opts.exclusiveEnd ? s < to : s > from;
+        const type = inRange ? this.breakpointAt(cpu.eip >>> 0) : null;
+        if (type !== null) {
+          const hit: Hit = { step: s, reason: { kind: "breakpoint", type, address: cpu.eip >>> 0 } };
+          if (!opts.last) return hit;
+          found = hit;
+        }
+      }
+      if (s >= to) break;
+      this.stepsScanned++;
+      if (cursor === null) {
+        this.trace.stateAt(s + 1);
+        continue;
+      }
+      bases.set(cpu.segBase);
+      const rec = cursor.next();
+      if (rec === null) break;
+      const r = this.readHit(rec, bases, reads);
+      if (r !== null) {
+        const hit: Hit = { step: opts.last ? s : s + 1, reason: { kind: "watch", type: r.w.type === "access" ? "access" : "read", address: r.address } };
+        if (!opts.last) return hit;
+        found = hit;
+      }
+    }
+    return found;
+  }
+}

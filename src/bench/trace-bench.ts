@@ -1,0 +1,229 @@
+/**
+ * The recorder and the queries on probe-r30 (about 100.9M steps): `ttd record` against `ttd run` as
+ * whole processes (the ratio is what counts, both measured in this run), bytes per step, peak memory
+ * while recording (sampled from /proc, and compared between the first and second half of the run to
+ * show it stays flat), then library calls on the trace: state at a random step and the last write to
+ * an address before a random step (median of 1,000 queries).
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fmtCount, fmtRatio, type BenchContext, type BenchSection, type BenchTable } from "./harness.js";
+import { Trace } from "../trace/trace.js";
+import { decodeEntries } from "../trace/index-codec.js";
+import Database from "better-sqlite3";
+
+const IMAGE = "probe-r30.elf";
+const EXPECT = "probe sum=1e056617";
+const QUERIES = 1000;
+const STATE_QUERIES = 200;
+
+interface Sampled {
+  seconds: number;
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  /** Peak resident set (bytes): the kernel's high-water mark when seen, else the largest sample. */
+  peakRss: number;
+  /** Largest RSS sample in the first and the second half of the run. */
+  firstHalfRss: number;
+  secondHalfRss: number;
+  timedOut: boolean;
+}
+
+function readRss(pid: number): { rss: number; hwm: number } | null {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(s)?.[1] ?? 0) * 1024;
+    return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
+  } catch {
+    return null;
+  }
+}
+
+/** Runs a process to its end, sampling its memory every 10 ms. */
+function runSampled(args: string[], timeoutMs: number): Promise<Sampled> {
+  return new Promise((resolve) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "", stderr = "";
+    child.stdout.setEncoding("latin1").on("data", (s: string) => (stdout += s));
+    child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+    const samples: { t: number; rss: number }[] = [];
+    let hwm = 0;
+    const poll = setInterval(() => {
+      if (child.pid === undefined) return;
+      const r = readRss(child.pid);
+      if (r === null) return;
+      samples.push({ t: Number(process.hrtime.bigint() - start) / 1e9, rss: r.rss });
+      hwm = Math.max(hwm, r.hwm);
+    }, 10);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.on("close", (exitCode) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const half = seconds / 2;
+      const max = (xs: { rss: number }[]) => xs.reduce((m, x) => Math.max(m, x.rss), 0);
+      resolve({
+        seconds,
+        exitCode,
+        stdout,
+        stderr,
+        peakRss: Math.max(hwm, max(samples)),
+        firstHalfRss: max(samples.filter((s) => s.t < half)),
+        secondHalfRss: max(samples.filter((s) => s.t >= half)),
+        timedOut,
+      });
+    });
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+}
+
+const mb = (n: number) => `${(n / (1024 * 1024)).toFixed(1)}`;
+const ms = (n: number) => n.toFixed(2);
+
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** Dword addresses the guest writes (from the trace's index), to ask "last write" about. */
+function writtenAddresses(tracePath: string, rand: () => number, n: number): number[] {
+  const db = new Database(tracePath, { readonly: true });
+  try {
+    const rows = db.prepare("SELECT line, first_chunk, entries FROM write_index").all() as { line: number; first_chunk: number; entries: Buffer }[];
+    const out: number[] = [];
+    const chunks: number[] = [];
+    const masks: number[] = [];
+    while (out.length < n && rows.length > 0) {
+      const row = rows[Math.floor(rand() * rows.length)];
+      chunks.length = 0;
+      masks.length = 0;
+      decodeEntries(row.first_chunk, row.entries, chunks, masks);
+      const mask = masks.reduce((a, m) => a | m, 0);
+      const dwords = Array.from({ length: 16 }, (_, i) => i).filter((i) => (mask & (1 << i)) !== 0);
+      out.push(row.line * 64 + dwords[Math.floor(rand() * dwords.length)] * 4);
+    }
+    return out;
+  } finally {
+    db.close();
+  }
+}
+
+export async function runTraceBench(ctx: BenchContext): Promise<BenchTable[]> {
+  const elf = path.join(ctx.probeDir, IMAGE);
+  const cli = path.join(ctx.repoRoot, "dist/cli/main.js");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ttd-trace-bench-"));
+  const tracePath = path.join(dir, "r30.trace");
+  try {
+    // ---- recording against running -------------------------------------------------------------
+    let bestRun: Sampled | null = null, bestRec: Sampled | null = null;
+    for (let i = 0; i < ctx.runs; i++) {
+      ctx.log(`trace: ttd run ${IMAGE} (${i + 1}/${ctx.runs})`);
+      const run = await runSampled([cli, "run", elf], ctx.timeoutMs);
+      if (run.timedOut || !run.stdout.includes(EXPECT)) throw new Error(`ttd run ${IMAGE} failed: ${run.stderr.trim()}`);
+      if (bestRun === null || run.seconds < bestRun.seconds) bestRun = run;
+      ctx.log(`trace: ttd record ${IMAGE} (${i + 1}/${ctx.runs})`);
+      const rec = await runSampled([cli, "record", elf, "-o", tracePath, "--force", "--no-progress"], ctx.timeoutMs);
+      if (rec.timedOut || !rec.stdout.includes(EXPECT)) throw new Error(`ttd record ${IMAGE} failed: ${rec.stderr.trim()}`);
+      if (bestRec === null || rec.seconds < bestRec.seconds) bestRec = rec;
+    }
+    // Flat memory: the peak for half the run against the peak for all of it.
+    ctx.log(`trace: ttd record ${IMAGE} --max-steps (half the run)`);
+    const halfSteps = 50_000_000;
+    const half = await runSampled([cli, "record", elf, "-o", path.join(dir, "half.trace"), "--force", "--no-progress", "--max-steps", String(halfSteps)], ctx.timeoutMs);
+    if (half.timedOut) throw new Error(`ttd record ${IMAGE} --max-steps ${halfSteps} did not finish`);
+    const trace = Trace.open(tracePath);
+    let tables: BenchTable[];
+    try {
+      const steps = trace.steps;
+      const bytes = fs.statSync(tracePath).size;
+      const runS = bestRun!.seconds, recS = bestRec!.seconds;
+      const speed: BenchTable = {
+        title: `Recording ${IMAGE} (${fmtCount(steps)} steps), whole processes, best of ${ctx.runs}`,
+        columns: ["measure", "value", "target", "status"],
+        rows: [
+          ["ttd run (s)", runS.toFixed(2), "", ""],
+          ["ttd record (s)", recS.toFixed(2), "", ""],
+          ["record speed / run speed", fmtRatio(runS / recS), ">= 0.33x", runS / recS >= 1 / 3 ? "ok" : "MISSED"],
+          ["record speed (M steps/s)", (steps / recS / 1e6).toFixed(1), "", ""],
+          ["trace size (MiB)", mb(bytes), "", ""],
+          ["bytes per step", (bytes / steps).toFixed(3), "<= 4", bytes / steps <= 4 ? "ok" : "MISSED"],
+          ["peak RSS recording (MiB)", mb(bestRec!.peakRss), "<= 300", bestRec!.peakRss <= 300 * 1024 * 1024 ? "ok" : "MISSED"],
+          [`peak RSS, first ${fmtCount(halfSteps)} steps only (MiB)`, mb(half.peakRss), "flat", ""],
+          ["RSS, 1st / 2nd half of the run (MiB)", `${mb(bestRec!.firstHalfRss)} / ${mb(bestRec!.secondHalfRss)}`, "", ""],
+          ["peak RSS ttd run (MiB)", mb(bestRun!.peakRss), "", ""],
+        ],
+        notes: ["Ratios compare runs made in this same invocation; RSS includes the writer thread."],
+      };
+
+      // ---- queries ---------------------------------------------------------------------------------
+      const rand = lcg(20261125);
+      ctx.log(`trace: state at ${STATE_QUERIES} random steps`);
+      const stateTimes: number[] = [];
+      for (let i = 0; i < STATE_QUERIES; i++) {
+        const s = Math.floor(rand() * (steps + 1));
+        const t0 = performance.now();
+        trace.stateAt(s);
+        stateTimes.push(performance.now() - t0);
+      }
+      ctx.log(`trace: last write before a random step, ${QUERIES} queries (physical and linear)`);
+      const addrs = writtenAddresses(tracePath, rand, QUERIES);
+      const phys: number[] = [], lin: number[] = [];
+      let found = 0;
+      for (let i = 0; i < QUERIES; i++) {
+        const before = 1 + Math.floor(rand() * steps);
+        let t0 = performance.now();
+        const w = trace.lastWrite({ address: addrs[i], size: 4, space: "physical" }, before);
+        phys.push(performance.now() - t0);
+        if (w !== null) found++;
+        t0 = performance.now();
+        trace.lastWrite({ address: addrs[i], size: 4 }, before);
+        lin.push(performance.now() - t0);
+      }
+      const queries: BenchTable = {
+        title: `Queries on the ${IMAGE} trace (library calls, milliseconds)`,
+        columns: ["query", "median", "p90", "max", "target (median)", "status"],
+        rows: [
+          ["state at a random step", ms(median(stateTimes)), ms(percentile(stateTimes, 0.9)), ms(Math.max(...stateTimes)), "<= 50", median(stateTimes) <= 50 ? "ok" : "MISSED"],
+          ["last write before a step (physical address)", ms(median(phys)), ms(percentile(phys, 0.9)), ms(Math.max(...phys)), "<= 5", median(phys) <= 5 ? "ok" : "MISSED"],
+          ["last write before a step (linear address)", ms(median(lin)), ms(percentile(lin, 0.9)), ms(Math.max(...lin)), "<= 5", median(lin) <= 5 ? "ok" : "MISSED"],
+        ],
+        notes: [
+          `${STATE_QUERIES} states and ${QUERIES} write queries at random steps; addresses are dwords the guest writes (${found} of ${QUERIES} had a write before their step).`,
+          "A linear address is first translated through the page tables at the query's step (one more re-execution).",
+        ],
+      };
+      tables = [speed, queries];
+    } finally {
+      trace.close();
+    }
+    return tables;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const traceSection: BenchSection = {
+  name: "trace",
+  description: "ttd record against ttd run on probe-r30, trace size and memory, query latency",
+  run: runTraceBench,
+};

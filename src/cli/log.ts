@@ -1,0 +1,152 @@
+/** `ttd log`: one line per step (step, kind, EIP, disassembly, registers before it), replayed from a trace. */
+import type { Command } from "commander";
+import { parsePositiveInt, UsageError } from "./errors.js";
+import { openTraceArg, vectorName } from "./info.js";
+import { TraceError } from "../trace/errors.js";
+import { disassemble } from "../trace/disasm.js";
+import type { StepRecord } from "../trace/trace.js";
+
+const DEFAULT_COUNT = 20;
+
+const hex8 = (v: number) => (v >>> 0).toString(16).padStart(8, "0");
+const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
+
+function parseStep(value: string, option: string): number {
+  const cleaned = value.replace(/_/g, "");
+  if (!/^[0-9]+$/.test(cleaned)) throw new UsageError(`${option} expects a step number, got '${value}'`);
+  return Number(cleaned);
+}
+
+/** The JSON object of one step: registers as "0x..." strings, so a script can compare with QEMU's log. */
+export function stepJson(r: StepRecord): Record<string, unknown> {
+  const g = r.regs;
+  const d = r.kind === "instruction" || r.kind === "fault" ? disassemble(r.bytes, g.eip) : null;
+  const obj: Record<string, unknown> = {
+    step: r.step,
+    kind: r.kind,
+    eip: hex(g.eip),
+    cs: hex(g.cs),
+    cpl: g.cpl,
+    eax: hex(g.eax),
+    ebx: hex(g.ebx),
+    ecx: hex(g.ecx),
+    edx: hex(g.edx),
+    esi: hex(g.esi),
+    edi: hex(g.edi),
+    ebp: hex(g.ebp),
+    esp: hex(g.esp),
+    eflags: hex(g.eflags),
+  };
+  if (d !== null) {
+    obj.bytes = Array.from(r.bytes.subarray(0, d.length || Math.min(r.bytes.length, 4)), (b) => b.toString(16).padStart(2, "0")).join(" ");
+    obj.asm = d.text;
+  }
+  if (r.vector !== undefined) obj.vector = r.vector;
+  if (r.errorCode !== undefined && r.errorCode !== null) obj.errorCode = hex(r.errorCode);
+  return obj;
+}
+
+/** The text line of one step. */
+export function stepText(r: StepRecord): string {
+  const g = r.regs;
+  let what: string;
+  switch (r.kind) {
+    case "interrupt":
+      what = `interrupt ${vectorName(r.vector ?? 0)}`;
+      break;
+    case "exception":
+      what = `exception ${vectorName(r.vector ?? 0)}${r.errorCode != null ? ` error ${hex(r.errorCode)}` : ""}`;
+      break;
+    case "fault":
+      what = `faults ${vectorName(r.vector ?? 0)}: ${disassemble(r.bytes, g.eip).text}`;
+      break;
+    default:
+      what = disassemble(r.bytes, g.eip).text;
+      if (r.vector !== undefined) what += `  [int ${vectorName(r.vector)}]`;
+  }
+  const regs =
+    `eax=${hex8(g.eax)} ebx=${hex8(g.ebx)} ecx=${hex8(g.ecx)} edx=${hex8(g.edx)} esi=${hex8(g.esi)} edi=${hex8(g.edi)} ` +
+    `ebp=${hex8(g.ebp)} esp=${hex8(g.esp)} efl=${hex8(g.eflags)}`;
+  return `${String(r.step).padStart(10)}  ${r.kind.padEnd(11)} ${hex8(g.eip)}  ${what.padEnd(36)}  ${regs}`;
+}
+
+/** Buffered stdout with back-pressure; a closed pipe (`ttd log | head`) ends the output quietly. */
+class Output {
+  private parts: string[] = [];
+  private size = 0;
+  closed = false;
+  constructor() {
+    process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") this.closed = true;
+      else throw e;
+    });
+  }
+  async line(s: string): Promise<void> {
+    this.parts.push(s, "\n");
+    this.size += s.length + 1;
+    if (this.size >= 1 << 16) await this.flush();
+  }
+  async flush(): Promise<void> {
+    if (this.size === 0 || this.closed) return;
+    const text = this.parts.join("");
+    this.parts = [];
+    this.size = 0;
+    if (!process.stdout.write(text)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          process.stdout.off("drain", done);
+          process.stdout.off("error", done);
+          resolve();
+        };
+        process.stdout.on("drain", done);
+        process.stdout.on("error", done);
+      });
+    }
+  }
+}
+
+export function registerLog(program: Command): void {
+  program
+    .command("log")
+    .description("print one line per step: step, kind, EIP, disassembly and the registers before the step")
+    .argument("[trace]", "trace file (default: the latest recorded in ./.ttd)")
+    .option("--from <step>", "first step to show (default: the first step of the trace)")
+    .option("--count <n>", `how many steps to show (default ${DEFAULT_COUNT})`)
+    .option("--json", "one JSON object per line: step, kind, eip, cs, cpl, eax...edi, esp, ebp, eflags (\"0x...\" strings), bytes, asm")
+    .addHelpText(
+      "after",
+      `
+Steps are replayed from the trace (re-executed from the nearest keyframe), so any window is quick to
+reach. Kinds: instruction (an instruction retired; 'int n' is one, with its vector), interrupt (an
+external interrupt delivered), exception (an exception delivered), fault (an instruction aborted by a
+fault; its delivery is the next step). Registers are those before the step, as in QEMU's -d cpu log.
+
+Examples:
+  ttd log --count 10
+  ttd log .ttd/idle-bug-1.trace --from 85000 --count 40
+  ttd log idle.trace --json --count 400000 > steps.jsonl`,
+    )
+    .action(async (traceArg: string | undefined, opts: { from?: string; count?: string; json?: boolean }) => {
+      const count = opts.count !== undefined ? parsePositiveInt(opts.count, "--count") : DEFAULT_COUNT;
+      const trace = openTraceArg(traceArg);
+      const out = new Output();
+      try {
+        const from = opts.from !== undefined ? parseStep(opts.from, "--from") : trace.startStep;
+        if (from < trace.startStep || from > trace.steps) {
+          throw new UsageError(`${trace.path}: --from ${from} is out of range (the trace covers steps ${trace.startStep} to ${trace.steps})`);
+        }
+        const cursor = trace.cursor(from);
+        for (let i = 0; i < count && !out.closed; i++) {
+          const rec = cursor.next();
+          if (rec === null) break;
+          await out.line(opts.json ? JSON.stringify(stepJson(rec)) : stepText(rec));
+        }
+        await out.flush();
+      } catch (e) {
+        if (e instanceof TraceError) throw new UsageError(e.message);
+        throw e;
+      } finally {
+        trace.close();
+      }
+    });
+}

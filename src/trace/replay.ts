@@ -1,0 +1,210 @@
+/**
+ * Deterministic re-execution over a trace: one Machine that can be put at any step. It restores the
+ * nearest keyframe at or before the step (only the RAM pages that differ from what the machine holds
+ * are rewritten) and runs forward from there; when the wanted step lies just ahead of where the
+ * machine already is, it simply runs on.
+ *
+ * An observer is always attached: it notes which pages re-execution dirtied (so the next restore
+ * knows what to rewrite) and forwards writes and events to whichever query is listening.
+ */
+import { Machine, type MachineState } from "../machine/machine.js";
+import type { CpuObserver, StepKind, WriteCause } from "../cpu/observer.js";
+import { PAGE_BYTES, PAGE_SHIFT } from "./format.js";
+import { TraceError } from "./errors.js";
+import type { TraceStore } from "./store.js";
+import { decodePage } from "./page-codec.js";
+
+/** Receives the writes made while it is attached (memory still holds the old value). */
+export interface WriteListener {
+  onWrite(step: number, linear: number, physical: number, size: 1 | 2 | 4, value: number, cause: WriteCause): void;
+}
+
+export interface PortListener {
+  onPortIo(step: number, port: number, size: 1 | 2 | 4, value: number, isWrite: boolean): void;
+}
+
+export interface EventListener {
+  onEvent(kind: StepKind, step: number, vector: number, errorCode: number, eip: number, cplBefore: number, cplAfter: number): void;
+}
+
+class ReplayObserver implements CpuObserver {
+  writes: WriteListener | null = null;
+  events: EventListener | null = null;
+  ports: PortListener | null = null;
+  readonly dirty: Uint8Array;
+  dirtyList: number[] = [];
+
+  constructor(private readonly machine: Machine, pages: number) {
+    this.dirty = new Uint8Array(pages);
+  }
+
+  onMemoryWrite(linear: number, physical: number, size: 1 | 2 | 4, value: number, cause: WriteCause): void {
+    const page = (physical >>> 0) >>> PAGE_SHIFT;
+    if (page >= this.dirty.length) return;
+    if (this.dirty[page] === 0) {
+      this.dirty[page] = 1;
+      this.dirtyList.push(page);
+    }
+    if (this.writes !== null) this.writes.onWrite(this.machine.cpu.steps, linear, physical >>> 0, size, value, cause);
+  }
+
+  onEvent(kind: StepKind, step: number, vector: number, errorCode: number, eip: number, cplBefore: number, cplAfter: number): void {
+    if (this.events !== null) this.events.onEvent(kind, step, vector, errorCode, eip, cplBefore, cplAfter);
+  }
+
+  onPortIo(port: number, size: 1 | 2 | 4, value: number, isWrite: boolean): void {
+    if (this.ports !== null) this.ports.onPortIo(this.machine.cpu.steps, port, size, value, isWrite);
+  }
+}
+
+/** Keyframe states (JSON text) kept for re-use (each is a few KiB). */
+const STATE_CACHE = 64;
+/** Decoded pages kept for re-use (16 MiB): a restore after re-execution rewrites the same versions. */
+const PAGE_CACHE = 4096;
+
+export class Replayer {
+  readonly machine: Machine;
+  private readonly observer: ReplayObserver;
+  /** Step of the keyframe whose RAM image the machine holds (apart from pages it dirtied since), or -1. */
+  private ramKeyframe = -1;
+  private readonly states = new Map<number, string>();
+  /** Decoded page versions ("page:keyframe"), least recently used first. */
+  private readonly pages = new Map<string, Uint8Array>();
+
+  constructor(private readonly store: TraceStore) {
+    const bytes = store.memoryBytes;
+    this.machine = new Machine({ memoryMiB: bytes / (1024 * 1024), compile: true });
+    this.observer = new ReplayObserver(this.machine, bytes >>> PAGE_SHIFT);
+    this.machine.cpu.observer = this.observer;
+    this.machine.cpu.mmu.observer = this.observer;
+  }
+
+  /** The step the machine is at (meaningless before the first seek). */
+  get step(): number {
+    return this.machine.cpu.steps;
+  }
+
+  get positioned(): boolean {
+    return this.ramKeyframe >= 0;
+  }
+
+  /** Puts the machine exactly at `step` (after `step` steps have retired). */
+  seek(step: number): void {
+    const limit = this.store.steps;
+    if (!Number.isInteger(step) || step < this.store.startStep || step > limit) {
+      throw new TraceError(`${this.store.path}: step ${step} is out of range (the trace covers steps ${this.store.startStep} to ${limit})`);
+    }
+    const kf = this.store.keyframeAtOrBefore(step);
+    const cur = this.machine.cpu.steps;
+    // Running on is cheaper than a restore when the target is ahead and not beyond the next keyframe's reach.
+    const runOn = this.positioned && cur <= step && (cur >= kf || step - cur <= this.store.keyframeSteps);
+    if (!runOn) this.restore(kf);
+    this.advance(step);
+  }
+
+  /** Runs from the current step to `target` (>= current), exactly. */
+  advance(target: number): void {
+    const m = this.machine;
+    const cpu = m.cpu;
+    // Fast (compiled) run to just short of the target: a fault's abort and delivery are taken
+    // together there, which may overshoot a limit by one step; single steps take the rest.
+    if (target - cpu.steps > 2) {
+      m.run({ maxSteps: target - 2 });
+    }
+    while (cpu.steps < target) {
+      const before = cpu.steps;
+      m.step();
+      if (cpu.steps === before) {
+        throw new TraceError(`${this.store.path}: re-execution stalled at step ${before} before reaching step ${target} (halted for good?)`);
+      }
+    }
+    if (cpu.steps !== target) {
+      throw new TraceError(`${this.store.path}: re-execution overshot step ${target} (at ${cpu.steps})`);
+    }
+  }
+
+  /** Runs to `end` (or a little past it: compiled runs may overshoot by one step) with listeners attached. */
+  runWith(end: number, writes: WriteListener | null, events: EventListener | null = null, ports: PortListener | null = null): void {
+    this.observer.writes = writes;
+    this.observer.events = events;
+    this.observer.ports = ports;
+    try {
+      const m = this.machine;
+      if (end > m.cpu.steps) m.run({ maxSteps: end });
+    } finally {
+      this.observer.writes = null;
+      this.observer.events = null;
+      this.observer.ports = null;
+    }
+  }
+
+  /** Executes one step with listeners attached; returns the machine's StepKind. */
+  stepWith(writes: WriteListener | null, events: EventListener | null): StepKind {
+    this.observer.writes = writes;
+    this.observer.events = events;
+    try {
+      return this.machine.step();
+    } finally {
+      this.observer.writes = null;
+      this.observer.events = null;
+    }
+  }
+
+  /** Loads keyframe `kf`: RAM first (only pages that may differ), then CPU and device state. */
+  private restore(kf: number): void {
+    const mem = this.machine.mem.u8;
+    const pages = new Set<number>(this.observer.dirtyList);
+    for (const p of this.observer.dirtyList) this.observer.dirty[p] = 0;
+    this.observer.dirtyList = [];
+    const lo = Math.min(this.ramKeyframe, kf), hi = Math.max(this.ramKeyframe, kf);
+    for (const p of this.store.pagesChangedBetween(lo, hi)) pages.add(p);
+    for (const p of pages) {
+      const base = p * PAGE_BYTES;
+      const bytes = this.pageContents(p, this.store.pageVersion(p, kf));
+      if (bytes === null) mem.fill(0, base, base + PAGE_BYTES);
+      else mem.set(bytes, base);
+    }
+    this.machine.loadState(this.stateOf(kf));
+    this.ramKeyframe = kf;
+  }
+
+  /** Decoded contents of `page` as stored at keyframe `version` (null: zeros), through a small cache. */
+  private pageContents(page: number, version: number): Uint8Array | null {
+    if (version < 0) return null;
+    const key = `${page}:${version}`;
+    const hit = this.pages.get(key);
+    if (hit !== undefined) {
+      // Most recently used last.
+      this.pages.delete(key);
+      this.pages.set(key, hit);
+      return hit;
+    }
+    let bytes: Uint8Array | null;
+    try {
+      bytes = decodePage(this.store.pageBlob(page, version));
+    } catch (e) {
+      if (e instanceof TraceError) throw e;
+      throw new TraceError(`${this.store.path}: corrupt trace (page ${page} of keyframe ${version} does not decompress)`);
+    }
+    if (bytes === null) return null;
+    if (bytes.length !== PAGE_BYTES) throw new TraceError(`${this.store.path}: corrupt trace (page ${page} of keyframe ${version} has ${bytes.length} bytes)`);
+    if (this.pages.size >= PAGE_CACHE) this.pages.delete(this.pages.keys().next().value!);
+    this.pages.set(key, bytes);
+    return bytes;
+  }
+
+  /** A fresh state object each time: devices may keep (and later mutate) arrays of the state they load. */
+  private stateOf(kf: number): MachineState {
+    let s = this.states.get(kf);
+    if (s === undefined) {
+      s = this.store.keyframeStateText(kf);
+      if (this.states.size >= STATE_CACHE) this.states.delete(this.states.keys().next().value!);
+      this.states.set(kf, s);
+    }
+    try {
+      return JSON.parse(s) as MachineState;
+    } catch {
+      throw new TraceError(`${this.store.path}: corrupt trace (keyframe at step ${kf} holds no valid machine state)`);
+    }
+  }
+}

@@ -1,0 +1,612 @@
+/**
+ * The query API over a recorded trace, used by `ttd info`, `ttd log`, why-write, the TUI and the gdb
+ * stub. Everything not stored (the exact step of a write, old and new values, registers at a step,
+ * instruction bytes) is recovered by re-executing from the nearest keyframe (see replay.ts); the
+ * write index narrows memory questions to one chunk of steps first (see index-codec.ts).
+ *
+ * Steps: "state at step N" is the machine after N steps have retired, before step N runs. A write
+ * "before N" is one made by a step < N, so it is visible in the state at N.
+ *
+ * All methods are synchronous. A StepState's memory readers see the shared replay machine and are
+ * valid only until the next query on the same Trace (they throw when stale).
+ */
+import type { Machine } from "../machine/machine.js";
+import { StepKind } from "../cpu/observer.js";
+import { CS } from "../cpu/constants.js";
+import { TraceStore, type StoredOutput } from "./store.js";
+import { Replayer, type EventListener, type PortListener, type WriteListener } from "./replay.js";
+import { TraceError } from "./errors.js";
+import { LINE_SHIFT, OutputStream } from "./format.js";
+import { decodeEntries } from "./index-codec.js";
+import { linearPieces, translateLinear } from "./paging.js";
+import { registerReader, snapshotRegisters, type Registers } from "./registers.js";
+
+export type { Registers } from "./registers.js";
+export { REGISTER_NAMES } from "./registers.js";
+
+export type WriteCauseName = "instruction" | "interrupt-frame" | "task-state" | "descriptor" | "page-table";
+const CAUSE_NAMES: WriteCauseName[] = ["instruction", "interrupt-frame", "task-state", "descriptor", "page-table"];
+
+export type EventKindName = "instruction" | "interrupt" | "exception" | "software-interrupt" | "fault";
+const EVENT_NAMES: EventKindName[] = ["instruction", "interrupt", "exception", "software-interrupt", "fault"];
+
+/** An address range: linear (through the page tables at the query's step; the default) or physical. */
+export interface MemoryRange {
+  address: number;
+  size: number;
+  space?: "linear" | "physical";
+}
+
+export interface MemoryWrite {
+  /** The step that made the write. */
+  step: number;
+  linear: number;
+  physical: number;
+  size: 1 | 2 | 4;
+  oldValue: number;
+  newValue: number;
+  cause: WriteCauseName;
+  /** EIP of the instruction being executed (for CPU-made writes: the instruction or event in progress). */
+  eip: number;
+  cs: number;
+  cpl: number;
+}
+
+export interface TraceEvent {
+  step: number;
+  kind: EventKindName;
+  vector: number;
+  /** The error code pushed, or null when the vector has none. */
+  errorCode: number | null;
+  /** The EIP that was interrupted (the faulting instruction for faults). */
+  eip: number;
+  cplBefore: number;
+  cplAfter: number;
+  /** Where execution continued (the handler), or the faulting EIP for a fault's abort. */
+  handlerEip: number;
+}
+
+export type StepKindName = "instruction" | "interrupt" | "exception" | "fault";
+
+export interface PortAccess {
+  step: number;
+  port: number;
+  size: 1 | 2 | 4;
+  value: number;
+  direction: "in" | "out";
+  /** EIP of the in/out instruction. */
+  eip: number;
+}
+
+/** One step as `ttd log` shows it: the state before it, and what kind of step it turned out to be. */
+export interface StepRecord {
+  step: number;
+  kind: StepKindName;
+  /** Registers before the step. */
+  regs: Registers;
+  /** Up to 15 bytes at CS:EIP (fewer when code runs off a mapped page). */
+  bytes: Uint8Array;
+  /** For interrupts, exceptions, faults and `int n`: the vector. */
+  vector?: number;
+  errorCode?: number | null;
+}
+
+/** The machine at one step. Memory readers are valid until the next query on the same Trace. */
+export interface StepState {
+  step: number;
+  regs: Registers;
+  /** Bytes at physical `address` (throws outside RAM). */
+  readPhysical(address: number, size: number): Uint8Array;
+  /** Bytes at linear `address` through the page tables of this step, or null if any page is unmapped. */
+  readLinear(address: number, size: number): Uint8Array | null;
+  /** Physical address of linear `address` at this step, or null when unmapped. */
+  translate(address: number): number | null;
+  /** The replay machine itself, positioned at `step` (do not run it; use the Trace's methods). */
+  readonly machine: Machine;
+}
+
+export interface RegisterChange {
+  /** The step whose execution changed the register. */
+  step: number;
+  register: string;
+  before: number;
+  after: number;
+}
+
+export interface TraceInfo {
+  path: string;
+  formatVersion: number;
+  toolVersion: string;
+  image: { name: string; sha256: string };
+  memoryBytes: number;
+  guestCmdline: string;
+  commandLine: string[];
+  created: string | null;
+  /** False for a recording that was killed before finalizing: it covers steps up to its last commit. */
+  complete: boolean;
+  steps: number;
+  startStep: number;
+  end: { reason: string; detail: string; exitStatus: number | null } | null;
+  chunkSteps: number;
+  keyframeSteps: number;
+  memoryWrites: number;
+}
+
+/** A physical interval [lo, hi) with the dword mask wanted in each of its lines. */
+interface PhysRange {
+  lo: number;
+  hi: number;
+}
+
+function lineMask(r: PhysRange, line: number): number {
+  const base = line << LINE_SHIFT;
+  const a = Math.max(r.lo, base), b = Math.min(r.hi, base + 64) - 1;
+  if (b < a) return 0;
+  const d0 = (a >>> 2) & 15, d1 = (b >>> 2) & 15;
+  return (2 << d1) - (1 << d0);
+}
+
+export class Trace {
+  readonly path: string;
+  private readonly store: TraceStore;
+  private replayer: Replayer | null = null;
+  /** Bumped by every query that moves the replay machine (StepState readers check it). */
+  private generation = 0;
+
+  private constructor(store: TraceStore) {
+    this.store = store;
+    this.path = store.path;
+  }
+
+  /** The replay machine, created on first use (metadata queries never need guest RAM). */
+  private get replay(): Replayer {
+    this.replayer ??= new Replayer(this.store);
+    return this.replayer;
+  }
+
+  /** Opens a trace; a file that is not a trace, too new, truncated or corrupt gives a TraceError. */
+  static open(path: string, options: { verify?: boolean } = {}): Trace {
+    const store = TraceStore.open(path);
+    try {
+      if (options.verify) store.verify();
+      return new Trace(store);
+    } catch (e) {
+      store.close();
+      throw e;
+    }
+  }
+
+  close(): void {
+    this.store.close();
+  }
+
+  /** Steps covered (the whole run, or up to the last commit of a recording that was killed). */
+  get steps(): number {
+    return this.store.steps;
+  }
+
+  get startStep(): number {
+    return this.store.startStep;
+  }
+
+  get complete(): boolean {
+    return this.store.complete;
+  }
+
+  info(): TraceInfo {
+    const m = this.store.meta;
+    let commandLine: string[] = [];
+    try {
+      const v = JSON.parse(m.get("command_line") ?? "[]") as unknown;
+      if (Array.isArray(v)) commandLine = v.map(String);
+    } catch {
+      // leave empty: metadata only
+    }
+    const exit = m.get("exit_status");
+    return {
+      path: this.path,
+      formatVersion: this.store.formatVersion,
+      toolVersion: m.get("tool_version") ?? "unknown",
+      image: { name: m.get("image_name") ?? "", sha256: this.store.image().sha256 },
+      memoryBytes: this.store.memoryBytes,
+      guestCmdline: m.get("guest_cmdline") ?? "",
+      commandLine,
+      created: m.get("created") ?? null,
+      complete: this.store.complete,
+      steps: this.store.steps,
+      startStep: this.store.startStep,
+      end: this.store.complete ? { reason: m.get("end_reason")!, detail: m.get("end_detail") ?? "", exitStatus: exit === undefined ? null : Number(exit) } : null,
+      chunkSteps: this.store.chunkSteps,
+      keyframeSteps: this.store.keyframeSteps,
+      memoryWrites: this.store.writes,
+    };
+  }
+
+  /** Counts for `ttd info`. */
+  summary(): ReturnType<TraceStore["summary"]> {
+    return this.store.summary();
+  }
+
+  /** The kernel image the trace was recorded from. */
+  image(): { name: string; sha256: string; data: Uint8Array } {
+    const img = this.store.image();
+    return { name: img.name, sha256: img.sha256, data: new Uint8Array(img.data) };
+  }
+
+  // ---- States -------------------------------------------------------------------------------------
+
+  private seek(step: number): void {
+    this.generation++;
+    this.replay.seek(step);
+  }
+
+  /** The machine at `step` (after `step` steps). */
+  stateAt(step: number): StepState {
+    this.seek(step);
+    const machine = this.replay.machine;
+    const gen = this.generation;
+    const check = () => {
+      if (gen !== this.generation) throw new Error(`state at step ${step} is stale: the trace was queried since`);
+    };
+    const mem = machine.mem.u8;
+    const cpu = machine.cpu;
+    return {
+      step,
+      regs: snapshotRegisters(cpu),
+      machine,
+      readPhysical(address: number, size: number): Uint8Array {
+        check();
+        const a = address >>> 0;
+        if (a + size > mem.length) throw new TraceError(`physical 0x${a.toString(16)}+${size} is outside RAM (${mem.length} bytes)`);
+        return mem.slice(a, a + size);
+      },
+      readLinear(address: number, size: number): Uint8Array | null {
+        check();
+        const out = new Uint8Array(size);
+        let o = 0;
+        for (const piece of linearPieces(mem, cpu, address, size)) {
+          if (piece.physical === null || piece.physical + piece.size > mem.length) return null;
+          out.set(mem.subarray(piece.physical, piece.physical + piece.size), o);
+          o += piece.size;
+        }
+        return out;
+      },
+      translate(address: number): number | null {
+        check();
+        return translateLinear(mem, cpu, address);
+      },
+    };
+  }
+
+  // ---- Memory writes --------------------------------------------------------------------------------
+
+  /** Physical intervals of `range` (linear ranges through the page tables at `atStep`). */
+  private physicalRanges(range: MemoryRange, atStep: number): PhysRange[] {
+    if (!(range.size >= 1) || !Number.isInteger(range.size)) throw new TraceError(`memory range size must be a positive integer, got ${range.size}`);
+    const memBytes = this.store.memoryBytes;
+    const out: PhysRange[] = [];
+    if (range.space === "physical") {
+      const lo = range.address >>> 0;
+      const hi = Math.min(lo + range.size, memBytes);
+      if (lo >= memBytes) throw new TraceError(`physical 0x${lo.toString(16)} is outside RAM (${memBytes} bytes)`);
+      out.push({ lo, hi });
+      return out;
+    }
+    this.seek(atStep);
+    const machine = this.replay.machine;
+    let mapped = false;
+    for (const piece of linearPieces(machine.mem.u8, machine.cpu, range.address, range.size)) {
+      if (piece.physical === null || piece.physical >= memBytes) continue;
+      mapped = true;
+      const lo = piece.physical, hi = Math.min(piece.physical + piece.size, memBytes);
+      const prev = out[out.length - 1];
+      if (prev !== undefined && prev.hi === lo) prev.hi = hi;
+      else out.push({ lo, hi });
+    }
+    if (!mapped) throw new TraceError(`linear 0x${(range.address >>> 0).toString(16)} is not mapped to RAM at step ${atStep}`);
+    return out;
+  }
+
+  private chunkOf(step: number): number {
+    return Math.floor(step / this.store.chunkSteps);
+  }
+
+  /** A listener collecting writes that overlap `ranges` with from <= step < to. */
+  private collector(ranges: PhysRange[], from: number, to: number, keepAll: boolean): WriteListener & { found: MemoryWrite[] } {
+    const machine = this.replay.machine;
+    const mem = machine.mem.u8;
+    const cpu = machine.cpu;
+    const found: MemoryWrite[] = [];
+    return {
+      found,
+      onWrite(step, linear, physical, size, value, cause) {
+        if (step < from || step >= to) return;
+        const end = physical + size;
+        let hit = false;
+        for (const r of ranges) if (physical < r.hi && end > r.lo) hit = true;
+        if (!hit) return;
+        let old = 0;
+        for (let i = size - 1; i >= 0; i--) old = old * 256 + mem[physical + i];
+        const w: MemoryWrite = {
+          step,
+          linear: linear >>> 0,
+          physical,
+          size,
+          oldValue: old,
+          newValue: size === 4 ? value >>> 0 : value & (size === 2 ? 0xffff : 0xff),
+          cause: CAUSE_NAMES[cause] ?? "instruction",
+          eip: cpu.instrEip >>> 0,
+          cs: cpu.segSel[CS],
+          cpl: cpu.cpl,
+        };
+        if (keepAll || found.length === 0) found.push(w);
+        else found[0] = w;
+      },
+    };
+  }
+
+  /** Re-executes chunks [c0, c1] restricted to steps [from, to) with `listener` attached. */
+  private replayChunks(c0: number, c1: number, from: number, to: number, listener: WriteListener): void {
+    const C = this.store.chunkSteps;
+    const start = Math.max(from, c0 * C, this.store.startStep);
+    const end = Math.min(to, (c1 + 1) * C, this.store.steps);
+    if (end <= start) return;
+    this.seek(start);
+    this.replay.runWith(end, listener);
+  }
+
+  /**
+   * The last write to any byte of `range` made before step `before` (by a step < before), or null
+   * when nothing wrote there since the recording started (the value then comes from the loaded image).
+   * A linear range is translated with the page tables at step `before`.
+   */
+  lastWrite(range: MemoryRange, before: number): MemoryWrite | null {
+    this.checkStep(before);
+    const ranges = this.physicalRanges(range, before);
+    if (before <= this.store.startStep) return null;
+    // Per line: the dword mask wanted and the latest candidate chunk not yet ruled out.
+    const lines: { line: number; mask: number }[] = [];
+    for (const r of ranges) {
+      for (let line = r.lo >>> LINE_SHIFT; line <= (r.hi - 1) >>> LINE_SHIFT; line++) lines.push({ line, mask: lineMask(r, line) });
+    }
+    let bound = this.chunkOf(before - 1);
+    const candidate = new Map<number, number>();
+    for (;;) {
+      let best = -1;
+      for (const { line, mask } of lines) {
+        let c = candidate.get(line);
+        if (c === undefined || c > bound) {
+          c = this.latestChunk(line, mask, bound);
+          candidate.set(line, c);
+        }
+        if (c > best) best = c;
+      }
+      if (best < 0) return null;
+      const listener = this.collector(ranges, this.store.startStep, before, false);
+      this.replayChunks(best, best, this.store.startStep, before, listener);
+      if (listener.found.length > 0) return listener.found[0];
+      // Same lines, other bytes (or only at steps >= before): look further back.
+      bound = best - 1;
+    }
+  }
+
+  /** The latest chunk <= bound in which `line` was written in a dword of `mask`, or -1. */
+  private latestChunk(line: number, mask: number, bound: number): number {
+    if (bound < 0) return -1;
+    const chunks: number[] = [];
+    const masks: number[] = [];
+    for (const row of this.store.indexRowsBackward(line, bound)) {
+      chunks.length = 0;
+      masks.length = 0;
+      decodeEntries(row.firstChunk, row.entries, chunks, masks);
+      for (let i = chunks.length - 1; i >= 0; i--) {
+        if (chunks[i] <= bound && (masks[i] & mask) !== 0) return chunks[i];
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * Every write to any byte of `range` made by steps from <= step < to, in order (at most `limit`).
+   * A linear range is translated with the page tables at step `to`.
+   */
+  writesIn(range: MemoryRange, from: number, to: number, options: { limit?: number } = {}): MemoryWrite[] {
+    this.checkStep(from);
+    this.checkStep(to);
+    if (to <= from) return [];
+    const ranges = this.physicalRanges(range, to);
+    const c0 = this.chunkOf(from), c1 = this.chunkOf(to - 1);
+    const chunks = new Set<number>();
+    const cs: number[] = [];
+    const ms: number[] = [];
+    for (const r of ranges) {
+      const l0 = r.lo >>> LINE_SHIFT, l1 = (r.hi - 1) >>> LINE_SHIFT;
+      for (const row of this.store.indexRowsInRange(l0, l1, c0, c1)) {
+        const want = lineMask(r, row.line);
+        cs.length = 0;
+        ms.length = 0;
+        decodeEntries(row.firstChunk, row.entries, cs, ms);
+        for (let i = 0; i < cs.length; i++) if (cs[i] >= c0 && cs[i] <= c1 && (ms[i] & want) !== 0) chunks.add(cs[i]);
+      }
+    }
+    const sorted = [...chunks].sort((a, b) => a - b);
+    const limit = options.limit ?? Infinity;
+    const listener = this.collector(ranges, from, to, true);
+    // Consecutive chunks are re-executed in one run.
+    for (let i = 0; i < sorted.length && listener.found.length < limit; ) {
+      let j = i;
+      while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+      this.replayChunks(sorted[i], sorted[j], from, to, listener);
+      i = j + 1;
+    }
+    return listener.found.slice(0, limit);
+  }
+
+  // ---- Events, output -------------------------------------------------------------------------------
+
+  /** Interrupts, exceptions, faults and software interrupts with from <= step < to. */
+  events(from = this.store.startStep, to = this.store.steps, options: { limit?: number } = {}): TraceEvent[] {
+    const limit = options.limit ?? Number.MAX_SAFE_INTEGER;
+    return this.store.events(from, Math.min(to, this.store.steps), limit).map((e) => ({
+      step: e.step,
+      kind: EVENT_NAMES[e.kind] ?? "instruction",
+      vector: e.vector,
+      errorCode: e.errorCode,
+      eip: e.eip,
+      cplBefore: e.cplBefore,
+      cplAfter: e.cplAfter,
+      handlerEip: e.handlerEip,
+    }));
+  }
+
+  /** Guest output bytes (COM1 and the 0xe9 console) with the step that produced each. */
+  output(from = this.store.startStep, to = this.store.steps + 1): (StoredOutput & { streamName: "serial" | "debug-console" })[] {
+    return this.store.output(from, to).map((o) => ({ ...o, streamName: o.stream === OutputStream.DebugConsole ? "debug-console" : "serial" }));
+  }
+
+  /**
+   * Port accesses (in/out, their size and value) of steps from <= step < to, to `port` or to any port
+   * when it is null; at most `limit`. The port index names the chunks to re-execute.
+   */
+  portIo(port: number | null, from = this.store.startStep, to = this.store.steps, options: { limit?: number } = {}): PortAccess[] {
+    this.checkStep(from);
+    this.checkStep(to);
+    const limit = options.limit ?? Infinity;
+    const found: PortAccess[] = [];
+    if (to <= from) return found;
+    const cpu = this.replay.machine.cpu;
+    const listener: PortListener = {
+      onPortIo(step, p, size, value, isWrite) {
+        if (step < from || step >= to || (port !== null && p !== port)) return;
+        found.push({ step, port: p, size, value: size === 4 ? value >>> 0 : value, direction: isWrite ? "out" : "in", eip: cpu.instrEip >>> 0 });
+      },
+    };
+    const chunks = this.store.portChunks(port, this.chunkOf(from), this.chunkOf(to - 1));
+    const C = this.store.chunkSteps;
+    for (let i = 0; i < chunks.length && found.length < limit; ) {
+      let j = i;
+      while (j + 1 < chunks.length && chunks[j + 1] === chunks[j] + 1) j++;
+      const start = Math.max(from, chunks[i] * C), end = Math.min(to, (chunks[j] + 1) * C);
+      this.seek(start);
+      this.replay.runWith(end, null, null, listener);
+      i = j + 1;
+    }
+    return found.slice(0, limit);
+  }
+
+  // ---- Registers -----------------------------------------------------------------------------------
+
+  /**
+   * The last step before `before` whose execution changed `register` (eax..edi, their 16/8-bit parts,
+   * eip, eflags, segment selectors, cr0-cr4), or null if it never changed since the recording started.
+   * Registers are not indexed: this single-steps backwards one keyframe interval at a time, so its
+   * cost grows with the distance to the change.
+   */
+  lastRegisterChange(register: string, before: number): RegisterChange | null {
+    const read = registerReader(register);
+    if (read === null) throw new TraceError(`unknown register '${register}'`);
+    this.checkStep(before);
+    const cpu = this.replay.machine.cpu;
+    let end = before;
+    while (end > this.store.startStep) {
+      const start = this.store.keyframeAtOrBefore(end - 1);
+      this.seek(start);
+      let last: RegisterChange | null = null;
+      let value = read(cpu);
+      while (cpu.steps < end) {
+        const s = cpu.steps;
+        this.replay.machine.step();
+        if (cpu.steps === s) break;
+        const v = read(cpu);
+        if (v !== value) last = { step: s, register: register.toLowerCase(), before: value, after: v };
+        value = v;
+      }
+      if (last !== null) return last;
+      end = start;
+    }
+    return null;
+  }
+
+  // ---- Stepping -------------------------------------------------------------------------------------
+
+  /** Steps one at a time from `from` (for `ttd log` and the TUI). */
+  cursor(from = this.store.startStep): TraceCursor {
+    this.checkStep(from);
+    return new TraceCursor(this, from);
+  }
+
+  /** @internal Executes step `step` (positioning first if needed) and describes it. */
+  describeStep(step: number): StepRecord | null {
+    if (step >= this.store.steps) return null;
+    if (!this.replay.positioned || this.replay.step !== step) this.seek(step);
+    else this.generation++;
+    const machine = this.replay.machine;
+    const cpu = machine.cpu;
+    const regs = snapshotRegisters(cpu);
+    const bytes = this.codeBytes(machine);
+    let vector: number | undefined;
+    let errorCode: number | null | undefined;
+    let eventKind = -1;
+    const events: EventListener = {
+      onEvent(kind, s, v, err) {
+        if (s !== step) return;
+        eventKind = kind;
+        vector = v;
+        errorCode = err < 0 ? null : err;
+      },
+    };
+    const kind = this.replay.stepWith(null, events);
+    if (cpu.steps === step) return null;
+    let name: StepKindName;
+    switch (kind) {
+      case StepKind.Interrupt: name = "interrupt"; break;
+      case StepKind.Exception: name = "exception"; break;
+      case StepKind.Fault: name = "fault"; break;
+      default: name = "instruction";
+    }
+    const rec: StepRecord = { step, kind: name, regs, bytes };
+    if (eventKind >= 0) {
+      rec.vector = vector;
+      rec.errorCode = errorCode;
+    }
+    return rec;
+  }
+
+  private codeBytes(machine: Machine): Uint8Array {
+    const cpu = machine.cpu;
+    const mem = machine.mem.u8;
+    const lin = (cpu.segBase[CS] + cpu.eip) >>> 0;
+    const out: number[] = [];
+    for (const piece of linearPieces(mem, cpu, lin, 15)) {
+      if (piece.physical === null || piece.physical + piece.size > mem.length) break;
+      for (let i = 0; i < piece.size; i++) out.push(mem[piece.physical + i]);
+    }
+    return Uint8Array.from(out);
+  }
+
+  private checkStep(step: number): void {
+    if (!Number.isInteger(step) || step < this.store.startStep || step > this.store.steps) {
+      throw new TraceError(`${this.path}: step ${step} is out of range (the trace covers steps ${this.store.startStep} to ${this.store.steps})`);
+    }
+  }
+}
+
+/** Walks steps in order; other queries on the same Trace in between are fine (it re-positions). */
+export class TraceCursor {
+  constructor(
+    private readonly trace: Trace,
+    private nextStep: number,
+  ) {}
+
+  /** The step the next call to next() describes. */
+  get step(): number {
+    return this.nextStep;
+  }
+
+  /** Describes the next step and moves past it; null at the end of the trace. */
+  next(): StepRecord | null {
+    const rec = this.trace.describeStep(this.nextStep);
+    if (rec !== null) this.nextStep++;
+    return rec;
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Writes a trace: creates the database, then commits one transaction per batch from the recorder.
+ * Runs in a worker thread during `ttd record` (so compression and SQLite use the second core) or
+ * inline (library callers, tests); the code is the same.
+ *
+ * Crash safety: WAL mode with synchronous=NORMAL. Each batch's transaction also moves
+ * `progress.steps`, so after a `kill -9` the trace holds a consistent prefix: everything for the steps
+ * below the last committed `progress.steps`. finish() records how the run ended, checkpoints the WAL
+ * and returns the database to rollback-journal mode, leaving one self-contained file.
+ */
+import Database from "better-sqlite3";
+import { closeSync, openSync, statSync } from "node:fs";
+import { deflateRawSync, constants as zlibConstants } from "node:zlib";
+import { APPLICATION_ID, FORMAT_VERSION, PAGE_BYTES, SCHEMA } from "./format.js";
+import { rowsFromSegments } from "./index-codec.js";
+import { PageCompressor } from "./page-codec.js";
+import { EVENT_FIELDS, PORT_FIELDS, SERIAL_FIELDS, type Batch, type TraceEnd, type TraceInit } from "./batch.js";
+
+
+export class TraceWriter {
+  private readonly db: Database.Database;
+  readonly path: string;
+  private readonly insertIndex: Database.Statement<[number, number, number, Buffer]>;
+  private readonly insertPort: Database.Statement<[number, number, number, number]>;
+  private readonly insertEvent: Database.Statement<[number, number, number, number | null, number, number, number, number]>;
+  private readonly insertSerial: Database.Statement<[number, number, number]>;
+  private readonly insertKeyframe: Database.Statement<[number, Buffer]>;
+  private readonly insertPage: Database.Statement<[number, number, Buffer]>;
+  private readonly updateProgress: Database.Statement<[number, number, number]>;
+  private readonly applyTx: (b: Batch) => void;
+  private readonly pages = new PageCompressor();
+  private closed = false;
+
+  /** Creates the trace at `init.path`, which must not exist (it is never overwritten). */
+  constructor(init: TraceInit) {
+    this.path = init.path;
+    // Exclusive creation: an existing file, even one created a moment ago by someone else, is an error.
+    closeSync(openSync(init.path, "wx"));
+    const db = new Database(init.path);
+    this.db = db;
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    // 8 MiB of page cache: enough for the index pages inserts touch (the tails of the active lines);
+    // a larger cache only grows the recorder's memory with the trace.
+    db.pragma("cache_size = -8192");
+    const create = db.transaction(() => {
+      db.pragma(`application_id = ${APPLICATION_ID}`);
+      db.pragma(`user_version = ${FORMAT_VERSION}`);
+      db.exec(SCHEMA);
+      const meta = db.prepare<[string, string]>("INSERT INTO meta(key, value) VALUES (?, ?)");
+      for (const [k, v] of Object.entries(init.meta)) meta.run(k, v);
+      db.prepare<[string, string, number, Buffer]>("INSERT INTO image(name, sha256, size, data) VALUES (?, ?, ?, ?)")
+        .run(init.image.name, init.image.sha256, init.image.data.length, Buffer.from(init.image.data.buffer, init.image.data.byteOffset, init.image.data.byteLength));
+      db.prepare("INSERT INTO progress(id, steps, writes, batches) VALUES (1, 0, 0, 0)").run();
+    });
+    create();
+    this.insertIndex = db.prepare("INSERT INTO write_index(line, first_chunk, last_chunk, entries) VALUES (?, ?, ?, ?)");
+    this.insertPort = db.prepare(
+      "INSERT INTO port_index(port, chunk, reads, writes) VALUES (?, ?, ?, ?) ON CONFLICT(port, chunk) DO UPDATE SET reads = reads + excluded.reads, writes = writes + excluded.writes",
+    );
+    this.insertEvent = db.prepare("INSERT INTO event(step, kind, vector, error_code, eip, cpl_before, cpl_after, handler_eip) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    this.insertSerial = db.prepare("INSERT INTO serial(step, stream, byte) VALUES (?, ?, ?)");
+    this.insertKeyframe = db.prepare("INSERT INTO keyframe(step, state) VALUES (?, ?)");
+    this.insertPage = db.prepare("INSERT INTO page(keyframe, page, data) VALUES (?, ?, ?)");
+    this.updateProgress = db.prepare("UPDATE progress SET steps = ?, writes = ?, batches = ? WHERE id = 1");
+    this.applyTx = db.transaction((b: Batch) => this.applyInner(b));
+  }
+
+  /** Commits one batch (one transaction). */
+  apply(b: Batch): void {
+    this.applyTx(b);
+  }
+
+  private applyInner(b: Batch): void {
+    // Keyframes first: compression dominates, and the rows are independent of the index.
+    for (const k of b.keyframes) {
+      this.insertKeyframe.run(k.step, deflateRawSync(k.state, { level: zlibConstants.Z_BEST_SPEED }));
+      for (let i = 0; i < k.pages.length; i++) {
+        const bytes = k.data.subarray(i * PAGE_BYTES, (i + 1) * PAGE_BYTES);
+        this.insertPage.run(k.step, k.pages[i], this.pages.compress(k.pages[i], bytes));
+      }
+    }
+    // Batches end on chunk boundaries (see Recorder), so (line, first_chunk) never repeats across them.
+    for (const r of rowsFromSegments(b.index)) {
+      this.insertIndex.run(r.line, r.firstChunk, r.lastChunk, Buffer.from(r.entries.buffer, r.entries.byteOffset, r.entries.byteLength));
+    }
+    const ports = b.ports;
+    for (let i = 0; i < ports.length; i += PORT_FIELDS) this.insertPort.run(ports[i], ports[i + 1], ports[i + 2], ports[i + 3]);
+    const ev = b.events;
+    for (let i = 0; i < ev.length; i += EVENT_FIELDS) {
+      this.insertEvent.run(ev[i], ev[i + 1], ev[i + 2], ev[i + 3] < 0 ? null : ev[i + 3], ev[i + 4] >>> 0, ev[i + 5], ev[i + 6], ev[i + 7] >>> 0);
+    }
+    const s = b.serial;
+    for (let i = 0; i < s.length; i += SERIAL_FIELDS) this.insertSerial.run(s[i], s[i + 1], s[i + 2]);
+    this.updateProgress.run(b.upTo, b.writes, b.seq + 1);
+  }
+
+  /** Size of the trace on disk so far (database plus write-ahead log). */
+  fileBytes(): number {
+    return fileBytes(this.path);
+  }
+
+  /** Records how the run ended and leaves a single, self-contained file. */
+  finish(end: TraceEnd): number {
+    const db = this.db;
+    const meta = db.prepare<[string, string]>("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
+    db.transaction(() => {
+      meta.run("end_reason", end.reason);
+      meta.run("end_detail", end.detail);
+      if (end.exitStatus !== null) meta.run("exit_status", String(end.exitStatus));
+      meta.run("steps", String(end.steps));
+      meta.run("finished", new Date().toISOString());
+    })();
+    try {
+      db.pragma("wal_checkpoint(TRUNCATE)");
+      db.pragma("journal_mode = DELETE");
+    } catch {
+      // Another connection has the trace open (a reader of the live recording): it stays in WAL
+      // mode, complete and valid; SQLite folds the -wal file in when the last connection closes.
+    }
+    this.close();
+    return fileBytes(this.path);
+  }
+
+  /** Closes without finalizing (the trace stays valid up to the last committed batch). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}
+
+export function fileBytes(path: string): number {
+  let n = 0;
+  for (const suffix of ["", "-wal"]) {
+    try {
+      n += statSync(path + suffix).size;
+    } catch {
+      // no such file: nothing to add
+    }
+  }
+  return n;
+}

@@ -1,0 +1,142 @@
+/** Shared fixtures for the trace tests: guest paths, temporary files, recording, the compiled CLI. */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Machine } from "../../src/machine/machine.js";
+import { Recorder, type RecordResult } from "../../src/trace/recorder.js";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const REPO = path.resolve(here, "../..");
+export const PROBE_DIR = process.env.TTD_PROBE_DIR ?? path.resolve(REPO, "../shared/bench/probe");
+export const KERNEL_DIR = path.join(REPO, "src/kernel/build");
+export const CLI = path.join(REPO, "dist/cli/main.js");
+
+export const probe = (name: string) => path.join(PROBE_DIR, name);
+export const kernel = (name: string) => path.join(KERNEL_DIR, name);
+
+const made: string[] = [];
+process.on("exit", () => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temporary directory, removed when the test process exits. */
+export function tmpDir(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), "ttd-trace-test-"));
+  made.push(d);
+  return d;
+}
+
+export function readImage(p: string): Uint8Array {
+  return new Uint8Array(fs.readFileSync(p));
+}
+
+export interface Recorded {
+  path: string;
+  result: RecordResult;
+  serial: string;
+  image: Uint8Array;
+}
+
+/** Records `elfPath` in this process (the writer runs inline under the test runner). */
+export async function recordInline(
+  elfPath: string,
+  out: string,
+  opts: { memoryMiB?: number; maxSteps?: number; chunkSteps?: number; keyframeSteps?: number } = {},
+): Promise<Recorded> {
+  const image = readImage(elfPath);
+  const machine = Machine.fromElf(image, { memoryMiB: opts.memoryMiB });
+  let serial = "";
+  const rec = new Recorder(machine, {
+    path: out,
+    image,
+    imageName: path.basename(elfPath),
+    maxSteps: opts.maxSteps,
+    chunkSteps: opts.chunkSteps,
+    keyframeSteps: opts.keyframeSteps,
+    onSerial: (b) => { serial += String.fromCharCode(b); },
+    onDebugConsole: (b) => { serial += String.fromCharCode(b); },
+  });
+  const result = await rec.run();
+  return { path: out, result, serial, image };
+}
+
+/**
+ * The CLI tests run the compiled `ttd` (as users do, and so the recorder's worker thread is used).
+ * `npm test` builds first; when run alone, fail clearly rather than test stale code.
+ */
+export function requireBuiltCli(): void {
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first`);
+  // The recorder, the trace library and the commands these tests run (and what they import).
+  const sources = [
+    ...fs.readdirSync(path.join(REPO, "src/trace")).filter((f) => f.endsWith(".ts")).map((f) => path.join("src/trace", f)),
+    ...["main", "record", "info", "log", "errors", "load-kernel", "run-loop"].map((f) => `src/cli/${f}.ts`),
+  ];
+  for (const src of sources) {
+    const js = path.join(REPO, "dist", src.slice("src/".length).replace(/\.ts$/, ".js"));
+    if (!fs.existsSync(js) || fs.statSync(js).mtimeMs < fs.statSync(path.join(REPO, src)).mtimeMs) {
+      throw new Error(`dist is older than ${src}: run 'npm run build' first`);
+    }
+  }
+}
+
+export interface CliResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function ttd(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): CliResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd, encoding: "utf8", timeout: opts.timeoutMs ?? 120_000, maxBuffer: 1 << 30 });
+  if (r.error) throw r.error;
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function ttdSpawn(args: string[], opts: { cwd?: string } = {}): ChildProcess {
+  return spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Runs a fresh machine for `image` to exactly `step` steps with run() (no faults expected on the way). */
+export function freshMachineAt(image: Uint8Array, step: number, memoryMiB?: number): Machine {
+  const m = Machine.fromElf(image, { memoryMiB });
+  m.run({ maxSteps: step });
+  return m;
+}
+
+/** Deterministic pseudo-random numbers for picking steps and addresses. */
+export function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const hasTool = (tool: string) => spawnSync(tool, ["--version"], { stdio: "ignore" }).status === 0;
+/** True when the test guests in guests/ can be assembled (clang and ld.lld). */
+export const canBuildGuests = hasTool("clang") && hasTool("ld.lld");
+const built = new Map<string, string>();
+
+/** Assembles and links test/trace/guests/<name>.S once per test file; returns the ELF path. */
+export function buildGuest(name: string): string {
+  const cached = built.get(name);
+  if (cached !== undefined) return cached;
+  const dir = tmpDir();
+  const obj = path.join(dir, `${name}.o`);
+  const elf = path.join(dir, `${name}.elf`);
+  const src = path.join(here, "guests");
+  const run = (cmd: string, args: string[]) => {
+    const r = spawnSync(cmd, args, { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed:\n${r.stderr}`);
+  };
+  run("clang", ["-m32", "-c", "-o", obj, path.join(src, `${name}.S`)]);
+  run("ld.lld", ["-m", "elf_i386", "-T", path.join(src, "guest.ld"), "-o", elf, obj]);
+  built.set(name, elf);
+  return elf;
+}

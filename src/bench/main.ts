@@ -7,9 +7,10 @@
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { emulatorSection } from "./emulators.js";
+import { traceSection } from "./trace-bench.js";
 import { renderTable, type BenchContext, type BenchSection } from "./harness.js";
 
-const SECTIONS: BenchSection[] = [emulatorSection];
+const SECTIONS: BenchSection[] = [emulatorSection, traceSection];
 
 const USAGE = `usage: npm run bench -- [--runs N] [--only SECTION] [--timeout SECONDS]
 sections: ${SECTIONS.map((s) => `${s.name} (${s.description})`).join("; ")}`;

@@ -4,7 +4,7 @@ import { statSync } from "node:fs";
 import { UsageError } from "./errors.js";
 import { Trace } from "../trace/trace.js";
 import { TraceError } from "../trace/errors.js";
-import { resolveTracePath } from "../trace/locate.js";
+import { openRecordingArg } from "../bundle/open.js";
 import { formatBytes } from "./record.js";
 
 const KIND_INTERRUPT = 1, KIND_EXCEPTION = 2, KIND_SOFTWARE = 3, KIND_FAULT = 4;
@@ -19,12 +19,15 @@ export function vectorName(v: number): string {
   return name ? `${name} (${v})` : `0x${v.toString(16)} (${v})`;
 }
 
-/** Opens the trace a command names (or the latest), as a UsageError when it cannot. */
+/**
+ * Opens the trace a command names (or the latest): a plain trace or a bundle, whose trace is verified
+ * and extracted into the cache first (src/bundle/open.ts). Failures become a UsageError.
+ */
 export function openTraceArg(arg: string | undefined, options: { verify?: boolean } = {}): Trace {
   try {
-    return Trace.open(resolveTracePath(arg), options);
+    return openRecordingArg(arg, { verify: options.verify }).trace;
   } catch (e) {
-    if (e instanceof TraceError) throw new UsageError(e.message);
+    if (e instanceof Error && (e.name === "TraceError" || e.name === "BundleError")) throw new UsageError(e.message);
     throw e;
   }
 }

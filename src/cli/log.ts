@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { parsePositiveInt, UsageError } from "./errors.js";
 import { openTraceArg, vectorName } from "./info.js";
 import { TraceError } from "../trace/errors.js";
-import { disassemble } from "../trace/disasm.js";
+import { disassemble } from "../disasm/disassembler.js";
 import type { StepRecord } from "../trace/trace.js";
 
 const DEFAULT_COUNT = 20;

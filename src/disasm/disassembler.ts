@@ -44,9 +44,13 @@ export function decodeAt(bytes: Uint8Array, eip: number): Instruction {
 
 /** Disassembles the instruction at `eip`; `bytes` hold at least its bytes (15 suffice). */
 export function disassemble(bytes: Uint8Array, eip: number, symbols?: SymbolResolver): Disassembled {
-  if (bytes.length === 0) return { text: "(no code bytes)", length: 0, valid: false };
+  if (bytes.length === 0) return { text: "(code not readable)", length: 0, valid: false };
   const instr = decodeAt(bytes, eip);
-  if (instr.isInvalid) return { text: `(bad) ${Array.from(bytes.subarray(0, 1), (b) => b.toString(16).padStart(2, "0")).join(" ")}`, length: 0, valid: false };
+  if (instr.isInvalid) {
+    // Fewer than 15 bytes that do not decode: the code ran off readable memory, not necessarily bad code.
+    const shown = Array.from(bytes.subarray(0, Math.min(4, bytes.length)), (b) => b.toString(16).padStart(2, "0")).join(" ");
+    return { text: bytes.length < 15 ? `(truncated: ${shown})` : `(invalid: ${shown})`, length: 0, valid: false };
+  }
   let text = getFormatter().format(instr);
   if (symbols !== undefined && (instr.isCallNear || instr.isJmpNear || instr.isJccShortOrNear || instr.isJmpShort)) {
     const name = symbols(Number(instr.nearBranchTarget));

@@ -9,6 +9,6 @@ export {
   type Registers, type WriteCauseName, type EventKindName, type StepKindName,
 } from "./trace.js";
 export { TraceError } from "./errors.js";
-export { disassemble, type Disassembly } from "./disasm.js";
+export { disassemble, type Disassembled as Disassembly } from "../disasm/disassembler.js";
 export { newTracePath, resolveTracePath, setLatest, removeTraceFiles, TRACE_DIR } from "./locate.js";
 export { FORMAT_VERSION, TRACE_FORMAT } from "./format.js";

@@ -8,9 +8,10 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { emulatorSection } from "./emulators.js";
 import { traceSection } from "./trace-bench.js";
+import { querySection } from "./query-bench.js";
 import { renderTable, type BenchContext, type BenchSection } from "./harness.js";
 
-const SECTIONS: BenchSection[] = [emulatorSection, traceSection];
+const SECTIONS: BenchSection[] = [emulatorSection, traceSection, querySection];
 
 const USAGE = `usage: npm run bench -- [--runs N] [--only SECTION] [--timeout SECONDS]
 sections: ${SECTIONS.map((s) => `${s.name} (${s.description})`).join("; ")}`;

@@ -1,10 +1,25 @@
 #!/usr/bin/env node
 /** The `ttd` command line: one file per command, each thin over the library. */
 import { Command, CommanderError } from "commander";
-import { registerRun } from "./run.js";
-import { registerWhyWrite } from "./why-write.js";
-import { registerDemo } from "./demo.js";
 import { UsageError, EXIT_BAD_INPUT } from "./errors.js";
+
+/**
+ * Every command and the module that defines it. Only the invoked command's module is loaded (the
+ * terminal UI's ink/react and iced-x86 take hundreds of milliseconds to load); help and unknown
+ * commands load them all so the command list is complete.
+ */
+const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
+  demo: async () => (await import("./demo.js")).registerDemo,
+  run: async () => (await import("./run.js")).registerRun,
+  record: async () => (await import("./record.js")).registerRecord,
+  info: async () => (await import("./info.js")).registerInfo,
+  log: async () => (await import("./log.js")).registerLog,
+  "why-write": async () => (await import("./why-write.js")).registerWhyWrite,
+  history: async () => (await import("./history.js")).registerHistory,
+  tui: async () => (await import("./tui.js")).registerTui,
+  gdbserver: async () => (await import("./gdbserver.js")).registerGdbserver,
+  pack: async () => (await import("./pack.js")).registerPack,
+};
 
 // Output piped into `head` and the like: stop quietly when the reader goes away.
 for (const stream of [process.stdout, process.stderr]) {
@@ -22,16 +37,9 @@ program
   .showHelpAfterError()
   .exitOverride();
 
-registerRun(program);
-registerWhyWrite(program);
-registerDemo(program);
-(await import("./record.js")).registerRecord(program);
-(await import("./info.js")).registerInfo(program);
-(await import("./log.js")).registerLog(program);
-(await import("./gdbserver.js")).registerGdbserver(program);
-(await import("./pack.js")).registerPack(program);
-(await import("./history.js")).registerHistory(program);
-(await import("./tui.js")).registerTui(program);
+const invoked = process.argv[2];
+const wanted = invoked !== undefined && Object.hasOwn(COMMANDS, invoked) ? [invoked] : Object.keys(COMMANDS);
+for (const name of wanted) (await COMMANDS[name]())(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -228,6 +228,6 @@ function nameSuffix(name: string | null): string {
 function where(code: CodeRef): string {
   const parts: string[] = [];
   if (code.symbol) parts.push(` in ${code.symbol}`);
-  if (code.file) parts.push(` at ${code.file}:${code.line}`);
+  if (code.file) parts.push(` at ${code.file}${code.line !== null ? `:${code.line}` : ""}`);
   return parts.join("");
 }

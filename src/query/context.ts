@@ -5,6 +5,9 @@
 import type { Trace } from "../trace/trace.js";
 import { DebugInfo, resolveType, sizeOf, type CType } from "../symbols/index.js";
 import { disassemble } from "../disasm/disassembler.js";
+import { DW_AT, DW_TAG } from "../symbols/constants.js";
+import { dieRanges } from "../symbols/ranges.js";
+import type { AttrValue, Die } from "../symbols/info.js";
 
 /**
  * Source text by the path a line table names. Recordings provide it (src/bundle/sources.ts: from a
@@ -22,6 +25,7 @@ export interface CodeRef {
   eip: number;
   /** `function+0xoff`, or null when no symbol covers the address. */
   symbol: string | null;
+  /** The source function: for code the compiler inlined, the innermost inlined function. */
   function: string | null;
   file: string | null;
   line: number | null;
@@ -67,7 +71,8 @@ export class QueryContext {
     const symbol = di ? di.symbolize(eip) || null : null;
     const src = di?.sourceAt(eip) ?? null;
     const file = src?.file ?? null;
-    const line = src?.line ?? null;
+    // Line 0 is DWARF's "no source line" (code the compiler made up, e.g. a hoisted loop step).
+    const line = src?.line ? src.line : null;
     let sourceText: string | null = null;
     if (file !== null && line !== null) {
       const lines = this.sources.lines(file);
@@ -75,7 +80,61 @@ export class QueryContext {
     }
     const code = bytes ?? this.imageBytes(eip, 15);
     const d = code.length > 0 ? disassemble(code, eip, (a) => (di ? di.symbolize(a) : "")) : null;
-    return { eip, symbol, function: fn?.function.name ?? null, file, line, sourceText, disasm: d ? d.text : "(code not available)" };
+    const inlined = this.inlinedAt(eip);
+    return { eip, symbol, function: inlined ?? fn?.function.name ?? null, file, line, sourceText, disasm: d ? d.text : "(code not available)" };
+  }
+
+  /** Address ranges of inlined function bodies (DW_TAG_inlined_subroutine), nesting depth first. */
+  private inlineRanges: { low: number; high: number; depth: number; name: string }[] | null = null;
+
+  /**
+   * The innermost function inlined at `eip`, or null when the code there is not inlined. With -O2 a
+   * static function like `insertion_sort` often has no code of its own, and naming only the function
+   * it was inlined into would hide where the instruction comes from.
+   */
+  private inlinedAt(eip: number): string | null {
+    const di = this.symbols;
+    if (di === null) return null;
+    if (this.inlineRanges === null) {
+      const out: { low: number; high: number; depth: number; name: string }[] = [];
+      const nameOf = (die: Die): string | null => {
+        let cur: Die | undefined = die;
+        for (let guard = 0; cur !== undefined && guard < 8; guard++) {
+          const n = cur.unit.string(cur.attrs.get(DW_AT.name));
+          if (n !== undefined) return n;
+          const ref: AttrValue | undefined = cur.attrs.get(DW_AT.abstract_origin) ?? cur.attrs.get(DW_AT.specification);
+          cur = ref?.kind === "ref" ? di.dieAt(ref.offset) : undefined;
+        }
+        return null;
+      };
+      const walk = (die: Die, depth: number): void => {
+        for (const c of die.children) {
+          let d = depth;
+          if (c.tag === DW_TAG.inlined_subroutine) {
+            const name = nameOf(c);
+            d = depth + 1;
+            if (name !== null) for (const r of dieRanges(c)) out.push({ low: r.low, high: r.high, depth: d, name });
+          }
+          if (c.children.length > 0) walk(c, d);
+        }
+      };
+      for (const cu of di.units) {
+        // The unit's first DIE follows its header (11 to 24 bytes, by version and unit type).
+        for (let o = cu.offset + 11; o <= cu.offset + 24; o++) {
+          const root = di.dieAt(o);
+          if (root !== undefined) {
+            walk(root.unit.root, 0);
+            break;
+          }
+        }
+      }
+      this.inlineRanges = out;
+    }
+    let best: { depth: number; name: string } | null = null;
+    for (const r of this.inlineRanges) {
+      if (eip >= r.low && eip < r.high && (best === null || r.depth > best.depth)) best = r;
+    }
+    return best?.name ?? null;
   }
 
   /** Objects that global pointers pointed at when pointerHints() was last taken. */

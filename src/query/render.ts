@@ -18,8 +18,15 @@ export function formatBytes(bytes: Uint8Array | null): string {
 }
 
 function codeLine(code: CodeRef): string {
-  const where = [code.symbol ?? hex(code.eip), code.file !== null ? `${code.file}:${code.line}` : "(no source line)"].join("  ");
+  const where = [codeName(code), code.file !== null ? (code.line !== null ? `${code.file}:${code.line}` : `${code.file} (no line)`) : "(no source line)"].join("  ");
   return `${where}  ${code.disasm}`;
+}
+
+/** `probe_main+0x7b`, and the source function when the code was inlined from another one. */
+export function codeName(code: CodeRef): string {
+  const sym = code.symbol ?? hex(code.eip);
+  const base = sym.replace(/[+-]0x[0-9a-f]+$/, "");
+  return code.function !== null && code.function !== base ? `${sym} [inlined ${code.function}]` : sym;
 }
 
 function sourceLine(code: CodeRef | null, indent: string): string[] {
@@ -29,7 +36,7 @@ function sourceLine(code: CodeRef | null, indent: string): string[] {
 
 export function describeWriter(w: WriteExplanation): string {
   const wr = w.writer;
-  if (wr.kind === "instruction") return `\`${wr.code.disasm}\` in ${wr.code.symbol ?? hex(wr.code.eip)}`;
+  if (wr.kind === "instruction") return `\`${wr.code.disasm}\` in ${codeName(wr.code)}`;
   if (wr.activity === "interrupt" || wr.activity === "exception" || wr.activity === "software-interrupt") {
     const what = wr.activity === "interrupt" ? "an external interrupt" : wr.activity === "exception" ? "an exception" : "a software interrupt";
     return `the CPU delivering ${what}, vector ${wr.vector} (${hex(wr.vector ?? 0)}), pushing the ${wr.framePart ?? "frame"}${wr.framePart === "EIP" ? " of the interrupted code" : ""}`;

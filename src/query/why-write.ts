@@ -64,6 +64,10 @@ export function whyWrite(ctx: QueryContext, location: Location & { kind: "memory
   // Writes are found by the physical address the location has at the question's step: earlier steps
   // may map that page differently, or not at all (before paging is on).
   const range = physicalRange(ctx, address, size, atStep);
+  // Everything read at atStep is read now, while the replay machine is there: each later move
+  // between the write's step and atStep costs a keyframe restore and a re-execution.
+  ctx.pointerHints(atStep);
+  const value = trace.stateAt(atStep).readLinear(address, size);
   const owner = new Int32Array(size).fill(-1);
   const found: MemoryWrite[] = [];
   let before = atStep;
@@ -71,8 +75,9 @@ export function whyWrite(ctx: QueryContext, location: Location & { kind: "memory
   while (remaining > 0) {
     const last = trace.lastWrite(range, before);
     if (last === null) break;
-    // Every write of that step to the range; within a step, later writes win.
-    const same = trace.writesIn(range, last.step, last.step + 1);
+    // Every write of that step to the range; within a step, later writes win. When the last one
+    // covers every byte still unexplained, the step's other writes cannot matter.
+    const same = covers(range, address, last, owner) ? [last] : trace.writesIn(range, last.step, last.step + 1);
     for (let i = same.length - 1; i >= 0; i--) {
       const w = same[i];
       let claimed = false;
@@ -91,7 +96,6 @@ export function whyWrite(ctx: QueryContext, location: Location & { kind: "memory
     before = last.step;
   }
 
-  ctx.pointerHints(atStep);
   // Each write is described from its own step (one re-execution from a keyframe). The chain's window
   // ends just after the write it starts from: anchoring it at atStep would replay, step by step, every
   // step between the write and the question, which may be millions.
@@ -104,8 +108,6 @@ export function whyWrite(ctx: QueryContext, location: Location & { kind: "memory
     neverWritten.push({ bytes: [b, e], source: inImage(ctx, (address + b) >>> 0) ? "image" : "zero" });
     b = e;
   }
-  const state = trace.stateAt(atStep);
-  const value = state.readLinear(address, size);
   const chain = options.chain && found.length > 0 ? explainChain(ctx, found[0], new StepWindow(trace, found[0].step + 1), { depth: options.depth }) : [];
   return { location, atStep, value: value ? Uint8Array.from(value) : null, writes, neverWritten, chain };
 }
@@ -117,6 +119,17 @@ function physicalRange(ctx: QueryContext, address: number, size: number, step: n
   const last = state.translate((address + size - 1) >>> 0);
   if (first !== null && last !== null && last - first === size - 1) return { address: first, size, space: "physical" };
   return { address, size, space: "linear" };
+}
+
+/** Whether write `w` covers every byte of the location that no later write has claimed. */
+function covers(range: { address: number; space: "linear" | "physical" }, address: number, w: MemoryWrite, owner: Int32Array): boolean {
+  const base = range.space === "physical" ? range.address : address;
+  const start = range.space === "physical" ? w.physical >>> 0 : w.linear >>> 0;
+  for (let b = 0; b < owner.length; b++) {
+    const a = (base + b) >>> 0;
+    if (owner[b] < 0 && !(a >= start && a < start + w.size)) return false;
+  }
+  return true;
 }
 
 function spanOf(owner: Int32Array, i: number): [number, number] {

@@ -1,0 +1,193 @@
+/**
+ * Backward queries on a long trace: probe-r30 (about 100.9M steps), recorded once and cached under
+ * the system's temporary folder by the image's hash. Measures in this process the time of a why-write
+ * query (the location already resolved), of its causal chain, and of their parts, the first query of a
+ * fresh process apart from the later ones (its code is not yet optimised by V8 and its guest code not
+ * yet compiled by the replay machine); then the whole `ttd why-write` process, next to `ttd --version`
+ * (the same process doing no query) so the share of start-up is visible. Prints; asserts nothing.
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fmtCount, timeProcess, type BenchContext, type BenchSection, type BenchTable } from "./harness.js";
+import { openRecording } from "../bundle/open.js";
+import { Trace } from "../trace/trace.js";
+import { QueryContext } from "../query/context.js";
+import { resolveLocation, type Location } from "../query/location.js";
+import { explainWrite, whyWrite } from "../query/why-write.js";
+import { explainChain } from "../query/chain.js";
+import { StepWindow } from "../query/step-window.js";
+
+const IMAGE = "probe-r30.elf";
+const EXPECT = "probe sum=1e056617";
+/** The headline location: an element the insertion sort rewrites in every round. */
+const HEADLINE = "arr[17]";
+/** More locations, for spread: the sort's far end and a byte the prime sieve clears. */
+const OTHERS = ["arr[1023]", "sieve[30011]"];
+/** Question steps per location: the end, and points spread over the second half of the run. */
+const POINTS = 8;
+const QUERY_TARGET_MS = 20;
+const CHAIN_TARGET_MS = 100;
+
+type MemoryLocation = Location & { kind: "memory" };
+
+/** The cached trace of `elf`, recorded with the CLI when missing or unusable. */
+async function cachedTrace(ctx: BenchContext, elf: string): Promise<{ path: string; recorded: boolean; seconds: number }> {
+  const sha = createHash("sha256").update(fs.readFileSync(elf)).digest("hex");
+  const dir = path.join(os.tmpdir(), "ttd-query-bench");
+  fs.mkdirSync(dir, { recursive: true });
+  const tracePath = path.join(dir, `${path.basename(elf, ".elf")}-${sha.slice(0, 16)}.trace`);
+  if (fs.existsSync(tracePath)) {
+    try {
+      const t = Trace.open(tracePath);
+      const ok = t.complete && t.info().image.sha256 === sha;
+      t.close();
+      if (ok) return { path: tracePath, recorded: false, seconds: 0 };
+    } catch {
+      // unreadable: record it again
+    }
+  }
+  ctx.log(`query: recording ${IMAGE} into ${tracePath}`);
+  const partial = `${tracePath}.${process.pid}.tmp`;
+  const cli = path.join(ctx.repoRoot, "dist/cli/main.js");
+  const rec = await timeProcess(process.execPath, [cli, "record", elf, "-o", partial, "--force", "--no-progress"], { timeoutMs: ctx.timeoutMs });
+  if (rec.timedOut || !rec.stdout.includes(EXPECT) || !fs.existsSync(partial)) {
+    fs.rmSync(partial, { force: true });
+    throw new Error(`ttd record ${IMAGE} failed: ${rec.stderr.trim() || rec.spawnError || "no trace"}`);
+  }
+  fs.renameSync(partial, tracePath);
+  return { path: tracePath, recorded: true, seconds: rec.seconds };
+}
+
+function ms(f: () => unknown): number {
+  const t = performance.now();
+  f();
+  return performance.now() - t;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+}
+
+const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : "n/a");
+const status = (v: number, target: number) => (v <= target ? "ok" : "MISSED");
+
+export async function runQueryBench(ctx: BenchContext): Promise<BenchTable[]> {
+  const elf = path.join(ctx.probeDir, IMAGE);
+  if (!fs.existsSync(elf)) throw new Error(`${elf}: no such file (set TTD_PROBE_DIR)`);
+  const cached = await cachedTrace(ctx, elf);
+  const load = os.loadavg()[0];
+
+  // ---- in this process ---------------------------------------------------------------------------
+  const recording = openRecording(cached.path);
+  const q = QueryContext.fromRecording(recording);
+  const trace = q.trace;
+  const steps = trace.steps;
+  const points = [steps];
+  for (let i = 0; i < POINTS - 1; i++) points.push(Math.floor(steps * (0.5 + (0.5 * i) / POINTS)));
+
+  const resolveAt = (expr: string, at: number): MemoryLocation => {
+    const loc = resolveLocation(q, expr, at);
+    if (loc.kind !== "memory") throw new Error(`${expr} is not memory`);
+    return loc;
+  };
+
+  // The first query of the process, as a CLI run pays it.
+  const firstLoc = resolveAt(HEADLINE, steps);
+  const coldQuery = ms(() => whyWrite(q, firstLoc, steps));
+  const firstWrite = trace.lastWrite({ address: firstLoc.address, size: firstLoc.size }, steps)!;
+  const coldChain = ms(() => explainChain(q, firstWrite, new StepWindow(trace, firstWrite.step + 1)));
+
+  const query: number[] = [], chain: number[] = [], resolve: number[] = [];
+  const headQuery: number[] = [], headChain: number[] = [];
+  const lastWrite: number[] = [], describe: number[] = [], state: number[] = [], window: number[] = [];
+  let chainLinks = 0;
+  for (let run = 0; run < ctx.runs; run++) {
+    for (const expr of [HEADLINE, ...OTHERS]) {
+      for (const at of points) {
+        let loc!: MemoryLocation;
+        resolve.push(ms(() => (loc = resolveAt(expr, at))));
+        const t = ms(() => whyWrite(q, loc, at));
+        query.push(t);
+        const w = trace.lastWrite({ address: loc.address, size: loc.size }, at);
+        if (w === null) continue;
+        let links = 0;
+        const c = ms(() => (links = explainChain(q, w, new StepWindow(trace, w.step + 1)).length));
+        chain.push(c);
+        chainLinks = Math.max(chainLinks, links);
+        if (expr === HEADLINE) {
+          headQuery.push(t);
+          headChain.push(c);
+          // The parts of a query, each from where the one before left the replay machine.
+          state.push(ms(() => trace.stateAt(at).readLinear(loc.address, loc.size)));
+          lastWrite.push(ms(() => trace.lastWrite({ address: loc.address, size: loc.size }, at)));
+          describe.push(ms(() => explainWrite(q, w, [0, loc.size], null)));
+          window.push(ms(() => new StepWindow(trace, w.step + 1).record(w.step)));
+        }
+      }
+    }
+  }
+  recording.close();
+
+  const qMed = median(headQuery), cMed = median(chain);
+  const inProcess: BenchTable = {
+    title: `why-write on ${IMAGE} (${fmtCount(steps)} steps, trace ${cached.recorded ? `recorded in ${cached.seconds.toFixed(1)} s` : "cached"}), in-process ms`,
+    columns: ["measure", "median", "p90", "target", "status"],
+    rows: [
+      [`why-write query, ${HEADLINE} (${headQuery.length} questions)`, f1(qMed), f1(pct(headQuery, 0.9)), `<= ${QUERY_TARGET_MS}`, status(qMed, QUERY_TARGET_MS)],
+      [`why-write query, all locations (${query.length})`, f1(median(query)), f1(pct(query, 0.9)), "", ""],
+      [`chain, ${HEADLINE} (up to ${chainLinks} links)`, f1(median(headChain)), f1(pct(headChain, 0.9)), `<= ${CHAIN_TARGET_MS}`, status(median(headChain), CHAIN_TARGET_MS)],
+      [`chain, all locations (${chain.length})`, f1(cMed), f1(pct(chain, 0.9)), `<= ${CHAIN_TARGET_MS}`, status(cMed, CHAIN_TARGET_MS)],
+      ["first query of the process", f1(coldQuery), "", "", ""],
+      ["first chain of the process", f1(coldChain), "", "", ""],
+      ["  part: resolve the expression", f1(median(resolve)), f1(pct(resolve, 0.9)), "", ""],
+      ["  part: value at the step (stateAt)", f1(median(state)), f1(pct(state, 0.9)), "", ""],
+      ["  part: trace.lastWrite", f1(median(lastWrite)), f1(pct(lastWrite, 0.9)), "", ""],
+      ["  part: describe the write (describeStep)", f1(median(describe)), f1(pct(describe, 0.9)), "", ""],
+      ["  part: chain's first step window", f1(median(window)), f1(pct(window, 0.9)), "", ""],
+    ],
+    notes: [
+      `Questions: ${[HEADLINE, ...OTHERS].join(", ")} at the end and ${POINTS - 1} steps over the run's second half, ${ctx.runs} run(s).`,
+      `Load average when the section started: ${load.toFixed(2)} on ${os.cpus().length} CPUs (timings on a busy machine are inflated).`,
+    ],
+  };
+
+  // ---- whole processes ---------------------------------------------------------------------------
+  const cli = path.join(ctx.repoRoot, "dist/cli/main.js");
+  const proc = async (label: string, args: string[]): Promise<string[]> => {
+    const times: number[] = [];
+    for (let i = 0; i < Math.max(3, ctx.runs); i++) {
+      ctx.log(`query: ${label} (${i + 1})`);
+      const r = await timeProcess(process.execPath, args, { timeoutMs: ctx.timeoutMs, cwd: ctx.repoRoot });
+      if (r.exitCode !== 0) throw new Error(`${label} exited ${r.exitCode}: ${r.stderr.trim()}`);
+      times.push(r.seconds * 1000);
+    }
+    return [label, f1(Math.min(...times)), f1(median(times))];
+  };
+  const processes: BenchTable = {
+    title: "Whole process, ms",
+    columns: ["command", "best", "median"],
+    rows: [
+      await proc(`ttd why-write '${HEADLINE}'`, [cli, "why-write", HEADLINE, "--trace", cached.path]),
+      await proc(`ttd why-write '${HEADLINE}' --chain`, [cli, "why-write", HEADLINE, "--trace", cached.path, "--chain"]),
+      await proc(`ttd history '${HEADLINE}' --limit 50`, [cli, "history", HEADLINE, "--trace", cached.path, "--limit", "50"]),
+      await proc("ttd --version (start-up, no query)", [cli, "--version"]),
+      await proc("node -e '' (Node itself)", ["-e", ""]),
+    ],
+    notes: ["The difference between a query command and `ttd --version` is the query's own cost in a cold process."],
+  };
+  return [inProcess, processes];
+}
+
+export const querySection: BenchSection = {
+  name: "query",
+  description: `why-write and its chain on ${IMAGE}, in-process and as whole ttd processes`,
+  run: runQueryBench,
+};

@@ -1,0 +1,86 @@
+/** `ttd history`: every write to a memory location between two steps, in time order. */
+import type { Command } from "commander";
+import { openForQuery } from "./open-recording.js";
+import { parsePositiveInt, UsageError } from "./errors.js";
+import type { QueryContext } from "../query/context.js";
+import { LocationError, resolveLocation } from "../query/location.js";
+import { DEFAULT_HISTORY_LIMIT, HistoryError, history, historyJson, renderHistory } from "../query/history.js";
+
+/** A step option: a number (`_` and `,` allowed as separators), `start`, `end` or `fault`. */
+function parseStep(ctx: QueryContext, value: string, option: string): number {
+  const trace = ctx.trace;
+  if (value === "start") return trace.startStep;
+  if (value === "end") return trace.steps;
+  if (value === "fault") {
+    const f = trace.events().find((e) => e.kind === "fault");
+    if (f === undefined) throw new UsageError(`${option} fault: the trace has no faulting instruction`);
+    return f.step;
+  }
+  const cleaned = value.replace(/[_,]/g, "");
+  if (!/^[0-9]+$/.test(cleaned)) throw new UsageError(`${option} expects a step number, 'start', 'end' or 'fault', got '${value}'`);
+  const step = Number(cleaned);
+  if (step < trace.startStep || step > trace.steps) {
+    throw new UsageError(`${option} ${value}: step out of range (the trace covers steps ${trace.startStep}..${trace.steps})`);
+  }
+  return step;
+}
+
+export function registerHistory(program: Command): void {
+  program
+    .command("history")
+    .description("every write to a memory location between two steps, oldest first")
+    .argument("<location>", "an address (0xe010f624) or a C expression over the guest's symbols")
+    .option("--trace <file>", "trace or bundle to ask (default: the latest recording in ./.ttd)")
+    .option("--from <step>", "first step whose writes are listed: a number, 'start', 'fault' or 'end'", "start")
+    .option("--to <step>", "list writes made before this step: a number, 'start', 'fault' or 'end'", "end")
+    .option("--size <bytes>", "bytes to watch (default: the expression's type size, or 4 for an address)")
+    .option("--limit <n>", "most writes to list", String(DEFAULT_HISTORY_LIMIT))
+    .option("--json", "print one JSON object (see docs/queries.md for its fields)")
+    .addHelpText(
+      "after",
+      `
+The location is evaluated at the --to step, so pointers are followed as they were then. Each write
+shows its step, the bytes of the location it covered (when not all), old -> new, and who made it: an
+instruction (function+offset, file:line) or the CPU (e.g. an interrupt frame push, naming the word).
+
+Examples:
+  ttd history 'ksIdleThread->tcbArch.tcbContext.registers[Error]' --to fault
+  ttd history 'arr[17]' --trace probe.trace --from 2000000 --limit 20
+  ttd history 0xe010f624 --size 16 --json
+
+For the last change of a register, use why-write: ttd why-write '$esp' --at 61766`,
+    )
+    .action((location: string, opts: { trace?: string; from: string; to: string; size?: string; limit: string; json?: boolean }) => {
+      const { recording, ctx } = openForQuery(opts.trace);
+      try {
+        const from = parseStep(ctx, opts.from, "--from");
+        const to = parseStep(ctx, opts.to, "--to");
+        if (from > to) throw new UsageError(`--from ${opts.from} (step ${from}) is after --to ${opts.to} (step ${to})`);
+        const size = opts.size !== undefined ? parsePositiveInt(opts.size, "--size", 4096) : undefined;
+        const limit = parsePositiveInt(opts.limit, "--limit");
+        let loc;
+        try {
+          loc = resolveLocation(ctx, location, to, size);
+        } catch (e) {
+          if (e instanceof LocationError) throw new UsageError(e.underline ? `${e.message}\n${e.underline}` : e.message);
+          throw e;
+        }
+        if (loc.kind === "register") {
+          // Registers are not indexed: listing every change would single-step the whole range.
+          throw new UsageError(`history lists memory writes; for the last change of ${loc.expression} before a step use: ttd why-write '${loc.expression}' --at <step>`);
+        }
+        let answer;
+        try {
+          answer = history(ctx, loc, { from, to, limit });
+        } catch (e) {
+          const err = e as Error;
+          if (err instanceof HistoryError || err.name === "TraceError") throw new UsageError(`${location}: ${err.message}`);
+          throw e;
+        }
+        if (opts.json) process.stdout.write(JSON.stringify(historyJson(answer)) + "\n");
+        else process.stdout.write(renderHistory(answer, ctx.symbolsProblem) + "\n");
+      } finally {
+        recording.close();
+      }
+    });
+}

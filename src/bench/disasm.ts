@@ -2,7 +2,7 @@
  * Disassembly and symbol names for lockstep reports, read from the ELF image (code is not expected to
  * change at run time in the guests we compare, and this needs nothing from the emulator).
  */
-import { Code, Decoder, DecoderOptions, Formatter, FormatterSyntax } from "iced-x86";
+import { disassemble } from "../disasm/disassembler.js";
 import { Elf32, PT_LOAD } from "../elf/elf32.js";
 
 const STT_FUNC = 2;
@@ -12,7 +12,6 @@ export class ImageCode {
   private readonly elf: Elf32;
   /** Function and label symbols sorted by address. */
   private readonly syms: { name: string; value: number }[];
-  private formatter: Formatter | null = null;
 
   constructor(elf: Elf32) {
     this.elf = elf;
@@ -67,27 +66,7 @@ export class ImageCode {
   disassemble(addr: number): string {
     const bytes = this.bytesAt(addr, 15);
     if (bytes.length === 0) return "(not in the image)";
-    const decoder = new Decoder(32, bytes, DecoderOptions.None);
-    try {
-      decoder.ip = BigInt(addr >>> 0);
-      const instr = decoder.decode();
-      try {
-        if (instr.code === Code.INVALID) return `(invalid: ${hex(bytes.subarray(0, 4))})`;
-        this.formatter ??= new Formatter(FormatterSyntax.Gas);
-        const text = this.formatter.format(instr);
-        // Name the target of direct jumps and calls, as objdump does.
-        const target = Number(instr.nearBranchTarget);
-        const sym = target !== 0 ? this.symbolize(target) : "";
-        return sym ? `${text} <${sym}>` : text;
-      } finally {
-        instr.free();
-      }
-    } finally {
-      decoder.free();
-    }
+    // Direct jumps and calls name their target, as objdump does.
+    return disassemble(bytes, addr, (a) => this.symbolize(a)).text;
   }
-}
-
-function hex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
 }

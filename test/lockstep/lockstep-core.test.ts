@@ -202,9 +202,9 @@ describe("lockstep comparison", () => {
   test("the report disassembles the instructions before the divergence from the ELF", () => {
     const elf = new Elf32(new Uint8Array(fs.readFileSync(path.join(PROBE_DIR, "probe-r1.elf"))));
     const code = new ImageCode(elf);
-    expect(code.disassemble(0x10000c)).toBe("xor %eax,%eax");
+    expect(code.disassemble(0x10000c)).toBe("xor %eax, %eax");
     expect(code.symbolize(0x10000e)).toBe("_start+0x2");
-    expect(code.disassemble(0x10001a)).toBe("mov $0x104250,%esp");
+    expect(code.disassemble(0x10001a)).toBe("mov $0x104250, %esp");
     expect(code.disassemble(0x900000)).toBe("(not in the image)");
 
     // A trace along the real entry code, wrong from the `mov $stack_top, %esp` on.
@@ -216,8 +216,8 @@ describe("lockstep comparison", () => {
     const d = runLockstep(m, t).divergence!;
     expect(d.record).toBe(8);
     const text = formatDivergence(d, t, code, 3);
-    expect(text).toMatch(/#7 +0x0010001a  <_start\+0xe> +mov \$0x104250,%esp +<- executed last/);
-    expect(text).toMatch(/#8 +0x0010001f  <_start\+0x13> +call 0x00100030 <probe_main> +<- state differs before this one/);
+    expect(text).toMatch(/#7 +0x0010001a  <_start\+0xe> +mov \$0x104250, %esp +<- executed last/);
+    expect(text).toMatch(/#8 +0x0010001f  <_start\+0x13> +call 0x100030 <probe_main> +<- state differs before this one/);
     expect(text).toMatch(/esp +0x[0-9a-f]{8} +0x[0-9a-f]{8} +0x00104000 +<- differs/);
   });
 });

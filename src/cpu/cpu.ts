@@ -208,7 +208,7 @@ export class CPU {
         return;
       } catch (e) {
         this.mmu.inBlock = false;
-        if (e === CPU_FAULT) this.handleFaultOrTriple();
+        if (e === CPU_FAULT) this.handleFaultOrTriple(stepLimit);
         else if (e === BLOCK_EXIT) {
           // Compiled code reached an MMIO write: restart that instruction in the interpreter.
           this.eip = this.instrEip;
@@ -276,7 +276,7 @@ export class CPU {
     } catch (e) {
       if (e === CPU_FAULT) {
         // The aborted instruction is this step; the delivery is the next one.
-        this.handleFault(before + 1);
+        this.handleFault(this.stepLimit);
         return StepKind.Fault;
       }
       if (e instanceof TripleFault) {
@@ -314,7 +314,7 @@ export class CPU {
    * register is written only after the instruction's last possible fault), the abort is counted as a
    * step, then the exception is delivered as the next step, escalating to #DF or a triple fault.
    */
-  private handleFault(stepLimitAfterAbort = Infinity): void {
+  private handleFault(stepLimitAfterAbort: number): void {
     const vector = this.faultVector, err = this.faultError;
     this.eip = this.instrEip;
     this.regs[ESP] = this.instrEsp;
@@ -322,7 +322,8 @@ export class CPU {
     if (this.observer !== null) this.observer.onEvent(StepKind.Fault, this.steps, vector, err, this.instrEip, this.cpl, this.cpl);
     this.steps++;
     if (this.steps >= stepLimitAfterAbort) {
-      // Single-stepping: keep the pending exception for the next step.
+      // The run ends here (single-stepping, or a limit that falls between abort and delivery): the
+      // exception is delivered first thing in the next step or run.
       this.pendingVector = vector;
       this.pendingError = err;
       this.hasPendingException = true;
@@ -331,10 +332,13 @@ export class CPU {
     this.deliverWithEscalation(vector, err, -1);
   }
 
-  /** handleFault, with a fault during double-fault delivery turned into a clean triple-fault stop. */
-  private handleFaultOrTriple(): void {
+  /**
+   * handleFault, with a fault during double-fault delivery turned into a clean triple-fault stop. When
+   * the abort reaches the run's step limit the delivery stays pending, exactly as with step().
+   */
+  private handleFaultOrTriple(stepLimit: number): void {
     try {
-      this.handleFault();
+      this.handleFault(stepLimit);
     } catch (e) {
       if (e instanceof TripleFault) this.tripleFault(e.reason);
       else throw e;

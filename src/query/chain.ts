@@ -153,7 +153,7 @@ export function explainChain(ctx: QueryContext, write: MemoryWrite, window: Step
     const selfDependent = deps.regsRead.includes(regIndex) && deps.memory.every((m) => !m.reads || m.base === regIndex);
     // Summarise a run of pure stack-pointer steps (pop, add $n,%esp, ret...) once two links into the chain.
     if (reg === "esp" && selfDependent && links.length >= 3) {
-      const walk = walkStack(window, change, at);
+      const walk = walkStack(window, change);
       if (walk.count > 1) {
         const first = walk.first;
         links.push({
@@ -206,7 +206,7 @@ export function explainChain(ctx: QueryContext, write: MemoryWrite, window: Step
 }
 
 /** Consecutive earlier steps that changed ESP only from ESP itself, ending with `last`. */
-function walkStack(window: StepWindow, last: { step: number; before: number; after: number; record: StepRecord }, _at: number): { count: number; first: { step: number; before: number } } {
+function walkStack(window: StepWindow, last: { step: number; before: number; after: number; record: StepRecord }): { count: number; first: { step: number; before: number } } {
   let count = 1;
   let first = { step: last.step, before: last.before };
   for (;;) {

@@ -9,7 +9,7 @@ import type { AccessSize, InterruptSource } from "../machine/bus.js";
 import { Mmu } from "./mmu.js";
 import { BLOCK_EXIT, CPU_FAULT, TripleFault } from "./fault.js";
 import { BlockCache } from "./jit/block-cache.js";
-import { ATTR_CODE, ATTR_DB, ATTR_DC, ATTR_G, ATTR_PRESENT, ATTR_RW, ATTR_S, ARITH_FLAGS, CF, CR0_ET, CS, DS, EBP, ESP, FLAGS_FIXED_ONE, GP, IF, OF, PF, SF, SS, SS_FAULT, ZF, AF, DE, UD } from "./constants.js";
+import { ATTR_CODE, ATTR_DB, ATTR_DC, ATTR_G, ATTR_PRESENT, ATTR_RW, ATTR_S, ARITH_FLAGS, CF, CR0_ET, CS, DS, EBP, ESP, FLAGS_FIXED_ONE, GP, IF, OF, PF, SF, SS, SS_FAULT, ZF, AF, DE, UD, TF, DB } from "./constants.js";
 import { computeAF, computeCF, computeOF, materializeFlags, PARITY, SIZE_MASK, SIZE_SIGN } from "./flags.js";
 import { StepKind, type CpuObserver } from "./observer.js";
 import { execute } from "./execute.js";
@@ -236,7 +236,8 @@ export class CPU {
       if (this.halted || this.stopReason !== CpuStop.None) return;
       this.instrEip = this.eip;
       this.instrEsp = regs[ESP];
-      if (blocks !== null && !single && this.segLimit[CS] === -1) {
+      const trap = (this.flags & TF) !== 0;
+      if (blocks !== null && !single && !trap && this.segLimit[CS] === -1) {
         const phys = this.codeAddress();
         if (phys >= 0) {
           const block = blocks.lookup(phys, this.codeDefault32);
@@ -249,9 +250,29 @@ export class CPU {
         }
       }
       this.interpretNext = false;
+      this.eventDeliveredInStep = false;
       execute(this);
       this.steps++;
+      if (trap) this.singleStepTrap(stepLimit);
     }
+  }
+
+  /** Set when the current instruction delivered an event itself (INT n, INT3, INTO, INT1): no single-step trap follows. */
+  eventDeliveredInStep = false;
+
+  /**
+   * EFLAGS.TF was set when the instruction began: a #DB trap (DR6.BS) follows it as a step of its own,
+   * returning to the next instruction. An instruction that delivered an event itself (INT n, INT1...)
+   * has already cleared TF on delivery and takes no trap.
+   */
+  private singleStepTrap(stepLimit: number): void {
+    if (this.eventDeliveredInStep || this.halted) return;
+    this.dr[6] |= 1 << 14;
+    if (this.steps >= stepLimit) {
+      this.setPendingExceptionState([DB, 0]);
+      return;
+    }
+    this.deliverWithEscalation(DB, 0, -1);
   }
 
   /** Executes exactly one step (an instruction, or an interrupt/exception delivery). */
@@ -270,8 +291,11 @@ export class CPU {
       }
       this.instrEip = this.eip;
       this.instrEsp = this.regs[ESP];
+      const trap = (this.flags & TF) !== 0;
+      this.eventDeliveredInStep = false;
       execute(this);
       this.steps++;
+      if (trap) this.singleStepTrap(this.stepLimit);
       return StepKind.Instruction;
     } catch (e) {
       if (e === CPU_FAULT) {

@@ -42,6 +42,7 @@ export function deliverEvent(cpu: CPU, vector: number, errorCode: number, source
     deliverProtected(cpu, vector, errorCode, source, returnEip);
   }
   cpu.halted = false;
+  cpu.eventDeliveredInStep = true;
   if (cpu.observer !== null) {
     const kind = source === EventSource.External ? StepKind.Interrupt : source === EventSource.Exception ? StepKind.Exception : StepKind.SoftwareInterrupt;
     cpu.observer.onEvent(kind, cpu.steps, vector, source === EventSource.Exception && hasErrorCode(vector) ? errorCode : -1, returnEip, cplBefore, cpu.cpl);

@@ -16,9 +16,26 @@ export function registerTui(program: Command): void {
     .addHelpText(
       "after",
       `
-Keys: n/p step forward/back, g go to a step, < > (Home End) the trace's ends, i/I next/previous
-interrupt or exception, b breakpoint, c/r continue/reverse-continue, w why-write, m bookmark, ? help,
-q quit. Needs an interactive terminal of at least 60x16 (80x24 shows every panel).
+Keys (also on ? inside):
+  n / p          next step / previous step (reverse)
+  o / O          step over a call / back over the call just returned from
+  l / L          next / previous source line
+  g              go to a step (a number, 'fault', 'start' or 'end')
+  < > Home End   the trace's start / end
+  i / I          next / previous interrupt or exception
+  b              breakpoint on a function, file:line or address (again removes it)
+  W              watch an expression or address (again removes it)
+  c / r          continue / reverse-continue to a breakpoint or a watched write
+  w              why-write an expression or address (EXPR @ STEP asks at another step)
+  Up / Down      select a stack word; w then asks who wrote that word
+  j              in a why-write answer: jump to the writing step
+  m / ' / M      set a named bookmark / jump to the next one / list them (Enter jumps)
+  s              segment and control registers
+  ?              the key list
+  Esc            cancel a running search (the position stays); close a prompt or overlay
+  q              quit
+Searches that take a while show progress on the second line. Needs an interactive terminal of at
+least 60x16 (80x24 shows every panel).
 
 Examples:
   ttd tui traces/idle-bug.ttdb --at fault

@@ -40,6 +40,14 @@ export function App({ vm, columns, rows }: AppProps) {
   const { exit } = useApp();
   const [, setTick] = useState(0);
   const size = useTerminalSize(columns, rows);
+  // A running search reports progress and its end on its own, between keys: redraw then too.
+  useEffect(() => {
+    vm.onChange(() => setTick((t) => t + 1));
+    return () => {
+      vm.onChange(null);
+      vm.dispose();
+    };
+  }, [vm]);
   useInput((input, key) => {
     if (vm.key(input, key) === "quit") {
       exit();
@@ -60,6 +68,8 @@ export function Screen({ view, columns, rows }: { view: View; columns: number; r
       <Box height={body} flexDirection="row">
         {view.mode === "help" ? (
           <HelpPanel height={body} />
+        ) : view.mode === "bookmarks" && view.bookmarkList !== null ? (
+          <BookmarkPanel list={view.bookmarkList} height={body} />
         ) : view.mode === "answer" && view.answer !== null ? (
           <AnswerPanel answer={view.answer} width={columns} height={body} />
         ) : (
@@ -77,7 +87,7 @@ export function Screen({ view, columns, rows }: { view: View; columns: number; r
       </Box>
       <Timeline view={view} width={columns} />
       <Text dimColor wrap="truncate">
-        n/p step  g goto  &lt;/&gt; ends  i/I interrupt  b/c/r break  w why-write  m bookmark  ? help  q quit
+        n p o O l L step  g go  i I irq  b W c r stop  w why  m M ' mark  ? help  q quit
       </Text>
     </Box>
   );
@@ -85,7 +95,8 @@ export function Screen({ view, columns, rows }: { view: View; columns: number; r
 
 function StatusLine({ view }: { view: View }) {
   const where = view.location.file !== null ? `${view.location.file}:${view.location.line}` : "(no source line)";
-  const parts = [`step ${fmt(view.step)} / ${fmt(view.last)}`, view.location.symbol ?? "(no symbol)", where];
+  // A running search is named right after the position, where a narrow terminal still shows it.
+  const parts = [`step ${fmt(view.step)} / ${fmt(view.last)}`, ...(view.busy !== null ? [`${view.busy.label}...`] : []), view.location.symbol ?? "(no symbol)", where];
   if (view.stepKind !== null) parts.push(view.stepKind);
   return (
     <Text inverse bold wrap="truncate">
@@ -98,6 +109,7 @@ const PROMPTS: Partial<Record<View["mode"], string>> = {
   goto: "go to step: ",
   why: "why-write (expression or address [@ step]): ",
   break: "breakpoint (function, file:line or address): ",
+  watch: "watch (expression or address): ",
   bookmark: "bookmark name: ",
 };
 
@@ -109,6 +121,13 @@ function MessageLine({ view }: { view: View }) {
         <Text color="yellow">{prompt}</Text>
         {view.input}
         <Text inverse> </Text>
+      </Text>
+    );
+  }
+  if (view.busy !== null) {
+    return (
+      <Text color="yellow" wrap="truncate">
+        {view.busy.progress}
       </Text>
     );
   }
@@ -199,9 +218,9 @@ function StackPanel({ view, height, width }: { view: View; height: number; width
   const room = Math.max(1, height - 1);
   return (
     <Box flexDirection="column" height={height}>
-      <Header title="Stack (words at ESP)" />
-      {view.stack.slice(0, room).map((w) => (
-        <Text key={w.address} wrap="truncate">
+      <Header title={view.stackSelection !== null ? "Stack (w: who wrote the selected word)" : "Stack (words at ESP; Up/Down selects)"} />
+      {view.stack.slice(0, room).map((w, i) => (
+        <Text key={w.address} inverse={i === view.stackSelection} wrap="truncate">
           {`${(w.address >>> 0).toString(16).padStart(8, "0")} ${w.value === null ? "????????" : (w.value >>> 0).toString(16).padStart(8, "0")} ${tail(w.points ?? w.name ?? "", width - 18)}`}
         </Text>
       ))}
@@ -239,6 +258,22 @@ function HelpPanel({ height }: { height: number }) {
       {HELP.map(([k, what]) => (
         <Text key={k} wrap="truncate">
           {`  ${k.padEnd(14)} ${what}`}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+function BookmarkPanel({ list, height }: { list: NonNullable<View["bookmarkList"]>; height: number }) {
+  const room = Math.max(1, height - 1);
+  // Keep the highlighted bookmark in view in long lists.
+  const from = Math.max(0, Math.min(list.selected - Math.floor(room / 2), list.items.length - room));
+  return (
+    <Box flexDirection="column" height={height}>
+      <Header title="Bookmarks   Up/Down: select   Enter: jump   Esc: close" />
+      {list.items.slice(from, from + room).map((b, i) => (
+        <Text key={b.name} inverse={from + i === list.selected} wrap="truncate">
+          {`${from + i === list.selected ? ">" : " "} ${fmt(b.step).padStart(14)}  ${b.name}`}
         </Text>
       ))}
     </Box>

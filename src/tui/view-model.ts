@@ -5,6 +5,12 @@
  *
  * Position: "step N" is the machine after N steps, i.e. just before step N runs (as `stateAt(N)`).
  * The instruction at EIP is the one step N will execute.
+ *
+ * Long commands (continue, reverse-continue, step over, source-line steps, why-write) run as jobs: a
+ * generator that does a bounded piece of work per `next()` (a few thousand steps or one query) and
+ * yields a progress line. The job runner gives each tick a time budget, then yields to the event loop
+ * with setImmediate, so keys (Esc) are read and the screen redraws while a search runs. A job moves the
+ * position only when it finishes; cancelling it therefore leaves the debugger exactly where it was.
  */
 import type { Recording } from "../bundle/open.js";
 import { disassemble } from "../disasm/disassembler.js";
@@ -12,9 +18,9 @@ import { hex, QueryContext } from "../query/context.js";
 import { LocationError, resolveLocation } from "../query/location.js";
 import { renderWhyWrite } from "../query/render.js";
 import { whyWrite } from "../query/why-write.js";
-import type { Registers, StepState, Trace, TraceEvent } from "../trace/trace.js";
+import type { MemoryRange, Registers, StepRecord, StepState, Trace, TraceEvent } from "../trace/trace.js";
 
-export type Mode = "normal" | "goto" | "why" | "break" | "bookmark" | "help" | "answer";
+export type Mode = "normal" | "goto" | "why" | "break" | "watch" | "bookmark" | "bookmarks" | "help" | "answer";
 
 export interface RegisterView {
   name: string;
@@ -88,10 +94,43 @@ export interface View {
   /** The why-write answer, one string per line, and the step `j` jumps to. */
   answer: { lines: string[]; jumpTo: number | null; scroll: number } | null;
   breakpoints: { name: string; address: number }[];
+  /** Watched memory: the expression as typed and the range it resolved to. */
+  watches: Watch[];
+  /** Index into `stack` of the selected word (up/down arrows), or null. */
+  stackSelection: number | null;
+  /** The bookmark list overlay (M): the recording's bookmarks and the highlighted one. */
+  bookmarkList: { items: { name: string; step: number }[]; selected: number } | null;
+  /** The running long command, with its latest progress line; null when idle. */
+  busy: { label: string; progress: string } | null;
+}
+
+export interface Watch {
+  expression: string;
+  /** Linear address and size the expression had when the watch was set. */
+  address: number;
+  size: number;
+  /** What is searched: the physical range when the location was mapped contiguously, else linear. */
+  range: MemoryRange;
+}
+
+export interface ViewModelOptions {
+  /** Milliseconds of work per tick before yielding to the event loop (default 40). */
+  sliceMs?: number;
+  /** Most job units (a few thousand steps or one query each) per tick; tests use 1 to force ticks. */
+  unitsPerSlice?: number;
 }
 
 /** The part of the view that depends only on the position. */
-type StepView = Omit<View, "mode" | "input" | "message" | "showSystem" | "answer" | "breakpoints">;
+type StepView = Omit<View, "mode" | "input" | "message" | "showSystem" | "answer" | "breakpoints" | "watches" | "stackSelection" | "bookmarkList" | "busy">;
+
+/** A long command: each `next()` does a bounded piece of work and yields a progress line. */
+type JobBody = Generator<string, void, void>;
+
+interface Job {
+  label: string;
+  body: JobBody;
+  progress: string;
+}
 
 /** Keys as Ink reports them, reduced to what the view model needs. */
 export interface KeyInfo {
@@ -117,22 +156,29 @@ const STACK_WORDS = 12;
 const TIMELINE_CELLS = 64;
 /** Most events read for the timeline; traces with more show the first ones and say so. */
 const TIMELINE_EVENTS = 200_000;
-/** Most steps a forward or reverse continue walks before it stops and reports how far it got. */
-const CONTINUE_LIMIT = 5_000_000;
+/** Steps walked between two progress reports (and chances to yield) in scanning jobs. */
+const PROGRESS_EVERY = 4096;
+/** Steps read forward at a time when walking backward (each window costs one seek). */
+const BACK_WINDOW = 4096;
 
 export const HELP: readonly [string, string][] = [
   ["n / p", "next step / previous step (reverse)"],
-  ["g", "go to a step number"],
+  ["o / O", "step over a call / back over the call just returned from"],
+  ["l / L", "next / previous source line (is_stmt rows)"],
+  ["g", "go to a step number (or 'fault', 'start', 'end')"],
   ["< > Home End", "go to the start / end of the trace"],
   ["i / I", "next / previous interrupt or exception"],
   ["b", "breakpoint on a function, file:line or address (again to remove)"],
-  ["c / r", "continue / reverse-continue to a breakpoint"],
+  ["W", "watch an expression or address (again to remove)"],
+  ["c / r", "continue / reverse-continue to a breakpoint or watched write"],
   ["w", "why-write: who last wrote an expression or address (EXPR @ STEP to ask elsewhere)"],
+  ["Up / Down", "select a stack word; w then asks who wrote it"],
   ["j", "in a why-write answer: jump to the writing step"],
   ["m / '", "set a bookmark here (named) / jump to the next bookmark"],
+  ["M", "list bookmarks; Enter jumps to the selected one"],
   ["s", "show segment and control registers"],
   ["?", "this help"],
-  ["Esc", "close a prompt, answer or help"],
+  ["Esc", "cancel a running search; close a prompt, list, answer or help; clear the stack selection"],
   ["q", "quit"],
 ];
 
@@ -146,14 +192,33 @@ export class DebuggerViewModel {
   private showSystem = false;
   private answer: View["answer"] = null;
   private readonly breakpoints = new Map<number, string>();
+  private watches: Watch[] = [];
+  private stackSelection: number | null = null;
+  private bookmarkList: View["bookmarkList"] = null;
   private eventList: TraceEvent[] | null = null;
   private eventsCapped = false;
   private snapshot: View | null = null;
   private atStep: StepView | null = null;
+  private job: Job | null = null;
+  private tick: ReturnType<typeof setImmediate> | null = null;
+  private idleWaiters: (() => void)[] = [];
+  private listener: (() => void) | null = null;
+  private readonly sliceMs: number;
+  private readonly unitsPerSlice: number;
+  /** Per code address: the instruction's length and whether it is a call or a return. */
+  private readonly insnCache = new Map<number, { call: boolean; ret: boolean; length: number }>();
+  /** Per code address: its source line ("file:line") and whether its row is is_stmt; null without one. */
+  private readonly lineCache = new Map<number, { key: string; stmt: boolean } | null>();
 
-  constructor(private readonly recording: Pick<Recording, "trace" | "sources" | "symbols" | "symbolsProblem" | "bookmarks" | "setBookmark">, at?: number) {
+  constructor(
+    private readonly recording: Pick<Recording, "trace" | "sources" | "symbols" | "symbolsProblem" | "bookmarks" | "setBookmark">,
+    at?: number,
+    options: ViewModelOptions = {},
+  ) {
     this.ctx = QueryContext.fromRecording(recording);
     this.trace = recording.trace;
+    this.sliceMs = options.sliceMs ?? 40;
+    this.unitsPerSlice = options.unitsPerSlice ?? Infinity;
     const start = at ?? this.trace.startStep;
     this.step = this.clamp(start);
     this.message = `${this.trace.path}: steps ${this.trace.startStep}..${this.trace.steps}; ? for help`;
@@ -172,6 +237,10 @@ export class DebuggerViewModel {
         showSystem: this.showSystem,
         answer: this.answer,
         breakpoints: [...this.breakpoints].map(([address, name]) => ({ address, name })),
+        watches: [...this.watches],
+        stackSelection: this.stackSelection,
+        bookmarkList: this.bookmarkList,
+        busy: this.job !== null ? { label: this.job.label, progress: this.job.progress } : null,
       };
     }
     return this.snapshot;
@@ -179,6 +248,27 @@ export class DebuggerViewModel {
 
   get position(): number {
     return this.step;
+  }
+
+  /** Whether a long command is running. */
+  get busy(): boolean {
+    return this.job !== null;
+  }
+
+  /** Called whenever the view changes on its own (a job's progress or end), for the front end to redraw. */
+  onChange(listener: (() => void) | null): void {
+    this.listener = listener;
+  }
+
+  /** Resolves when no job is running (at once when idle). */
+  idle(): Promise<void> {
+    if (this.job === null) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stops any running job (the front end is going away). */
+  dispose(): void {
+    if (this.job !== null) this.endJob(null);
   }
 
   // ---- commands -------------------------------------------------------------------------------
@@ -222,7 +312,11 @@ export class DebuggerViewModel {
     this.goTo(e.step, `${describeEvent(e)} at step ${fmt(e.step)}`);
   }
 
-  /** Asks who last wrote `text` (an expression or address, optionally `@ STEP|fault|end`). */
+  /**
+   * Asks who last wrote `text` (an expression or address, optionally `@ STEP|fault|end`). Runs as a
+   * job, one query per tick: the question at the current step, then (when that has no answer) the
+   * same question at the first fault or the end.
+   */
   whyWrite(text: string): void {
     const m = /^(.*?)(?:\s+@\s*(\S+))?\s*$/.exec(text.trim());
     const expr = (m?.[1] ?? "").trim();
@@ -230,29 +324,10 @@ export class DebuggerViewModel {
     let at = this.step;
     if (atText !== undefined) {
       const parsed = this.parseStep(atText);
-      if (parsed === null) return this.say(`why-write: '${atText}' is not a step number, 'fault' or 'end'`, "answer-none");
+      if (parsed === null) return this.say(`why-write: '${atText}' is not a step number, 'fault' or 'end'`);
       at = parsed;
     }
-    let note: string | null = null;
-    let result = this.askWhy(expr, at);
-    // Early in a trace the structure may not exist yet (paging off, pointer unset) or nothing has
-    // written it: the question is then about the crash, so ask at the first fault (or the end).
-    if (atText === undefined && (result.error !== null || result.lines === null)) {
-      const fallback = this.firstFault() ?? this.trace.steps;
-      if (fallback !== at) {
-        const again = this.askWhy(expr, fallback);
-        if (again.error === null && again.lines !== null) {
-          note = `(${result.error !== null ? `not resolvable at step ${fmt(at)}: ${result.error}` : `never written before step ${fmt(at)}`}; asked at ${fallback === this.firstFault() ? "the first fault, " : "the end, "}step ${fmt(fallback)})`;
-          result = again;
-        }
-      }
-    }
-    if (result.error !== null) return this.say(`why-write: ${result.error}`, "answer-none");
-    const lines = [...(note !== null ? [note] : []), ...(result.lines ?? [])];
-    this.answer = { lines, jumpTo: result.jumpTo, scroll: 0 };
-    this.mode = "answer";
-    this.message = result.jumpTo !== null ? `why-write ${expr}: last written at step ${fmt(result.jumpTo)}` : `why-write ${expr}: never written`;
-    this.invalidate();
+    this.startJob("why-write", this.whyJob(expr, at, atText === undefined));
   }
 
   /** Toggles a breakpoint on a function, file:line or address. */
@@ -269,17 +344,92 @@ export class DebuggerViewModel {
   }
 
   /**
-   * Runs forward (dir 1) or backward (dir -1) to the nearest step whose EIP is a breakpoint, or to
-   * the trace's end. Walks recorded steps with a cursor; bounded by CONTINUE_LIMIT per command.
+   * Toggles a watch on an expression or address. The expression is resolved once, now (or, when it
+   * cannot be resolved here, at the trace's end, where the structures it names exist), to the physical
+   * range it occupies: the same memory is then watched whatever the page tables say at other steps.
+   */
+  toggleWatch(text: string): void {
+    const t = text.trim();
+    const existing = this.watches.findIndex((w) => w.expression === t);
+    if (existing >= 0) {
+      const [w] = this.watches.splice(existing, 1);
+      return this.say(`watch ${w.expression} removed`);
+    }
+    let watch: Watch | null = null;
+    let problem = "";
+    for (const at of [this.step, this.trace.steps]) {
+      try {
+        const loc = resolveLocation(this.ctx, t, at);
+        if (loc.kind === "register") return this.say(`watch: '${t}' is a register; watch memory (registers are asked with w)`);
+        const state = this.trace.stateAt(at);
+        const first = state.translate(loc.address);
+        const last = state.translate((loc.address + loc.size - 1) >>> 0);
+        const range: MemoryRange = first !== null && last !== null && last - first === loc.size - 1 ? { address: first, size: loc.size, space: "physical" } : { address: loc.address, size: loc.size, space: "linear" };
+        watch = { expression: t, address: loc.address, size: loc.size, range };
+        break;
+      } catch (e) {
+        if (!(e instanceof LocationError) && (e as Error).name !== "TraceError") throw e;
+        if (problem === "") problem = (e as Error).message;
+      }
+    }
+    if (watch === null) return this.say(`watch: ${problem}`);
+    this.watches.push(watch);
+    this.say(`watching ${t} (${hex(watch.address)}, ${watch.size} bytes)`);
+  }
+
+  /**
+   * Runs forward (dir 1) or backward (dir -1) to the nearest step that stops: a breakpoint (EIP is
+   * one) or a watched write (the writing step, as why-write's j goes there). Watches cost one indexed
+   * query each; breakpoints walk recorded steps, bounded by the nearest watched write. A job.
    */
   continueTo(dir: 1 | -1): void {
-    if (this.breakpoints.size === 0) {
-      return dir > 0 ? this.goTo(this.trace.steps, "no breakpoints: went to the end") : this.goTo(this.trace.startStep, "no breakpoints: went to the start");
+    if (this.breakpoints.size === 0 && this.watches.length === 0) {
+      return dir > 0 ? this.goTo(this.trace.steps, "no breakpoints or watches: went to the end") : this.goTo(this.trace.startStep, "no breakpoints or watches: went to the start");
     }
-    const hit = dir > 0 ? this.scanForward() : this.scanBackward();
-    if (hit.step !== null) this.goTo(hit.step, `breakpoint ${this.breakpoints.get(hit.address!)} at step ${fmt(hit.step)}`);
-    else if (hit.stoppedAt !== null) this.goTo(hit.stoppedAt, `no breakpoint within ${fmt(CONTINUE_LIMIT)} steps; stopped at ${fmt(hit.stoppedAt)} (press again to go on)`);
-    else dir > 0 ? this.goTo(this.trace.steps, "no breakpoint ahead: at the end") : this.goTo(this.trace.startStep, "no breakpoint behind: at the start");
+    this.startJob(dir > 0 ? "continue" : "reverse-continue", dir > 0 ? this.continueForward() : this.continueBackward());
+  }
+
+  /**
+   * Step over (forward). When step N is a `call`, runs to the first later step whose EIP is the
+   * instruction after the call and whose ESP is at or above ESP before the call: the call has
+   * returned to this frame (a recursive call returning to the same address does so with a lower ESP;
+   * a callee-pops `ret n` leaves ESP higher). Otherwise it is a plain step. A job.
+   */
+  stepOver(): void {
+    if (this.step >= this.trace.steps) return this.say("at the end of the trace");
+    const rec = this.trace.describeStep(this.step);
+    const insn = rec !== null && rec.kind === "instruction" ? this.insn(rec) : null;
+    if (rec === null || insn === null || !insn.call) return this.next();
+    this.startJob("step over", this.stepOverJob(rec, insn.length));
+  }
+
+  /**
+   * Step over backward. When step N-1 was a `ret`, goes back to the call it returned from: the latest
+   * earlier step that is a `call` whose next instruction is the return address (EIP now) and whose ESP
+   * is ESP at the `ret` plus 4 (the call pushed the return address where the ret popped it). The
+   * position is then the call itself, about to run. Otherwise it is a plain reverse step. A job.
+   */
+  stepOverBack(): void {
+    if (this.step <= this.trace.startStep) return this.say("at the start of the trace");
+    const prev = this.trace.describeStep(this.step - 1);
+    const insn = prev !== null && prev.kind === "instruction" ? this.insn(prev) : null;
+    if (prev === null || insn === null || !insn.ret) return this.previous();
+    const returnTo = this.trace.stateAt(this.step).regs.eip >>> 0;
+    this.startJob("step back over", this.stepOverBackJob(prev, returnTo));
+  }
+
+  /**
+   * Next source line: the first later step that is an instruction whose address has a line table
+   * row marked is_stmt with a file:line other than the current one. Previous source line: the latest
+   * earlier step where such a line was entered (the step before it was on another line), so the
+   * position is the start of that line's run, not its last instruction. Jobs.
+   */
+  sourceLine(dir: 1 | -1): void {
+    if (this.ctx.symbols === null) return this.say(`no line table: ${this.ctx.symbolsProblem ?? "the recorded image has no symbols"}`);
+    if (dir > 0 && this.step >= this.trace.steps) return this.say("at the end of the trace");
+    if (dir < 0 && this.step <= this.trace.startStep) return this.say("at the start of the trace");
+    const here = this.lineOf(this.trace.stateAt(this.step).regs.eip >>> 0)?.key ?? null;
+    this.startJob(dir > 0 ? "next line" : "previous line", dir > 0 ? this.nextLineJob(here) : this.previousLineJob(here));
   }
 
   setBookmark(name: string): void {
@@ -299,6 +449,18 @@ export class DebuggerViewModel {
     this.goTo(b.step, `bookmark '${b.name}' at step ${fmt(b.step)}`);
   }
 
+  /** Opens the bookmark list, the one at or before the current step highlighted. */
+  listBookmarks(): void {
+    const items = this.recording.bookmarks().map((b) => ({ name: b.name, step: b.step }));
+    if (items.length === 0) return this.say("no bookmarks (m sets one)");
+    let selected = 0;
+    items.forEach((b, i) => {
+      if (b.step <= this.step) selected = i;
+    });
+    this.bookmarkList = { items, selected };
+    this.setMode("bookmarks");
+  }
+
   /** Handles one key; returns "quit" when the user asked to leave. */
   key(input: string, k: KeyInfo = {}): "quit" | undefined {
     // Keys typed while a slow command ran reach us as one string ("wksIdle...\r"): take them one by one
@@ -314,10 +476,20 @@ export class DebuggerViewModel {
   }
 
   private oneKey(input: string, k: KeyInfo): "quit" | undefined {
+    if (this.job !== null) {
+      // While a search runs only Esc (cancel) and q (cancel and quit) mean anything.
+      if (k.escape) this.endJob(`${this.job.label} cancelled; still at step ${fmt(this.step)}`);
+      else if (input === "q") {
+        this.endJob(null);
+        return "quit";
+      }
+      return undefined;
+    }
     switch (this.mode) {
       case "goto":
       case "why":
       case "break":
+      case "watch":
       case "bookmark":
         this.promptKey(input, k);
         return;
@@ -326,15 +498,27 @@ export class DebuggerViewModel {
         return;
       case "answer":
         return this.answerKey(input, k);
+      case "bookmarks":
+        this.bookmarksKey(input, k);
+        return;
       default:
         break;
     }
     if (k.home) return void this.goTo(this.trace.startStep, "at the start");
     if (k.end) return void this.goTo(this.trace.steps, "at the end");
+    if (k.upArrow || k.downArrow) return void this.selectStack(k.upArrow ? -1 : 1);
+    if (k.escape) {
+      this.stackSelection = null;
+      return void this.invalidate();
+    }
     switch (input) {
       case "q": return "quit";
       case "n": this.next(); break;
       case "p": this.previous(); break;
+      case "o": this.stepOver(); break;
+      case "O": this.stepOverBack(); break;
+      case "l": this.sourceLine(1); break;
+      case "L": this.sourceLine(-1); break;
       case "<": this.goTo(this.trace.startStep, "at the start"); break;
       case ">": this.goTo(this.trace.steps, "at the end"); break;
       case "i": this.nextEvent(1); break;
@@ -343,10 +527,18 @@ export class DebuggerViewModel {
       case "r": this.continueTo(-1); break;
       case "s": this.showSystem = !this.showSystem; this.invalidate(); break;
       case "'": this.nextBookmark(); break;
+      case "M": this.listBookmarks(); break;
       case "?": this.setMode("help"); break;
       case "g": this.openPrompt("goto"); break;
-      case "w": this.openPrompt("why"); break;
+      case "w": {
+        // A selected stack word is asked about directly, by its address.
+        const word = this.stackSelection !== null ? this.view.stack[this.stackSelection] : undefined;
+        if (word !== undefined) this.whyWrite(hex(word.address));
+        else this.openPrompt("why");
+        break;
+      }
       case "b": this.openPrompt("break"); break;
+      case "W": this.openPrompt("watch"); break;
       case "m": this.openPrompt("bookmark"); break;
       default: break;
     }
@@ -369,6 +561,7 @@ export class DebuggerViewModel {
         else this.goTo(s, `at step ${fmt(this.clamp(s))}`);
       } else if (mode === "why") this.whyWrite(text);
       else if (mode === "break") this.toggleBreakpoint(text);
+      else if (mode === "watch") this.toggleWatch(text);
       else this.setBookmark(text);
       return;
     }
@@ -395,6 +588,36 @@ export class DebuggerViewModel {
     this.answer = { ...a };
     this.invalidate();
     return undefined;
+  }
+
+  private bookmarksKey(input: string, k: KeyInfo): void {
+    const list = this.bookmarkList!;
+    if (k.escape || input === "q" || input === "M") {
+      this.bookmarkList = null;
+      return this.setMode("normal");
+    }
+    if (k.return) {
+      const b = list.items[list.selected];
+      this.bookmarkList = null;
+      this.mode = "normal";
+      return this.goTo(b.step, `bookmark '${b.name}' at step ${fmt(b.step)}`);
+    }
+    let selected = list.selected;
+    if (k.downArrow || input === "n") selected = Math.min(list.items.length - 1, selected + 1);
+    else if (k.upArrow || input === "p") selected = Math.max(0, selected - 1);
+    this.bookmarkList = { items: list.items, selected };
+    this.invalidate();
+  }
+
+  /** Moves the stack selection; from none, Down selects the word at ESP and Up the deepest shown. */
+  private selectStack(delta: 1 | -1): void {
+    const n = this.view.stack.length;
+    if (n === 0) return;
+    const cur = this.stackSelection;
+    this.stackSelection = cur === null ? (delta > 0 ? 0 : n - 1) : Math.max(0, Math.min(n - 1, cur + delta));
+    const w = this.view.stack[this.stackSelection];
+    this.message = `stack word ${hex(w.address)}${w.name !== null ? ` (${w.name})` : ""} selected: w asks who wrote it, Esc clears`;
+    this.invalidate();
   }
 
   private openPrompt(mode: Mode): void {
@@ -476,40 +699,253 @@ export class DebuggerViewModel {
     return f ? f.entry >>> 0 : null;
   }
 
-  private scanForward(): { step: number | null; address: number | null; stoppedAt: number | null } {
-    const cursor = this.trace.cursor(Math.min(this.step + 1, this.trace.steps));
-    const limit = this.step + 1 + CONTINUE_LIMIT;
-    for (;;) {
-      const s = cursor.step;
-      if (s >= limit) return { step: null, address: null, stoppedAt: s };
-      const rec = cursor.next();
-      if (rec === null) return { step: null, address: null, stoppedAt: null };
-      if (rec.kind === "instruction" && this.breakpoints.has(rec.regs.eip)) return { step: s, address: rec.regs.eip, stoppedAt: null };
-    }
+  // ---- jobs ---------------------------------------------------------------------------------
+
+  /** Starts `body` as the running job and does its first slice at once (short jobs end right here). */
+  private startJob(label: string, body: JobBody): void {
+    if (this.job !== null) this.endJob(null);
+    this.job = { label, body, progress: `${label}...` };
+    this.invalidate();
+    this.runSlice();
   }
 
-  /** Scans earlier windows forward and keeps each window's last hit, nearest window first. */
-  private scanBackward(): { step: number | null; address: number | null; stoppedAt: number | null } {
-    let to = this.step;
-    let walked = 0;
-    let span = 8192;
-    while (to > this.trace.startStep) {
-      const from = Math.max(this.trace.startStep, to - span);
+  /** Runs the job for one slice (time and unit budget), then schedules the next slice. */
+  private runSlice(): void {
+    this.tick = null;
+    const job = this.job;
+    if (job === null) return;
+    const end = performance.now() + this.sliceMs;
+    let units = 0;
+    try {
+      for (;;) {
+        const r = job.body.next();
+        if (this.job !== job) return;
+        if (r.done === true) return this.endJob(undefined);
+        job.progress = r.value;
+        if (++units >= this.unitsPerSlice || performance.now() >= end) break;
+      }
+    } catch (e) {
+      const err = e as Error;
+      if (!(e instanceof LocationError) && err.name !== "TraceError") {
+        this.endJob(`${job.label} failed: ${err.message}`);
+        throw e;
+      }
+      return this.endJob(`${job.label}: ${err.message}`);
+    }
+    this.invalidate();
+    this.listener?.();
+    this.tick = setImmediate(() => this.runSlice());
+  }
+
+  /**
+   * Ends the running job. `message` undefined: it finished (and set its own message); a string: it was
+   * stopped and that is said; null: stopped silently. A stopped job never moved the position.
+   */
+  private endJob(message: string | null | undefined): void {
+    const job = this.job;
+    if (job === null) return;
+    this.job = null;
+    if (this.tick !== null) clearImmediate(this.tick);
+    this.tick = null;
+    if (message !== undefined) job.body.return();
+    if (typeof message === "string") this.message = message;
+    this.invalidate();
+    this.listener?.();
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private *whyJob(expr: string, at: number, fallbackAllowed: boolean): JobBody {
+    let note: string | null = null;
+    let result = this.askWhy(expr, at);
+    // Early in a trace the structure may not exist yet (paging off, pointer unset) or nothing has
+    // written it: the question is then about the crash, so ask at the first fault (or the end).
+    if (fallbackAllowed && (result.error !== null || result.lines === null)) {
+      const fault = this.firstFault();
+      const fallback = fault ?? this.trace.steps;
+      if (fallback !== at) {
+        yield `why-write ${expr}: asking at step ${fmt(fallback)}... (Esc cancels)`;
+        const again = this.askWhy(expr, fallback);
+        if (again.error === null && again.lines !== null) {
+          note = `(${result.error !== null ? `not resolvable at step ${fmt(at)}: ${result.error}` : `never written before step ${fmt(at)}`}; asked at ${fallback === fault ? "the first fault, " : "the end, "}step ${fmt(fallback)})`;
+          result = again;
+        }
+      }
+    }
+    if (result.error !== null) return this.say(`why-write: ${result.error}`);
+    const lines = [...(note !== null ? [note] : []), ...(result.lines ?? [])];
+    this.answer = { lines, jumpTo: result.jumpTo, scroll: 0 };
+    this.mode = "answer";
+    this.message = result.jumpTo !== null ? `why-write ${expr}: last written at step ${fmt(result.jumpTo)}` : `why-write ${expr}: never written`;
+    this.invalidate();
+  }
+
+  private *continueForward(): JobBody {
+    const from = this.step + 1;
+    if (from > this.trace.steps) return this.say("at the end of the trace");
+    let stop: { step: number; why: string } | null = null;
+    for (const w of this.watches) {
+      yield `continue: checking watch ${w.expression}... (Esc cancels)`;
+      const hit = this.trace.writesIn(w.range, from, this.trace.steps, { limit: 1 })[0];
+      if (hit !== undefined && (stop === null || hit.step < stop.step)) stop = { step: hit.step, why: `watch ${w.expression}: written by step ${fmt(hit.step)} (${hex(hit.oldValue)} -> ${hex(hit.newValue)})` };
+    }
+    if (this.breakpoints.size > 0) {
+      // Breakpoints only matter before the nearest watched write.
+      const end = stop?.step ?? this.trace.steps;
       const cursor = this.trace.cursor(from);
-      let best: { step: number; address: number } | null = null;
-      while (cursor.step < to) {
+      while (cursor.step < end) {
         const s = cursor.step;
         const rec = cursor.next();
         if (rec === null) break;
-        if (rec.kind === "instruction" && this.breakpoints.has(rec.regs.eip)) best = { step: s, address: rec.regs.eip };
+        if (rec.kind === "instruction" && this.breakpoints.has(rec.regs.eip)) {
+          stop = { step: s, why: `breakpoint ${this.breakpoints.get(rec.regs.eip)} at step ${fmt(s)}` };
+          break;
+        }
+        if ((s - from) % PROGRESS_EVERY === PROGRESS_EVERY - 1) yield this.progress("continue", s, from, end);
       }
-      if (best !== null) return { step: best.step, address: best.address, stoppedAt: null };
-      walked += to - from;
-      to = from;
-      if (walked >= CONTINUE_LIMIT && to > this.trace.startStep) return { step: null, address: null, stoppedAt: to };
-      span = Math.min(span * 2, 1 << 20);
     }
-    return { step: null, address: null, stoppedAt: null };
+    if (stop !== null) this.goTo(stop.step, stop.why);
+    else this.goTo(this.trace.steps, "no breakpoint or watched write ahead: at the end");
+  }
+
+  private *continueBackward(): JobBody {
+    const before = this.step;
+    if (before <= this.trace.startStep) return this.say("at the start of the trace");
+    let stop: { step: number; why: string } | null = null;
+    for (const w of this.watches) {
+      yield `reverse-continue: checking watch ${w.expression}... (Esc cancels)`;
+      const hit = this.trace.lastWrite(w.range, before);
+      if (hit !== null && (stop === null || hit.step > stop.step)) stop = { step: hit.step, why: `watch ${w.expression}: last written by step ${fmt(hit.step)} (${hex(hit.oldValue)} -> ${hex(hit.newValue)})` };
+    }
+    if (this.breakpoints.size > 0) {
+      const lowest = stop !== null ? stop.step + 1 : this.trace.startStep;
+      let walked = 0;
+      for (const rec of this.backward(before, lowest)) {
+        if (rec.kind === "instruction" && this.breakpoints.has(rec.regs.eip)) {
+          stop = { step: rec.step, why: `breakpoint ${this.breakpoints.get(rec.regs.eip)} at step ${fmt(rec.step)}` };
+          break;
+        }
+        if (++walked % PROGRESS_EVERY === 0) yield this.progress("reverse-continue", rec.step, before, lowest);
+      }
+    }
+    if (stop !== null) this.goTo(stop.step, stop.why);
+    else this.goTo(this.trace.startStep, "no breakpoint or watched write behind: at the start");
+  }
+
+  private *stepOverJob(call: StepRecord, length: number): JobBody {
+    const returnTo = (call.regs.eip + length) >>> 0;
+    const esp = call.regs.esp >>> 0;
+    const from = call.step + 1;
+    const cursor = this.trace.cursor(from);
+    for (;;) {
+      const s = cursor.step;
+      const rec = cursor.next();
+      // The trace's final position has no step record: read its registers directly.
+      const regs = rec !== null ? rec.regs : s === this.trace.steps ? this.trace.stateAt(s).regs : null;
+      if (regs === null) break;
+      if (regs.eip >>> 0 === returnTo && regs.esp >>> 0 >= esp) return this.goTo(s, `stepped over the call at step ${fmt(call.step)} to ${fmt(s)}`);
+      if (rec === null) break;
+      if ((s - from) % PROGRESS_EVERY === PROGRESS_EVERY - 1) yield this.progress("step over", s, from, this.trace.steps);
+    }
+    this.goTo(this.trace.steps, `the call at step ${fmt(call.step)} does not return before the end of the trace: at the end`);
+  }
+
+  private *stepOverBackJob(ret: StepRecord, returnTo: number): JobBody {
+    const callEsp = (ret.regs.esp + 4) >>> 0;
+    let walked = 0;
+    for (const rec of this.backward(ret.step, this.trace.startStep)) {
+      if (rec.kind === "instruction" && rec.regs.esp >>> 0 === callEsp) {
+        const insn = this.insn(rec);
+        if (insn.call && ((rec.regs.eip + insn.length) >>> 0) === returnTo) return this.goTo(rec.step, `back over the call returned at step ${fmt(ret.step)}: at the call, step ${fmt(rec.step)}`);
+      }
+      if (++walked % PROGRESS_EVERY === 0) yield this.progress("step back over", rec.step, ret.step, this.trace.startStep);
+    }
+    this.say(`the ret at step ${fmt(ret.step)} has no matching call in the trace (its return address was not pushed by a call); stayed`);
+  }
+
+  private *nextLineJob(here: string | null): JobBody {
+    const from = this.step + 1;
+    const cursor = this.trace.cursor(from);
+    for (;;) {
+      const s = cursor.step;
+      const rec = cursor.next();
+      const eip = rec !== null ? (rec.kind === "instruction" ? rec.regs.eip : null) : s === this.trace.steps ? this.trace.stateAt(s).regs.eip : undefined;
+      if (eip === undefined) break;
+      const line = eip !== null ? this.lineOf(eip >>> 0) : null;
+      if (line !== null && line.stmt && line.key !== here) return this.goTo(s, `next line: ${line.key} at step ${fmt(s)}`);
+      if (rec === null) break;
+      if ((s - from) % PROGRESS_EVERY === PROGRESS_EVERY - 1) yield this.progress("next line", s, from, this.trace.steps);
+    }
+    this.goTo(this.trace.steps, "no other source line ahead: at the end");
+  }
+
+  private *previousLineJob(here: string | null): JobBody {
+    // Walking backward, `found` is the earliest step seen so far of the run on another line; the run
+    // ends (and `found` is the answer) at the first earlier step on a different line, or none.
+    let found: { step: number; key: string } | null = null;
+    let walked = 0;
+    for (const rec of this.backward(this.step, this.trace.startStep)) {
+      const line = rec.kind === "instruction" ? this.lineOf(rec.regs.eip >>> 0) : null;
+      if (found !== null) {
+        if (line === null || line.key !== found.key) break;
+        if (line.stmt) found = { step: rec.step, key: line.key };
+      } else if (line !== null && line.stmt && line.key !== here) found = { step: rec.step, key: line.key };
+      if (++walked % PROGRESS_EVERY === 0) yield this.progress("previous line", rec.step, this.step, this.trace.startStep);
+    }
+    if (found === null) return this.goTo(this.trace.startStep, "no other source line behind: at the start");
+    this.goTo(found.step, `previous line: ${found.key} at step ${fmt(found.step)}`);
+  }
+
+  /** "label: step S (P%), Esc cancels", P being how much of the span from..to is searched. */
+  private progress(label: string, at: number, from: number, to: number): string {
+    const pct = to === from ? 100 : Math.floor((Math.abs(at - from) * 100) / Math.abs(to - from));
+    return `${label}: searching, step ${fmt(at)} (${pct}%); Esc cancels`;
+  }
+
+  /**
+   * Step records from `from - 1` down to `lowest`, latest first. Steps can only be executed forward,
+   * so windows of BACK_WINDOW steps are read forward (one seek each) and handed out last first.
+   */
+  private *backward(from: number, lowest: number): Generator<StepRecord, void, void> {
+    let to = from;
+    while (to > lowest) {
+      const start = Math.max(lowest, to - BACK_WINDOW);
+      const cursor = this.trace.cursor(start);
+      const window: StepRecord[] = [];
+      while (cursor.step < to) {
+        const rec = cursor.next();
+        if (rec === null) break;
+        window.push(rec);
+      }
+      for (let i = window.length - 1; i >= 0; i--) yield window[i];
+      to = start;
+    }
+  }
+
+  /**
+   * Whether the instruction of `rec` is a near call or return, and its length. Cached by address:
+   * the demo and probe kernels do not rewrite their code (a guest that does would need the bytes as key).
+   */
+  private insn(rec: StepRecord): { call: boolean; ret: boolean; length: number } {
+    const eip = rec.regs.eip >>> 0;
+    let v = this.insnCache.get(eip);
+    if (v === undefined) {
+      const d = disassemble(rec.bytes, eip);
+      v = { call: d.valid && /^call\b/.test(d.text), ret: d.valid && /^ret\b/.test(d.text), length: d.length };
+      this.insnCache.set(eip, v);
+    }
+    return v;
+  }
+
+  private lineOf(eip: number): { key: string; stmt: boolean } | null {
+    let v = this.lineCache.get(eip);
+    if (v === undefined) {
+      const loc = this.ctx.symbols?.sourceAt(eip);
+      v = loc !== undefined ? { key: `${loc.file}:${loc.line}`, stmt: loc.isStmt } : null;
+      this.lineCache.set(eip, v);
+    }
+    return v;
   }
 
   private events(): TraceEvent[] {

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { render } from "ink-testing-library";
 import { openRecordingArg, type Recording } from "../../src/bundle/open.js";
-import { DebuggerViewModel } from "../../src/tui/view-model.js";
+import { DebuggerViewModel, HELP } from "../../src/tui/view-model.js";
 import { App, Screen } from "../../src/tui/app.js";
 import { ROOT, recordDemo, removeDemo } from "./helpers.js";
 
@@ -21,6 +21,16 @@ afterAll(() => {
 });
 
 const settle = () => new Promise((r) => setTimeout(r, 30));
+/** Ink throttles redraws: poll the last frame until it matches (or give up and return it). */
+async function frameMatching(r: ReturnType<typeof render>, re: RegExp, timeoutMs = 3000): Promise<string> {
+  const end = Date.now() + timeoutMs;
+  let f = plain(r.lastFrame());
+  while (!re.test(f) && Date.now() < end) {
+    await new Promise((res) => setTimeout(res, 20));
+    f = plain(r.lastFrame());
+  }
+  return f;
+}
 // Colours and inverse video are not part of what these tests read.
 const plain = (s: string | undefined) => (s ?? "").replace(/\x1b\[[0-9;]*m/g, "");
 
@@ -72,6 +82,12 @@ describe("App", () => {
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
     const f = lines.join("\n");
     for (const title of ["Disassembly", "Source", "Registers", "Stack", "events"]) expect(f).toContain(title);
+    // The help overlay lists every key even at 80x24.
+    vm.key("?");
+    r.rerender(<Screen view={vm.view} columns={80} rows={24} />);
+    const help = plain(r.lastFrame());
+    for (const [k] of HELP) expect(help).toContain(`  ${k} `);
+    vm.key("", { escape: true });
     r.rerender(<Screen view={vm.view} columns={120} rows={40} />);
     const wide = plain(r.lastFrame()).split("\n");
     expect(wide.length).toBeGreaterThan(24);
@@ -84,6 +100,60 @@ describe("App", () => {
     const vm = new DebuggerViewModel(noSources, faultStep);
     const r = render(<Screen view={vm.view} columns={100} rows={30} />);
     expect(plain(r.lastFrame())).toContain("source not available (src/kernel/thread.c)");
+    r.unmount();
+  });
+
+  test("a long search shows progress, redraws on its own and Esc cancels it", async () => {
+    const vm = new DebuggerViewModel(rec, rec.trace.steps, { unitsPerSlice: 1 });
+    const r = render(<App vm={vm} columns={100} rows={30} />);
+    for (const k of ["b", "0x1", "\r"]) {
+      r.stdin.write(k);
+      await settle();
+    }
+    r.stdin.write("r");
+    await settle();
+    let f = plain(r.lastFrame());
+    expect(f).toMatch(/reverse-continue: searching, step [0-9,]+ \(\d+%\); Esc cancels/);
+    expect(f).toMatch(/\|  reverse-continue\.\.\./);
+    r.stdin.write("\x1b");
+    f = await frameMatching(r, /cancelled/);
+    expect(f).toContain("reverse-continue cancelled; still at step");
+    expect(f).toMatch(new RegExp(`^ step ${rec.trace.steps.toLocaleString("en-US")} / `));
+    // Left to run, the end arrives with no key pressed: the view model's change listener redraws.
+    r.stdin.write("r");
+    await vm.idle();
+    f = await frameMatching(r, /behind: at the start/);
+    expect(f).toContain("no breakpoint or watched write behind: at the start");
+    expect(f).toMatch(/^ step 0 \/ /);
+    r.unmount();
+  });
+
+  test("help lists every key; the stack selection, watch prompt and bookmark list show", async () => {
+    const vm = new DebuggerViewModel(rec, faultStep);
+    const r = render(<App vm={vm} columns={100} rows={30} />);
+    const press = async (k: string) => {
+      r.stdin.write(k);
+      await settle();
+    };
+    await press("?");
+    let f = plain(r.lastFrame());
+    for (const k of ["o / O", "l / L", "W", "Up / Down", "M", "step over a call", "cancel a running search"]) expect(f).toContain(k);
+    await press("\x1b");
+    await press("\x1b[B");
+    f = await frameMatching(r, /selected/);
+    expect(f).toContain("Stack (w: who wrote the selected word)");
+    expect(f).toMatch(/stack word 0xe010f628 \(.*registers\[10\]\) selected/);
+    await press("\x1b");
+    await press("W");
+    expect(await frameMatching(r, /watch \(/)).toContain("watch (expression or address):");
+    await press("\x1b");
+    await press("m");
+    await press("screen-mark");
+    await press("\r");
+    await press("M");
+    f = await frameMatching(r, /Bookmarks/);
+    expect(f).toContain("Bookmarks   Up/Down: select   Enter: jump   Esc: close");
+    expect(f).toMatch(new RegExp(`> +${faultStep.toLocaleString("en-US")}  screen-mark`));
     r.unmount();
   });
 });

@@ -6,14 +6,16 @@ import { dirname, join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const CLI = join(ROOT, "dist/cli/main.js");
+/** The speed-probe guests (long, call-free compute loops), shared with the benchmarks. */
+export const PROBE_DIR = process.env.TTD_PROBE_DIR ?? resolve(ROOT, "../shared/bench/probe");
 
-/** Records src/kernel/build/idle-bug.elf into a fresh temp folder and returns the trace's path. */
-export function recordDemo(): string {
+/** Records `elf` (default: src/kernel/build/idle-bug.elf) into a fresh temp folder and returns the trace's path. */
+export function recordDemo(elf = join(ROOT, "src/kernel/build/idle-bug.elf")): string {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npx tsc -p tsconfig.json' first`);
   const dir = mkdtempSync(join(tmpdir(), "ttd-tui-test-"));
   const out = join(dir, "demo.trace");
   try {
-    execFileSync(process.execPath, [CLI, "record", join(ROOT, "src/kernel/build/idle-bug.elf"), "-o", out, "--no-progress"], { cwd: ROOT, stdio: "pipe" });
+    execFileSync(process.execPath, [CLI, "record", elf, "-o", out, "--no-progress"], { cwd: ROOT, stdio: "pipe" });
   } catch (e) {
     // The demo guest ends with a non-zero isa-debug-exit status by design; the trace is still complete.
     if (!existsSync(out)) throw e;

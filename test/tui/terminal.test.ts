@@ -4,9 +4,12 @@
  */
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { CLI, ROOT, recordDemo, removeDemo } from "./helpers.js";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { HELP } from "../../src/tui/view-model.js";
+import { CLI, PROBE_DIR, ROOT, recordDemo, removeDemo } from "./helpers.js";
 
-const SESSION = "tui";
+let SESSION = "tui";
 // A server of our own (-L), so the test neither sees nor disturbs any other tmux sessions.
 const SOCKET = `ttd-tui-test-${process.pid}`;
 let tracePath: string;
@@ -30,6 +33,14 @@ async function waitFor(re: RegExp, timeoutMs = 20_000): Promise<string> {
   }
   throw new Error(`screen never matched ${re}:\n${s}`);
 }
+
+test("ttd tui --help lists every key the help overlay lists", () => {
+  const out = execFileSync(process.execPath, [CLI, "tui", "--help"], { encoding: "utf8" });
+  // The key column: two spaces, then keys up to the two-space gap before the description.
+  const keyColumn = new Set<string>();
+  for (const m of out.matchAll(/^ {2}(\S(?:\S| (?! ))*) {2,}\S/gm)) for (const k of m[1].split(/ \/ | /)) keyColumn.add(k);
+  for (const [keys] of HELP) for (const k of keys.split(/ \/ | /)) expect(keyColumn, `key ${k}`).toContain(k);
+});
 
 beforeAll(() => {
   tracePath = recordDemo();
@@ -86,4 +97,31 @@ test("ttd tui in tmux: --at 100, three reverse steps, why-write of the idle TCB'
     }
   }
   expect(alive).toBe(false);
+}, 60_000);
+
+test("a long reverse-continue shows progress in the real terminal and Esc cancels it", async () => {
+  // probe-r1 runs 3.6M steps without a call: a backward search for a never-hit breakpoint takes seconds.
+  const elf = join(PROBE_DIR, "probe-r1.elf");
+  expect(existsSync(elf), `${elf} is missing (set TTD_PROBE_DIR)`).toBe(true);
+  const probeTrace = recordDemo(elf);
+  SESSION = "tui-probe";
+  try {
+    tmux("new-session", "-d", "-s", SESSION, "-x", "100", "-y", "30", "-c", ROOT, `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} tui ${JSON.stringify(probeTrace)} --at end`);
+    let s = await waitFor(/step ([0-9,]+) \/ \1 /);
+    const end = /step ([0-9,]+) \//.exec(s)![1];
+    tmux("send-keys", "-t", SESSION, "b");
+    await waitFor(/breakpoint \(function/);
+    tmux("send-keys", "-t", SESSION, "-l", "0x1");
+    tmux("send-keys", "-t", SESSION, "Enter");
+    await waitFor(/breakpoint at 0x1/);
+    tmux("send-keys", "-t", SESSION, "r");
+    s = await waitFor(/reverse-continue: searching, step [0-9,]+ \(\d+%\); Esc cancels/);
+    expect(s).toMatch(/\|  reverse-continue\.\.\./);
+    tmux("send-keys", "-t", SESSION, "Escape");
+    s = await waitFor(/reverse-continue cancelled; still at step/);
+    expect(s).toContain(`step ${end} / ${end}`);
+    tmux("send-keys", "-t", SESSION, "q");
+  } finally {
+    removeDemo(probeTrace);
+  }
 }, 60_000);

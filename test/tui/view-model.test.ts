@@ -26,6 +26,11 @@ const type = (vm: DebuggerViewModel, text: string) => {
   for (const c of text) vm.key(c);
   vm.key("", { return: true });
 };
+/** Types into a prompt and waits for the command it starts (why-write runs as a job). */
+const typeAndWait = async (vm: DebuggerViewModel, text: string) => {
+  type(vm, text);
+  await vm.idle();
+};
 
 describe("position and panels", () => {
   test("opens at --at with the registers of that step", () => {
@@ -175,10 +180,10 @@ describe("keys", () => {
 });
 
 describe("why-write", () => {
-  test("at the fault: the timer interrupt frame push, chained back to idle_thread's push %ebp; j jumps there", () => {
+  test("at the fault: the timer interrupt frame push, chained back to idle_thread's push %ebp; j jumps there", async () => {
     const vm = vmAt(faultStep);
     vm.key("w");
-    type(vm, "ksIdleThread->tcbArch.tcbContext.registers[Error]");
+    await typeAndWait(vm, "ksIdleThread->tcbArch.tcbContext.registers[Error]");
     const v = vm.view;
     expect(v.mode).toBe("answer");
     const text = v.answer!.lines.join("\n");
@@ -195,47 +200,48 @@ describe("why-write", () => {
     expect(vm.view.stepKind).toMatch(/^interrupt 157/);
   });
 
-  test("early in the trace, where the TCB is not mapped yet, it asks at the first fault and says so", () => {
+  test("early in the trace, where the TCB is not mapped yet, it asks at the first fault and says so", async () => {
     const vm = vmAt(97);
     vm.key("w");
-    type(vm, "ksIdleThread->tcbArch.tcbContext.registers[Error]");
+    await typeAndWait(vm, "ksIdleThread->tcbArch.tcbContext.registers[Error]");
     const lines = vm.view.answer!.lines;
     expect(lines[0]).toMatch(/not resolvable at step 97.*asked at the first fault, step/);
     expect(lines.join("\n")).toMatch(/`push %ebp` in idle_thread/);
   });
 
-  test("@ STEP asks at that step; bad input is one message, not an exception", () => {
+  test("@ STEP asks at that step; bad input is one message, not an exception", async () => {
     const vm = vmAt(0);
     vm.key("w");
-    type(vm, `0xe010f624 @ ${faultStep}`);
+    await typeAndWait(vm, `0xe010f624 @ ${faultStep}`);
     expect(vm.view.answer!.jumpTo).toBe(rec.trace.lastWrite({ address: 0xe010f624, size: 4 }, faultStep)!.step);
     vm.key("", { escape: true });
     vm.key("w");
-    type(vm, "no_such_symbol + 1 @ end");
+    await typeAndWait(vm, "no_such_symbol + 1 @ end");
     expect(vm.view.mode).toBe("normal");
     expect(vm.view.message).toMatch(/^why-write: .*no_such_symbol/);
     vm.key("w");
-    type(vm, "0x10 @ soon");
+    await typeAndWait(vm, "0x10 @ soon");
     expect(vm.view.message).toMatch(/'soon' is not a step number/);
   });
 
-  test("a register: its last change", () => {
+  test("a register: its last change", async () => {
     const vm = vmAt(faultStep);
     vm.key("w");
-    type(vm, "$esp");
+    await typeAndWait(vm, "$esp");
     const change = rec.trace.lastRegisterChange("esp", faultStep)!;
     expect(vm.view.answer!.jumpTo).toBe(change.step);
   });
 });
 
 describe("breakpoints and bookmarks", () => {
-  test("b on a function; r and c stop where EIP is its entry", () => {
+  test("b on a function; r and c stop where EIP is its entry", async () => {
     const entry = rec.symbols!.functionNamed("idle_thread")!.entry;
     const vm = vmAt(faultStep);
     vm.key("b");
     type(vm, "idle_thread");
     expect(vm.view.breakpoints).toEqual([{ address: entry, name: "idle_thread" }]);
     vm.key("r");
+    await vm.idle();
     const back = vm.view.step;
     expect(back).toBeLessThan(faultStep);
     expect(rec.trace.stateAt(back).regs.eip).toBe(entry);
@@ -245,6 +251,7 @@ describe("breakpoints and bookmarks", () => {
     for (let s = back + 1; s < faultStep; s++) expect(cursor.next()!.regs.eip).not.toBe(entry);
     vm.key("<");
     vm.key("c");
+    await vm.idle();
     const first = vm.view.step;
     expect(first).toBeLessThanOrEqual(back);
     expect(rec.trace.stateAt(first).regs.eip).toBe(entry);

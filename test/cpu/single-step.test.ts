@@ -45,7 +45,7 @@ describe("single-step trap (EFLAGS.TF)", () => {
     const stepped = flatMachine();
     loadCode(stepped, code);
     stepped.cpu.setEflags(0x2 | TF);
-    while (stepped.cpu.steps < 4) stepped.cpu.step();
+    while (stepped.cpu.steps < 4 && !stepped.cpu.halted) stepped.cpu.step();
     expect(results[0]).toEqual({ steps: stepped.cpu.steps, eip: stepped.cpu.eip >>> 0, eax: stepped.cpu.regs[0] });
     expect(results[1]).toEqual(results[0]);
   });

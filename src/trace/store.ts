@@ -96,7 +96,7 @@ export class TraceStore {
     pageBlob: Database.Statement<[number, number], { data: Buffer }>;
     indexBackward: Database.Statement<[number, number], { first_chunk: number; last_chunk: number; entries: Buffer }>;
     indexRange: Database.Statement<[number, number, number, number], { line: number; first_chunk: number; last_chunk: number; entries: Buffer }>;
-    events: Database.Statement<[number, number, number], StoredEventRow>;
+    events: Database.Statement<[number, number, number], StoredEvent>;
     output: Database.Statement<[number, number], StoredOutput>;
     portChunks: Database.Statement<[number, number, number], { chunk: number }>;
     anyPortChunks: Database.Statement<[number, number], { chunk: number }>;
@@ -328,17 +328,6 @@ export class TraceStore {
   close(): void {
     if (this.db.open) this.db.close();
   }
-}
-
-interface StoredEventRow {
-  step: number;
-  kind: number;
-  vector: number;
-  errorCode: number | null;
-  eip: number;
-  cplBefore: number;
-  cplAfter: number;
-  handlerEip: number;
 }
 
 function corrupt(path: string, e: unknown): TraceError {

@@ -336,11 +336,6 @@ export class Mmu {
     this.writeSlow(lin, size, v, false);
   }
 
-  /** Reads with an explicit privilege (used by frame pops whose privilege differs from the data CPL). */
-  readAs(lin: number, size: AccessSize, user: boolean): number {
-    return this.readSlow(lin, size, user);
-  }
-
   writeAs(lin: number, size: AccessSize, v: number, user: boolean): void {
     this.writeSlow(lin, size, v, user);
   }

@@ -134,21 +134,6 @@ export function nullInaccessibleSegments(cpu: CPU, segs: readonly number[]): voi
   }
 }
 
-/**
- * Checks a code-segment descriptor already in `desc` as the target of a far transfer or interrupt
- * (present, code); returns its attributes. `ext` is the EXT bit for error codes.
- */
-export function requireCodeDescriptor(cpu: CPU, sel: number, ext: number): number {
-  const attr = descAttr(desc.hi);
-  if ((attr & ATTR_S) === 0 || (attr & ATTR_CODE) === 0) cpu.gp((sel & 0xfffc) | ext);
-  return attr;
-}
-
-/** Checks that offset `eip` is within the limit of the CS descriptor in `desc`. */
-export function checkCodeLimit(cpu: CPU, eip: number): void {
-  if ((eip >>> 0) > (descLimit(desc.lo, desc.hi) >>> 0)) cpu.gp(0);
-}
-
 /** Loads CS from `desc` with the RPL set to `cpl`, and makes `cpl` current. */
 export function commitCode(cpu: CPU, sel: number, cpl: number): void {
   cpu.setSegmentCache(CS, (sel & 0xfffc) | cpl, descBase(desc.lo, desc.hi), descLimit(desc.lo, desc.hi), descAttr(desc.hi));

@@ -442,11 +442,6 @@ export class CPU {
 
   /** Physical address of the code byte at EIP (-1 for MMIO), through the fetch cache; may raise #PF. */
   codeAddress(): number {
-    return this.fetchAddress();
-  }
-
-  /** Physical address of the code byte at EIP, through the fetch cache. */
-  private fetchAddress(): number {
     const lin = (this.segBase[CS] + this.eip) | 0;
     if ((lin & ~0xfff) === this.fetchLinPage && this.fetchGen === this.mmu.generation) return this.fetchPhysPage | (lin & 0xfff);
     return this.fetchSlow(lin);
@@ -473,7 +468,7 @@ export class CPU {
   }
 
   fetch8(): number {
-    const p = this.fetchAddress();
+    const p = this.codeAddress();
     this.eip = (this.eip + 1) | 0;
     return p >= 0 ? this.mem8[p] : 0xff;
   }

@@ -220,6 +220,10 @@ function verify(cpu: CPU, sel: number, write: boolean): void {
   cpu.setFlag(ZF, ok);
 }
 
+/** System descriptor types LAR accepts (TSSs, LDT, call and task gates) and LSL accepts (those with a limit), as bit sets. */
+const LAR_SYSTEM_TYPES = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 9) | (1 << 11) | (1 << 12);
+const LSL_SYSTEM_TYPES = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 9) | (1 << 11);
+
 /** LAR (0F 02) and LSL (0F 03). */
 export function larLsl(cpu: CPU, lsl: boolean): void {
   if ((cpu.cr0 & CR0_PE) === 0) cpu.raiseFault(UD, 0);
@@ -231,7 +235,7 @@ export function larLsl(cpu: CPU, lsl: boolean): void {
     let typeOk = true;
     if ((attr & ATTR_S) === 0) {
       const t = attr & 0xf;
-      typeOk = lsl ? [1, 2, 3, 9, 11].includes(t) : [1, 2, 3, 4, 5, 9, 11, 12].includes(t);
+      typeOk = ((lsl ? LSL_SYSTEM_TYPES : LAR_SYSTEM_TYPES) & (1 << t)) !== 0;
     }
     ok = typeOk && privilegeVisible(cpu, sel, attr);
     if (ok) {

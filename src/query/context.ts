@@ -139,6 +139,8 @@ export class QueryContext {
 
   /** Objects that global pointers pointed at when pointerHints() was last taken. */
   private hints: { lo: number; hi: number; name: string; type: CType }[] = [];
+  /** The step `hints` were read at (a recording never changes, so they stay valid for that step). */
+  private hintsStep = -1;
 
   /**
    * Reads every global pointer to a struct or union at `step`, so data inside the objects they point
@@ -147,7 +149,9 @@ export class QueryContext {
    */
   pointerHints(step: number): void {
     const di = this.symbols;
+    if (step === this.hintsStep) return;
     this.hints = [];
+    this.hintsStep = step;
     if (di === null) return;
     const state = this.trace.stateAt(step);
     for (const v of di.variables()) {

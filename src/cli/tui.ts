@@ -1,5 +1,7 @@
 /** `ttd tui`: the full-screen terminal debugger over a recording (src/tui/). */
 import type { Command } from "commander";
+// Must come before ink: see the module.
+import "../tui/interactive-terminal.js";
 import { createElement } from "react";
 import { render } from "ink";
 import { openForQuery, parseAtStep } from "./open-recording.js";

@@ -42,6 +42,8 @@ export function exitCodeFor(r: RunResult): number {
     case "max-steps": return 4;
     case "triple-fault": case "reset": return 6;
     case "interrupted": return 130;
+    // Only debugger searches set code stops; a command-line run never does.
+    case "code-stop": throw new Error("a run stopped at a code stop, which only debugger searches set");
   }
 }
 

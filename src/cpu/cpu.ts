@@ -30,6 +30,8 @@ export const enum CpuStop {
   Requested = 2,
   /** A fault while delivering a double fault. */
   TripleFault = 3,
+  /** The next instruction's EIP is one of `codeStops` (a debugger's breakpoint search). */
+  CodeStop = 4,
 }
 
 export class CPU {
@@ -123,6 +125,15 @@ export class CPU {
   /** The first opcode met that this CPU does not implement (raised #UD), for the run summary. */
   firstUnimplemented: string | null = null;
   tripleFaultReason = "";
+  /**
+   * EIPs before which run() stops (CpuStop.CodeStop), as a debugger's breakpoints would: checked only
+   * where an instruction is about to execute (an interrupt due at that boundary is delivered first, as
+   * hardware ranks it above a code breakpoint), and at every iteration of a repeated string
+   * instruction. Null (the normal case) costs one comparison per block.
+   */
+  codeStops: Int32Array | null = null;
+  /** The step whose code stop is not taken: the one a search resumes from after reporting it. */
+  codeStopSkipStep = -1;
 
   // Code fetch cache: linear page of EIP and its physical page, valid while `fetchGen` matches the MMU.
   private fetchLinPage = -1;
@@ -223,6 +234,8 @@ export class CPU {
   private runInner(stepLimit: number): void {
     const regs = this.regs;
     const blocks = this.blocks;
+    // A fault unwinding through run() may have left a one-instruction limit behind (see below).
+    this.stepLimit = stepLimit;
     while (this.steps < stepLimit) {
       let single = this.interpretNext;
       if (this.irqPending && (this.flags & IF) !== 0) {
@@ -234,6 +247,11 @@ export class CPU {
         single = true;
       }
       if (this.halted || this.stopReason !== CpuStop.None) return;
+      const stops = this.codeStops;
+      if (stops !== null && this.steps !== this.codeStopSkipStep && stops.includes(this.eip)) {
+        this.stopReason = CpuStop.CodeStop;
+        return;
+      }
       this.instrEip = this.eip;
       this.instrEsp = regs[ESP];
       const trap = (this.flags & TF) !== 0;
@@ -241,7 +259,9 @@ export class CPU {
         const phys = this.codeAddress();
         if (phys >= 0) {
           const block = blocks.lookup(phys, this.codeDefault32);
-          if (this.steps + block.count <= stepLimit) {
+          // A block runs its instructions (and its loops) without coming back here: one that holds a
+          // code stop is interpreted instead, an instruction at a time.
+          if (this.steps + block.count <= stepLimit && (stops === null || !blockHoldsStop(stops, this.eip, block.physEnd - block.physStart))) {
             this.mmu.inBlock = true;
             block.fn(this, regs, this.eip);
             this.mmu.inBlock = false;
@@ -251,7 +271,14 @@ export class CPU {
       }
       this.interpretNext = false;
       this.eventDeliveredInStep = false;
-      execute(this);
+      if (stops !== null) {
+        // One iteration of a repeated string instruction at a time, so each is looked at.
+        this.stepLimit = this.steps + 1;
+        execute(this);
+        this.stepLimit = stepLimit;
+      } else {
+        execute(this);
+      }
       this.steps++;
       if (trap) this.singleStepTrap(stepLimit);
     }
@@ -934,4 +961,16 @@ export class CPU {
     this.lfB = 0;
     this.lazy = ARITH_FLAGS;
   }
+}
+
+/**
+ * Whether a code stop lies in a block starting at `eip` whose compiled instructions span `length`
+ * bytes (its last instruction may be an interpreted one starting at eip + length).
+ */
+function blockHoldsStop(stops: Int32Array, eip: number, length: number): boolean {
+  for (let i = 0; i < stops.length; i++) {
+    const d = (stops[i] - eip) >>> 0;
+    if (d <= length) return true;
+  }
+  return false;
 }

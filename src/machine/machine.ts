@@ -26,7 +26,8 @@ export interface MachineOptions {
   compile?: boolean;
 }
 
-export type StopReason = "exit" | "halt" | "triple-fault" | "reset" | "max-steps" | "interrupted";
+/** "code-stop": the CPU is about to execute an instruction at one of its `codeStops`. */
+export type StopReason = "exit" | "halt" | "triple-fault" | "reset" | "max-steps" | "interrupted" | "code-stop";
 
 export interface RunResult {
   reason: StopReason;
@@ -271,6 +272,7 @@ export class Machine {
       if (next !== Infinity) target = Math.min(target, cpu.steps + Math.max(1, next - this.now()));
       cpu.run(target);
       this.advanceDevices();
+      if (cpu.stopReason === CpuStop.CodeStop) return { reason: "code-stop", steps: cpu.steps, detail: `about to execute 0x${(cpu.eip >>> 0).toString(16)}` };
     }
   }
 

@@ -527,6 +527,44 @@ export class Trace {
     return null;
   }
 
+  // ---- Searching for code ------------------------------------------------------------------------
+
+  /**
+   * The first step in [from, to) (or with `which: "last"`, the last one) that executes an instruction
+   * whose EIP is one of `eips`, as a breakpoint there would stop before it; null when there is none.
+   * A step that delivers an interrupt or exception never counts (hardware delivers an interrupt due
+   * at a boundary before a code breakpoint there), and each iteration of a repeated string
+   * instruction counts. The range is re-executed at full speed, compiled code included (only
+   * blocks holding one of the EIPs are interpreted): about as fast as `ttd run`, so callers search
+   * millions of steps per call.
+   */
+  findInstruction(eips: Iterable<number>, from: number, to: number, which: "first" | "last" = "first"): number | null {
+    this.checkStep(from);
+    const end = Math.min(to, this.store.steps);
+    const stops = Int32Array.from(eips, (e) => e | 0);
+    if (from >= end || stops.length === 0) return null;
+    this.seek(from);
+    const machine = this.replay.machine;
+    const cpu = machine.cpu;
+    let found: number | null = null;
+    cpu.codeStops = stops;
+    cpu.codeStopSkipStep = -1;
+    try {
+      while (cpu.steps < end) {
+        const r = machine.run({ maxSteps: end });
+        if (r.reason !== "code-stop") break;
+        found = cpu.steps;
+        if (which === "first") break;
+        cpu.codeStopSkipStep = cpu.steps;
+      }
+    } finally {
+      cpu.codeStops = null;
+      cpu.codeStopSkipStep = -1;
+      this.generation++;
+    }
+    return found;
+  }
+
   // ---- Stepping -------------------------------------------------------------------------------------
 
   /** Steps one at a time from `from` (for `ttd log` and the TUI). */

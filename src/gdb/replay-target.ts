@@ -10,11 +10,14 @@
  * - write watchpoints (Z2, and the write half of Z4) use the trace's write index: the first write at or
  *   after the position going forward (Trace.writesIn), the last one before it going backward
  *   (Trace.lastWrite). Only the one chunk holding the answer is re-executed, however far away it is.
- * - breakpoints (Z0, Z1) and read watchpoints (Z3, the read half of Z4) are not indexed: the steps are
- *   re-executed and looked at one by one. Forward that starts at the position; backward it works in
- *   windows ending at the position and doubling in length, so the cost follows the distance to the
- *   stop, not the length of the trace. Both are bounded by the nearest write-watchpoint stop when
- *   there is one, since nothing past it matters.
+ * - breakpoints (Z0, Z1) are not indexed: the steps are re-executed at compiled speed with the CPU
+ *   told to stop before those EIPs (Trace.findInstruction, well over 50M steps/s).
+ * - read watchpoints (Z3, the read half of Z4) are not indexed either, and need each instruction's
+ *   operands: those steps are re-executed and looked at one by one (a few million steps/s).
+ * - Forward a search starts at the position; backward it works in windows ending at the position and
+ *   doubling in length, so the cost follows the distance to the stop, not the length of the trace.
+ *   Both are bounded by the nearest write-watchpoint stop when there is one, since nothing past it
+ *   matters.
  * - Scans yield to the event loop every few thousand steps, so an interrupt from gdb (Ctrl-C) or a
  *   dropped connection ends them promptly.
  *
@@ -54,11 +57,15 @@ export interface Stop {
 
 export type Direction = "forward" | "backward";
 
-/** Steps re-executed between yields to the event loop (a few milliseconds). */
+/** Steps re-executed one at a time (read watchpoints) between yields to the event loop (a few milliseconds). */
 const SLICE_STEPS = 4096;
+/** Steps searched for breakpoints at compiled speed between yields (about 10-20 ms). */
+const BREAKPOINT_SLICE_STEPS = 2_000_000;
 /** First backward window, and the most it grows to. */
 const FIRST_WINDOW = 2048;
 const MAX_WINDOW = 1 << 20;
+/** The largest backward window when only breakpoints are searched (at compiled speed). */
+const MAX_BREAKPOINT_WINDOW = 1 << 24;
 /** Watch ranges longer than this are refused (gdb splits large watches into small pieces anyway). */
 export const MAX_WATCH_LENGTH = 1 << 20;
 
@@ -91,14 +98,21 @@ export class ReplayTarget {
    * made: what the index-based paths avoid (tests and `monitor stats` read it).
    */
   stepsScanned = 0;
+  /** Steps searched for breakpoints at compiled speed (Trace.findInstruction) since this target was made. */
+  stepsSearched = 0;
   /** Messages about watchpoints that could not be searched (unmapped pages), for the server log. */
   readonly warnings: string[] = [];
+
+  /** Steps searched for breakpoints between yields to the event loop. */
+  private readonly breakpointSlice: number;
 
   constructor(
     readonly trace: Trace,
     start?: number,
+    options: { breakpointSliceSteps?: number } = {},
   ) {
     this.pos = start ?? trace.startStep;
+    this.breakpointSlice = options.breakpointSliceSteps ?? BREAKPOINT_SLICE_STEPS;
     this.ramBytes = trace.info().memoryBytes;
     if (!Number.isInteger(this.pos) || this.pos < trace.startStep || this.pos > trace.steps) {
       throw new RangeError(`step ${start} is outside the trace (steps ${trace.startStep} to ${trace.steps})`);
@@ -252,7 +266,7 @@ export class ReplayTarget {
         if (hit === "interrupted") return { step: b, reason: { kind: "interrupted" } };
         if (hit !== null) return hit;
         b = a;
-        window = Math.min(window * 2, MAX_WINDOW);
+        window = Math.min(window * 2, this.readWatches().length > 0 ? MAX_WINDOW : MAX_BREAKPOINT_WINDOW);
         if (this.interruptRequested) return { step: b, reason: { kind: "interrupted" } };
       }
     }
@@ -377,13 +391,16 @@ export class ReplayTarget {
   }
 
   /**
-   * Re-executes steps [from, to) looking at each state and step:
-   *  - a breakpoint at the EIP of state s, for from < s <= to (forward: the state we start in does not
-   *    count, gdb steps off it itself) or from <= s < to with `exclusiveEnd` (backward windows: the
-   *    state at `to` is the one we start from);
+   * Looks for stops in steps [from, to):
+   *  - a breakpoint: the instruction at state s is about to execute at a breakpoint's EIP, for
+   *    from < s <= to (forward: the state we start in does not count, gdb steps off it itself) or
+   *    from <= s < to with `exclusiveEnd` (backward windows: the state at `to` is the one we start
+   *    from). An interrupt or exception delivered at s is no hit (hardware takes it before a code
+   *    breakpoint); the state at the very end of the trace, which executes nothing, is none either;
    *  - a read of a watched range by step s, which stops at s + 1 forward or at s backward.
    * Forward scans return the first hit; with `last` the scan runs the whole range and returns the
-   * last one. Returns "interrupted" when asked to stop (scanPosition says where it got to).
+   * last one (a read wins a tie, as it is the later event at that position). Returns "interrupted"
+   * when asked to stop (scanPosition says where it got to).
    */
   private async scan(
     from: number,
@@ -391,17 +408,59 @@ export class ReplayTarget {
     opts: { breakpoints: boolean; reads: boolean; last: boolean; exclusiveEnd?: boolean },
   ): Promise<Hit | null | "interrupted"> {
     const reads = opts.reads ? this.readWatches() : [];
-    const checkBreakpoints = opts.breakpoints && this.hasBreakpoints;
-    if (!checkBreakpoints && reads.length === 0) return null;
+    let breakpoint: Hit | null = null;
+    if (opts.breakpoints && this.hasBreakpoints) {
+      const r = opts.exclusiveEnd ? await this.scanBreakpoints(from, to, opts.last) : await this.scanBreakpoints(from + 1, to + 1, opts.last);
+      if (r === "interrupted") return r;
+      breakpoint = r;
+    }
+    if (reads.length === 0) return breakpoint;
+    // Forward, reads only matter before the breakpoint stop (a read at s stops at s + 1).
+    const readTo = !opts.last && breakpoint !== null ? Math.min(to, breakpoint.step) : to;
+    const read = await this.scanReads(from, readTo, reads, opts.last);
+    if (read === "interrupted") return read;
+    if (read === null) return breakpoint;
+    if (breakpoint === null) return read;
+    return (opts.last ? read.step >= breakpoint.step : read.step <= breakpoint.step) ? read : breakpoint;
+  }
+
+  /**
+   * The first (or last) breakpoint hit at states lo <= s < hi, through the trace's compiled-speed
+   * search, a slice at a time with a yield to the event loop between slices.
+   */
+  private async scanBreakpoints(lo: number, hi: number, last: boolean): Promise<Hit | null | "interrupted"> {
+    const eips = [...this.swBreakpoints, ...this.hwBreakpoints];
+    let found: Hit | null = null;
+    for (let a = lo; a < hi; ) {
+      const b = Math.min(hi, a + this.breakpointSlice);
+      const s = this.trace.findInstruction(eips, a, b, last ? "last" : "first");
+      this.stepsSearched += Math.min(b, this.lastStep) - a;
+      if (s !== null) {
+        const eip = this.trace.stateAt(s).regs.eip >>> 0;
+        found = { step: s, reason: { kind: "breakpoint", type: this.breakpointAt(eip) ?? "sw", address: eip } };
+        if (!last) return found;
+      }
+      a = b;
+      if (a < hi) {
+        await yieldToEventLoop();
+        if (this.interruptRequested) {
+          this.scanPosition = a;
+          return "interrupted";
+        }
+      }
+    }
+    return found;
+  }
+
+  /** Re-executes steps [from, to) one at a time for reads of `watches`: the first (or last) one. */
+  private async scanReads(from: number, to: number, watches: Watchpoint[], last: boolean): Promise<Hit | null | "interrupted"> {
+    if (from >= to) return null;
     const cpu = this.trace.stateAt(from).machine.cpu;
-    // Breakpoints alone need only each state's EIP, and stateAt(s + 1) from state s is a single step
-    // (several times cheaper than the cursor, which also captures each step's kind and code bytes:
-    // what read watchpoints need).
-    const cursor = reads.length > 0 ? this.trace.cursor(from) : null;
+    const cursor = this.trace.cursor(from);
     const bases = new Int32Array(6);
     let found: Hit | null = null;
     let sliceEnd = from + SLICE_STEPS;
-    for (let s = from; ; s++) {
+    for (let s = from; s < to; s++) {
       if (s >= sliceEnd) {
         sliceEnd = s + SLICE_STEPS;
         await yieldToEventLoop();
@@ -410,31 +469,17 @@ export class ReplayTarget {
           return "interrupted";
         }
       }
-      // Stepping leaves the replay machine at state s; after a yield something else may have moved
-      // it, and stateAt puts it back (a cursor then continues without re-positioning).
+      // After a yield something else may have moved the replay machine; stateAt puts it back (the
+      // cursor then continues without re-positioning).
       if (cpu.steps !== s) this.trace.stateAt(s);
-      if (checkBreakpoints) {
-        const inRange = opts.exclusiveEnd ? s < to : s > from;
-        const type = inRange ? this.breakpointAt(cpu.eip >>> 0) : null;
-        if (type !== null) {
-          const hit: Hit = { step: s, reason: { kind: "breakpoint", type, address: cpu.eip >>> 0 } };
-          if (!opts.last) return hit;
-          found = hit;
-        }
-      }
-      if (s >= to) break;
-      this.stepsScanned++;
-      if (cursor === null) {
-        this.trace.stateAt(s + 1);
-        continue;
-      }
       bases.set(cpu.segBase);
+      this.stepsScanned++;
       const rec = cursor.next();
       if (rec === null) break;
-      const r = this.readHit(rec, bases, reads);
+      const r = this.readHit(rec, bases, watches);
       if (r !== null) {
-        const hit: Hit = { step: opts.last ? s : s + 1, reason: { kind: "watch", type: r.w.type === "access" ? "access" : "read", address: r.address } };
-        if (!opts.last) return hit;
+        const hit: Hit = { step: last ? s : s + 1, reason: { kind: "watch", type: r.w.type === "access" ? "access" : "read", address: r.address } };
+        if (!last) return hit;
         found = hit;
       }
     }

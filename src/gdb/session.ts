@@ -246,14 +246,19 @@ export class GdbSession {
         return out(`now at step ${n}; run 'maintenance flush register-cache' so gdb reads the new state`);
       }
       case "stats":
-        return out(`steps re-executed one by one by breakpoint and read-watchpoint searches this session: ${t.stepsScanned}`);
+        return out(
+          [
+            `steps searched for breakpoints at compiled speed this session: ${t.stepsSearched}`,
+            `steps re-executed one by one by read-watchpoint searches this session: ${t.stepsScanned}`,
+          ].join("\n"),
+        );
       case "help":
         return out(
           [
             "ttd gdbserver monitor commands:",
             "  monitor step            the current step number (also: monitor when)",
             "  monitor goto N|start|end  move to step N (then: maintenance flush register-cache)",
-            "  monitor stats           how many steps searches have re-executed one by one",
+            "  monitor stats           how many steps breakpoint and read-watchpoint searches covered",
           ].join("\n"),
         );
       default:

@@ -193,7 +193,8 @@ describe("execution", () => {
 
   it("Ctrl-C (0x03) stops a long continue", async () => {
     const c = await client();
-    expect(await c.ask("Z0,12345678,1")).toBe("OK"); // never executed: the search would run to the end
+    // A read watchpoint on a word nothing reads: steps are looked at one by one, and the search would run to the end.
+    expect(await c.ask("Z3,12345678,4")).toBe("OK");
     c.write(framePacket("c") + "\x03");
     expect(await c.reply()).toBe("T02thread:1;");
     c.write("+");

@@ -73,13 +73,16 @@ describe("breakpoints", () => {
     const t = new ReplayTarget(trace, last + 50);
     t.insertBreakpoint("sw", sym.restoreUserContext);
     expect((await t.continue("backward")).step).toBe(last);
-    // One first window (2048 steps) at most, far less than the trace.
-    expect(t.stepsScanned).toBeLessThanOrEqual(2048);
+    // One first window (2048 steps) at most, far less than the trace, and nothing one step at a time.
+    expect(t.stepsSearched).toBeGreaterThan(0);
+    expect(t.stepsSearched).toBeLessThanOrEqual(2048);
+    expect(t.stepsScanned).toBe(0);
     expect(trace.steps).toBeGreaterThan(20 * 2048);
   });
 
   it("an interrupt ends a long search early, at a step it has checked up to", async () => {
-    const t = new ReplayTarget(trace);
+    // Slices far shorter than the trace, so the search yields (and sees the interrupt) long before its end.
+    const t = new ReplayTarget(trace, undefined, { breakpointSliceSteps: 1000 });
     t.insertBreakpoint("sw", 0x12345678); // never executed
     const p = t.continue("forward");
     t.interrupt(); // seen at the first slice boundary

@@ -118,6 +118,8 @@ export interface ViewModelOptions {
   sliceMs?: number;
   /** Most job units (a few thousand steps or one query each) per tick; tests use 1 to force ticks. */
   unitsPerSlice?: number;
+  /** Steps a breakpoint search covers per unit (default 2M, 10-20 ms); tests make it small. */
+  breakpointSliceSteps?: number;
 }
 
 /** The part of the view that depends only on the position. */
@@ -160,6 +162,8 @@ const TIMELINE_EVENTS = 200_000;
 const PROGRESS_EVERY = 4096;
 /** Steps read forward at a time when walking backward (each window costs one seek). */
 const BACK_WINDOW = 4096;
+/** Steps searched for breakpoints at compiled speed between redraws (10-20 ms). */
+const BREAKPOINT_SLICE = 2_000_000;
 
 export const HELP: readonly [string, string][] = [
   ["n / p", "next step / previous step (reverse)"],
@@ -204,6 +208,7 @@ export class DebuggerViewModel {
   private idleWaiters: (() => void)[] = [];
   private listener: (() => void) | null = null;
   private readonly sliceMs: number;
+  private readonly breakpointSlice: number;
   private readonly unitsPerSlice: number;
   /** Per code address: the instruction's length and whether it is a call or a return. */
   private readonly insnCache = new Map<number, { call: boolean; ret: boolean; length: number }>();
@@ -219,6 +224,7 @@ export class DebuggerViewModel {
     this.trace = recording.trace;
     this.sliceMs = options.sliceMs ?? 40;
     this.unitsPerSlice = options.unitsPerSlice ?? Infinity;
+    this.breakpointSlice = options.breakpointSliceSteps ?? BREAKPOINT_SLICE;
     const start = at ?? this.trace.startStep;
     this.step = this.clamp(start);
     this.message = `${this.trace.path}: steps ${this.trace.startStep}..${this.trace.steps}; ? for help`;
@@ -793,17 +799,8 @@ export class DebuggerViewModel {
     if (this.breakpoints.size > 0) {
       // Breakpoints only matter before the nearest watched write.
       const end = stop?.step ?? this.trace.steps;
-      const cursor = this.trace.cursor(from);
-      while (cursor.step < end) {
-        const s = cursor.step;
-        const rec = cursor.next();
-        if (rec === null) break;
-        if (rec.kind === "instruction" && this.breakpoints.has(rec.regs.eip)) {
-          stop = { step: s, why: `breakpoint ${this.breakpoints.get(rec.regs.eip)} at step ${fmt(s)}` };
-          break;
-        }
-        if ((s - from) % PROGRESS_EVERY === PROGRESS_EVERY - 1) yield this.progress("continue", s, from, end);
-      }
+      const hit = yield* this.findBreakpoint(from, end, 1);
+      if (hit !== null) stop = hit;
     }
     if (stop !== null) this.goTo(stop.step, stop.why);
     else this.goTo(this.trace.steps, "no breakpoint or watched write ahead: at the end");
@@ -820,17 +817,45 @@ export class DebuggerViewModel {
     }
     if (this.breakpoints.size > 0) {
       const lowest = stop !== null ? stop.step + 1 : this.trace.startStep;
-      let walked = 0;
-      for (const rec of this.backward(before, lowest)) {
-        if (rec.kind === "instruction" && this.breakpoints.has(rec.regs.eip)) {
-          stop = { step: rec.step, why: `breakpoint ${this.breakpoints.get(rec.regs.eip)} at step ${fmt(rec.step)}` };
-          break;
-        }
-        if (++walked % PROGRESS_EVERY === 0) yield this.progress("reverse-continue", rec.step, before, lowest);
-      }
+      const hit = yield* this.findBreakpoint(lowest, before, -1);
+      if (hit !== null) stop = hit;
     }
     if (stop !== null) this.goTo(stop.step, stop.why);
     else this.goTo(this.trace.startStep, "no breakpoint or watched write behind: at the start");
+  }
+
+  /**
+   * The first (dir 1) or last (dir -1) step in [lo, hi) about to execute an instruction at a
+   * breakpoint, through the trace's compiled-speed search a slice at a time. Backward it searches
+   * windows ending at `hi`, growing, so a near hit is found without searching far.
+   */
+  private *findBreakpoint(lo: number, hi: number, dir: 1 | -1): Generator<string, { step: number; why: string } | null, void> {
+    const eips = [...this.breakpoints.keys()];
+    const label = dir > 0 ? "continue" : "reverse-continue";
+    const hit = (s: number) => {
+      const eip = this.trace.stateAt(s).regs.eip >>> 0;
+      return { step: s, why: `breakpoint ${this.breakpoints.get(eip)} at step ${fmt(s)}` };
+    };
+    if (dir > 0) {
+      for (let a = lo; a < hi; ) {
+        const b = Math.min(hi, a + this.breakpointSlice);
+        const s = this.trace.findInstruction(eips, a, b, "first");
+        if (s !== null) return hit(s);
+        a = b;
+        if (a < hi) yield this.progress(label, a, lo, hi);
+      }
+      return null;
+    }
+    let window = Math.min(BACK_WINDOW, this.breakpointSlice);
+    for (let b = hi; b > lo; ) {
+      const a = Math.max(lo, b - window);
+      const s = this.trace.findInstruction(eips, a, b, "last");
+      if (s !== null) return hit(s);
+      b = a;
+      window = Math.min(window * 4, this.breakpointSlice);
+      if (b > lo) yield this.progress(label, b, hi, lo);
+    }
+    return null;
   }
 
   private *stepOverJob(call: StepRecord, length: number): JobBody {

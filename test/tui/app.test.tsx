@@ -104,7 +104,7 @@ describe("App", () => {
   });
 
   test("a long search shows progress, redraws on its own and Esc cancels it", async () => {
-    const vm = new DebuggerViewModel(rec, rec.trace.steps, { unitsPerSlice: 1 });
+    const vm = new DebuggerViewModel(rec, rec.trace.steps, { unitsPerSlice: 1, breakpointSliceSteps: 2000 });
     const r = render(<App vm={vm} columns={100} rows={30} />);
     for (const k of ["b", "0x1", "\r"]) {
       r.stdin.write(k);

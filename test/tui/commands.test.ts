@@ -45,7 +45,7 @@ const tick = () => new Promise((r) => setImmediate(r));
 
 describe("long searches run in slices and Esc cancels them", () => {
   test("reverse-continue to a breakpoint never hit: progress, other keys ignored, Esc restores", async () => {
-    const vm = new DebuggerViewModel(rec, rec.trace.steps, { unitsPerSlice: 1 });
+    const vm = new DebuggerViewModel(rec, rec.trace.steps, { unitsPerSlice: 1, breakpointSliceSteps: 2000 });
     let changes = 0;
     vm.onChange(() => changes++);
     vm.key("b");
@@ -74,7 +74,7 @@ describe("long searches run in slices and Esc cancels them", () => {
   });
 
   test("left alone, the same search finishes over many ticks at the start", async () => {
-    const vm = new DebuggerViewModel(rec, rec.trace.steps, { unitsPerSlice: 1 });
+    const vm = new DebuggerViewModel(rec, rec.trace.steps, { unitsPerSlice: 1, breakpointSliceSteps: 2000 });
     vm.key("b");
     type(vm, "0x1");
     vm.key("r");

@@ -23,13 +23,13 @@ function screen(): string {
 }
 
 /** Polls the screen until `re` matches (the UI answers asynchronously), or fails showing the screen. */
-async function waitFor(re: RegExp, timeoutMs = 20_000): Promise<string> {
+async function waitFor(re: RegExp, timeoutMs = 20_000, pollMs = 100): Promise<string> {
   const end = Date.now() + timeoutMs;
   let s = "";
   while (Date.now() < end) {
     s = screen();
     if (re.test(s)) return s;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
   throw new Error(`screen never matched ${re}:\n${s}`);
 }
@@ -100,8 +100,9 @@ test("ttd tui in tmux: --at 100, three reverse steps, why-write of the idle TCB'
 }, 60_000);
 
 test("a long reverse-continue shows progress in the real terminal and Esc cancels it", async () => {
-  // probe-r1 runs 3.6M steps without a call: a backward search for a never-hit breakpoint takes seconds.
-  const elf = join(PROBE_DIR, "probe-r1.elf");
+  // probe-r30 runs 100.9M steps: a backward search for a never-hit breakpoint, even at the search's
+  // compiled speed, takes about half a second, drawn as it goes. The screen is polled often to see it.
+  const elf = join(PROBE_DIR, "probe-r30.elf");
   expect(existsSync(elf), `${elf} is missing (set TTD_PROBE_DIR)`).toBe(true);
   const probeTrace = recordDemo(elf);
   SESSION = "tui-probe";
@@ -115,7 +116,7 @@ test("a long reverse-continue shows progress in the real terminal and Esc cancel
     tmux("send-keys", "-t", SESSION, "Enter");
     await waitFor(/breakpoint at 0x1/);
     tmux("send-keys", "-t", SESSION, "r");
-    s = await waitFor(/reverse-continue: searching, step [0-9,]+ \(\d+%\); Esc cancels/);
+    s = await waitFor(/reverse-continue: searching, step [0-9,]+ \(\d+%\); Esc cancels/, 20_000, 10);
     expect(s).toMatch(/\|  reverse-continue\.\.\./);
     tmux("send-keys", "-t", SESSION, "Escape");
     s = await waitFor(/reverse-continue cancelled; still at step/);

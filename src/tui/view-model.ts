@@ -162,6 +162,8 @@ const TIMELINE_EVENTS = 200_000;
 const PROGRESS_EVERY = 4096;
 /** Steps read forward at a time when walking backward (each window costs one seek). */
 const BACK_WINDOW = 4096;
+/** The longest near call: a segment override, then FF /2 with a SIB byte and a 32-bit displacement. */
+const MAX_CALL_LENGTH = 8;
 /** Steps searched for breakpoints at compiled speed between redraws (10-20 ms). */
 const BREAKPOINT_SLICE = 2_000_000;
 
@@ -824,24 +826,34 @@ export class DebuggerViewModel {
     else this.goTo(this.trace.startStep, "no breakpoint or watched write behind: at the start");
   }
 
-  /**
-   * The first (dir 1) or last (dir -1) step in [lo, hi) about to execute an instruction at a
-   * breakpoint, through the trace's compiled-speed search a slice at a time. Backward it searches
-   * windows ending at `hi`, growing, so a near hit is found without searching far.
-   */
+  /** The first (dir 1) or last (dir -1) step in [lo, hi) about to execute an instruction at a breakpoint. */
   private *findBreakpoint(lo: number, hi: number, dir: 1 | -1): Generator<string, { step: number; why: string } | null, void> {
-    const eips = [...this.breakpoints.keys()];
-    const label = dir > 0 ? "continue" : "reverse-continue";
-    const hit = (s: number) => {
-      const eip = this.trace.stateAt(s).regs.eip >>> 0;
-      return { step: s, why: `breakpoint ${this.breakpoints.get(eip)} at step ${fmt(s)}` };
-    };
+    const s = yield* this.searchInstructions([...this.breakpoints.keys()], lo, hi, dir, dir > 0 ? "continue" : "reverse-continue");
+    if (s === null) return null;
+    return { step: s, why: `breakpoint ${this.breakpoints.get(this.trace.stateAt(s).regs.eip >>> 0)} at step ${fmt(s)}` };
+  }
+
+  /**
+   * The first (dir 1) or last (dir -1) step in [lo, hi) about to execute an instruction at one of
+   * `eips` and passing `accept` (given the state at that step), through the trace's compiled-speed
+   * search a slice at a time, yielding progress between slices. Backward it searches windows ending
+   * at `hi`, growing, so a near hit is found without searching far.
+   */
+  private *searchInstructions(
+    eips: number[],
+    lo: number,
+    hi: number,
+    dir: 1 | -1,
+    label: string,
+    accept: (regs: Registers) => boolean = () => true,
+  ): Generator<string, number | null, void> {
+    const ok = (s: number) => accept(this.trace.stateAt(s).regs);
     if (dir > 0) {
       for (let a = lo; a < hi; ) {
         const b = Math.min(hi, a + this.breakpointSlice);
         const s = this.trace.findInstruction(eips, a, b, "first");
-        if (s !== null) return hit(s);
-        a = b;
+        if (s !== null && ok(s)) return s;
+        a = s !== null ? s + 1 : b;
         if (a < hi) yield this.progress(label, a, lo, hi);
       }
       return null;
@@ -849,8 +861,14 @@ export class DebuggerViewModel {
     let window = Math.min(BACK_WINDOW, this.breakpointSlice);
     for (let b = hi; b > lo; ) {
       const a = Math.max(lo, b - window);
-      const s = this.trace.findInstruction(eips, a, b, "last");
-      if (s !== null) return hit(s);
+      // The last hit in [a, top) that passes; a rejected hit narrows the window to before it.
+      for (let top = b; ; ) {
+        const s = this.trace.findInstruction(eips, a, top, "last");
+        if (s === null) break;
+        if (ok(s)) return s;
+        top = s;
+        yield this.progress(label, s, hi, lo);
+      }
       b = a;
       window = Math.min(window * 4, this.breakpointSlice);
       if (b > lo) yield this.progress(label, b, hi, lo);
@@ -861,32 +879,37 @@ export class DebuggerViewModel {
   private *stepOverJob(call: StepRecord, length: number): JobBody {
     const returnTo = (call.regs.eip + length) >>> 0;
     const esp = call.regs.esp >>> 0;
-    const from = call.step + 1;
-    const cursor = this.trace.cursor(from);
-    for (;;) {
-      const s = cursor.step;
-      const rec = cursor.next();
-      // The trace's final position has no step record: read its registers directly.
-      const regs = rec !== null ? rec.regs : s === this.trace.steps ? this.trace.stateAt(s).regs : null;
-      if (regs === null) break;
-      if (regs.eip >>> 0 === returnTo && regs.esp >>> 0 >= esp) return this.goTo(s, `stepped over the call at step ${fmt(call.step)} to ${fmt(s)}`);
-      if (rec === null) break;
-      if ((s - from) % PROGRESS_EVERY === PROGRESS_EVERY - 1) yield this.progress("step over", s, from, this.trace.steps);
-    }
-    this.goTo(this.trace.steps, `the call at step ${fmt(call.step)} does not return before the end of the trace: at the end`);
+    const returned = (regs: Registers) => regs.eip >>> 0 === returnTo && regs.esp >>> 0 >= esp;
+    const end = this.trace.steps;
+    const s = yield* this.searchInstructions([returnTo], call.step + 1, end, 1, "step over", returned);
+    if (s !== null) return this.goTo(s, `stepped over the call at step ${fmt(call.step)} to ${fmt(s)}`);
+    // The trace's final position executes nothing, but it may be the return.
+    if (returned(this.trace.stateAt(end).regs)) return this.goTo(end, `stepped over the call at step ${fmt(call.step)} to ${fmt(end)}`);
+    this.goTo(end, `the call at step ${fmt(call.step)} does not return before the end of the trace: at the end`);
   }
 
   private *stepOverBackJob(ret: StepRecord, returnTo: number): JobBody {
     const callEsp = (ret.regs.esp + 4) >>> 0;
-    let walked = 0;
-    for (const rec of this.backward(ret.step, this.trace.startStep)) {
-      if (rec.kind === "instruction" && rec.regs.esp >>> 0 === callEsp) {
-        const insn = this.insn(rec);
-        if (insn.call && ((rec.regs.eip + insn.length) >>> 0) === returnTo) return this.goTo(rec.step, `back over the call returned at step ${fmt(ret.step)}: at the call, step ${fmt(rec.step)}`);
-      }
-      if (++walked % PROGRESS_EVERY === 0) yield this.progress("step back over", rec.step, ret.step, this.trace.startStep);
-    }
+    const calls = this.callsReturningTo(returnTo, ret.step);
+    const s = calls.length === 0 ? null : yield* this.searchInstructions(calls, this.trace.startStep, ret.step, -1, "step back over", (regs) => regs.esp >>> 0 === callEsp);
+    if (s !== null) return this.goTo(s, `back over the call returned at step ${fmt(ret.step)}: at the call, step ${fmt(s)}`);
     this.say(`the ret at step ${fmt(ret.step)} has no matching call in the trace (its return address was not pushed by a call); stayed`);
+  }
+
+  /**
+   * Addresses of the near calls (2 to 8 bytes long) that end exactly at `returnTo`, decoded from
+   * the code as it is at step `at`.
+   */
+  private callsReturningTo(returnTo: number, at: number): number[] {
+    const start = (returnTo - MAX_CALL_LENGTH) >>> 0;
+    const bytes = this.trace.stateAt(at).readLinear(start, MAX_CALL_LENGTH);
+    if (bytes === null) return [];
+    const out: number[] = [];
+    for (let k = 0; k + 2 <= MAX_CALL_LENGTH; k++) {
+      const d = disassemble(bytes.subarray(k), (start + k) >>> 0);
+      if (d.valid && d.length === MAX_CALL_LENGTH - k && /^call\b/.test(d.text)) out.push((start + k) >>> 0);
+    }
+    return out;
   }
 
   private *nextLineJob(here: string | null): JobBody {

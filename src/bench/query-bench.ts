@@ -4,7 +4,8 @@
  * query (the location already resolved), of its causal chain, and of their parts, the first query of a
  * fresh process apart from the later ones (its code is not yet optimised by V8 and its guest code not
  * yet compiled by the replay machine); then the whole `ttd why-write` process, next to `ttd --version`
- * (the same process doing no query) so the share of start-up is visible. Prints; asserts nothing.
+ * (the same process doing no query) so the share of start-up is visible; and breakpoint searches
+ * over the whole trace. Prints; asserts nothing.
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
@@ -18,6 +19,8 @@ import { resolveLocation, type Location } from "../query/location.js";
 import { explainWrite, whyWrite } from "../query/why-write.js";
 import { explainChain } from "../query/chain.js";
 import { StepWindow } from "../query/step-window.js";
+import { Machine } from "../machine/machine.js";
+import { ReplayTarget } from "../gdb/replay-target.js";
 
 const IMAGE = "probe-r30.elf";
 const EXPECT = "probe sum=1e056617";
@@ -134,6 +137,7 @@ export async function runQueryBench(ctx: BenchContext): Promise<BenchTable[]> {
       }
     }
   }
+  const breakpoints = await breakpointTable(ctx, trace, elf);
   recording.close();
 
   const qMed = median(headQuery), cMed = median(chain);
@@ -183,7 +187,61 @@ export async function runQueryBench(ctx: BenchContext): Promise<BenchTable[]> {
     ],
     notes: ["The difference between a query command and `ttd --version` is the query's own cost in a cold process."],
   };
-  return [inProcess, processes];
+  return [inProcess, breakpoints, processes];
+}
+
+/** Steps re-executed one at a time by the step-by-step method, for its rate. */
+const STEPWISE_STEPS = 1_000_000;
+
+/**
+ * Breakpoint searches over the whole trace: Trace.findInstruction (compiled speed, the CPU stopping
+ * before the breakpoint's EIP) against running the same image in a fresh Machine (what `ttd run`
+ * does) and against re-executing a step at a time (the way a search looks at every state otherwise);
+ * then gdb's reverse-continue from the end to a breakpoint on the guest's first instruction, the
+ * farthest one there is.
+ */
+async function breakpointTable(ctx: BenchContext, trace: Trace, elf: string): Promise<BenchTable> {
+  const steps = trace.steps;
+  const never = 0x1; // no code there: the search covers the whole trace
+  const search: number[] = [];
+  const run: number[] = [];
+  for (let i = 0; i < ctx.runs; i++) {
+    ctx.log(`query: breakpoint search over ${fmtCount(steps)} steps (${i + 1})`);
+    search.push(ms(() => trace.findInstruction([never], trace.startStep, steps, "last")));
+    const m = Machine.fromElf(new Uint8Array(fs.readFileSync(elf)));
+    run.push(ms(() => m.run({ maxSteps: steps })));
+  }
+  const stepwiseMs = ms(() => {
+    const from = Math.floor(steps / 2);
+    trace.stateAt(from);
+    for (let s = from + 1; s <= from + STEPWISE_STEPS; s++) trace.stateAt(s);
+  });
+  const entry = trace.stateAt(trace.startStep).regs.eip >>> 0;
+  const gdb: number[] = [];
+  let stop = -1;
+  for (let i = 0; i < ctx.runs; i++) {
+    const target = new ReplayTarget(trace, steps);
+    target.insertBreakpoint("sw", entry);
+    const t0 = performance.now();
+    stop = (await target.continue("backward")).step;
+    gdb.push(performance.now() - t0);
+  }
+  const rate = (msv: number, n: number) => `${(n / msv / 1000).toFixed(1)}M steps/s`;
+  const searchBest = Math.min(...search), runBest = Math.min(...run);
+  return {
+    title: `Breakpoint searches on ${IMAGE} (${fmtCount(steps)} steps), in-process`,
+    columns: ["measure", "best ms", "rate", "ratio"],
+    rows: [
+      ["Trace.findInstruction, whole trace, never hit", f1(searchBest), rate(searchBest, steps), `${(runBest / searchBest).toFixed(2)}x of a plain run`],
+      ["plain run of the image (Machine.run, as ttd run)", f1(runBest), rate(runBest, steps), "1.00x"],
+      [`step at a time (stateAt(s + 1)), ${fmtCount(STEPWISE_STEPS)} steps`, f1(stepwiseMs), rate(stepwiseMs, STEPWISE_STEPS), `${(stepwiseMs / STEPWISE_STEPS / (searchBest / steps)).toFixed(1)}x slower than the search`],
+      [`gdb reverse-continue from the end to the entry (stopped at step ${stop})`, f1(Math.min(...gdb)), rate(Math.min(...gdb), steps), ""],
+    ],
+    notes: [
+      "The search and the plain run execute the same steps; the search also restores keyframes at slice boundaries.",
+      "gdb's backward search works in windows growing from 2,048 steps to 16M, each re-executed from its keyframe.",
+    ],
+  };
 }
 
 export const querySection: BenchSection = {

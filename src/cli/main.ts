@@ -38,7 +38,8 @@ program
   .exitOverride();
 
 const invoked = process.argv[2];
-const wanted = invoked !== undefined && Object.hasOwn(COMMANDS, invoked) ? [invoked] : Object.keys(COMMANDS);
+const versionOnly = invoked === "--version" || invoked === "-V";
+const wanted = versionOnly ? [] : invoked !== undefined && Object.hasOwn(COMMANDS, invoked) ? [invoked] : Object.keys(COMMANDS);
 for (const name of wanted) (await COMMANDS[name]())(program);
 
 try {

@@ -24,6 +24,9 @@ import { registerReader, snapshotRegisters, type Registers } from "./registers.j
 export type { Registers } from "./registers.js";
 export { REGISTER_NAMES } from "./registers.js";
 
+/** The first window lastRegisterChange single-steps backward from its question. */
+const FIRST_REGISTER_WINDOW = 64;
+
 export type WriteCauseName = "instruction" | "interrupt-frame" | "task-state" | "descriptor" | "page-table";
 const CAUSE_NAMES: WriteCauseName[] = ["instruction", "interrupt-frame", "task-state", "descriptor", "page-table"];
 
@@ -499,8 +502,9 @@ export class Trace {
   /**
    * The last step before `before` whose execution changed `register` (eax..edi, their 16/8-bit parts,
    * eip, eflags, segment selectors, cr0-cr4), or null if it never changed since the recording started.
-   * Registers are not indexed: this single-steps backwards one keyframe interval at a time, so its
-   * cost grows with the distance to the change.
+   * Registers are not indexed: this single-steps windows that end at `before` and grow backward (64
+   * steps, then 8 times more each time, up to a keyframe interval), so a recent change, the usual
+   * case, costs a fraction of a millisecond and a distant one a re-execution of the distance.
    */
   lastRegisterChange(register: string, before: number): RegisterChange | null {
     const read = registerReader(register);
@@ -508,8 +512,9 @@ export class Trace {
     this.checkStep(before);
     const cpu = this.replay.machine.cpu;
     let end = before;
+    let window = FIRST_REGISTER_WINDOW;
     while (end > this.store.startStep) {
-      const start = this.store.keyframeAtOrBefore(end - 1);
+      const start = Math.max(this.store.startStep, end - window);
       this.seek(start);
       let last: RegisterChange | null = null;
       let value = read(cpu);
@@ -523,6 +528,7 @@ export class Trace {
       }
       if (last !== null) return last;
       end = start;
+      window = Math.min(window * 8, this.store.keyframeSteps);
     }
     return null;
   }

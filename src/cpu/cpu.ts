@@ -9,6 +9,7 @@ import type { AccessSize, InterruptSource } from "../machine/bus.js";
 import { Mmu } from "./mmu.js";
 import { BLOCK_EXIT, CPU_FAULT, TripleFault } from "./fault.js";
 import { BlockCache } from "./jit/block-cache.js";
+import type { CompiledBlock } from "./jit/compile-block.js";
 import { ATTR_CODE, ATTR_DB, ATTR_DC, ATTR_G, ATTR_PRESENT, ATTR_RW, ATTR_S, ARITH_FLAGS, CF, CR0_ET, CS, DS, EBP, ESP, FLAGS_FIXED_ONE, GP, IF, OF, PF, SF, SS, SS_FAULT, ZF, AF, DE, UD, TF, DB } from "./constants.js";
 import { computeAF, computeCF, computeOF, materializeFlags, PARITY, SIZE_MASK, SIZE_SIGN } from "./flags.js";
 import { StepKind, type CpuObserver } from "./observer.js";
@@ -134,6 +135,12 @@ export class CPU {
   codeStops: Int32Array | null = null;
   /** The step whose code stop is not taken: the one a search resumes from after reporting it. */
   codeStopSkipStep = -1;
+  /**
+   * A register being watched for changes (a debugger asking when it last changed): run() looks at
+   * it before every step it takes on its own, and interprets the compiled blocks that may write it.
+   * Null (the normal case) costs one comparison per block.
+   */
+  registerWatch: RegisterWatch | null = null;
 
   // Code fetch cache: linear page of EIP and its physical page, valid while `fetchGen` matches the MMU.
   private fetchLinPage = -1;
@@ -237,6 +244,8 @@ export class CPU {
     // A fault unwinding through run() may have left a one-instruction limit behind (see below).
     this.stepLimit = stepLimit;
     while (this.steps < stepLimit) {
+      const watch = this.registerWatch;
+      if (watch !== null) watch.observe(this);
       let single = this.interpretNext;
       if (this.irqPending && (this.flags & IF) !== 0) {
         if (this.steps >= this.interruptShadowUntil) {
@@ -261,7 +270,11 @@ export class CPU {
           const block = blocks.lookup(phys, this.codeDefault32);
           // A block runs its instructions (and its loops) without coming back here: one that holds a
           // code stop is interpreted instead, an instruction at a time.
-          if (this.steps + block.count <= stepLimit && (stops === null || !blockHoldsStop(stops, this.eip, block.physEnd - block.physStart))) {
+          if (
+            this.steps + block.count <= stepLimit &&
+            (stops === null || !blockHoldsStop(stops, this.eip, block.physEnd - block.physStart)) &&
+            (watch === null || !watch.mayWrite(block, this.codeDefault32))
+          ) {
             this.mmu.inBlock = true;
             block.fn(this, regs, this.eip);
             this.mmu.inBlock = false;
@@ -271,7 +284,7 @@ export class CPU {
       }
       this.interpretNext = false;
       this.eventDeliveredInStep = false;
-      if (stops !== null) {
+      if (stops !== null || watch !== null) {
         // One iteration of a repeated string instruction at a time, so each is looked at.
         this.stepLimit = this.steps + 1;
         execute(this);
@@ -961,6 +974,14 @@ export class CPU {
     this.lfB = 0;
     this.lazy = ARITH_FLAGS;
   }
+}
+
+/** What CPU.registerWatch needs: see src/trace/register-search.ts. */
+export interface RegisterWatch {
+  /** Called before each step run() takes by itself (not inside compiled blocks it lets run). */
+  observe(cpu: CPU): void;
+  /** Whether the compiled block (for code of that default size) may write the watched register. */
+  mayWrite(block: CompiledBlock, def32: boolean): boolean;
 }
 
 /**

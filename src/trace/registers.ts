@@ -63,6 +63,16 @@ const SEGS = ["es", "cs", "ss", "ds", "fs", "gs"];
 /** Every name registerReader() accepts. */
 export const REGISTER_NAMES: readonly string[] = [...GPR32, ...GPR16, ...GPR8, "eip", "eflags", ...SEGS, "cr0", "cr2", "cr3", "cr4"];
 
+/** The 32-bit general register (0 EAX .. 7 EDI) holding register `name`, or -1 for any other register. */
+export function containingGpr(name: string): number {
+  const n = name.toLowerCase();
+  let i = GPR32.indexOf(n);
+  if (i < 0) i = GPR16.indexOf(n);
+  if (i >= 0) return i;
+  i = GPR8.indexOf(n);
+  return i >= 0 ? i & 3 : -1;
+}
+
 /** A function reading register `name` (case-insensitive) from a CPU, or null for an unknown name. */
 export function registerReader(name: string): ((cpu: CPU) => number) | null {
   const n = name.toLowerCase();

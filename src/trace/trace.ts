@@ -19,13 +19,19 @@ import { TraceError } from "./errors.js";
 import { LINE_SHIFT, OutputStream } from "./format.js";
 import { decodeEntries } from "./index-codec.js";
 import { linearPieces, translateLinear } from "./paging.js";
-import { registerReader, snapshotRegisters, type Registers } from "./registers.js";
+import { containingGpr, registerReader, snapshotRegisters, type Registers } from "./registers.js";
+import { RegisterChangeWatch } from "./register-search.js";
+import type { CPU } from "../cpu/cpu.js";
 
 export type { Registers } from "./registers.js";
 export { REGISTER_NAMES } from "./registers.js";
 
-/** The first window lastRegisterChange single-steps backward from its question. */
+/** The first window lastRegisterChange re-executes backward from its question. */
 const FIRST_REGISTER_WINDOW = 64;
+/** Windows up to this many steps are stepped even for general registers. */
+const STEPPED_REGISTER_WINDOW = 4096;
+/** The largest window for general registers (searched at compiled speed). */
+const MAX_COMPILED_REGISTER_WINDOW = 1 << 24;
 
 export type WriteCauseName = "instruction" | "interrupt-frame" | "task-state" | "descriptor" | "page-table";
 const CAUSE_NAMES: WriteCauseName[] = ["instruction", "interrupt-frame", "task-state", "descriptor", "page-table"];
@@ -502,35 +508,76 @@ export class Trace {
   /**
    * The last step before `before` whose execution changed `register` (eax..edi, their 16/8-bit parts,
    * eip, eflags, segment selectors, cr0-cr4), or null if it never changed since the recording started.
-   * Registers are not indexed: this single-steps windows that end at `before` and grow backward (64
-   * steps, then 8 times more each time, up to a keyframe interval), so a recent change, the usual
-   * case, costs a fraction of a millisecond and a distant one a re-execution of the distance.
+   * Registers are not indexed: this re-executes windows that end at `before` and grow backward (64
+   * steps, then 8 times more each time), so a recent change, the usual case, costs a fraction of a
+   * millisecond. General registers are searched at compiled speed (see register-search.ts), the
+   * others a step at a time.
    */
   lastRegisterChange(register: string, before: number): RegisterChange | null {
     const read = registerReader(register);
     if (read === null) throw new TraceError(`unknown register '${register}'`);
     this.checkStep(before);
-    const cpu = this.replay.machine.cpu;
+    const gpr = containingGpr(register);
+    const name = register.toLowerCase();
     let end = before;
     let window = FIRST_REGISTER_WINDOW;
     while (end > this.store.startStep) {
       const start = Math.max(this.store.startStep, end - window);
-      this.seek(start);
-      let last: RegisterChange | null = null;
-      let value = read(cpu);
-      while (cpu.steps < end) {
-        const s = cpu.steps;
-        this.replay.machine.step();
-        if (cpu.steps === s) break;
-        const v = read(cpu);
-        if (v !== value) last = { step: s, register: register.toLowerCase(), before: value, after: v };
-        value = v;
-      }
-      if (last !== null) return last;
+      // Small windows step faster than a watched run and its second pass over the span it finds.
+      const compiled = gpr >= 0 && end - start > STEPPED_REGISTER_WINDOW;
+      const found = compiled ? this.registerChangeCompiled(read, gpr, start, end) : this.registerChangeStepping(read, start, end);
+      if (found !== null) return { step: found.step, register: name, before: found.before, after: found.after };
       end = start;
-      window = Math.min(window * 8, this.store.keyframeSteps);
+      window = Math.min(window * 8, gpr >= 0 ? MAX_COMPILED_REGISTER_WINDOW : this.store.keyframeSteps);
     }
     return null;
+  }
+
+  /** The last change of the register `read` reads among steps [start, end), stepping each one. */
+  private registerChangeStepping(read: (cpu: CPU) => number, start: number, end: number): { step: number; before: number; after: number } | null {
+    this.seek(start);
+    const machine = this.replay.machine;
+    const cpu = machine.cpu;
+    let last: { step: number; before: number; after: number } | null = null;
+    let value = read(cpu);
+    while (cpu.steps < end) {
+      const s = cpu.steps;
+      machine.step();
+      if (cpu.steps === s) break;
+      const v = read(cpu);
+      if (v !== value) last = { step: s, before: value, after: v };
+      value = v;
+    }
+    return last;
+  }
+
+  /**
+   * The same for a general register, at compiled speed: a watched run finds the last span of steps
+   * in which the value changed, and only that span is stepped.
+   */
+  private registerChangeCompiled(read: (cpu: CPU) => number, gpr: number, start: number, end: number): { step: number; before: number; after: number } | null {
+    this.seek(start);
+    const machine = this.replay.machine;
+    const cpu = machine.cpu;
+    const watch = new RegisterChangeWatch(read, gpr, machine.mem.u8, cpu);
+    // A compiled run may take a fault's abort and delivery together, one step past its limit: stop
+    // short of `end` and step the rest.
+    cpu.registerWatch = watch;
+    try {
+      if (end - cpu.steps > 2) machine.run({ maxSteps: end - 2 });
+    } finally {
+      cpu.registerWatch = null;
+      this.generation++;
+    }
+    while (cpu.steps < end) {
+      watch.observe(cpu);
+      const s = cpu.steps;
+      machine.step();
+      if (cpu.steps === s) break;
+    }
+    watch.observe(cpu);
+    if (watch.changeFrom < 0) return null;
+    return this.registerChangeStepping(read, watch.changeFrom, Math.min(watch.changeTo, end));
   }
 
   // ---- Searching for code ------------------------------------------------------------------------

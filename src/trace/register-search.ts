@@ -1,0 +1,129 @@
+/**
+ * "When did this general register last change?" at compiled speed. Registers are not indexed in a
+ * trace, so the answer comes from re-execution; stepping every instruction would cost minutes on a
+ * long stretch where the register sits still (ESP in a call-free loop). Instead the replay machine
+ * runs compiled code with a register watch (CPU.registerWatch): compiled blocks that cannot write
+ * the register run as usual, and everything else (blocks that may write it, interrupts, exceptions)
+ * goes one step at a time with the register looked at before each. What may write a register is
+ * read from the instructions themselves (iced-x86's register usage), conservatively: anything that
+ * can switch stacks or tasks counts as writing every register.
+ */
+import { FlowControl, InstructionInfoFactory, Mnemonic, OpAccess, type Instruction } from "iced-x86";
+import { Decoder, DecoderOptions } from "iced-x86";
+import type { CPU, RegisterWatch } from "../cpu/cpu.js";
+import type { CompiledBlock } from "../cpu/jit/compile-block.js";
+import { gprIndex } from "../disasm/dependencies.js";
+
+/** Bit mask meaning "may write any register". */
+const ALL = 0xff;
+/** The longest x86 instruction. */
+const MAX_INSTRUCTION = 15;
+
+/** Flow control that stays on the same stack and privilege (near transfers, plain instructions). */
+const ORDINARY_FLOW = new Set<FlowControl>([
+  FlowControl.Next,
+  FlowControl.UnconditionalBranch,
+  FlowControl.IndirectBranch,
+  FlowControl.ConditionalBranch,
+  FlowControl.Call,
+  FlowControl.IndirectCall,
+  FlowControl.Return,
+]);
+
+/** Instructions that may load ESP or other registers from elsewhere, whatever their flow control says. */
+const SWITCHING = new Set<Mnemonic>([Mnemonic.Iret, Mnemonic.Iretd, Mnemonic.Retf, Mnemonic.Sysenter, Mnemonic.Sysexit, Mnemonic.Int, Mnemonic.Int1, Mnemonic.Int3, Mnemonic.Into]);
+
+function writes(a: OpAccess): boolean {
+  return a === OpAccess.Write || a === OpAccess.ReadWrite || a === OpAccess.CondWrite || a === OpAccess.ReadCondWrite;
+}
+
+let factory: InstructionInfoFactory | null = null;
+
+/** GPRs (bit i for register i, EAX = 0) that an instruction may write. */
+function writtenMask(instr: Instruction): number {
+  if (instr.isInvalid || !ORDINARY_FLOW.has(instr.flowControl) || SWITCHING.has(instr.mnemonic) || instr.isCallFar || instr.isJmpFar) return ALL;
+  factory ??= new InstructionInfoFactory();
+  const info = factory.info(instr);
+  let mask = 0;
+  for (const u of info.usedRegisters()) {
+    if (writes(u.access)) {
+      const i = gprIndex(u.register);
+      if (i >= 0) mask |= 1 << i;
+    }
+    u.free();
+  }
+  info.free();
+  return mask;
+}
+
+/**
+ * GPRs that the block's instructions may write: every instruction from its first byte up to and
+ * including one starting at its end (the interpreted instruction a block may finish with). 16-bit
+ * code is not analysed (all registers).
+ */
+export function blockWriteMask(mem: Uint8Array, block: CompiledBlock, def32: boolean): number {
+  if (!def32) return ALL;
+  const end = Math.min(mem.length, block.physEnd + MAX_INSTRUCTION);
+  const decoder = new Decoder(32, mem.subarray(block.physStart, end), DecoderOptions.None);
+  let mask = 0;
+  try {
+    const length = block.physEnd - block.physStart;
+    let offset = 0;
+    while (offset <= length && mask !== ALL) {
+      if (!decoder.canDecode) return ALL;
+      const instr = decoder.decode();
+      mask |= writtenMask(instr);
+      offset += instr.length;
+      instr.free();
+    }
+  } finally {
+    decoder.free();
+  }
+  return mask;
+}
+
+/**
+ * Watches one register through a run: remembers the last span of steps over which its value
+ * changed. A span is one step when the run looked at the register before and after that step; it
+ * is longer only when the CPU took a fault's abort and delivery together (the caller steps it).
+ */
+export class RegisterChangeWatch implements RegisterWatch {
+  private value: number;
+  private lastStep: number;
+  /** The last span [changeFrom, changeTo) in which the value changed, or changeFrom -1. */
+  changeFrom = -1;
+  changeTo = -1;
+  private readonly masks = new WeakMap<CompiledBlock, number>();
+
+  constructor(
+    private readonly read: (cpu: CPU) => number,
+    /** The 32-bit register (0 EAX .. 7 EDI) that holds the watched one. */
+    private readonly gpr: number,
+    private readonly mem: Uint8Array,
+    cpu: CPU,
+  ) {
+    this.value = read(cpu);
+    this.lastStep = cpu.steps;
+  }
+
+  observe(cpu: CPU): void {
+    const steps = cpu.steps;
+    if (steps === this.lastStep) return;
+    const v = this.read(cpu);
+    if (v !== this.value) {
+      this.changeFrom = this.lastStep;
+      this.changeTo = steps;
+      this.value = v;
+    }
+    this.lastStep = steps;
+  }
+
+  mayWrite(block: CompiledBlock, def32: boolean): boolean {
+    let mask = this.masks.get(block);
+    if (mask === undefined) {
+      mask = blockWriteMask(this.mem, block, def32);
+      this.masks.set(block, mask);
+    }
+    return (mask & (1 << this.gpr)) !== 0;
+  }
+}

@@ -136,7 +136,7 @@ function recordedKernelDirs(tracePath: string, commandLine: string[], imageName:
   const want = basename(imageName.replace(/\\/g, "/"));
   for (const a of args) {
     if (basename(a.replace(/\\/g, "/")) !== want) continue;
-    for (const base of [cwd, recordingCwd]) dirs.push(...withAncestors(dirname(resolve(base, a))));
+    for (const base of [cwd, recordingCwd]) dirs.push(dirname(resolve(base, a)));
   }
   return dirs;
 }
@@ -155,9 +155,11 @@ function openTrace(path: string, options: OpenOptions): Recording {
     }
     const { symbols, problem } = loadSymbols(image.data, image.from === "trace" ? `${path} (its image ${image.name})` : image.from);
     const traceDir = dirname(resolve(cwd, path));
+    const kernelDirs = [...new Set(recordedKernelDirs(path, info.commandLine, info.image.name || image.name, cwd))];
     const search: DiskSearch = {
       sourceDirs: (options.sourceDirs ?? []).map((d) => resolve(cwd, d)),
-      bases: [...new Set([cwd, ...recordedKernelDirs(path, info.commandLine, info.image.name || image.name, cwd), ...withAncestors(traceDir)])],
+      bases: [...new Set([cwd, ...kernelDirs.flatMap((d) => withAncestors(d)), ...withAncestors(traceDir)])],
+      imageDirs: kernelDirs,
     };
     const sources = new DiskSources(symbols?.lines.files() ?? [], search, lineTableMd5s(symbols));
     const range = () => ({ first: trace.startStep, last: trace.steps });

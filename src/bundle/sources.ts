@@ -144,13 +144,20 @@ export interface DiskSearch {
   sourceDirs: string[];
   /** Folders a relative line-table path may be relative to (the current folder, the ELF's folders...). */
   bases: string[];
+  /**
+   * The folders the recorded ELF was in: a file the line table names by a path that does not exist
+   * here (an absolute path on the build machine) is also looked for there by its trailing parts.
+   */
+  imageDirs?: string[];
 }
 
 /**
  * Where to look for a line table's `path` on disk, in order:
  *  1. each source dir D: D/path, then D/<path without its leading components>, shortest last
  *     (`--source-dir src/kernel` finds `src/kernel/idle.c` as `idle.c`);
- *  2. an absolute path as it is; a relative one under each base folder.
+ *  2. an absolute path as it is; a relative one under each base folder;
+ *  3. each folder the ELF was in: the path's trailing parts, longest first (`/build/x/probe.c` is
+ *     found as `probe.c` next to `probe.elf`).
  */
 export function candidatePaths(path: string, search: DiskSearch): string[] {
   const out: string[] = [];
@@ -164,6 +171,12 @@ export function candidatePaths(path: string, search: DiskSearch): string[] {
   }
   if (isAbsolute(path)) out.push(path);
   else for (const b of search.bases) out.push(resolve(b, path));
+  for (const d of search.imageDirs ?? []) {
+    for (let i = isAbsolute(path) ? 0 : 1; i < parts.length; i++) {
+      if (parts.slice(i).includes("..")) continue;
+      out.push(resolve(d, ...parts.slice(i)));
+    }
+  }
   return [...new Set(out)];
 }
 
@@ -210,7 +223,8 @@ export class DiskSources extends BaseProvider {
 
   whyMissing(path: string): string {
     const c = candidatePaths(this.canonical(path), this.search);
-    const shown = c.slice(0, 4).join(", ") + (c.length > 4 ? `, and ${c.length - 4} more` : "");
+    // The first few (the path as named, the source dirs) and the last (its file name next to the ELF).
+    const shown = c.length <= 4 ? c.join(", ") : `${c.slice(0, 3).join(", ")}, ${c.length - 4} more, and ${c[c.length - 1]}`;
     return c.length === 0 ? "not found on disk" : `not found on disk (looked for ${shown}; use --source-dir)`;
   }
 }

@@ -26,6 +26,8 @@ export interface CpuState {
   steps: number;
   halted: boolean;
   interruptShadowUntil: number;
+  /** Absent in states saved before it existed (no shadow). */
+  debugShadowUntil?: number;
   pendingException: [number, number] | null;
 }
 
@@ -53,6 +55,7 @@ export function saveCpuState(cpu: CPU): CpuState {
     steps: cpu.steps,
     halted: cpu.halted,
     interruptShadowUntil: cpu.interruptShadowUntil,
+    debugShadowUntil: cpu.debugShadowUntil,
     pendingException: cpu.pendingExceptionState(),
   };
 }
@@ -89,6 +92,7 @@ export function loadCpuState(cpu: CPU, state: CpuState): void {
   cpu.steps = state.steps;
   cpu.halted = state.halted;
   cpu.interruptShadowUntil = state.interruptShadowUntil;
+  cpu.debugShadowUntil = state.debugShadowUntil ?? -1;
   cpu.setPendingExceptionState(state.pendingException);
   cpu.invalidateFetch();
 }

@@ -121,6 +121,8 @@ export class CPU {
   irqPending = false;
   /** Steps at which an STI or MOV SS shadow ends: no maskable interrupt before this step. */
   interruptShadowUntil = -1;
+  /** Steps at which a MOV SS / POP SS shadow ends: no single-step trap before this step. */
+  debugShadowUntil = -1;
   faultVector = 0;
   faultError = 0;
   /** The first opcode met that this CPU does not implement (raised #UD), for the run summary. */
@@ -306,7 +308,8 @@ export class CPU {
    * has already cleared TF on delivery and takes no trap.
    */
   private singleStepTrap(stepLimit: number): void {
-    if (this.eventDeliveredInStep || this.halted) return;
+    // After MOV SS or POP SS the trap waits for the next instruction, which raises its own.
+    if (this.eventDeliveredInStep || this.halted || this.steps < this.debugShadowUntil) return;
     this.dr[6] |= 1 << 14;
     if (this.steps >= stepLimit) {
       this.setPendingExceptionState([DB, 0]);

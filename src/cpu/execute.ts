@@ -123,8 +123,9 @@ export function execute(cpu: CPU): void {
     case 0x07: popSegment(cpu, ES); return;
     case 0x17:
       popSegment(cpu, SS);
-      // MOV/POP SS hold off interrupts for one instruction so SS:ESP can be loaded as a pair.
+      // MOV/POP SS hold off interrupts and debug traps for one instruction so SS:ESP can be loaded as a pair.
       cpu.interruptShadowUntil = cpu.steps + 2;
+      cpu.debugShadowUntil = cpu.steps + 2;
       return;
     case 0x1f: popSegment(cpu, DS); return;
 
@@ -264,7 +265,10 @@ export function execute(cpu: CPU): void {
       const sreg = (cpu.modrm >> 3) & 7;
       if (sreg === CS || sreg > 5) cpu.raiseFault(UD, 0);
       loadDataSegment(cpu, sreg, cpu.readE16());
-      if (sreg === SS) cpu.interruptShadowUntil = cpu.steps + 2;
+      if (sreg === SS) {
+        cpu.interruptShadowUntil = cpu.steps + 2;
+        cpu.debugShadowUntil = cpu.steps + 2;
+      }
       return;
     }
     case 0x8f: {

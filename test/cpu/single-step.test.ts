@@ -2,7 +2,7 @@
 // as a step of its own, returning to the next instruction; the trap gate's delivery clears TF, so the
 // handler runs unstepped. INT n takes no single-step trap. Compiled and interpreted runs agree.
 import { describe, expect, it } from "vitest";
-import { CODE, KSTACK_TOP, MiB, createMachine, flatMachine, handlerAddr, loadCode, setupProtected, stackWord } from "./harness.js";
+import { CODE, KDATA, KSTACK_TOP, MiB, createMachine, flatMachine, handlerAddr, loadCode, setupProtected, stackWord } from "./harness.js";
 import { StepKind } from "../../src/cpu/observer.js";
 
 const TF = 1 << 8;
@@ -30,6 +30,26 @@ describe("single-step trap (EFLAGS.TF)", () => {
     m.cpu.step();
     expect(m.cpu.eip >>> 0).toBe(handlerAddr(0x30));
     expect(m.cpu.exceptionPending).toBe(false);
+  });
+
+  it.each([
+    ["mov %cx, %ss", [0x8e, 0xd1]],
+    ["pop %ss", [0x17]],
+  ])("after %s the trap waits for the next instruction, then comes once, after it", (_name, load) => {
+    const m = flatMachine();
+    m.cpu.regs[1] = KDATA; // ecx: the selector to load
+    if (load[0] === 0x17) m.cpu.pushV(KDATA);
+    const esp = m.cpu.regs[4] >>> 0;
+    loadCode(m, [...load, 0x40, 0x40]); // ... ; inc eax; inc eax
+    m.cpu.setEflags(0x2 | TF);
+    expect(m.cpu.step()).toBe(StepKind.Instruction); // the SS load: no trap after it
+    expect(m.cpu.exceptionPending).toBe(false);
+    expect(m.cpu.step()).toBe(StepKind.Instruction); // inc eax
+    expect(m.cpu.step()).toBe(StepKind.Exception); // one #DB, after inc eax
+    expect(m.cpu.eip >>> 0).toBe(handlerAddr(1));
+    expect(stackWord(m, 0)).toBe(CODE + load.length + 1);
+    expect(m.cpu.regs[0]).toBe(1);
+    expect(m.cpu.regs[4] >>> 0).toBe((load[0] === 0x17 ? esp + 4 : esp) - 12);
   });
 
   it("gives the same steps and state from run() as from step(), compiled or not", () => {

@@ -7,8 +7,12 @@
  * entry is written and verified, so a folder under its content id is always complete; two processes
  * opening the same bundle at once each extract, and the second rename simply loses (its copy is
  * removed). Nothing is ever written outside the cache root.
+ *
+ * The cache stays bounded: each open marks its bundle as used (the record's modification time), and
+ * after an extraction only the KEEP_BUNDLES most recently used extractions are kept; unfinished
+ * `.tmp-*` folders older than a day (a process killed mid-extraction) go too.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { BundleError } from "./errors.js";
@@ -17,6 +21,10 @@ import type { BundleReader } from "./reader.js";
 
 export const CACHE_ENV = "TTD_CACHE_DIR";
 const RECORD = "extracted.json";
+/** Extracted bundles kept in the cache (the most recently opened ones). */
+export const KEEP_BUNDLES = 16;
+/** Age after which an unfinished extraction folder is taken to be abandoned. */
+const STALE_TMP_MS = 24 * 3600 * 1000;
 
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   const own = env[CACHE_ENV];
@@ -65,7 +73,10 @@ export function extractedFiles(reader: BundleReader, root = cacheRoot()): string
   const entries = reader.manifest.entries;
   const base = join(root, "bundles");
   const dir = join(base, id);
-  if (isComplete(dir, id, entries)) return join(dir, "files");
+  if (isComplete(dir, id, entries)) {
+    markUsed(dir);
+    return join(dir, "files");
+  }
   try {
     mkdirSync(base, { recursive: true, mode: 0o700 });
   } catch (e) {
@@ -105,6 +116,7 @@ export function extractedFiles(reader: BundleReader, root = cacheRoot()): string
       }
       throw e;
     }
+    prune(base, id);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     if (e instanceof BundleError) throw e;
@@ -113,4 +125,50 @@ export function extractedFiles(reader: BundleReader, root = cacheRoot()): string
     throw new BundleError(`${reader.path}: cannot extract into ${base} (${(e as Error).message})`);
   }
   return join(dir, "files");
+}
+
+/** Marks an extraction as just used (its record's modification time), for pruning. */
+function markUsed(dir: string): void {
+  try {
+    const now = new Date();
+    utimesSync(join(dir, RECORD), now, now);
+  } catch {
+    // read-only cache: it is only an ordering hint
+  }
+}
+
+/**
+ * Removes all but the KEEP_BUNDLES most recently used extractions (never `keep`, the one just made)
+ * and abandoned temporary folders. Only names this module makes are touched: content ids (hex) and
+ * `.tmp-*`.
+ */
+export function prune(base: string, keep: string, keepCount = KEEP_BUNDLES): void {
+  let names: string[];
+  try {
+    names = readdirSync(base);
+  } catch {
+    return;
+  }
+  const now = Date.now();
+  const used: { name: string; at: number }[] = [];
+  for (const name of names) {
+    const path = join(base, name);
+    try {
+      if (name.startsWith(".tmp-")) {
+        if (now - statSync(path).mtimeMs > STALE_TMP_MS) rmSync(path, { recursive: true, force: true });
+      } else if (/^[0-9a-f]+$/.test(name) && name !== keep) {
+        let at = 0;
+        try {
+          at = statSync(join(path, RECORD)).mtimeMs;
+        } catch {
+          // no record: an unusable leftover, oldest of all
+        }
+        used.push({ name, at });
+      }
+    } catch {
+      // gone meanwhile (another process pruning): nothing to do
+    }
+  }
+  used.sort((a, b) => b.at - a.at);
+  for (const { name } of used.slice(Math.max(0, keepCount - 1))) rmSync(join(base, name), { recursive: true, force: true });
 }

@@ -195,6 +195,19 @@ export const DW_RLE = {
   start_length: 0x07,
 } as const;
 
+/** Location list entry kinds (.debug_loclists, DWARF 5). */
+export const DW_LLE = {
+  end_of_list: 0x00,
+  base_addressx: 0x01,
+  startx_endx: 0x02,
+  startx_length: 0x03,
+  offset_pair: 0x04,
+  default_location: 0x05,
+  base_address: 0x06,
+  start_end: 0x07,
+  start_length: 0x08,
+} as const;
+
 export const DW_OP = {
   addr: 0x03,
   deref: 0x06,
@@ -239,12 +252,15 @@ export const DW_OP = {
   fbreg: 0x91,
   bregx: 0x92,
   piece: 0x93,
+  deref_size: 0x94,
   nop: 0x96,
   call_frame_cfa: 0x9c,
+  implicit_value: 0x9e,
   stack_value: 0x9f,
   addrx: 0xa1,
   constx: 0xa2,
   entry_value: 0xa3,
+  GNU_entry_value: 0xf3,
   GNU_addr_index: 0xfb,
   GNU_const_index: 0xfc,
 } as const;

@@ -8,6 +8,7 @@
 import { Elf32 } from "../elf/elf32.js";
 import { DW_AT, DW_TAG } from "./constants.js";
 import { staticAddress } from "./dwarf-expr.js";
+import { readLocationList, type LocationList } from "./location-lists.js";
 import { ElfSymbolIndex } from "./elf-symbols.js";
 import { parseUnits, type AttrValue, type Die, type Unit } from "./info.js";
 import { parseLineTable, type LineTable } from "./line.js";
@@ -47,6 +48,31 @@ export interface Variable {
   elfOnly: boolean;
   /** The value, when the compiler folded the variable into a constant (DW_AT_const_value) and gave it no storage. */
   constValue?: Uint8Array;
+}
+
+/** A function's local variable or parameter: where it lives depends on the code address. */
+export interface LocalVariable {
+  name: string;
+  parameter: boolean;
+  type: CType;
+  size: number;
+  /**
+   * Its location: one expression for the whole scope, or a list by code address; undefined when the
+   * compiler kept no location at all (optimised out, or folded into `constValue`).
+   */
+  location: { expression: Uint8Array } | { list: LocationList } | undefined;
+  constValue?: Uint8Array;
+  /** The code it is in scope for: its innermost enclosing block, inlined body or function. */
+  scope: AddressRange[];
+  /** Nesting depth of that scope (0: the function's own): a deeper variable hides an outer one of the same name. */
+  depth: number;
+  /** The function that declares it (for a variable of an inlined body, the inlined function). */
+  functionName: string;
+  /** DW_AT_frame_base of the out-of-line function whose code holds the scope (for DW_OP_fbreg). */
+  frameBase: Uint8Array | undefined;
+  unit: Unit;
+  declFile: string | undefined;
+  declLine: number | undefined;
 }
 
 export interface FunctionInfo {
@@ -130,6 +156,7 @@ export class DebugInfo {
   private readonly rawUnits: Unit[] = [];
   private readonly builder: TypeBuilder;
   private readonly allVariables: Variable[] = [];
+  private readonly locals: LocalVariable[] = [];
   private readonly variablesByName = new Map<string, Variable[]>();
   private readonly allFunctions: FunctionInfo[] = [];
   private readonly functionsByName = new Map<string, FunctionInfo[]>();
@@ -466,6 +493,11 @@ export class DebugInfo {
         case DW_TAG.subprogram: {
           const fn = this.addFunction(c, cu);
           this.walk(c, cu, fn?.name ?? this.attrString(c, DW_AT.name));
+          // Out-of-line code: its locals and parameters, and those of what was inlined into it.
+          if (fn !== undefined) {
+            const fb = c.attrs.get(DW_AT.frame_base);
+            this.collectLocals(c, fn.ranges, 0, fn.name, fb?.kind === "block" ? fb.bytes : undefined);
+          }
           break;
         }
         case DW_TAG.lexical_block:
@@ -536,6 +568,75 @@ export class DebugInfo {
       if (bytes) v.constValue = bytes;
     }
     this.pushVariable(v);
+  }
+
+  /**
+   * The locals and parameters declared directly in `die` (a function, block or inlined body covering
+   * `scope`), then those of the blocks and inlined bodies nested in it.
+   */
+  private collectLocals(die: Die, scope: AddressRange[], depth: number, functionName: string, frameBase: Uint8Array | undefined): void {
+    for (const c of die.children) {
+      if (c.tag === DW_TAG.variable || c.tag === DW_TAG.formal_parameter) {
+        this.addLocal(c, scope, depth, functionName, frameBase);
+      } else if (c.tag === DW_TAG.lexical_block || c.tag === DW_TAG.inlined_subroutine) {
+        let ranges: AddressRange[];
+        try {
+          ranges = dieRanges(c).filter((r) => !isTombstone(r.low));
+        } catch (e) {
+          if (this.strict) throw e;
+          this.warnings.push(`scope at 0x${c.offset.toString(16)}: ${(e as Error).message}`);
+          continue;
+        }
+        if (ranges.length === 0) continue;
+        const name = c.tag === DW_TAG.inlined_subroutine ? this.attrString(c, DW_AT.name) ?? functionName : functionName;
+        this.collectLocals(c, ranges, depth + 1, name, frameBase);
+      }
+    }
+  }
+
+  private addLocal(die: Die, scope: AddressRange[], depth: number, functionName: string, frameBase: Uint8Array | undefined): void {
+    const name = this.attrString(die, DW_AT.name);
+    if (!name) return;
+    const loc = die.attrs.get(DW_AT.location);
+    // A function-scope static has a fixed address: it is a global (see addVariable).
+    if (loc?.kind === "block" && staticAddress(loc.bytes, die.unit) !== undefined) return;
+    let location: LocalVariable["location"];
+    try {
+      location = loc === undefined ? undefined : loc.kind === "block" ? { expression: loc.bytes } : { list: readLocationList(die.unit, loc) };
+    } catch (e) {
+      if (this.strict) throw e;
+      this.warnings.push(`location of \`${name}\` at 0x${die.offset.toString(16)}: ${(e as Error).message}`);
+      location = undefined;
+    }
+    const typeAttr = this.attr(die, DW_AT.type);
+    const type = typeAttr ? this.builder.typeOf(typeAttr.die) : this.builder.typeOf(die);
+    const size = sizeOf(this.completeDeep(type));
+    const local: LocalVariable = {
+      name, parameter: die.tag === DW_TAG.formal_parameter, type, size, location, scope, depth, functionName, frameBase,
+      unit: die.unit, ...this.declPosition(die),
+    };
+    const cv = this.attr(die, DW_AT.const_value);
+    if (cv) {
+      const bytes = constBytes(cv.value, size, die.unit);
+      if (bytes) local.constValue = bytes;
+    }
+    this.locals.push(local);
+  }
+
+  /** Every local and parameter of out-of-line code (and of what was inlined into it). */
+  allLocals(): readonly LocalVariable[] {
+    return this.locals;
+  }
+
+  /** The locals and parameters in scope at code address `pc`, innermost scope first. */
+  localsAt(pc: number): LocalVariable[] {
+    const inScope = this.locals.filter((l) => l.scope.some((r) => pc >= r.low && pc < r.high));
+    return inScope.sort((a, b) => b.depth - a.depth);
+  }
+
+  /** The local or parameter called `name` that code at `pc` sees (the innermost one), if any. */
+  localAt(name: string, pc: number): LocalVariable | undefined {
+    return this.localsAt(pc).find((l) => l.name === name);
   }
 
   /** Size-relevant completion: a variable of a forward-declared struct type takes the definition's size. */

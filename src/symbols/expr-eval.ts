@@ -8,7 +8,11 @@
 import {
   C_INT, C_LLONG, C_UCHAR, C_UINT, C_ULLONG, C_USHORT, arithmeticType, builtinType, pointerTo,
 } from "./c-types.js";
-import type { DebugInfo, FunctionInfo } from "./debug-info.js";
+import type { DebugInfo, FunctionInfo, LocalVariable } from "./debug-info.js";
+import { I386_DWARF_REGISTERS } from "./constants.js";
+import { evaluateLocation, type LocationMachine } from "./dwarf-expr.js";
+import { expressionAt } from "./location-lists.js";
+import { DwarfError } from "./reader.js";
 import { readRegister, registerSpec, type EvalContext } from "./eval-context.js";
 import { ExpressionError } from "./expr-error.js";
 import { parseExpression, type ExprNode, type TypeName } from "./expr-parser.js";
@@ -290,6 +294,10 @@ class Evaluation {
       }
       return this.variableValue(v, n);
     }
+    // C scoping: a local or parameter of the code at EIP hides a global of the same name.
+    const pc = this.pc();
+    const local = pc === undefined ? undefined : di.localAt(n.name, pc);
+    if (local !== undefined) return this.localValue(local, pc!, n);
     const v = di.variable(n.name);
     if (v && !v.elfOnly) return this.variableValue(v, n);
     const e = di.enumerator(n.name);
@@ -299,6 +307,70 @@ class Evaluation {
     if (v) return this.variableValue(v, n);
     if (di.findType(n.name)) this.fail(`\`${n.name}\` is a type, not a value`, n);
     this.fail(`unknown name \`${n.name}\``, n);
+  }
+
+  private pcCache: number | undefined | null = null;
+
+  /** EIP of the context (the code whose locals are visible), or undefined when it has no registers. */
+  private pc(): number | undefined {
+    if (this.pcCache === null) {
+      try {
+        this.pcCache = this.ctx.register("eip") >>> 0;
+      } catch {
+        this.pcCache = undefined;
+      }
+    }
+    return this.pcCache;
+  }
+
+  /** A local or parameter where the code at `pc` keeps it: memory, a register, or a computed value. */
+  private localValue(l: LocalVariable, pc: number, n: ExprNode): Val {
+    const where = `at 0x${pc.toString(16)} (in ${l.functionName})`;
+    const expr = l.location === undefined ? undefined : "expression" in l.location ? l.location.expression : expressionAt(l.location.list, pc);
+    if (expr === undefined || expr.length === 0) {
+      if (l.constValue) return { type: l.type, node: n, bytes: l.constValue.subarray(0, Math.max(l.size, 0) || l.constValue.length) };
+      this.fail(`\`${l.name}\` is optimised out ${where}: the compiler kept no location for it there`, n);
+    }
+    const ctx = this.ctx;
+    const regName = (r: number): string => {
+      const name = I386_DWARF_REGISTERS[r];
+      if (name === undefined) throw new DwarfError(`DWARF register ${r} is not an i386 general register`);
+      return name;
+    };
+    const machine: LocationMachine = {
+      register: (r) => ctx.register(regName(r)),
+      readMemory: (address, size) => ctx.readMemory(address, size),
+      frameBase: () => {
+        if (l.frameBase === undefined) throw new DwarfError("the function has no frame base (DW_AT_frame_base)");
+        const fb = evaluateLocation(l.frameBase, l.unit, machine);
+        // A frame base "in a register" means the register's contents (DWARF 5, 2.5.1.1).
+        if (fb.kind === "register") return ctx.register(regName(fb.register));
+        if (fb.kind === "memory") return fb.address;
+        if (fb.kind === "value") return Number(fb.value & MASK32);
+        throw new DwarfError("the frame base is an implicit value");
+      },
+    };
+    try {
+      const loc = evaluateLocation(expr, l.unit, machine);
+      switch (loc.kind) {
+        case "memory":
+          return { type: l.type, node: n, address: loc.address };
+        case "value":
+          return this.make(l.type, loc.value, n);
+        case "implicit":
+          return { type: l.type, node: n, bytes: loc.bytes };
+        case "register": {
+          const base = regName(loc.register);
+          const v = this.make(l.type, BigInt(ctx.register(base) >>> 0), n);
+          v.register = { name: base, base, shift: 0, bits: 32 };
+          return v;
+        }
+      }
+    } catch (e) {
+      if (e instanceof ExpressionError) throw e;
+      if (e instanceof DwarfError) this.fail(`\`${l.name}\` ${where}: ${e.message}`, n);
+      this.fail(`\`${l.name}\` ${where}: ${(e as Error).message}`, n);
+    }
   }
 
   private variableValue(v: NonNullable<ReturnType<DebugInfo["variable"]>>, n: ExprNode): Val {

@@ -9,6 +9,8 @@ import { basename, posix } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DebugInfo } from "../../src/symbols/debug-info.js";
 import { resolveType } from "../../src/symbols/types.js";
+import { DW_OP } from "../../src/symbols/constants.js";
+import type { LocationList } from "../../src/symbols/location-lists.js";
 import { FIXTURE_ELFS, KERNEL_ELFS, PROBE_ELFS } from "./images.js";
 import {
   dumpNumber, dumpString, parseDebugAddr, parseDebugInfo, parseDebugLine, parseReadelfSymbols, run, toolAvailable, walkDump,
@@ -47,6 +49,39 @@ describe.skipIf(!haveTools || IMAGES.length === 0)("DWARF reader agrees with llv
         while (r.parent) r = r.parent;
         return r;
       };
+
+      it("reads every local's location list as llvm-dwarfdump does: ranges and first operation", () => {
+        const opName = (b: number): string => {
+          if (b >= 0x50 && b <= 0x6f) return `DW_OP_reg${b - 0x50}`;
+          if (b >= 0x70 && b <= 0x8f) return `DW_OP_breg${b - 0x70}`;
+          if (b >= 0x30 && b <= 0x4f) return `DW_OP_lit${b - 0x30}`;
+          const name = Object.entries(DW_OP).find(([, v]) => v === b)?.[0];
+          return name ? `DW_OP_${name}` : `0x${b.toString(16)}`;
+        };
+        // Empty entries ([a, a), gcc writes them for code that was optimised away) never apply: left out.
+        const key = (name: string, entries: { low: number; high: number; op: string }[]) =>
+          `${name} ${entries.filter((e) => e.high > e.low).map((e) => `[${e.low.toString(16)},${e.high.toString(16)}):${e.op}`).join(" ")}`;
+        // Locals of out-of-line functions (a concrete subprogram with code above them), not of abstract ones.
+        const concrete = (d: DumpDie): boolean => {
+          for (let p = d.parent; p; p = p.parent) {
+            if (p.tag === "DW_TAG_subprogram") return p.attrs.has("DW_AT_low_pc") || p.attrs.has("DW_AT_ranges");
+          }
+          return false;
+        };
+        const expected = all
+          .filter((d) => (d.tag === "DW_TAG_variable" || d.tag === "DW_TAG_formal_parameter") && d.locations.length > 0 && concrete(d))
+          .map((d) => key(nameOf(d, byOffset) ?? "?", d.locations.map((l) => ({ low: l.low, high: l.high, op: l.ops.split(/[ ,]/)[0] }))))
+          .filter((k) => k.includes("["))
+          .sort();
+        const ours = di.allLocals()
+          .filter((l) => l.location !== undefined && "list" in l.location && l.location.list.entries.length > 0)
+          .map((l) => key(l.name, (l.location as { list: LocationList }).list.entries.map((e) => ({ low: e.low, high: e.high, op: opName(e.expression[0]) }))))
+          .filter((k) => k.includes("["))
+          .sort();
+        // Where the image has location lists the comparison is not vacuous.
+        if (all.some((d) => d.locations.some((l) => l.high > l.low))) expect(ours.length).toBeGreaterThan(0);
+        expect(ours).toEqual(expected);
+      });
 
       it("loads without warnings", () => {
         expect(di.warnings).toEqual([]);

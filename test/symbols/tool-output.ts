@@ -23,6 +23,8 @@ export interface DumpDie {
   attrs: Map<string, string>;
   /** For DW_AT_ranges: the [low, high) pairs listed under it. */
   ranges: [number, number][];
+  /** For a DW_AT_location that is a location list: each entry's [low, high) and its operations as printed. */
+  locations: { low: number; high: number; ops: string }[];
   children: DumpDie[];
   parent: DumpDie | undefined;
   /** Offset of the unit's first byte (from the "Compile Unit:" line). */
@@ -52,7 +54,7 @@ export function parseDebugInfo(text: string): DumpDie[] {
         continue;
       }
       const parent = depth > 0 ? stack[depth - 1] : undefined;
-      cur = { offset: parseInt(die[1], 16), tag: die[3], depth, attrs: new Map(), ranges: [], children: [], parent, unitOffset };
+      cur = { offset: parseInt(die[1], 16), tag: die[3], depth, attrs: new Map(), ranges: [], locations: [], children: [], parent, unitOffset };
       if (parent) parent.children.push(cur);
       else roots.push(cur);
       stack[depth] = cur;
@@ -65,6 +67,11 @@ export function parseDebugInfo(text: string): DumpDie[] {
       let v = attr[2];
       if (v.endsWith(")")) v = v.slice(0, -1);
       cur.attrs.set(attr[1], v);
+      continue;
+    }
+    const entry = /^\s+\[(0x[0-9a-f]+), (0x[0-9a-f]+)\): (.*?)\)?$/.exec(line);
+    if (entry && lastAttr === "DW_AT_location") {
+      cur.locations.push({ low: parseInt(entry[1], 16), high: parseInt(entry[2], 16), ops: entry[3] });
       continue;
     }
     const range = /^\s+\[(0x[0-9a-f]+), (0x[0-9a-f]+)\)/.exec(line);

@@ -1,0 +1,104 @@
+/**
+ * Locals and parameters in why-write expressions, evaluated at the question step's EIP: on the demo
+ * kernel (clang 14 -O2, DWARF 5 location lists) `r[EAX]` in restore_user_context is the current TCB's
+ * saved EAX; on the clang DWARF 4 fixture (-O1, .debug_loc lists and DW_OP_fbreg off EBP) every
+ * frame-based local llvm-dwarfdump lists is found at EBP plus its offset, at a step inside its function.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
+import { openRecording, type Recording } from "../../src/bundle/open.js";
+import { QueryContext } from "../../src/query/context.js";
+import { LocationError, resolveLocation } from "../../src/query/location.js";
+import type { LocationList } from "../../src/symbols/location-lists.js";
+import { recordInline, tmpDir, REPO } from "../trace/helpers.js";
+import { parseDebugInfo, run, toolAvailable, walkDump, dumpString } from "../symbols/tool-output.js";
+
+describe("demo kernel: r in restore_user_context", () => {
+  let rec: Recording;
+  let q: QueryContext;
+  beforeAll(() => {
+    rec = openRecording(path.join(REPO, "traces/idle-bug.ttdb"));
+    q = QueryContext.fromRecording(rec);
+  });
+  afterAll(() => rec.close());
+
+  const rList = () => {
+    const r = rec.symbols!.allLocals().find((l) => l.name === "r" && l.functionName === "restore_user_context")!;
+    expect(r, "restore_user_context declares r").toBeDefined();
+    return (r.location as { list: LocationList }).list;
+  };
+
+  test("r[EAX] is the current thread's saved EAX wherever r has a location", () => {
+    const list = rList();
+    expect(list.entries.length).toBeGreaterThan(0);
+    let checked = 0;
+    for (const e of list.entries) {
+      const step = q.trace.findInstruction([e.low], q.trace.startStep, q.trace.steps, "last");
+      if (step === null) continue;
+      const viaLocal = resolveLocation(q, "r[EAX]", step);
+      const viaGlobal = resolveLocation(q, "ksCurThread->tcbArch.tcbContext.registers[EAX]", step);
+      expect(viaLocal).toMatchObject({ kind: "memory", address: (viaGlobal as { address: number }).address, size: 4 });
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(0);
+  });
+
+  test("outside its location list r is optimised out, and the error says where", () => {
+    const list = rList();
+    const fn = rec.symbols!.functionNamed("restore_user_context")!;
+    // restore_user_context's first instruction: before any entry of the list.
+    expect(list.entries.every((e) => fn.entry < e.low)).toBe(true);
+    const step = q.trace.findInstruction([fn.entry], q.trace.startStep, q.trace.steps, "last")!;
+    expect(() => resolveLocation(q, "r[EAX]", step)).toThrow(LocationError);
+    expect(() => resolveLocation(q, "r[EAX]", step)).toThrow(/`r` is optimised out at 0x[0-9a-f]+ \(in restore_user_context\)/);
+  });
+
+  test("ttd why-write takes a local", () => {
+    const step = q.trace.findInstruction([rList().entries[0].low], q.trace.startStep, q.trace.steps, "last")!;
+    const out = execFileSync(process.execPath, [path.join(REPO, "dist/cli/main.js"), "why-write", "r[Error]", "--trace", path.join(REPO, "traces/idle-bug.ttdb"), "--at", String(step), "--json"], { encoding: "utf8" });
+    const j = JSON.parse(out) as { location: { address: string | number; expression: string } };
+    const want = resolveLocation(q, "ksCurThread->tcbArch.tcbContext.registers[Error]", step) as { address: number };
+    expect(Number(j.location.address)).toBe(want.address);
+  });
+});
+
+describe.skipIf(!toolAvailable("llvm-dwarfdump"))("clang DWARF 4 fixture: frame-based locals off EBP", () => {
+  const elf = path.join(REPO, "test/symbols/fixtures/clang-dwarf4.elf");
+  let rec: Recording;
+  let q: QueryContext;
+  beforeAll(async () => {
+    const out = path.join(tmpDir(), "f.trace");
+    await recordInline(elf, out, { memoryMiB: 32 });
+    rec = openRecording(out);
+    q = QueryContext.fromRecording(rec);
+  }, 60_000);
+  afterAll(() => rec?.close());
+
+  test("each DW_OP_fbreg local llvm-dwarfdump lists is at EBP + its offset, at a step inside its function", () => {
+    const dies = [...walkDump(parseDebugInfo(run("llvm-dwarfdump", ["--debug-info", elf])))];
+    let checked = 0;
+    for (const d of dies) {
+      const m = /^DW_OP_fbreg ([+-]\d+)$/.exec(d.attrs.get("DW_AT_location") ?? "");
+      const name = dumpString(d.attrs.get("DW_AT_name"));
+      if (!m || name === undefined) continue;
+      let fn = d.parent;
+      while (fn && fn.tag !== "DW_TAG_subprogram") fn = fn.parent;
+      const low = fn ? parseInt(fn.attrs.get("DW_AT_low_pc") ?? "", 16) : NaN;
+      if (!fn || !(low > 0) || !/DW_OP_reg5/.test(fn.attrs.get("DW_AT_frame_base") ?? "")) continue;
+      // A step a few instructions into the function (after its prologue, though EBP + offset holds anywhere).
+      const entry = q.trace.findInstruction([low], q.trace.startStep, q.trace.steps, "first");
+      if (entry === null) continue;
+      const at = entry + 3;
+      const ebp = q.trace.stateAt(at).regs.ebp;
+      const eip = q.trace.stateAt(at).regs.eip;
+      // llvm-dwarfdump prints DW_AT_high_pc as the end address.
+      const high = parseInt(fn.attrs.get("DW_AT_high_pc") ?? "", 16);
+      if (!(eip >= low && eip < high)) continue;
+      const loc = resolveLocation(q, name, at);
+      expect(loc, `${name} at step ${at}`).toMatchObject({ kind: "memory", address: (ebp + Number(m[1])) >>> 0 });
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(0);
+  });
+});

@@ -11,7 +11,7 @@ export function registerWhyWrite(program: Command): void {
   program
     .command("why-write")
     .description("who last wrote a memory location (or register) before a step, and why it landed there")
-    .argument("<location>", "an address (0xe010f624), a $register ($esp) or a C expression over the guest's symbols")
+    .argument("<location>", "an address (0xe010f624), a $register ($esp) or a C expression over the guest's symbols (globals, and the locals of the code at --at)")
     .option("--trace <file>", "trace or bundle to ask (default: the latest recording in ./.ttd)")
     .option("--at <step>", "ask about the state before this step: a number, 'fault' (the first faulting instruction) or 'end'", "end")
     .option("--size <bytes>", "bytes to watch (default: the expression's type size, or 4 for an address)")
@@ -25,6 +25,7 @@ Locations are evaluated at the --at step, so pointers are followed as they were 
   ttd why-write 'ksIdleThread->tcbArch.tcbContext.registers[Error]' --at fault --chain
   ttd why-write 0xe010f624 --size 4 --trace traces/idle-bug.ttdb --chain
   ttd why-write '$esp' --at 61766          (the last step that changed a register)
+  ttd why-write 'r[Error]' --at 61876      (a local of the code at that step: restore_user_context's r)
 
 A write is reported with its step, the instruction (function+offset, file:line, disassembly) or the
 CPU event that made it (e.g. an interrupt frame push, naming the word pushed), old and new values.

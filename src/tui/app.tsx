@@ -80,7 +80,8 @@ export function Screen({ view, columns, rows }: { view: View; columns: number; r
             </Box>
             <Box flexDirection="column" width={right - 1}>
               <RegisterPanel view={view} />
-              <StackPanel view={view} height={body - 7} width={right - 1} />
+              {localsHeight(view) > 0 && <LocalsPanel view={view} height={localsHeight(view)} />}
+              <StackPanel view={view} height={body - 7 - localsHeight(view)} width={right - 1} />
             </Box>
           </>
         )}
@@ -210,6 +211,24 @@ function RegisterPanel({ view }: { view: View }) {
           ))}
         </Box>
       </Box>
+    </Box>
+  );
+}
+
+/** Lines the locals panel takes: a header and up to four variables; none without locals. */
+function localsHeight(view: View): number {
+  return view.locals.length === 0 ? 0 : 1 + Math.min(4, view.locals.length);
+}
+
+function LocalsPanel({ view, height }: { view: View; height: number }) {
+  return (
+    <Box flexDirection="column" height={height}>
+      <Header title="Locals (of the code at EIP)" />
+      {view.locals.slice(0, height - 1).map((l) => (
+        <Text key={l.name} wrap="truncate">
+          {`${l.name} = ${l.text}`}
+        </Text>
+      ))}
     </Box>
   );
 }

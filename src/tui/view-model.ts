@@ -15,7 +15,10 @@
 import type { Recording } from "../bundle/open.js";
 import { disassemble } from "../disasm/disassembler.js";
 import { hex, QueryContext } from "../query/context.js";
-import { LocationError, resolveLocation } from "../query/location.js";
+import { LocationError, resolveLocation, stepEvalContext } from "../query/location.js";
+import { ExpressionEvaluator } from "../symbols/expr-eval.js";
+import { ExpressionError } from "../symbols/expr-error.js";
+import { formatValue } from "../symbols/format.js";
 import { renderWhyWrite } from "../query/render.js";
 import { whyWrite } from "../query/why-write.js";
 import type { MemoryRange, Registers, StepRecord, StepState, Trace, TraceEvent } from "../trace/trace.js";
@@ -49,6 +52,14 @@ export interface SourceView {
   lines: SourceLine[];
   /** Why no source is shown (null when lines are shown). */
   missing: string | null;
+}
+
+/** A local or parameter of the code at EIP, with its value there. */
+export interface LocalView {
+  name: string;
+  parameter: boolean;
+  /** The value as C would print it, or why it has none here (`<optimised out>`). */
+  text: string;
 }
 
 export interface StackWord {
@@ -90,6 +101,8 @@ export interface View {
   disasm: DisasmLine[];
   source: SourceView;
   stack: StackWord[];
+  /** Locals and parameters visible at EIP (innermost first; at most MAX_LOCALS). */
+  locals: LocalView[];
   timeline: TimelineView;
   /** The why-write answer, one string per line, and the step `j` jumps to. */
   answer: { lines: string[]; jumpTo: number | null; scroll: number } | null;
@@ -153,6 +166,8 @@ const GPRS = ["eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp", "eip", "ef
 const SYSTEM = ["cs", "ds", "es", "fs", "gs", "ss", "cr0", "cr2", "cr3", "cr4", "cpl"] as const;
 const DISASM_BEFORE = 4;
 const DISASM_AFTER = 8;
+/** Locals listed at most (the innermost scopes' first). */
+const MAX_LOCALS = 8;
 const SOURCE_CONTEXT = 6;
 const STACK_WORDS = 12;
 const TIMELINE_CELLS = 64;
@@ -218,7 +233,7 @@ export class DebuggerViewModel {
   private readonly lineCache = new Map<number, { key: string; stmt: boolean } | null>();
 
   constructor(
-    private readonly recording: Pick<Recording, "trace" | "sources" | "symbols" | "symbolsProblem" | "bookmarks" | "setBookmark">,
+    private readonly recording: Pick<Recording, "path" | "trace" | "sources" | "symbols" | "symbolsProblem" | "bookmarks" | "setBookmark">,
     at?: number,
     options: ViewModelOptions = {},
   ) {
@@ -229,7 +244,8 @@ export class DebuggerViewModel {
     this.breakpointSlice = options.breakpointSliceSteps ?? BREAKPOINT_SLICE;
     const start = at ?? this.trace.startStep;
     this.step = this.clamp(start);
-    this.message = `${this.trace.path}: steps ${this.trace.startStep}..${this.trace.steps}; ? for help`;
+    // The recording as named (a bundle's path, not the trace extracted from it into the cache).
+    this.message = `${recording.path}: steps ${this.trace.startStep}..${this.trace.steps}; ? for help`;
   }
 
   /** The current screen state (recomputed after each command, then cached). */
@@ -1017,6 +1033,7 @@ export class DebuggerViewModel {
     const disasm = this.disassembleAround(state, regs);
     const stackRaw = this.readStack(state, regs.esp);
     const code = this.ctx.describeCode(regs.eip, state.readLinear(regs.eip, 15) ?? undefined);
+    const locals = this.localsAt(state, regs.eip >>> 0);
     // pointerHints replays to `step` itself; readers taken above are not used after this point.
     this.ctx.pointerHints(step);
     const di = this.ctx.symbols;
@@ -1041,8 +1058,37 @@ export class DebuggerViewModel {
       disasm,
       source: this.sourceView(code.file, code.line),
       stack,
+      locals,
       timeline: timeline(ev, trace.startStep, trace.steps, step, this.eventsCapped),
     };
+  }
+
+  /** The locals and parameters the code at `eip` sees, with their values in `state`. */
+  private localsAt(state: StepState, eip: number): LocalView[] {
+    const di = this.ctx.symbols;
+    if (di === null) return [];
+    const evaluator = new ExpressionEvaluator(di);
+    const ctx = stepEvalContext(state);
+    const out: LocalView[] = [];
+    const seen = new Set<string>();
+    for (const l of di.localsAt(eip)) {
+      // An inner variable hides an outer one of the same name, as the evaluator resolves it.
+      if (seen.has(l.name)) continue;
+      seen.add(l.name);
+      let text: string;
+      try {
+        const r = evaluator.evaluate(l.name, ctx, { maxReadBytes: 256 });
+        text = r.bytes !== undefined
+          ? formatValue(r.type, r.bytes, { symbolize: (a) => namedAddress(di.symbolize(a)) ?? undefined, complete: (t) => di.complete(t), maxElements: 8, hex: true })
+          : `<${r.readError ?? "unreadable"}>`;
+      } catch (e) {
+        if (!(e instanceof ExpressionError)) throw e;
+        text = /optimised out/.test(e.message) ? "<optimised out>" : `<${e.message.replace(/^`[^`]*`( at 0x[0-9a-f]+ \(in [^)]*\))?:? ?/, "")}>`;
+      }
+      out.push({ name: l.name, parameter: l.parameter, text });
+      if (out.length >= MAX_LOCALS) break;
+    }
+    return out;
   }
 
   private disassembleAround(state: StepState, regs: Registers): DisasmLine[] {

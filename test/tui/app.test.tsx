@@ -81,7 +81,9 @@ describe("App", () => {
     expect(lines.length).toBeLessThanOrEqual(24);
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
     const f = lines.join("\n");
-    for (const title of ["Disassembly", "Source", "Registers", "Stack", "events"]) expect(f).toContain(title);
+    for (const title of ["Disassembly", "Source", "Registers", "Locals", "Stack", "events"]) expect(f).toContain(title);
+    // At the faulting iret restore_user_context's r has no location.
+    expect(f).toContain("r = <optimised out>");
     // The help overlay lists every key even at 80x24.
     vm.key("?");
     r.rerender(<Screen view={vm.view} columns={80} rows={24} />);

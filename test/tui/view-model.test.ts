@@ -32,6 +32,30 @@ const typeAndWait = async (vm: DebuggerViewModel, text: string) => {
   await vm.idle();
 };
 
+describe("locals", () => {
+  test("in restore_user_context: r where it has a location, <optimised out> where it has none", () => {
+    const di = rec.symbols!;
+    const r = di.allLocals().find((l) => l.name === "r" && l.functionName === "restore_user_context")!;
+    const list = (r.location as { list: { entries: { low: number }[] } }).list;
+    const t = rec.trace;
+    const inRange = t.findInstruction([list.entries[0].low], t.startStep, t.steps, "last")!;
+    const v = vmAt(inRange).view;
+    const shown = v.locals.find((l) => l.name === "r")!;
+    // r = &ksCurThread->tcbArch.tcbContext.registers[0], from the registers and memory of that step.
+    const st = t.stateAt(inRange);
+    const cur = new DataView(st.readLinear(di.variable("ksCurThread")!.address!, 4)!.buffer).getUint32(0, true);
+    expect(shown.text).toContain(`0x${(cur + 512).toString(16)}`);
+    const entry = t.findInstruction([di.functionNamed("restore_user_context")!.entry], t.startStep, t.steps, "last")!;
+    expect(vmAt(entry).view.locals).toEqual([{ name: "r", parameter: false, text: "<optimised out>" }]);
+  });
+
+  test("none in the idle thread", () => {
+    const t = rec.trace;
+    const idle = t.findInstruction([rec.symbols!.functionNamed("idle_thread")!.entry], t.startStep, t.steps, "last")!;
+    expect(vmAt(idle).view.locals).toEqual([]);
+  });
+});
+
 describe("position and panels", () => {
   test("opens at --at with the registers of that step", () => {
     const vm = vmAt(100);

@@ -9,6 +9,7 @@ import { Elf32 } from "../elf/elf32.js";
 import { DW_AT, DW_TAG } from "./constants.js";
 import { staticAddress } from "./dwarf-expr.js";
 import { readLocationList, type LocationList } from "./location-lists.js";
+import { CallFrames } from "./call-frames.js";
 import { ElfSymbolIndex } from "./elf-symbols.js";
 import { parseUnits, type AttrValue, type Die, type Unit } from "./info.js";
 import { parseLineTable, type LineTable } from "./line.js";
@@ -621,6 +622,14 @@ export class DebugInfo {
       if (bytes) local.constValue = bytes;
     }
     this.locals.push(local);
+  }
+
+  private frames: CallFrames | undefined;
+
+  /** The image's call frame information (.debug_frame and .eh_frame), read on first use. */
+  get callFrames(): CallFrames {
+    this.frames ??= new CallFrames(this.elf);
+    return this.frames;
   }
 
   /** Every local and parameter of out-of-line code (and of what was inlined into it). */

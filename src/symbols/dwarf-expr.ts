@@ -3,8 +3,8 @@
  * (DW_OP_addr, DW_OP_addrx, optionally followed by arithmetic such as DW_OP_plus_uconst) and member
  * offsets written as expressions; anything that needs registers, memory or a frame is reported as not
  * static. With a LocationMachine (registers and memory at a step, and the frame base): the locations of
- * locals and parameters (DW_OP_reg*, breg*, fbreg, deref, stack_value...). Call frame information
- * (DW_OP_call_frame_cfa), entry values and variables split into pieces are not supported.
+ * locals and parameters (DW_OP_reg*, breg*, fbreg, deref, stack_value, call_frame_cfa...). Entry
+ * values and variables split into pieces are not supported.
  */
 import { DW_OP } from "./constants.js";
 import type { Unit } from "./info.js";
@@ -18,6 +18,8 @@ export interface LocationMachine {
   readMemory(address: number, size: number): Uint8Array;
   /** The enclosing function's frame base (its DW_AT_frame_base evaluated), for DW_OP_fbreg. */
   frameBase(): number;
+  /** The Canonical Frame Address at the current code address, from call frame information. */
+  callFrameCfa(): number;
 }
 
 /** Where a located object is: memory, a whole register (by DWARF number), or a computed value. */
@@ -144,7 +146,7 @@ function run(bytes: Uint8Array, unit: Unit, stack: bigint[], machine?: LocationM
           for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
           s.push(v);
         } else if (op === DW_OP.call_frame_cfa) {
-          throw new DwarfError("the location needs call frame information (DW_OP_call_frame_cfa, not supported)");
+          s.push(BigInt(machine.callFrameCfa() >>> 0));
         } else if (op === DW_OP.entry_value || op === DW_OP.GNU_entry_value) {
           throw new DwarfError("the location is the value a register had on entry to the function (DW_OP_entry_value, not supported)");
         } else {

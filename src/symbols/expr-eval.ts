@@ -349,6 +349,11 @@ class Evaluation {
         if (fb.kind === "value") return Number(fb.value & MASK32);
         throw new DwarfError("the frame base is an implicit value");
       },
+      callFrameCfa: () => {
+        const rule = this.di.callFrames.cfaRuleAt(pc);
+        if (rule === undefined) throw new DwarfError(`no call frame information covers 0x${pc.toString(16)} (needed for the frame's CFA)`);
+        return (ctx.register(regName(rule.register)) + rule.offset) >>> 0;
+      },
     };
     try {
       const loc = evaluateLocation(expr, l.unit, machine);

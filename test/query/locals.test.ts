@@ -1,8 +1,9 @@
 /**
  * Locals and parameters in why-write expressions, evaluated at the question step's EIP: on the demo
  * kernel (clang 14 -O2, DWARF 5 location lists) `r[EAX]` in restore_user_context is the current TCB's
- * saved EAX; on the clang DWARF 4 fixture (-O1, .debug_loc lists and DW_OP_fbreg off EBP) every
- * frame-based local llvm-dwarfdump lists is found at EBP plus its offset, at a step inside its function.
+ * saved EAX; on the clang DWARF 4 fixture (-O1, frame base EBP) and the gcc DWARF 4 one (-O0, frame
+ * base DW_OP_call_frame_cfa) every DW_OP_fbreg local llvm-dwarfdump lists is found at the frame base
+ * plus its offset, at its function's entry and a few steps in.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { execFileSync } from "node:child_process";
@@ -63,8 +64,29 @@ describe("demo kernel: r in restore_user_context", () => {
   });
 });
 
-describe.skipIf(!toolAvailable("llvm-dwarfdump"))("clang DWARF 4 fixture: frame-based locals off EBP", () => {
-  const elf = path.join(REPO, "test/symbols/fixtures/clang-dwarf4.elf");
+/** The CFA at `eip` from readelf's frame table (`readelf -wF`): the register and offset of its row. */
+function cfaFromReadelf(elf: string): (eip: number, regs: Record<string, number>) => number | undefined {
+  const rows: { address: number; end: number; reg: string; offset: number }[] = [];
+  let end = 0;
+  for (const line of run("readelf", ["-wF", elf]).split("\n")) {
+    const fde = /FDE cie=[0-9a-f]+ pc=[0-9a-f]+\.\.([0-9a-f]+)/.exec(line);
+    if (fde) end = parseInt(fde[1], 16);
+    if (/ CIE /.test(line)) end = 0;
+    const row = /^([0-9a-f]{8}) ([a-z]+)([+-]\d+) /.exec(line);
+    if (row && end > 0) rows.push({ address: parseInt(row[1], 16), end, reg: row[2], offset: Number(row[3]) });
+  }
+  return (eip, regs) => {
+    const row = rows.filter((r) => r.address <= eip && eip < r.end).sort((a, b) => b.address - a.address)[0];
+    return row === undefined ? undefined : (regs[row.reg] + row.offset) >>> 0;
+  };
+}
+
+// clang keeps the frame base in EBP (DW_OP_reg5); gcc says DW_OP_call_frame_cfa, found from .eh_frame.
+describe.skipIf(!toolAvailable("llvm-dwarfdump") || !toolAvailable("readelf")).each([
+  ["clang-dwarf4.elf", "EBP"],
+  ["gcc-dwarf4.elf", "the CFA"],
+])("%s: frame-based locals off %s", (image) => {
+  const elf = path.join(REPO, "test/symbols/fixtures", image);
   let rec: Recording;
   let q: QueryContext;
   beforeAll(async () => {
@@ -75,8 +97,9 @@ describe.skipIf(!toolAvailable("llvm-dwarfdump"))("clang DWARF 4 fixture: frame-
   }, 60_000);
   afterAll(() => rec?.close());
 
-  test("each DW_OP_fbreg local llvm-dwarfdump lists is at EBP + its offset, at a step inside its function", () => {
+  test("each DW_OP_fbreg local llvm-dwarfdump lists is at the frame base + its offset, where its scope begins and a few steps in", () => {
     const dies = [...walkDump(parseDebugInfo(run("llvm-dwarfdump", ["--debug-info", elf])))];
+    const cfa = cfaFromReadelf(elf);
     let checked = 0;
     for (const d of dies) {
       const m = /^DW_OP_fbreg ([+-]\d+)$/.exec(d.attrs.get("DW_AT_location") ?? "");
@@ -84,20 +107,25 @@ describe.skipIf(!toolAvailable("llvm-dwarfdump"))("clang DWARF 4 fixture: frame-
       if (!m || name === undefined) continue;
       let fn = d.parent;
       while (fn && fn.tag !== "DW_TAG_subprogram") fn = fn.parent;
-      const low = fn ? parseInt(fn.attrs.get("DW_AT_low_pc") ?? "", 16) : NaN;
-      if (!fn || !(low > 0) || !/DW_OP_reg5/.test(fn.attrs.get("DW_AT_frame_base") ?? "")) continue;
-      // A step a few instructions into the function (after its prologue, though EBP + offset holds anywhere).
+      // The variable's scope: its innermost enclosing block with code (a lexical block, or the function).
+      let scope = d.parent;
+      while (scope && !scope.attrs.has("DW_AT_low_pc")) scope = scope.parent;
+      const low = scope ? parseInt(scope.attrs.get("DW_AT_low_pc") ?? "", 16) : NaN;
+      if (!fn || !scope || !(low > 0)) continue;
+      const frameBase = fn.attrs.get("DW_AT_frame_base") ?? "";
       const entry = q.trace.findInstruction([low], q.trace.startStep, q.trace.steps, "first");
       if (entry === null) continue;
-      const at = entry + 3;
-      const ebp = q.trace.stateAt(at).regs.ebp;
-      const eip = q.trace.stateAt(at).regs.eip;
       // llvm-dwarfdump prints DW_AT_high_pc as the end address.
-      const high = parseInt(fn.attrs.get("DW_AT_high_pc") ?? "", 16);
-      if (!(eip >= low && eip < high)) continue;
-      const loc = resolveLocation(q, name, at);
-      expect(loc, `${name} at step ${at}`).toMatchObject({ kind: "memory", address: (ebp + Number(m[1])) >>> 0 });
-      checked++;
+      const high = parseInt(scope.attrs.get("DW_AT_high_pc") ?? "", 16);
+      for (const at of [entry, entry + 3]) {
+        const regs = q.trace.stateAt(at).regs as unknown as Record<string, number>;
+        if (!(regs.eip >= low && regs.eip < high)) continue;
+        const base = /DW_OP_reg5/.test(frameBase) ? regs.ebp : /DW_OP_call_frame_cfa/.test(frameBase) ? cfa(regs.eip, regs) : undefined;
+        expect(base, `${name}: frame base ${frameBase} at 0x${regs.eip.toString(16)}`).toBeDefined();
+        const loc = resolveLocation(q, name, at);
+        expect(loc, `${name} at step ${at}`).toMatchObject({ kind: "memory", address: (base! + Number(m[1])) >>> 0 });
+        checked++;
+      }
     }
     expect(checked).toBeGreaterThan(0);
   });

@@ -1,0 +1,64 @@
+/**
+ * The call frame reader against readelf's interpreted frame tables (`readelf -wF`): for every FDE of
+ * every image (.debug_frame from clang, .eh_frame from gcc), the CFA rule of each row holds at the
+ * row's first address and at its last, and no rule is given outside every FDE. (readelf, not
+ * llvm-dwarfdump: llvm-dwarfdump 14 does not restore the CFA on DW_CFA_restore_state, which gcc's
+ * early-return epilogues use; the DWARF rule, libgcc's unwinder and readelf do.)
+ */
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { describe, expect, it } from "vitest";
+import { Elf32 } from "../../src/elf/elf32.js";
+import { CallFrames } from "../../src/symbols/call-frames.js";
+import { I386_DWARF_REGISTERS } from "../../src/symbols/constants.js";
+import { FIXTURE_ELFS, KERNEL_ELFS, PROBE_ELFS } from "./images.js";
+import { run, toolAvailable } from "./tool-output.js";
+
+interface Row {
+  address: number;
+  register: number;
+  offset: number;
+}
+
+/** The rows readelf -wF prints under each FDE, with the FDE's end address. */
+function readelfRows(text: string): { end: number; rows: Row[] }[] {
+  const out: { end: number; rows: Row[] }[] = [];
+  let cur: { end: number; rows: Row[] } | null = null;
+  for (const line of text.split("\n")) {
+    const fde = /FDE cie=[0-9a-f]+ pc=([0-9a-f]+)\.\.([0-9a-f]+)/.exec(line);
+    if (fde) {
+      cur = { end: parseInt(fde[2], 16), rows: [] };
+      out.push(cur);
+      continue;
+    }
+    if (/ CIE /.test(line)) cur = null;
+    const row = /^([0-9a-f]{8}) ([a-z]+)([+-]\d+) /.exec(line);
+    if (row && cur) cur.rows.push({ address: parseInt(row[1], 16), register: I386_DWARF_REGISTERS.indexOf(row[2]), offset: Number(row[3]) });
+  }
+  return out;
+}
+
+const IMAGES = [...FIXTURE_ELFS, ...PROBE_ELFS, ...KERNEL_ELFS];
+
+describe.skipIf(!toolAvailable("readelf"))("call frame information agrees with readelf", () => {
+  for (const path of IMAGES) {
+    it(basename(path), () => {
+      const frames = new CallFrames(new Elf32(new Uint8Array(readFileSync(path))));
+      expect(frames.warnings).toEqual([]);
+      const fdes = readelfRows(run("readelf", ["-wF", path]));
+      let rows = 0;
+      for (const fde of fdes) {
+        fde.rows.forEach((row, i) => {
+          const last = (i + 1 < fde.rows.length ? fde.rows[i + 1].address : fde.end) - 1;
+          for (const at of [row.address, last]) {
+            expect(frames.cfaRuleAt(at), `0x${at.toString(16)}`).toEqual({ register: row.register, offset: row.offset });
+          }
+          rows++;
+        });
+        expect(frames.cfaRuleAt(fde.end + 0x100000), "far past the FDE").toBeUndefined();
+      }
+      expect(frames.empty).toBe(fdes.length === 0);
+      if (fdes.length > 0) expect(rows).toBeGreaterThan(0);
+    });
+  }
+});

@@ -45,7 +45,7 @@ Bytes never written in the trace say whether their value came from the loaded im
           throw e;
         }
         if (loc.kind === "register") {
-          printRegisterAnswer(ctx, loc.register, at, opts.json === true);
+          printRegisterAnswer(ctx, loc.register, at, opts.json === true, loc.expression);
           return;
         }
         const answer = whyWrite(ctx, loc, at, { chain: opts.chain === true, depth });
@@ -57,21 +57,28 @@ Bytes never written in the trace say whether their value came from the loaded im
     });
 }
 
-function printRegisterAnswer(ctx: import("../query/context.js").QueryContext, register: string, at: number, json: boolean): void {
+/**
+ * The answer for a register: `$esp` itself, or a variable the compiler keeps in one at that step
+ * (`expression` then names it, and says so first).
+ */
+function printRegisterAnswer(ctx: import("../query/context.js").QueryContext, register: string, at: number, json: boolean, expression: string): void {
   const change = ctx.trace.lastRegisterChange(register, at);
   const value = (ctx.trace.stateAt(at).regs as unknown as Record<string, number>)[register];
+  const variable = expression.trim().startsWith("$") ? null : expression.trim();
+  const head = variable !== null ? [`${variable} is in register ${register} at step ${at}`] : [];
   if (change === null) {
-    if (json) process.stdout.write(JSON.stringify({ register, step: at, value: hex(value), change: null }) + "\n");
-    else process.stdout.write(`$${register} = ${hex(value)} at step ${at}; it has not changed since the trace began.\n`);
+    if (json) process.stdout.write(JSON.stringify({ register, expression, step: at, value: hex(value), change: null }) + "\n");
+    else process.stdout.write([...head, `$${register} = ${hex(value)} at step ${at}; it has not changed since the trace began.`].join("\n") + "\n");
     return;
   }
   const rec = ctx.trace.describeStep(change.step);
   const code = ctx.describeCode(rec?.regs.eip ?? 0, rec?.bytes);
   if (json) {
-    process.stdout.write(JSON.stringify({ register, step: at, value: hex(value), change: { step: change.step, kind: rec?.kind ?? null, before: hex(change.before), after: hex(change.after), eip: hex(code.eip), function: code.function, file: code.file, line: code.line, disasm: code.disasm } }) + "\n");
+    process.stdout.write(JSON.stringify({ register, expression, step: at, value: hex(value), change: { step: change.step, kind: rec?.kind ?? null, before: hex(change.before), after: hex(change.after), eip: hex(code.eip), function: code.function, file: code.file, line: code.line, disasm: code.disasm } }) + "\n");
     return;
   }
   const lines = [
+    ...head,
     `$${register} = ${hex(value)} at step ${at}`,
     `Last changed at step ${change.step}: ${hex(change.before)} -> ${hex(change.after)} by ${rec?.kind === "instruction" ? `\`${code.disasm}\`` : `the CPU (${rec?.kind}, vector ${rec?.vector})`}`,
     `    ${code.symbol ?? hex(code.eip)}  ${code.file !== null ? `${code.file}:${code.line}` : "(no source line)"}`,

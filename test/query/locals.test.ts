@@ -130,3 +130,40 @@ describe.skipIf(!toolAvailable("llvm-dwarfdump") || !toolAvailable("readelf")).e
     expect(checked).toBeGreaterThan(0);
   });
 });
+
+describe("gcc DWARF 5 fixture (-O2): a local kept in a register", () => {
+  const elf = path.join(REPO, "test/symbols/fixtures/gcc-dwarf5.elf");
+  let trace: string;
+  beforeAll(async () => {
+    trace = path.join(tmpDir(), "g.trace");
+    await recordInline(elf, trace, { memoryMiB: 32 });
+  }, 60_000);
+
+  test("why-write on it asks when that register last changed, and says which register it is", () => {
+    const rec = openRecording(trace);
+    let found: { name: string; register: string; step: number } | null = null;
+    try {
+      for (const l of rec.symbols!.allLocals()) {
+        if (l.location === undefined || !("list" in l.location)) continue;
+        for (const e of l.location.list.entries) {
+          const op = e.expression[0];
+          if (e.high <= e.low || e.expression.length !== 1 || op < 0x50 || op > 0x57) continue;
+          // Only where no other local of that name is in scope too.
+          if (rec.symbols!.localsAt(e.low).filter((x) => x.name === l.name).length !== 1) continue;
+          const step = rec.trace.findInstruction([e.low], rec.trace.startStep, rec.trace.steps, "last");
+          if (step !== null) found = { name: l.name, register: ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"][op - 0x50], step };
+        }
+        if (found !== null) break;
+      }
+    } finally {
+      rec.close();
+    }
+    expect(found, "a local in a register at an executed address").not.toBeNull();
+    const { name, register, step } = found!;
+    const cli = path.join(REPO, "dist/cli/main.js");
+    const text = execFileSync(process.execPath, [cli, "why-write", name, "--trace", trace, "--at", String(step)], { encoding: "utf8" });
+    expect(text.split("\n")[0]).toBe(`${name} is in register ${register} at step ${step}`);
+    const j = JSON.parse(execFileSync(process.execPath, [cli, "why-write", name, "--trace", trace, "--at", String(step), "--json"], { encoding: "utf8" })) as { register: string; expression: string };
+    expect(j).toMatchObject({ register, expression: name });
+  });
+});

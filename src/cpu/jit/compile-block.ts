@@ -53,6 +53,75 @@ const CONDITIONS = [
   "(c.getZF() || c.getSF() !== c.getOF())", "!(c.getZF() || c.getSF() !== c.getOF())",
 ];
 
+/**
+ * How the instruction just compiled left the lazy flags, when a Jcc right after it can read its
+ * condition from the recorded operands instead of the flag getters: "sub" (SUB/CMP: every
+ * condition but OF/PF), "logic" (AND/OR/XOR/TEST: CF = OF = 0), "zs" (ADD/INC/DEC: ZF and SF only).
+ */
+interface FlagSource {
+  kind: "sub" | "logic" | "zs";
+  /** Operand size code (0 byte, 1 word, 2 dword). */
+  size: number;
+}
+
+const ALU_FLAG_KIND: (FlagSource["kind"] | null)[] = ["zs", "logic", null, null, "logic", "sub", "logic", "sub"];
+
+/** The flag source of a compiled instruction (see FlagSource), or null. */
+function flagSourceOf(d: Decoded): FlagSource | null {
+  const op = d.op;
+  const sz = d.o32 ? 2 : 1;
+  if (op < 0x40 && (op & 7) <= 5) {
+    const kind = ALU_FLAG_KIND[op >> 3];
+    return kind === null ? null : { kind, size: (op & 1) === 0 ? 0 : sz };
+  }
+  if (op >= 0x80 && op <= 0x83) {
+    const kind = ALU_FLAG_KIND[d.reg];
+    return kind === null ? null : { kind, size: op === 0x80 || op === 0x82 ? 0 : sz };
+  }
+  if (op === 0x84 || op === 0x85 || op === 0xa8 || op === 0xa9) return { kind: "logic", size: (op & 1) === 0 ? 0 : sz };
+  if (op >= 0x40 && op <= 0x4f) return { kind: "zs", size: sz };
+  return null;
+}
+
+const SIGN_LITERAL = ["0x80", "0x8000", "-0x80000000"];
+
+/**
+ * Condition `cc` read straight from the operands and result the previous instruction recorded (c.lfA,
+ * c.lfB, c.lfRes; see flags.ts), or null when the flag getters must decide. Same truth as the getters:
+ * for a SUB, CF is the unsigned a < b, SF != OF the signed a < b, ZF the zero result.
+ */
+function fusedCondition(cc: number, f: FlagSource | null): string | null {
+  if (f === null) return null;
+  const s = f.size;
+  const unsigned = (v: string) => (s === 2 ? `(${v} >>> 0)` : `(${v} & ${s === 1 ? "0xffff" : "0xff"})`);
+  const signed = (v: string) => (s === 2 ? `(${v} | 0)` : `((${v} << ${s === 1 ? 16 : 24}) >> ${s === 1 ? 16 : 24})`);
+  const zero = s === 2 ? "(c.lfRes === 0)" : `((c.lfRes & ${s === 1 ? "0xffff" : "0xff"}) === 0)`;
+  const negative = `((c.lfRes & ${SIGN_LITERAL[s]}) !== 0)`;
+  let base: string | null = null;
+  switch (cc >> 1) {
+    case 1: // B: CF
+      base = f.kind === "sub" ? `${unsigned("c.lfA")} < ${unsigned("c.lfB")}` : f.kind === "logic" ? "false" : null;
+      break;
+    case 2: // E: ZF
+      base = zero;
+      break;
+    case 3: // BE: CF || ZF
+      base = f.kind === "sub" ? `${unsigned("c.lfA")} <= ${unsigned("c.lfB")}` : f.kind === "logic" ? zero : null;
+      break;
+    case 4: // S: SF
+      base = negative;
+      break;
+    case 6: // L: SF != OF
+      base = f.kind === "sub" ? `${signed("c.lfA")} < ${signed("c.lfB")}` : f.kind === "logic" ? negative : null;
+      break;
+    case 7: // LE: ZF || SF != OF
+      base = f.kind === "sub" ? `${signed("c.lfA")} <= ${signed("c.lfB")}` : f.kind === "logic" ? `(${zero} || ${negative})` : null;
+      break;
+  }
+  if (base === null) return null;
+  return (cc & 1) !== 0 ? `!(${base})` : `(${base})`;
+}
+
 /** Reads guest bytes of one page starting at the block's first byte. */
 class PageBytes implements ByteSource {
   constructor(private readonly mem: Uint8Array, private readonly phys: number, private readonly limit: number) {}
@@ -475,6 +544,8 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean): Com
     pendingSteps = 0;
   };
   const d = new Decoded();
+  // How the previous instruction left the flags, for a Jcc right after it.
+  let flags: FlagSource | null = null;
   while (count < MAX_INSTRUCTIONS) {
     d.start = pos;
     let emitted: { e: Emitted; pos: number } | null = null;
@@ -500,13 +571,16 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean): Com
     const { code, ends, stack, branch, pure } = emitted.e;
     count++;
     pos = emitted.pos;
+    const flagsBefore = flags;
+    flags = branch === undefined ? flagSourceOf(d) : null;
     if (branch !== undefined) {
+      const cond = fusedCondition(d.op & 15, flagsBefore) ?? branch.cond;
       flush();
       if (branch.target === 0) {
         // A loop back to the block's start: iterate here while the step budget allows.
-        parts.push(`if (${branch.cond}) { c.steps++; if (c.steps + ${MAX_INSTRUCTIONS} <= c.stepLimit) continue; c.eip = e0; return; }`);
+        parts.push(`if (${cond}) { c.steps++; if (c.steps + ${MAX_INSTRUCTIONS} <= c.stepLimit) continue; c.eip = e0; return; }`);
       } else {
-        parts.push(`if (${branch.cond}) { c.eip = (e0 + ${branch.target}) | 0; c.steps++; return; }`);
+        parts.push(`if (${cond}) { c.eip = (e0 + ${branch.target}) | 0; c.steps++; return; }`);
       }
       pendingSteps = 1;
       continue;

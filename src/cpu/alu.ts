@@ -7,18 +7,34 @@ import type { CPU } from "./cpu.js";
 import { ARITH_FLAGS, CF } from "./constants.js";
 import { OP_ADC, OP_ADD, OP_SBB, OP_SUB } from "./flags.js";
 
+/** ADD (and the flags it sets). Compiled code calls it directly: one small function per operation inlines well. */
+export function add(cpu: CPU, a: number, b: number, size: number): number {
+  const r = (a + b) | 0;
+  cpu.setLazy(OP_ADD, a, b, r, size, ARITH_FLAGS);
+  return r;
+}
+
+/** SUB and CMP. */
+export function sub(cpu: CPU, a: number, b: number, size: number): number {
+  const r = (a - b) | 0;
+  cpu.setLazy(OP_SUB, a, b, r, size, ARITH_FLAGS);
+  return r;
+}
+
+/** AND, OR, XOR and TEST, given their result: CF = OF = 0, the rest from the result. */
+export function logic(cpu: CPU, r: number, size: number): number {
+  cpu.setLogicFlags(r, size);
+  return r;
+}
+
 /** ALU operation `op` (the reg field of opcodes 80-83, or bits 3..5 of 00-3D) on a and b. */
 export function alu(cpu: CPU, op: number, a: number, b: number, size: number): number {
   let r: number;
   switch (op) {
     case 0:
-      r = (a + b) | 0;
-      cpu.setLazy(OP_ADD, a, b, r, size, ARITH_FLAGS);
-      return r;
+      return add(cpu, a, b, size);
     case 1:
-      r = a | b;
-      cpu.setLogicFlags(r, size);
-      return r;
+      return logic(cpu, a | b, size);
     case 2: {
       const c = cpu.getCF() ? 1 : 0;
       r = (a + b + c) | 0;
@@ -32,18 +48,12 @@ export function alu(cpu: CPU, op: number, a: number, b: number, size: number): n
       return r;
     }
     case 4:
-      r = a & b;
-      cpu.setLogicFlags(r, size);
-      return r;
+      return logic(cpu, a & b, size);
     case 5:
     case 7:
-      r = (a - b) | 0;
-      cpu.setLazy(OP_SUB, a, b, r, size, ARITH_FLAGS);
-      return r;
+      return sub(cpu, a, b, size);
     default:
-      r = a ^ b;
-      cpu.setLogicFlags(r, size);
-      return r;
+      return logic(cpu, a ^ b, size);
   }
 }
 

@@ -11,7 +11,7 @@
  * interpreter.
  */
 import { Decoded, decodeModrm, read16, read32, type ByteSource } from "./decoded.js";
-import { alu, dec, inc, neg } from "../alu.js";
+import { add, alu, dec, inc, logic, neg, sub } from "../alu.js";
 import { shift } from "../shift.js";
 import { div, idiv, imul1, imulTrunc, mul } from "../muldiv.js";
 import { execute, leave } from "../execute.js";
@@ -43,6 +43,21 @@ function memRead(sz: number, seg: number): string {
 
 function memWrite(sz: number, seg: number, v: string): string {
   return `c.writeMem${SIZE_NAME[sz]}(${seg}, a, ${v});`;
+}
+
+/**
+ * JS for ALU operation `aop` (ADD OR ADC SBB AND SUB XOR CMP) on `a` and `b` at size `s`: a call of the
+ * operation's own helper, so the common ones need no dispatch (ADC and SBB go through alu()).
+ */
+function aluCall(aop: number, a: string, b: string, s: number): string {
+  switch (aop) {
+    case 0: return `add(c, ${a}, ${b}, ${s})`;
+    case 1: return `logic(c, (${a}) | (${b}), ${s})`;
+    case 4: return `logic(c, (${a}) & (${b}), ${s})`;
+    case 5: case 7: return `sub(c, ${a}, ${b}, ${s})`;
+    case 6: return `logic(c, (${a}) ^ (${b}), ${s})`;
+    default: return `alu(c, ${aop}, ${a}, ${b}, ${s})`;
+  }
 }
 
 /** Condition code `cc` as a JS boolean expression over the CPU's flag getters. */
@@ -217,12 +232,12 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
       const g = regGet(s, d.reg);
       if (mem) {
         code = aop === 7
-          ? `{ ${ea} alu(c, 7, ${memRead(s, seg)}, ${g}, ${s}); }`
-          : `{ ${ea} c.prepareWrite(${seg}, a, ${SIZE_BYTES[s]}); const v = alu(c, ${aop}, ${memRead(s, seg)}, ${g}, ${s}); ${memWrite(s, seg, "v")} }`;
+          ? `{ ${ea} ${aluCall(7, memRead(s, seg), g, s)}; }`
+          : `{ ${ea} c.prepareWrite(${seg}, a, ${SIZE_BYTES[s]}); const v = ${aluCall(aop, memRead(s, seg), g, s)}; ${memWrite(s, seg, "v")} }`;
       } else if (aop === 6 && d.rm === d.reg) {
         code = `${regSet(s, d.rm, "0")} c.setLogicFlags(0, ${s});`;
       } else {
-        code = aop === 7 ? `alu(c, 7, ${regGet(s, d.rm)}, ${g}, ${s});` : regSet(s, d.rm, `alu(c, ${aop}, ${regGet(s, d.rm)}, ${g}, ${s})`);
+        code = aop === 7 ? `${aluCall(7, regGet(s, d.rm), g, s)};` : regSet(s, d.rm, aluCall(aop, regGet(s, d.rm), g, s));
       }
       break;
     }
@@ -232,7 +247,7 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
       const s = (op & 1) === 0 ? 0 : sz;
       const aop = op >> 3;
       const src2 = mem ? memRead(s, seg) : regGet(s, d.rm);
-      const body = aop === 7 ? `alu(c, 7, ${regGet(s, d.reg)}, ${src2}, ${s});` : regSet(s, d.reg, `alu(c, ${aop}, ${regGet(s, d.reg)}, ${src2}, ${s})`);
+      const body = aop === 7 ? `${aluCall(7, regGet(s, d.reg), src2, s)};` : regSet(s, d.reg, aluCall(aop, regGet(s, d.reg), src2, s));
       code = mem ? `{ ${ea} ${body} }` : body;
       break;
     }
@@ -242,7 +257,7 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
       const s = (op & 1) === 0 ? 0 : sz;
       const aop = op >> 3;
       const v = s === 0 ? imm8() : immV();
-      code = aop === 7 ? `alu(c, 7, ${regGet(s, 0)}, ${v}, ${s});` : regSet(s, 0, `alu(c, ${aop}, ${regGet(s, 0)}, ${v}, ${s})`);
+      code = aop === 7 ? `${aluCall(7, regGet(s, 0), String(v), s)};` : regSet(s, 0, aluCall(aop, regGet(s, 0), String(v), s));
       break;
     }
     case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
@@ -291,10 +306,10 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
       const v = op === 0x81 ? immV() : op === 0x83 ? simm8() : imm8();
       if (mem) {
         code = aop === 7
-          ? `{ ${ea} alu(c, 7, ${memRead(s, seg)}, ${v}, ${s}); }`
-          : `{ ${ea} c.prepareWrite(${seg}, a, ${SIZE_BYTES[s]}); const v = alu(c, ${aop}, ${memRead(s, seg)}, ${v}, ${s}); ${memWrite(s, seg, "v")} }`;
+          ? `{ ${ea} ${aluCall(7, memRead(s, seg), String(v), s)}; }`
+          : `{ ${ea} c.prepareWrite(${seg}, a, ${SIZE_BYTES[s]}); const v = ${aluCall(aop, memRead(s, seg), String(v), s)}; ${memWrite(s, seg, "v")} }`;
       } else {
-        code = aop === 7 ? `alu(c, 7, ${regGet(s, d.rm)}, ${v}, ${s});` : regSet(s, d.rm, `alu(c, ${aop}, ${regGet(s, d.rm)}, ${v}, ${s})`);
+        code = aop === 7 ? `${aluCall(7, regGet(s, d.rm), String(v), s)};` : regSet(s, d.rm, aluCall(aop, regGet(s, d.rm), String(v), s));
       }
       break;
     }
@@ -522,7 +537,7 @@ const MODRM_OPS = new Set<number>([
   ...Array.from({ length: 16 }, (_, i) => 0x190 + i),
 ]);
 
-const HELPERS = { alu, inc, dec, neg, shift, mul, imul1, div, idiv, imulTrunc, execute, leave };
+const HELPERS = { add, sub, logic, alu, inc, dec, neg, shift, mul, imul1, div, idiv, imulTrunc, execute, leave };
 const HELPER_NAMES = Object.keys(HELPERS);
 const HELPER_VALUES = Object.values(HELPERS);
 

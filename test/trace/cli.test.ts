@@ -87,7 +87,6 @@ describe("ttd record", () => {
 });
 
 describe.skipIf(!canBuildGuests)("interrupted recordings", () => {
-  /** Starts `ttd record` on probe-r30 and waits until its trace has committed some steps. */
   /** Starts recording a guest that never ends (guests/forever.S) and returns once the trace has a commit. */
   async function startLong(out: string): Promise<ReturnType<typeof ttdSpawn>> {
     const child = ttdSpawn(["record", buildGuest("forever"), "-o", out]);

@@ -5,7 +5,7 @@
  */
 import type { CPU } from "./cpu.js";
 import { ATTR_CODE, ATTR_DC, ATTR_PRESENT, ATTR_RW, ATTR_S } from "./constants.js";
-import { CR0_PE, GP, NP, SS, SS_FAULT, CS } from "./constants.js";
+import { CR0_PE, NP, SS, SS_FAULT, CS } from "./constants.js";
 import { WriteCause } from "./observer.js";
 
 /** The descriptor most recently read by readDescriptor (scratch state: no allocation per load). */

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   log: async () => (await import("./log.js")).registerLog,
   "why-write": async () => (await import("./why-write.js")).registerWhyWrite,
   history: async () => (await import("./history.js")).registerHistory,
+  print: async () => (await import("./print.js")).registerPrint,
   tui: async () => (await import("./tui.js")).registerTui,
   gdbserver: async () => (await import("./gdbserver.js")).registerGdbserver,
   pack: async () => (await import("./pack.js")).registerPack,

@@ -1,0 +1,73 @@
+/** `ttd print`: the value of a C expression (globals, the locals of the code there) as it was at a step. */
+import type { Command } from "commander";
+import { openForQuery, parseAtStep } from "./open-recording.js";
+import { UsageError } from "./errors.js";
+import { hex } from "../query/context.js";
+import { stepEvalContext } from "../query/location.js";
+import { ExpressionEvaluator } from "../symbols/expr-eval.js";
+import { ExpressionError } from "../symbols/expr-error.js";
+import { formatValue } from "../symbols/format.js";
+import { typeName } from "../symbols/types.js";
+
+/** Values larger than this are printed only in part (their first bytes). */
+const MAX_PRINT_BYTES = 64 * 1024;
+
+export function registerPrint(program: Command): void {
+  program
+    .command("print")
+    .description("the value of a C expression as it was at a step (pointers followed as they were then)")
+    .argument("<expression>", "a C expression over the guest's symbols: globals, the locals and parameters of the code at --at, $registers")
+    .option("--trace <file>", "trace or bundle to ask (default: the latest recording in ./.ttd)")
+    .option("--at <step>", "the state before this step: a number, 'fault' (the first faulting instruction) or 'end'", "end")
+    .option("--hex", "integers in hexadecimal")
+    .option("--json", "print one JSON object: expression, step, type, address (or register), size, value, bytes")
+    .addHelpText(
+      "after",
+      `
+Examples (on traces/idle-bug.ttdb):
+  ttd print ksCurThread --at fault
+  ttd print 'ksIdleThread->tcbArch.tcbContext' --at fault --hex
+  ttd print 'r[Error]' --at 61876          (restore_user_context's local r, at that step)
+  ttd print '$esp' --at 61766
+
+Structs print one member per line; arrays fold runs of equal elements. Use why-write to ask who wrote
+a value, and history for every write to it.`,
+    )
+    .action((expression: string, opts: { trace?: string; at: string; hex?: boolean; json?: boolean }) => {
+      const { recording, ctx } = openForQuery(opts.trace);
+      try {
+        const at = parseAtStep(ctx, opts.at);
+        const di = ctx.symbols;
+        if (di === null) throw new UsageError(`cannot evaluate \`${expression}\`: ${ctx.symbolsProblem ?? "the recorded image has no symbols"}`);
+        const state = ctx.trace.stateAt(at);
+        let r;
+        try {
+          r = new ExpressionEvaluator(di).evaluate(expression, stepEvalContext(state), { maxReadBytes: MAX_PRINT_BYTES });
+        } catch (e) {
+          if (e instanceof ExpressionError) throw new UsageError(`${e.message}\n${e.underline(expression)}`);
+          throw e;
+        }
+        const symbolize = (a: number) => {
+          const s = di.symbolize(a);
+          return /^0x[0-9a-f]+$/i.test(s) ? undefined : s;
+        };
+        const text = r.bytes !== undefined
+          ? formatValue(r.type, r.bytes, { symbolize, complete: (t) => di.complete(t), indent: 2, hex: opts.hex === true, bitOffset: r.bitOffset, bitSize: r.bitSize })
+          : null;
+        const where = r.address !== undefined ? hex(r.address) : r.register !== undefined ? `$${r.register.name}` : null;
+        if (opts.json) {
+          const bytes = r.bytes !== undefined ? Buffer.from(r.bytes).toString("hex") : null;
+          process.stdout.write(JSON.stringify({
+            expression, step: at, type: typeName(r.type), address: r.address !== undefined ? hex(r.address) : null,
+            register: r.register?.name ?? null, size: r.size, value: text, bytes, error: r.readError ?? null,
+          }) + "\n");
+          return;
+        }
+        const head = `${expression}  (${typeName(r.type)}${where !== null ? ` at ${where}` : ""}, ${r.size} bytes) at step ${at}`;
+        const body = text ?? `<${r.readError ?? (r.size > MAX_PRINT_BYTES ? `larger than ${MAX_PRINT_BYTES} bytes: not printed` : "not readable")}>`;
+        process.stdout.write(`${head}\n  = ${body.replace(/\n/g, "\n    ")}\n`);
+      } finally {
+        recording.close();
+      }
+    });
+}

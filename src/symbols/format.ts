@@ -145,14 +145,18 @@ class Formatter {
     return this.braces(parts, depth);
   }
 
-  /** A char array: the text up to its first NUL when only NULs follow, else every byte escaped. */
+  /**
+   * A char array: the text up to its first NUL when only NULs follow, else every byte escaped; at
+   * most maxElements characters either way, then `...` (as gdb's print elements).
+   */
   private string(bytes: Uint8Array): string {
+    const max = this.o.maxElements ?? 200;
     let end = bytes.indexOf(0);
     if (end < 0) end = bytes.length;
     const rest = bytes.subarray(end);
-    const body = Array.from(bytes.subarray(0, end), charLiteral).join("");
-    if (rest.every((b) => b === 0)) return `"${body}"`;
-    return `"${Array.from(bytes, charLiteral).join("")}"`;
+    const shown = rest.every((b) => b === 0) ? bytes.subarray(0, end) : bytes;
+    const body = Array.from(shown.subarray(0, max), charLiteral).join("");
+    return `"${body}"${shown.length > max ? "..." : ""}`;
   }
 
   private braces(parts: string[], depth: number): string {

@@ -51,6 +51,13 @@ describe("formatValue", () => {
     expect(formatValue(s, Uint8Array.of(104, 105, 0, 120, 0, 0, 0, 10))).toBe('"hi\\0x\\0\\0\\0\\n"');
     const u: CType = { kind: "array", element: C_UCHAR, count: 2, lowerBound: 0 };
     expect(formatValue(u, Uint8Array.of(9, 200))).toBe('"\\t\\310"');
+    // Long ones stop at maxElements characters, as gdb's print elements.
+    const big: CType = { kind: "array", element: C_CHAR, count: 300, lowerBound: 0 };
+    const bytes = new Uint8Array(300).fill(0x61);
+    expect(formatValue(big, bytes)).toBe(`"${"a".repeat(200)}"...`);
+    expect(formatValue(big, bytes, { maxElements: 5 })).toBe('"aaaaa"...');
+    bytes[3] = 0;
+    expect(formatValue(big, bytes, { maxElements: 5 })).toBe('"aaa\\0a"...');
   });
 
   it("prints structs with nested members, bitfields and anonymous unions, inline or indented", () => {

@@ -47,12 +47,8 @@ a value, and history for every write to it.`,
           if (e instanceof ExpressionError) throw new UsageError(`${e.message}\n${e.underline(expression)}`);
           throw e;
         }
-        const symbolize = (a: number) => {
-          const s = di.symbolize(a);
-          return /^0x[0-9a-f]+$/i.test(s) ? undefined : s;
-        };
         const text = r.bytes !== undefined
-          ? formatValue(r.type, r.bytes, { symbolize, complete: (t) => di.complete(t), indent: 2, hex: opts.hex === true, bitOffset: r.bitOffset, bitSize: r.bitSize })
+          ? formatValue(r.type, r.bytes, { symbolize: (a) => di.symbolName(a), complete: (t) => di.complete(t), indent: 2, hex: opts.hex === true, bitOffset: r.bitOffset, bitSize: r.bitSize })
           : null;
         const where = r.address !== undefined ? hex(r.address) : r.register !== undefined ? `$${r.register.name}` : null;
         if (opts.json) {

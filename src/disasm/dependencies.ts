@@ -55,7 +55,8 @@ function reads(a: OpAccess): boolean {
   return a === OpAccess.Read || a === OpAccess.ReadWrite || a === OpAccess.CondRead || a === OpAccess.ReadCondWrite;
 }
 
-function writes(a: OpAccess): boolean {
+/** Whether an operand access writes (plainly, conditionally, or as a read-modify-write). */
+export function writes(a: OpAccess): boolean {
   return a === OpAccess.Write || a === OpAccess.ReadWrite || a === OpAccess.CondWrite || a === OpAccess.ReadCondWrite;
 }
 

@@ -364,6 +364,11 @@ export class DebugInfo {
 
   /** `function+0xoff` for code, `variable+0xoff` for data, else the bare hexadecimal address. */
   symbolize(address: number): string {
+    return this.symbolName(address) ?? "0x" + address.toString(16);
+  }
+
+  /** As symbolize(), but undefined for an address no symbol covers. */
+  symbolName(address: number): string | undefined {
     const hex = (n: number): string => "0x" + n.toString(16);
     const f = this.functionAt(address);
     if (f) return f.offset === 0 ? f.function.name : f.offset > 0 ? `${f.function.name}+${hex(f.offset)}` : `${f.function.name}-${hex(-f.offset)}`;
@@ -374,7 +379,7 @@ export class DebugInfo {
     }
     const s = this.elfSymbols.dataAt(address);
     if (s) return s.offset === 0 ? s.symbol.name : `${s.symbol.name}+${hex(s.offset)}`;
-    return hex(address);
+    return undefined;
   }
 
   // ---- source lines ----------------------------------------------------------------------------

@@ -8,11 +8,11 @@
  * read from the instructions themselves (iced-x86's register usage), conservatively: anything that
  * can switch stacks or tasks counts as writing every register.
  */
-import { FlowControl, InstructionInfoFactory, Mnemonic, OpAccess, type Instruction } from "iced-x86";
+import { FlowControl, InstructionInfoFactory, Mnemonic, type Instruction } from "iced-x86";
 import { Decoder, DecoderOptions } from "iced-x86";
 import type { CPU, RegisterWatch } from "../cpu/cpu.js";
 import type { CompiledBlock } from "../cpu/jit/compile-block.js";
-import { gprIndex } from "../disasm/dependencies.js";
+import { gprIndex, writes } from "../disasm/dependencies.js";
 
 /** Bit mask meaning "may write any register". */
 const ALL = 0xff;
@@ -32,10 +32,6 @@ const ORDINARY_FLOW = new Set<FlowControl>([
 
 /** Instructions that may load ESP or other registers from elsewhere, whatever their flow control says. */
 const SWITCHING = new Set<Mnemonic>([Mnemonic.Iret, Mnemonic.Iretd, Mnemonic.Retf, Mnemonic.Sysenter, Mnemonic.Sysexit, Mnemonic.Int, Mnemonic.Int1, Mnemonic.Int3, Mnemonic.Into]);
-
-function writes(a: OpAccess): boolean {
-  return a === OpAccess.Write || a === OpAccess.ReadWrite || a === OpAccess.CondWrite || a === OpAccess.ReadCondWrite;
-}
 
 let factory: InstructionInfoFactory | null = null;
 
@@ -83,6 +79,12 @@ export function blockWriteMask(mem: Uint8Array, block: CompiledBlock, def32: boo
 }
 
 /**
+ * Write masks by compiled block, kept across searches: a block's code never changes (a write to it
+ * makes the block cache drop it, and a new block object is compiled).
+ */
+const WRITE_MASKS = new WeakMap<CompiledBlock, number>();
+
+/**
  * Watches one register through a run: remembers the last span of steps over which its value
  * changed. A span is one step when the run looked at the register before and after that step; it
  * is longer only when the CPU took a fault's abort and delivery together (the caller steps it).
@@ -93,7 +95,6 @@ export class RegisterChangeWatch implements RegisterWatch {
   /** The last span [changeFrom, changeTo) in which the value changed, or changeFrom -1. */
   changeFrom = -1;
   changeTo = -1;
-  private readonly masks = new WeakMap<CompiledBlock, number>();
 
   constructor(
     private readonly read: (cpu: CPU) => number,
@@ -119,10 +120,10 @@ export class RegisterChangeWatch implements RegisterWatch {
   }
 
   mayWrite(block: CompiledBlock, def32: boolean): boolean {
-    let mask = this.masks.get(block);
+    let mask = WRITE_MASKS.get(block);
     if (mask === undefined) {
       mask = blockWriteMask(this.mem, block, def32);
-      this.masks.set(block, mask);
+      WRITE_MASKS.set(block, mask);
     }
     return (mask & (1 << this.gpr)) !== 0;
   }

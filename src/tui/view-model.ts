@@ -1041,7 +1041,7 @@ export class DebuggerViewModel {
       address: w.address,
       value: w.value,
       name: this.ctx.describeData(w.address),
-      points: w.value === null || di === null ? null : namedAddress(di.symbolize(w.value)),
+      points: w.value === null || di === null ? null : di.symbolName(w.value) ?? null,
     }));
     // What step N is (an interrupt delivery, a fault...), from the event index: no replay needed.
     const here = step < trace.steps ? trace.events(step, step + 1, { limit: 1 })[0] : undefined;
@@ -1079,7 +1079,7 @@ export class DebuggerViewModel {
       try {
         const r = evaluator.evaluate(l.name, ctx, { maxReadBytes: 256 });
         text = r.bytes !== undefined
-          ? formatValue(r.type, r.bytes, { symbolize: (a) => namedAddress(di.symbolize(a)) ?? undefined, complete: (t) => di.complete(t), maxElements: 8, hex: true })
+          ? formatValue(r.type, r.bytes, { symbolize: (a) => di.symbolName(a), complete: (t) => di.complete(t), maxElements: 8, hex: true })
           : `<${r.readError ?? "unreadable"}>`;
       } catch (e) {
         if (!(e instanceof ExpressionError)) throw e;
@@ -1154,10 +1154,6 @@ export class DebuggerViewModel {
 }
 
 /** Only names that are symbols, not bare hexadecimal fallbacks. */
-function namedAddress(s: string): string | null {
-  return /^0x[0-9a-f]+$/i.test(s) ? null : s;
-}
-
 function describeEvent(e: TraceEvent): string {
   const what = e.kind === "interrupt" ? "interrupt" : e.kind === "software-interrupt" ? "int" : e.kind;
   return `${what} ${e.vector} (${hex(e.vector)})${e.errorCode !== null ? ` error ${hex(e.errorCode)}` : ""}`;

@@ -13,7 +13,7 @@ import { QueryContext } from "../../src/query/context.js";
 import { LocationError, resolveLocation } from "../../src/query/location.js";
 import type { LocationList } from "../../src/symbols/location-lists.js";
 import { recordInline, tmpDir, REPO } from "../trace/helpers.js";
-import { parseDebugInfo, run, toolAvailable, walkDump, dumpString } from "../symbols/tool-output.js";
+import { dumpString, parseDebugInfo, parseReadelfFrames, run, toolAvailable, walkDump } from "../symbols/tool-output.js";
 
 describe("demo kernel: r in restore_user_context", () => {
   let rec: Recording;
@@ -66,18 +66,10 @@ describe("demo kernel: r in restore_user_context", () => {
 
 /** The CFA at `eip` from readelf's frame table (`readelf -wF`): the register and offset of its row. */
 function cfaFromReadelf(elf: string): (eip: number, regs: Record<string, number>) => number | undefined {
-  const rows: { address: number; end: number; reg: string; offset: number }[] = [];
-  let end = 0;
-  for (const line of run("readelf", ["-wF", elf]).split("\n")) {
-    const fde = /FDE cie=[0-9a-f]+ pc=[0-9a-f]+\.\.([0-9a-f]+)/.exec(line);
-    if (fde) end = parseInt(fde[1], 16);
-    if (/ CIE /.test(line)) end = 0;
-    const row = /^([0-9a-f]{8}) ([a-z]+)([+-]\d+) /.exec(line);
-    if (row && end > 0) rows.push({ address: parseInt(row[1], 16), end, reg: row[2], offset: Number(row[3]) });
-  }
+  const rows = parseReadelfFrames(run("readelf", ["-wF", elf])).flatMap((f) => f.rows.map((r) => ({ ...r, end: f.end })));
   return (eip, regs) => {
     const row = rows.filter((r) => r.address <= eip && eip < r.end).sort((a, b) => b.address - a.address)[0];
-    return row === undefined ? undefined : (regs[row.reg] + row.offset) >>> 0;
+    return row === undefined ? undefined : (regs[row.register] + row.offset) >>> 0;
   };
 }
 

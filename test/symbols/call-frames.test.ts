@@ -12,31 +12,7 @@ import { Elf32 } from "../../src/elf/elf32.js";
 import { CallFrames } from "../../src/symbols/call-frames.js";
 import { I386_DWARF_REGISTERS } from "../../src/symbols/constants.js";
 import { FIXTURE_ELFS, KERNEL_ELFS, PROBE_ELFS } from "./images.js";
-import { run, toolAvailable } from "./tool-output.js";
-
-interface Row {
-  address: number;
-  register: number;
-  offset: number;
-}
-
-/** The rows readelf -wF prints under each FDE, with the FDE's end address. */
-function readelfRows(text: string): { end: number; rows: Row[] }[] {
-  const out: { end: number; rows: Row[] }[] = [];
-  let cur: { end: number; rows: Row[] } | null = null;
-  for (const line of text.split("\n")) {
-    const fde = /FDE cie=[0-9a-f]+ pc=([0-9a-f]+)\.\.([0-9a-f]+)/.exec(line);
-    if (fde) {
-      cur = { end: parseInt(fde[2], 16), rows: [] };
-      out.push(cur);
-      continue;
-    }
-    if (/ CIE /.test(line)) cur = null;
-    const row = /^([0-9a-f]{8}) ([a-z]+)([+-]\d+) /.exec(line);
-    if (row && cur) cur.rows.push({ address: parseInt(row[1], 16), register: I386_DWARF_REGISTERS.indexOf(row[2]), offset: Number(row[3]) });
-  }
-  return out;
-}
+import { parseReadelfFrames, run, toolAvailable } from "./tool-output.js";
 
 const IMAGES = [...FIXTURE_ELFS, ...PROBE_ELFS, ...KERNEL_ELFS];
 
@@ -45,13 +21,13 @@ describe.skipIf(!toolAvailable("readelf"))("call frame information agrees with r
     it(basename(path), () => {
       const frames = new CallFrames(new Elf32(new Uint8Array(readFileSync(path))));
       expect(frames.warnings).toEqual([]);
-      const fdes = readelfRows(run("readelf", ["-wF", path]));
+      const fdes = parseReadelfFrames(run("readelf", ["-wF", path]));
       let rows = 0;
       for (const fde of fdes) {
         fde.rows.forEach((row, i) => {
           const last = (i + 1 < fde.rows.length ? fde.rows[i + 1].address : fde.end) - 1;
           for (const at of [row.address, last]) {
-            expect(frames.cfaRuleAt(at), `0x${at.toString(16)}`).toEqual({ register: row.register, offset: row.offset });
+            expect(frames.cfaRuleAt(at), `0x${at.toString(16)}`).toEqual({ register: I386_DWARF_REGISTERS.indexOf(row.register), offset: row.offset });
           }
           rows++;
         });

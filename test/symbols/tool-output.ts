@@ -208,3 +208,28 @@ export function parseReadelfSymbols(text: string): ReadelfSymbol[] {
   }
   return out;
 }
+
+export interface ReadelfFrameRow {
+  address: number;
+  /** The CFA's register as readelf names it (`esp`, `ebp`). */
+  register: string;
+  offset: number;
+}
+
+/** The CFA rows `readelf -wF` prints under each FDE, with the FDE's end address. */
+export function parseReadelfFrames(text: string): { end: number; rows: ReadelfFrameRow[] }[] {
+  const out: { end: number; rows: ReadelfFrameRow[] }[] = [];
+  let cur: { end: number; rows: ReadelfFrameRow[] } | null = null;
+  for (const line of text.split("\n")) {
+    const fde = /FDE cie=[0-9a-f]+ pc=([0-9a-f]+)\.\.([0-9a-f]+)/.exec(line);
+    if (fde) {
+      cur = { end: parseInt(fde[2], 16), rows: [] };
+      out.push(cur);
+      continue;
+    }
+    if (/ CIE /.test(line)) cur = null;
+    const row = /^([0-9a-f]{8}) ([a-z]+)([+-]\d+) /.exec(line);
+    if (row && cur) cur.rows.push({ address: parseInt(row[1], 16), register: row[2], offset: Number(row[3]) });
+  }
+  return out;
+}

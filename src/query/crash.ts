@@ -57,8 +57,11 @@ const NAMES: Record<number, string> = {
   0: "#DE", 1: "#DB", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM", 8: "#DF", 10: "#TS", 11: "#NP", 12: "#SS", 13: "#GP", 14: "#PF", 16: "#MF", 17: "#AC", 18: "#MC", 19: "#XM",
 };
 
+/** Exceptions that push an error code. */
+const WITH_ERROR_CODE = new Set([8, 10, 11, 12, 13, 14, 17]);
+
 /** `#GP(0x200)`, `#PF(0x2)`, `#UD`. */
 export function faultName(vector: number, errorCode: number | null): string {
   const name = NAMES[vector] ?? `vector ${vector}`;
-  return errorCode === null ? name : `${name}(0x${(errorCode >>> 0).toString(16)})`;
+  return errorCode === null || !WITH_ERROR_CODE.has(vector) ? name : `${name}(0x${(errorCode >>> 0).toString(16)})`;
 }

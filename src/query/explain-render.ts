@@ -17,7 +17,7 @@ function sourceLine(code: CodeRef | null, indent: string): string[] {
 /** The narrative: the crash, each link (explaining the one above it), and the root named plainly. */
 export function renderExplanation(e: Explanation, symbolsProblem: string | null): string {
   const out: string[] = [];
-  out.push(`Crash: ${e.summary}`);
+  out.push(`${e.crash !== null ? "Crash" : "At"}: ${e.summary}`);
   out.push(`    ${codeLine(e.code)}`);
   out.push(...sourceLine(e.code, "    "));
   if (symbolsProblem !== null) out.push(`  note: source lines unavailable: ${symbolsProblem}`);

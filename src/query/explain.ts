@@ -79,6 +79,8 @@ export interface ExplainOptions {
 const DEFAULT_DEPTH = 12;
 /** Words of a frame the CPU pushes, from its lowest address (an error code, when there is one, sits below). */
 const CPU_FRAME = ["EIP", "CS", "EFLAGS", "ESP", "SS"];
+/** How far back (in steps) the previous execution of a store is looked for. */
+const OVERRUN_LOOKBACK = 1_000_000;
 
 export function explain(ctx: QueryContext, options: ExplainOptions = {}): Explanation {
   const trace = ctx.trace;
@@ -182,12 +184,12 @@ class Trail {
     const w = answer.writes[0];
     if (w.writer.kind === "cpu") return this.cpuWrite(w, answer.chain, at, role, frame);
     const code = w.writer.code;
-    const clobbered = this.clobbered(w);
-    const text = `${at} was last written at step ${w.step.toLocaleString("en-US")} with ${hex(w.newValue)} by \`${code.disasm}\` in ${codeName(code)}${code.file ? ` at ${code.file}:${code.line}` : ""}${clobbered ? `, overwriting ${hex(w.oldValue)}, ${clobbered}` : ""}`;
+    const clobbered = this.clobbered(w) ?? this.overran(w);
+    const text = `${at} was last written at step ${w.step.toLocaleString("en-US")} with ${hex(w.newValue)} by \`${code.disasm}\` in ${codeName(code)}${code.file ? ` at ${code.file}:${code.line}` : ""}${clobbered ? `, overwriting ${hex(w.oldValue)}: ${clobbered}` : ""}`;
     const i = this.push({ kind: "write", step: w.step, text, code });
     if (clobbered !== null) {
       this.root = i;
-      this.ended = `this store wrote over ${clobbered}`;
+      this.ended = clobbered;
       this.addressLinks(answer.chain, 2);
       return null;
     }
@@ -256,19 +258,43 @@ class Trail {
     if (mine.stackPointerIncrement !== 0) return null; // a push or call writing its own slot
     const prev = this.ctx.trace.lastWrite({ address: w.physical, size: w.size, space: "physical" }, w.step);
     if (prev === null) return null;
-    if (prev.cause === "interrupt-frame") return `a word of the frame the CPU pushed at step ${prev.step.toLocaleString("en-US")}`;
+    if (prev.cause === "interrupt-frame") return `it wrote over a word of the frame the CPU pushed at step ${prev.step.toLocaleString("en-US")}`;
     if (prev.cause !== "instruction") return null;
     const p = this.ctx.trace.describeStep(prev.step);
     if (p === null) return null;
     const theirs = decodeAt(p.bytes, p.regs.eip);
     const pc = this.ctx.describeCode(p.regs.eip, p.bytes);
     if (theirs.flowControl === FlowControl.Call || theirs.flowControl === FlowControl.IndirectCall) {
-      return `the return address pushed by \`${pc.disasm}\` in ${codeName(pc)} at step ${prev.step.toLocaleString("en-US")}`;
+      return `it wrote over the return address pushed by \`${pc.disasm}\` in ${codeName(pc)} at step ${prev.step.toLocaleString("en-US")}`;
     }
     if (theirs.mnemonic === Mnemonic.Push || theirs.mnemonic === Mnemonic.Pushad || theirs.mnemonic === Mnemonic.Pushfd) {
-      return `the word saved by \`${pc.disasm}\` in ${codeName(pc)} at step ${prev.step.toLocaleString("en-US")}`;
+      return `it wrote over the word saved by \`${pc.disasm}\` in ${codeName(pc)} at step ${prev.step.toLocaleString("en-US")}`;
     }
     return null;
+  }
+
+  /**
+   * Whether the store ran out of the object it was writing: the same instruction's previous execution
+   * (a loop's earlier iteration) wrote into another variable or member than this one.
+   */
+  private overran(w: WriteExplanation): string | null {
+    if (w.writer.kind !== "instruction") return null;
+    const trace = this.ctx.trace;
+    const eip = w.writer.code.eip;
+    const earlier = trace.findInstruction([eip], Math.max(trace.startStep, w.step - OVERRUN_LOOKBACK), w.step, "last");
+    if (earlier === null) return null;
+    const p = trace.describeStep(earlier);
+    if (p === null) return null;
+    const store = dependenciesOf(p.bytes, p.regs.eip).memory.find((m) => m.writes);
+    if (store === undefined) return null;
+    const r = p.regs;
+    const a = ((store.base >= 0 ? r[GPR_NAMES[store.base]] : 0) + (store.index >= 0 ? r[GPR_NAMES[store.index]] * store.scale : 0) + store.displacement) >>> 0;
+    const before = this.ctx.describeData(a), now = this.ctx.describeData(w.address);
+    if (before === null || now === null) return null;
+    // Elements of one array (at any depth) are the same object: `nodes[2].next` and `nodes[1].next`.
+    const objectOf = (name: string) => name.replace(/\+\d+$/, "").replace(/\[\d+\]/g, "[]");
+    if (objectOf(before) === objectOf(now)) return null;
+    return `the same store wrote ${before} at step ${earlier.toLocaleString("en-US")}, then ${now}: it ran past the end of ${objectOf(before).replace(/\[\]$/, "")}`;
   }
 
   /** Where the value a store wrote came from: the register it stored, or a constant (a root). */

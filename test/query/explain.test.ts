@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { explain, ExplainError, type Explanation } from "../../src/query/explain.js";
 import type { Recording } from "../../src/bundle/open.js";
 import type { QueryContext } from "../../src/query/context.js";
-import { fixture, lineOf, open, record, REPO, requireBuiltCli, tmpDir, ttd, ttdJson } from "./helpers.js";
+import { documentedFields, fixture, keysOf, lineOf, open, record, REPO, requireBuiltCli, tmpDir, ttd, ttdJson } from "./helpers.js";
 
 const FAULTS_C = fixture("faults.c");
 const opened: Recording[] = [];
@@ -82,6 +82,8 @@ describe("the demo kernel's crash", () => {
     expect(j.crash.errorCode).toBe("0x200");
     expect(j.links[j.root].root).toBe(true);
     expect(j.links[j.root].code?.line).toBe(29);
+    expect(keysOf(j)).toEqual(documentedFields("explain: the answer"));
+    for (const l of j.links) expect(keysOf(l)).toEqual(documentedFields("explain link"));
     const none = ttd(["explain", "traces/idle-fixed.ttdb"]);
     expect(none.status).toBe(2);
     expect(none.stderr.trim().split("\n")).toHaveLength(1);

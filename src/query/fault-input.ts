@@ -219,14 +219,16 @@ function pageFault(ctx: QueryContext, crash: CrashPoint, rec: StepRecord, instr:
   }
   if (!hasMemoryOperand(instr)) return plain(`\`${insn}\` faulted at CR2 = ${hex(cr2)} (${access})`);
   const m = memoryOperand(instr, rec.regs);
+  // A fault while delivering this one (no usable IDT) overwrites CR2: then the operand tells the address.
+  const address = cr2 >= m.address && cr2 < m.address + 16 ? cr2 : m.address;
   const r = addressRegister(m.base, m.index);
   if (r < 0) {
-    return { text: `\`${insn}\` accessed ${hex(cr2)} (${access}), an address written into the instruction itself`, value: cr2, role: "address", frame: null, subject: null, transferStep: null };
+    return { text: `\`${insn}\` accessed ${hex(address)} (${access}), an address written into the instruction itself`, value: address, role: "address", frame: null, subject: null, transferStep: null };
   }
   const v = reg(rec.regs, r);
   const disp = m.address - v;
   return {
-    text: `\`${insn}\` accessed ${hex(cr2)} (${access}): its address came from ${GPR_NAMES[r].toUpperCase()} = ${hex(v)}${named(ctx, v)}${disp !== 0 && m.index < 0 ? ` ${disp > 0 ? "+" : "-"} ${hex(Math.abs(disp))}` : ""}`,
+    text: `\`${insn}\` accessed ${hex(address)} (${access}): its address came from ${GPR_NAMES[r].toUpperCase()} = ${hex(v)}${named(ctx, v)}${disp !== 0 && m.index < 0 ? ` ${disp > 0 ? "+" : "-"} ${hex(Math.abs(disp))}` : ""}`,
     value: v, role: "pointer", frame: null, subject: { kind: "register", register: GPR_NAMES[r], step: rec.step }, transferStep: null,
   };
 }

@@ -110,7 +110,7 @@ describe("crashing guests of our own", () => {
   const traces: Record<string, string> = {};
   beforeAll(() => {
     requireBuiltCli();
-    for (const k of ["smash", "null", "ud", "de"]) traces[k] = record(fixture(`faults-${k}.elf`));
+    for (const k of ["smash", "null", "ud", "de", "null-noidt"]) traces[k] = record(fixture(`faults-${k}.elf`));
   });
 
   test("stack smash: ret into the payload; the root is the copy loop's store over the return address", () => {
@@ -137,6 +137,17 @@ describe("crashing guests of our own", () => {
     expect(r.code?.function).toBe("build_list");
     expect(r.code?.line).toBe(lineOf(FAULTS_C, "nodes[n - 1].next = 0;"));
     expect(e.conclusion).toContain("constant");
+  });
+
+  test("with no IDT the run ends in a triple fault; explain starts from the #PF and reads its address from the operand", () => {
+    const ctx = openTrace(traces["null-noidt"]);
+    expect(ctx.trace.info().end?.reason).toBe("triple-fault");
+    const e = explain(ctx);
+    expect(e.crash?.vector).toBe(14);
+    expect(e.code.function).toBe("third_value");
+    // The faults delivering it overwrote CR2 (with an IDT address): the operand names 0x0.
+    expect(e.links[0].text).toContain("accessed 0x0 ");
+    expect(rootOf(e).code?.line).toBe(lineOf(FAULTS_C, "nodes[n - 1].next = 0;"));
   });
 
   test("corrupted function pointer: #UD on data bytes; the root is the loop store that ran past the slots", () => {
@@ -169,7 +180,7 @@ describe.skipIf(!sameCompiler)("crashing guests' build", () => {
     const r = spawnSync("sh", [fixture("build-faults.sh"), out], { encoding: "utf8" });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    for (const k of ["smash", "null", "ud", "de"]) {
+    for (const k of ["smash", "null", "ud", "de", "null-noidt"]) {
       expect(Buffer.compare(fs.readFileSync(path.join(out, `faults-${k}.elf`)), fs.readFileSync(fixture(`faults-${k}.elf`)))).toBe(0);
     }
   });

@@ -76,7 +76,11 @@ export function shortenPath(s: string, room: number): string {
   for (const m of s.matchAll(/->|\./g)) last = m.index! + m[0].length;
   const end = last > 0 ? s.slice(last) : "";
   // The start gets what the last component leaves, if that is enough to recognise it (3 characters).
-  if (end.length > 0 && end.length + 1 + 3 <= room) return s.slice(0, room - 1 - end.length) + ELLIPSIS + end;
+  if (end.length > 0 && end.length + 1 + 3 <= room) {
+    // A separator cut in half (`ksIdleThread-`) reads as noise: drop its remains.
+    const head = s.slice(0, room - 1 - end.length).replace(/-$/, "");
+    return head + ELLIPSIS + end;
+  }
   if (end.length > 0 && end.length + 1 <= room) return ELLIPSIS + end;
   return s.slice(0, room - 1) + ELLIPSIS;
 }

@@ -102,6 +102,8 @@ describe("the screen at 80 columns", () => {
     expect(shortenPath("ksIdleThread->tcbArch.tcbContext.registers[10]", 26)).toBe("ksIdleThread…registers[10]");
     expect(shortenPath("ksIdleThread->tcbArch.tcbContext.registers[10]", 21)).toBe("ksIdleT…registers[10]");
     expect(shortenPath("ksIdleThread->tcbArch.tcbContext.registers[10]", 15)).toBe("…registers[10]");
+    // Never the half of a `->` before the ellipsis.
+    expect(shortenPath("ksIdleThread->tcbArch.tcbContext.registers[10]", 27)).toBe("ksIdleThread…registers[10]");
     expect(shortenPath("idle_thread_with_a_long_name+0x11", 12)).toBe("idle_thread…");
   });
 });
@@ -115,17 +117,22 @@ describe("a terminal below the minimum", () => {
       Object.defineProperty(stdout, "columns", { value: columns, configurable: true });
       Object.defineProperty(stdout, "rows", { value: rows, configurable: true });
       stdout.emit("resize");
-      await new Promise((res) => setTimeout(res, 50));
+    };
+    // Ink throttles redraws: poll the last frame until it shows what is expected (or give up).
+    const frame = async (re: RegExp) => {
+      const end = Date.now() + 5000;
+      while (!re.test(plain(r.lastFrame())) && Date.now() < end) await new Promise((res) => setTimeout(res, 20));
+      return plain(r.lastFrame());
     };
     await resize(50, 12);
-    let f = plain(r.lastFrame());
+    let f = await frame(/too small/);
     expect(f).toContain(`Terminal too small: 50x12.`);
     expect(f).toContain(`needs at least ${MIN_COLUMNS}x${MIN_ROWS}`);
     const lines = f.split("\n");
     expect(lines.length).toBeLessThanOrEqual(12);
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(50);
     await resize(100, 30);
-    f = plain(r.lastFrame());
+    f = await frame(/Disassembly/);
     expect(f).not.toContain("too small");
     expect(f).toContain("Disassembly");
     expect(f.split("\n").length).toBeLessThanOrEqual(30);

@@ -9,7 +9,7 @@ export interface AbbrevAttr {
   at: number;
   form: number;
   /** The value of a DW_FORM_implicit_const attribute (stored in the abbreviation, not in the DIE). */
-  implicitConst?: number;
+  implicitConst?: number | bigint;
 }
 
 export interface Abbrev {
@@ -38,8 +38,11 @@ export function parseAbbrevTable(section: Uint8Array, offset: number): AbbrevTab
       const at = r.uleb();
       const form = r.uleb();
       if (at === 0 && form === 0) break;
-      if (form === DW_FORM.implicit_const) attrs.push({ at, form, implicitConst: r.sleb() });
-      else attrs.push({ at, form });
+      if (form === DW_FORM.implicit_const) {
+        // A signed LEB128 (DWARF 5, 7.5.3); kept exact when it does not fit a double.
+        const v = r.slebBig();
+        attrs.push({ at, form, implicitConst: v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v });
+      } else attrs.push({ at, form });
     }
     if (table.has(code)) throw new DwarfError(`.debug_abbrev: code ${code} defined twice in the table at 0x${offset.toString(16)}`);
     table.set(code, { code, tag, hasChildren, attrs });

@@ -97,16 +97,18 @@ function run(bytes: Uint8Array, unit: Unit, stack: bigint[], machine?: LocationM
       case DW_OP.addr: s.push(BigInt(r.uint(unit.addressSize))); break;
       case DW_OP.addrx: case DW_OP.constx: case DW_OP.GNU_addr_index: case DW_OP.GNU_const_index:
         s.push(BigInt(unit.addrx(r.uleb()))); break;
+      // The stack holds values of the generic type, an unsigned integer the size of an address (DWARF 5,
+      // 2.5.1): signed constants go in as their two's complement, so DW_OP_shr and friends see those bits.
       case DW_OP.const1u: s.push(BigInt(r.u8())); break;
-      case DW_OP.const1s: s.push(BigInt(r.i8())); break;
+      case DW_OP.const1s: s.push(BigInt(r.i8()) & mask); break;
       case DW_OP.const2u: s.push(BigInt(r.u16())); break;
-      case DW_OP.const2s: s.push(BigInt(r.i16())); break;
-      case DW_OP.const4u: s.push(BigInt(r.u32())); break;
-      case DW_OP.const4s: s.push(BigInt(r.i32())); break;
-      case DW_OP.const8u: s.push(r.u64()); break;
-      case DW_OP.const8s: s.push(r.i64()); break;
-      case DW_OP.constu: s.push(r.ulebBig()); break;
-      case DW_OP.consts: s.push(r.slebBig()); break;
+      case DW_OP.const2s: s.push(BigInt(r.i16()) & mask); break;
+      case DW_OP.const4u: s.push(BigInt(r.u32()) & mask); break;
+      case DW_OP.const4s: s.push(BigInt(r.i32()) & mask); break;
+      case DW_OP.const8u: s.push(r.u64() & mask); break;
+      case DW_OP.const8s: s.push(r.i64() & mask); break;
+      case DW_OP.constu: s.push(r.ulebBig() & mask); break;
+      case DW_OP.consts: s.push(r.slebBig() & mask); break;
       case DW_OP.dup: { const a = pop(); s.push(a, a); break; }
       case DW_OP.drop: pop(); break;
       case DW_OP.over: { const a = pop(); const b = pop(); s.push(b, a, b); break; }
@@ -117,7 +119,7 @@ function run(bytes: Uint8Array, unit: Unit, stack: bigint[], machine?: LocationM
       case DW_OP.mul: { const a = pop(); s.push((pop() * a) & mask); break; }
       case DW_OP.and: { const a = pop(); s.push(pop() & a); break; }
       case DW_OP.or: { const a = pop(); s.push(pop() | a); break; }
-      case DW_OP.xor: { const a = pop(); s.push(pop() ^ a); break; }
+      case DW_OP.xor: { const a = pop(); s.push((pop() ^ a) & mask); break; }
       case DW_OP.neg: s.push(-pop() & mask); break;
       case DW_OP.not: s.push(~pop() & mask); break;
       case DW_OP.shl: { const a = pop(); s.push((pop() << a) & mask); break; }

@@ -230,6 +230,19 @@ class Evaluation {
     return undefined;
   }
 
+  /**
+   * `base + offset` as an address. C on i386 computes addresses modulo 2^32, so `registers[1073741823]`
+   * would silently land on `registers[-1]`; here the sum is exact and one outside 0..0xffffffff is an
+   * error naming `n` (`what` says how the offset was formed), never a wrapped address.
+   */
+  private offsetAddress(base: bigint, offset: bigint, n: ExprNode, what: string): number {
+    const a = base + offset;
+    if (a >= 0n && a <= MASK32) return Number(a);
+    const sum = `0x${base.toString(16)} ${offset < 0n ? "-" : "+"} 0x${(offset < 0n ? -offset : offset).toString(16)}`;
+    const at = a < 0n ? `-0x${(-a).toString(16)}` : `0x${a.toString(16)}`;
+    this.fail(`\`${this.text(n)}\` is outside the 32-bit address space: ${what} gives ${sum} = ${at}`, n);
+  }
+
   // ---- evaluation --------------------------------------------------------------------------------
 
   private eval(n: ExprNode): Val {
@@ -420,7 +433,7 @@ class Evaluation {
       out.bitSize = m.bitSize;
     }
     if (base.address !== undefined) {
-      out.address = (base.address + m.offset) >>> 0;
+      out.address = this.offsetAddress(BigInt(base.address), BigInt(m.offset), n, `member \`${n.member}\` at offset ${m.offset}`);
     } else {
       const b = this.bytes(base);
       const size = m.bitSize !== undefined ? Math.ceil((out.bitOffset! + m.bitSize) / 8) : sizeOf(this.complete(m.type));
@@ -453,7 +466,7 @@ class Evaluation {
       if (es === 0) this.fail(`\`${this.text(n.object)}\` has elements of unknown size`, n.object);
       const k = i - BigInt(t.lowerBound);
       if (base.address !== undefined) {
-        return { type: t.element, node: n, address: Number((BigInt(base.address) + k * BigInt(es)) & MASK32) };
+        return { type: t.element, node: n, address: this.offsetAddress(BigInt(base.address), k * BigInt(es), n, `index ${i} of ${es}-byte elements`) };
       }
       const b = this.bytes(base);
       const from = Number(k) * es;
@@ -465,8 +478,8 @@ class Evaluation {
       const es = sizeOf(target);
       if (resolveType(target).kind === "void") this.fail(`\`${this.text(n.object)}\` points to void; cast it to a typed pointer first`, n.object);
       if (es === 0) this.fail(`\`${this.text(n.object)}\` points to \`${typeName(t.target)}\`, whose size is unknown`, n.object);
-      const p = this.scalar(base);
-      return { type: t.target, node: n, address: Number((p + i * BigInt(es)) & MASK32) };
+      const p = BigInt.asUintN(32, this.scalar(base));
+      return { type: t.target, node: n, address: this.offsetAddress(p, i * BigInt(es), n, `index ${i} of ${es}-byte elements`) };
     }
     this.fail(`\`${this.text(n.object)}\` is neither an array nor a pointer`, n.object);
   }
@@ -606,9 +619,10 @@ class Evaluation {
 
   private pointerArith(pv: Val, p: { target: CType; value: bigint }, k: bigint, op: "+" | "-", n: ExprNode): Val {
     // A function name plus an offset is a code address (`idle_thread+3`), not a function pointer.
-    if (pv.fn) return this.make(C_UINT, (p.value + (op === "+" ? k : -k)) & MASK32, n);
+    const base = BigInt.asUintN(32, p.value);
+    if (pv.fn) return this.make(C_UINT, BigInt(this.offsetAddress(base, op === "+" ? k : -k, n, `${op} ${k} byte(s)`)), n);
     const es = this.elementSize(p.target, pv, pv.node);
-    const value = (p.value + (op === "+" ? k : -k) * BigInt(es)) & MASK32;
-    return this.make(pointerTo(p.target), value, n);
+    const value = this.offsetAddress(base, (op === "+" ? k : -k) * BigInt(es), n, `${op} ${k} element(s) of ${es} byte(s)`);
+    return this.make(pointerTo(p.target), BigInt(value), n);
   }
 }

@@ -16,8 +16,21 @@ import {
 export type DieResolver = (offset: number) => Die | undefined;
 export type SignatureResolver = (signature: bigint) => Die | undefined;
 
-/** A constant attribute as a bigint; `signed` sign-extends fixed-size data forms. */
-export function constantValue(v: AttrValue | undefined, signed = false): bigint | undefined {
+/** The integer type a constant attribute's value belongs to: its signedness and size in bytes. */
+export interface ConstantType {
+  signed: boolean;
+  size: number;
+}
+
+/**
+ * A constant attribute as a bigint. DW_FORM_sdata and DW_FORM_implicit_const carry their sign and
+ * DW_FORM_udata is unsigned; DW_FORM_data1/2/4/8 are only bits, whose meaning the attribute gives
+ * (DWARF 5, 7.5.5). With `as`, those bits are a value of that type (gdb reads them so too): a signed
+ * 4-byte type takes data4 0xffffffff as -1, and data1 0xc8 as 200, since gcc writes every non-negative
+ * value, even of a signed type, in the smallest unsigned form. Without `as`, data<n> is unsigned: sizes,
+ * counts, offsets, line numbers and languages are never negative.
+ */
+export function constantValue(v: AttrValue | undefined, as?: ConstantType): bigint | undefined {
   if (!v || v.kind !== "constant") {
     if (v && v.kind === "block" && v.bytes.length <= 8) {
       // DW_FORM_block const_value: little-endian bytes.
@@ -27,12 +40,10 @@ export function constantValue(v: AttrValue | undefined, signed = false): bigint 
     }
     return undefined;
   }
-  let x = BigInt(v.value);
-  if (signed) {
-    const bits = v.form === DW_FORM.data1 ? 8 : v.form === DW_FORM.data2 ? 16 : v.form === DW_FORM.data4 ? 32 : v.form === DW_FORM.data8 ? 64 : 0;
-    if (bits > 0) x = BigInt.asIntN(bits, x);
-  }
-  return x;
+  const x = BigInt(v.value);
+  const fixedSize = v.form === DW_FORM.data1 || v.form === DW_FORM.data2 || v.form === DW_FORM.data4 || v.form === DW_FORM.data8;
+  if (!fixedSize || as === undefined || as.size <= 0) return x;
+  return as.signed ? BigInt.asIntN(as.size * 8, x) : BigInt.asUintN(as.size * 8, x);
 }
 
 /** A constant attribute as a number, or undefined. */
@@ -135,7 +146,7 @@ export class TypeBuilder {
         for (const c of die.children) {
           if (c.tag !== DW_TAG.enumerator) continue;
           const cv = c.attrs.get(DW_AT.const_value);
-          const value = constantValue(cv, t.signed) ?? 0n;
+          const value = constantValue(cv, { signed: t.signed, size: t.size }) ?? 0n;
           // Without a stated underlying type, a negative enumerator (sdata) makes the enum signed.
           if (value < 0n) t.signed = true;
           t.enumerators.push({ name: u.string(c.attrs.get(DW_AT.name)) ?? "", value });
@@ -179,25 +190,40 @@ export class TypeBuilder {
     }
   }
 
+  /**
+   * The element count and lower bound of one array dimension. DW_AT_count is a number of elements;
+   * DW_AT_lower_bound and DW_AT_upper_bound are values of the subrange's basis type (its DW_AT_type, else
+   * a signed integer the size of an address: DWARF 5, 5.13). With an unsigned basis type the count is
+   * taken modulo its range, so the all-ones upper bound older gcc wrote for `int a[0]` counts 0.
+   */
   private bounds(s: Die): { count: number | undefined; lower: number } {
-    const lower = Number(constantValue(s.attrs.get(DW_AT.lower_bound), true) ?? 0n);
-    const count = s.attrs.get(DW_AT.count);
-    if (count && count.kind === "constant") {
-      const n = Number(constantValue(count, true));
-      return { count: n >= 0 ? n : undefined, lower };
+    const basis = this.subrangeBasis(s);
+    const lower = Number(constantValue(s.attrs.get(DW_AT.lower_bound), basis) ?? 0n);
+    const count = constantValue(s.attrs.get(DW_AT.count));
+    if (count !== undefined && s.attrs.get(DW_AT.count)?.kind === "constant") {
+      return { count: count >= 0n && count <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(count) : undefined, lower };
     }
     const upper = s.attrs.get(DW_AT.upper_bound);
     if (upper && upper.kind === "constant") {
-      // gcc writes -1 as data4 0xffffffff (or data8) for zero-length arrays.
-      const isAllOnes = (upper.form === DW_FORM.data4 && upper.value === 0xffffffff) || (upper.form === DW_FORM.data8 && BigInt(upper.value) === 0xffffffffffffffffn);
-      const ub = isAllOnes ? -1 : Number(constantValue(upper, upper.form === DW_FORM.sdata));
-      return { count: ub - lower + 1 >= 0 ? ub - lower + 1 : undefined, lower };
+      let n = constantValue(upper, basis)! - BigInt(lower) + 1n;
+      if (!basis.signed) n = BigInt.asUintN(basis.size * 8, n);
+      return { count: n >= 0n && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : undefined, lower };
     }
     if (s.tag === DW_TAG.enumeration_type) {
       const e = this.build(s);
       return { count: e.kind === "enum" ? e.enumerators.length : undefined, lower };
     }
     return { count: undefined, lower };
+  }
+
+  /** The integer type a subrange's bounds belong to. */
+  private subrangeBasis(s: Die): ConstantType {
+    const fallback = { signed: true, size: s.unit.addressSize };
+    if (!s.attrs.has(DW_AT.type)) return fallback;
+    const t = resolveType(this.typeOf(s));
+    if (t.kind === "base" && t.size > 0) return { signed: t.signed, size: t.size };
+    if (t.kind === "enum") return { signed: t.signed, size: t.size };
+    return fallback;
   }
 
   private member(die: Die): Member {

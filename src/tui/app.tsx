@@ -6,14 +6,10 @@ import { useEffect, useState } from "react";
 import { Box, Text, useApp, useInput, useStdout } from "ink";
 import { hex } from "../query/context.js";
 import { HELP, fmt, type DebuggerViewModel, type RegisterView, type View } from "./view-model.js";
+import { MIN_COLUMNS, MIN_ROWS, fitStatus, inputTail, shortenPath, wrapWords } from "./fit-text.js";
 
 /** Width of the right-hand column (registers and stack): wider where there is room for stack names. */
 const rightWidth = (columns: number) => (columns >= 110 ? 52 : columns >= 100 ? 46 : 40);
-
-/** The end of a long name is the telling part (`...registers[10]`), so cut from the front. */
-function tail(s: string, room: number): string {
-  return s.length <= room ? s : "…" + s.slice(s.length - room + 1);
-}
 
 export interface AppProps {
   vm: DebuggerViewModel;
@@ -55,16 +51,19 @@ export function App({ vm, columns, rows }: AppProps) {
     }
     setTick((t) => t + 1);
   });
-  return <Screen view={vm.view} columns={Math.max(60, size.columns)} rows={Math.max(16, size.rows)} />;
+  return <Screen view={vm.view} columns={size.columns} rows={size.rows} />;
 }
 
 export function Screen({ view, columns, rows }: { view: View; columns: number; rows: number }) {
+  // Panels squeezed below their minimum overlap and wrap into garbage: say so plainly instead. The
+  // size is read again on every resize, so enlarging the terminal brings the screen back.
+  if (columns < MIN_COLUMNS || rows < MIN_ROWS) return <TooSmall columns={columns} rows={rows} />;
   const body = rows - 4;
   const right = rightWidth(columns);
   return (
     <Box flexDirection="column" width={columns} height={rows}>
-      <StatusLine view={view} />
-      <MessageLine view={view} />
+      <StatusLine view={view} width={columns} />
+      <MessageLine view={view} width={columns} />
       <Box height={body} flexDirection="row">
         {view.mode === "help" ? (
           <HelpPanel height={body} />
@@ -94,14 +93,30 @@ export function Screen({ view, columns, rows }: { view: View; columns: number; r
   );
 }
 
-function StatusLine({ view }: { view: View }) {
+function TooSmall({ columns, rows }: { columns: number; rows: number }) {
+  return (
+    <Box flexDirection="column" width={columns}>
+      <Text wrap="wrap">{`Terminal too small: ${columns}x${rows}.`}</Text>
+      <Text wrap="wrap">{`ttd tui needs at least ${MIN_COLUMNS}x${MIN_ROWS}.`}</Text>
+      <Text wrap="wrap">Enlarge it, or press q to quit.</Text>
+    </Box>
+  );
+}
+
+function StatusLine({ view, width }: { view: View; width: number }) {
   const where = view.location.file !== null ? `${view.location.file}:${view.location.line}` : "(no source line)";
-  // A running search is named right after the position, where a narrow terminal still shows it.
-  const parts = [`step ${fmt(view.step)} / ${fmt(view.last)}`, ...(view.busy !== null ? [`${view.busy.label}...`] : []), view.location.symbol ?? "(no symbol)", where];
-  if (view.stepKind !== null) parts.push(view.stepKind);
+  // Most telling first, so a narrow terminal cuts the least: the position, a running search, what the
+  // step is (a fault, an interrupt), then the code's symbol and source line.
+  const parts = [
+    { text: `step ${fmt(view.step)} / ${fmt(view.last)}` },
+    ...(view.busy !== null ? [{ text: `${view.busy.label}...` }] : []),
+    ...(view.stepKind !== null ? [{ text: view.stepKind }] : []),
+    { text: view.location.symbol ?? "(no symbol)" },
+    { text: where, path: true },
+  ];
   return (
     <Text inverse bold wrap="truncate">
-      {" " + parts.join("  |  ") + " "}
+      {fitStatus(parts, width)}
     </Text>
   );
 }
@@ -114,13 +129,14 @@ const PROMPTS: Partial<Record<View["mode"], string>> = {
   bookmark: "bookmark name: ",
 };
 
-function MessageLine({ view }: { view: View }) {
+function MessageLine({ view, width }: { view: View; width: number }) {
   const prompt = PROMPTS[view.mode];
   if (prompt !== undefined) {
+    // The input scrolls so its end, where typing happens, stays beside the cursor.
     return (
       <Text wrap="truncate">
         <Text color="yellow">{prompt}</Text>
-        {view.input}
+        {inputTail(view.input, width - prompt.length - 1)}
         <Text inverse> </Text>
       </Text>
     );
@@ -240,7 +256,7 @@ function StackPanel({ view, height, width }: { view: View; height: number; width
       <Header title={view.stackSelection !== null ? "Stack (w: who wrote the selected word)" : "Stack (words at ESP; Up/Down selects)"} />
       {view.stack.slice(0, room).map((w, i) => (
         <Text key={w.address} inverse={i === view.stackSelection} wrap="truncate">
-          {`${(w.address >>> 0).toString(16).padStart(8, "0")} ${w.value === null ? "????????" : (w.value >>> 0).toString(16).padStart(8, "0")} ${tail(w.points ?? w.name ?? "", width - 18)}`}
+          {`${(w.address >>> 0).toString(16).padStart(8, "0")} ${w.value === null ? "????????" : (w.value >>> 0).toString(16).padStart(8, "0")} ${shortenPath(w.points ?? w.name ?? "", width - 18)}`}
         </Text>
       ))}
     </Box>
@@ -301,14 +317,10 @@ function BookmarkPanel({ list, height }: { list: NonNullable<View["bookmarkList"
 
 function AnswerPanel({ answer, width, height }: { answer: NonNullable<View["answer"]>; width: number; height: number }) {
   const room = Math.max(1, height - 1);
-  // Long answer lines are folded (not cut) so the whole explanation can be read; continuations are indented.
+  // Long answer lines are folded at word boundaries (not cut) so the whole explanation can be read.
   const rows: string[] = [];
   for (const l of answer.lines.slice(answer.scroll)) {
-    if (l.length <= width) rows.push(l);
-    else {
-      rows.push(l.slice(0, width));
-      for (let i = width; i < l.length; i += width - 6) rows.push("      " + l.slice(i, i + width - 6));
-    }
+    rows.push(...wrapWords(l, width));
     if (rows.length >= room) break;
   }
   return (

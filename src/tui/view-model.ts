@@ -353,6 +353,8 @@ export class DebuggerViewModel {
     if (atText !== undefined) {
       const parsed = this.parseStep(atText);
       if (parsed === null) return this.say(`why-write: '${atText}' is not a step number, 'fault' or 'end'`);
+      const problem = this.outOfRange(parsed);
+      if (problem !== null) return this.say(`why-write: ${problem}`);
       at = parsed;
     }
     this.startJob("why-write", this.whyJob(expr, at, atText === undefined));
@@ -586,8 +588,10 @@ export class DebuggerViewModel {
       if (text.trim() === "") return this.invalidate();
       if (mode === "goto") {
         const s = this.parseStep(text.trim());
+        const problem = s === null ? null : this.outOfRange(s);
         if (s === null) this.say(`go to: '${text.trim()}' is not a step number, 'fault' or 'end'`);
-        else this.goTo(s, `at step ${fmt(this.clamp(s))}`);
+        else if (problem !== null) this.say(`go to: ${problem}; still at step ${fmt(this.step)}`);
+        else this.goTo(s, `at step ${fmt(s)}`);
       } else if (mode === "why") this.whyWrite(text);
       else if (mode === "break") this.toggleBreakpoint(text);
       else if (mode === "watch") this.toggleWatch(text);
@@ -672,6 +676,12 @@ export class DebuggerViewModel {
 
   private clamp(step: number): number {
     return Math.max(this.trace.startStep, Math.min(this.trace.steps, Math.trunc(step)));
+  }
+
+  /** Why a typed step is not in the trace (naming the range), or null when it is. */
+  private outOfRange(step: number): string | null {
+    if (step >= this.trace.startStep && step <= this.trace.steps) return null;
+    return `step ${fmt(step)} is out of range: this trace has steps ${fmt(this.trace.startStep)} to ${fmt(this.trace.steps)}`;
   }
 
   private firstFault(): number | null {

@@ -82,7 +82,7 @@ test("ttd tui in tmux: --at 100, three reverse steps, why-write of the idle TCB'
   // j goes to the writing step: the timer interrupt that pushed into the Error slot.
   tmux("send-keys", "-t", SESSION, "j");
   s = await waitFor(/jumped to the writing step/);
-  expect(s).toMatch(/idle_thread\+0x[0-9a-f]+ +\| +src\/kernel\/idle\.c:\d+ +\| +interrupt 157/);
+  expect(s).toMatch(/interrupt 157 \(0x9d\) +\| +idle_thread\+0x[0-9a-f]+ +\| +src\/kernel\/idle\.c:\d+/);
 
   // q quits: the command ends, and with it the tmux session.
   tmux("send-keys", "-t", SESSION, "q");

@@ -27,10 +27,11 @@ export interface OpenOptions {
   /** Load symbols from this ELF instead of the recorded image (e.g. an unstripped copy). */
   elf?: string;
   /**
-   * Check every page of a plain trace first (SQLite quick_check), as `ttd info` does. A bundle's
-   * checksums are verified on every open regardless.
+   * Check a plain trace further than every open does: "quick", every page readable (SQLite's
+   * quick_check, as `ttd info` does); "full", everything (`ttd info --verify`, see Trace.open). A
+   * bundle's checksums are verified on every open regardless, and "full" checks its trace too.
    */
-  verify?: boolean;
+  verify?: "quick" | "full";
   /** The cache root (default: cacheRoot(), i.e. $TTD_CACHE_DIR, $XDG_CACHE_HOME/ttd or ~/.cache/ttd). */
   cacheDir?: string;
   /** Tighter bounds on what a bundle may declare (tests); defaults in format.ts. */
@@ -225,7 +226,7 @@ function openBundle(path: string, options: OpenOptions): Recording {
   const tracePath = local(m.trace.entry);
   let trace: Trace;
   try {
-    trace = Trace.open(tracePath);
+    trace = Trace.open(tracePath, { verify: options.verify === "full" ? "full" : undefined });
   } catch (e) {
     if (e instanceof TraceError) throw new BundleError(e.message.split(tracePath).join(`${path} (its trace)`));
     throw e;

@@ -96,9 +96,18 @@ export function openRecording(path: string, options: OpenOptions = {}): Recordin
   return openTrace(path, options);
 }
 
+/**
+ * The symbols of the image opened last, by the SHA-256 of its bytes (computed here, never taken from
+ * the file): parsing DWARF is most of the cost of opening a small recording, and a process that opens
+ * recordings of one kernel again and again (the TUI reopening, tests) parses it once.
+ */
+let lastSymbols: { sha256: string; symbols: DebugInfo } | null = null;
+
 function loadSymbols(data: Uint8Array, from: string): { symbols: DebugInfo | null; problem: string | null } {
   try {
-    const symbols = DebugInfo.fromElf(data);
+    const sha256 = sha256Hex(data);
+    const symbols = lastSymbols?.sha256 === sha256 ? lastSymbols.symbols : DebugInfo.fromElf(data);
+    lastSymbols = { sha256, symbols };
     return { symbols, problem: symbols.hasLines ? null : (symbols.linesUnavailableReason ?? null) };
   } catch (e) {
     if (e instanceof ElfError) return { symbols: null, problem: `${from}: ${e.message}` };

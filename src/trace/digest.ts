@@ -16,17 +16,17 @@ import { createHash } from "node:crypto";
 export const DIGEST_TABLE = "digest";
 export const DIGEST_SCHEMA = `CREATE TABLE IF NOT EXISTS ${DIGEST_TABLE}(name TEXT PRIMARY KEY, rows INTEGER NOT NULL, sha256 TEXT NOT NULL) WITHOUT ROWID`;
 
-/** Every table of the format, and the order its rows are hashed in. */
-export const DIGEST_ORDER: Readonly<Record<string, string>> = {
-  meta: "key",
-  image: "rowid",
-  progress: "id",
-  keyframe: "step",
-  page: "rowid",
-  write_index: "line, first_chunk",
-  event: "rowid",
-  serial: "rowid",
-  port_index: "port, chunk",
+/** Every table of the format: its columns, and the key its rows are hashed in the order of. */
+export const DIGEST_TABLES: Readonly<Record<string, { columns: readonly string[]; order: string }>> = {
+  meta: { columns: ["key", "value"], order: "key" },
+  image: { columns: ["name", "sha256", "size", "data"], order: "rowid" },
+  progress: { columns: ["id", "steps", "writes", "batches"], order: "id" },
+  keyframe: { columns: ["step", "state"], order: "step" },
+  page: { columns: ["keyframe", "page", "data"], order: "rowid" },
+  write_index: { columns: ["line", "first_chunk", "last_chunk", "entries"], order: "line, first_chunk" },
+  event: { columns: ["step", "kind", "vector", "error_code", "eip", "cpl_before", "cpl_after", "handler_eip"], order: "rowid" },
+  serial: { columns: ["step", "stream", "byte"], order: "rowid" },
+  port_index: { columns: ["port", "chunk", "reads", "writes"], order: "port, chunk" },
 };
 
 /** The tables that grow with the length of the run (the rest stay small). */
@@ -49,38 +49,35 @@ const ROW_SEPARATOR = "char(30)";
  * so the cost is one JavaScript call per batch, not per row or value.
  */
 export function tableDigest(db: Database.Database, name: string): TableDigest {
-  const order = DIGEST_ORDER[name];
-  if (order === undefined) throw new Error(`no digest order for table ${name}`);
-  const columns = (db.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(name) as string[]).map((c) => `"${c.replace(/"/g, '""')}"`);
-  if (columns.length === 0) throw new Error(`no table ${name}`);
+  const table = DIGEST_TABLES[name];
+  if (table === undefined) throw new Error(`no digest order for table ${name}`);
+  const order = table.order;
   const key = order.split(",").map((k) => k.trim());
   const keyTuple = key.length === 1 ? key[0] : `(${key.join(", ")})`;
   const params = key.length === 1 ? "?" : `(${key.map(() => "?").join(", ")})`;
-  const row = columns.map((c) => `quote(${c})`).join(" || ',' || ");
+  const row = table.columns.map((c) => `quote(${c})`).join(" || ',' || ");
   // The inner query walks the table (or its primary key) in key order and the aggregate takes rows
   // as they come: SQLite keeps that order, and an ORDER BY inside group_concat would sort again.
   const aggregate = (where: string) => db.prepare(`SELECT count(*), group_concat(r, ${ROW_SEPARATOR}) FROM (SELECT ${row} AS r FROM ${name} ${where} ORDER BY ${order})`).raw(true);
-  const all = aggregate("");
-  const from = aggregate(`WHERE ${keyTuple} > ${params}`);
-  const upTo = aggregate(`WHERE ${keyTuple} <= ${params}`);
-  const between = aggregate(`WHERE ${keyTuple} > ${params} AND ${keyTuple} <= ${params}`);
-  const firstBoundary = db.prepare(`SELECT ${key.join(", ")} FROM ${name} ORDER BY ${order} LIMIT 1 OFFSET ${ROWS_PER_BATCH - 1}`).raw(true);
-  const nextBoundary = db.prepare(`SELECT ${key.join(", ")} FROM ${name} WHERE ${keyTuple} > ${params} ORDER BY ${order} LIMIT 1 OFFSET ${ROWS_PER_BATCH - 1}`).raw(true);
+  const boundary = (where: string) => db.prepare(`SELECT ${key.join(", ")} FROM ${name} ${where} ORDER BY ${order} LIMIT 1 OFFSET ${ROWS_PER_BATCH - 1}`).raw(true);
   const hash = createHash("sha256");
   let rows = 0;
   const take = (r: unknown[]) => {
     rows += r[0] as number;
     if (r[1] !== null) hash.update(`${String(r[1])}\x1e`);
   };
-  let lo = firstBoundary.get() as unknown[] | undefined;
+  // Statements are prepared as needed: most tables of a small trace fit in one batch.
+  let lo = boundary("").get() as unknown[] | undefined;
   if (lo === undefined) {
-    take(all.get() as unknown[]);
+    take(aggregate("").get() as unknown[]);
   } else {
-    take(upTo.get(...lo) as unknown[]);
+    take(aggregate(`WHERE ${keyTuple} <= ${params}`).get(...lo) as unknown[]);
+    const nextBoundary = boundary(`WHERE ${keyTuple} > ${params}`);
+    const between = aggregate(`WHERE ${keyTuple} > ${params} AND ${keyTuple} <= ${params}`);
     for (;;) {
       const hi = nextBoundary.get(...lo) as unknown[] | undefined;
       if (hi === undefined) {
-        take(from.get(...lo) as unknown[]);
+        take(aggregate(`WHERE ${keyTuple} > ${params}`).get(...lo) as unknown[]);
         break;
       }
       take(between.get(...lo, ...hi) as unknown[]);
@@ -94,7 +91,7 @@ export function tableDigest(db: Database.Database, name: string): TableDigest {
 export function writeDigests(db: Database.Database): void {
   db.exec(DIGEST_SCHEMA);
   const put = db.prepare<[string, number, string]>(`INSERT OR REPLACE INTO ${DIGEST_TABLE}(name, rows, sha256) VALUES (?, ?, ?)`);
-  for (const name of Object.keys(DIGEST_ORDER)) {
+  for (const name of Object.keys(DIGEST_TABLES)) {
     const d = tableDigest(db, name);
     put.run(d.name, d.rows, d.sha256);
   }

@@ -10,7 +10,7 @@ import { inflateRawSync } from "node:zlib";
 import { APPLICATION_ID, FORMAT_VERSION, LINE_BYTES, PAGE_BYTES, TRACE_FORMAT } from "./format.js";
 import { TraceError } from "./errors.js";
 import { decodeEntries, type IndexRow } from "./index-codec.js";
-import { damagedTables, DIGEST_ORDER, LARGE_TABLES, storedDigests } from "./digest.js";
+import { damagedTables, DIGEST_TABLES, LARGE_TABLES, storedDigests } from "./digest.js";
 import { decodePage } from "./page-codec.js";
 
 const SQLITE_MAGIC = "SQLite format 3\0";
@@ -264,7 +264,7 @@ export class TraceStore {
     }
     if (!this.complete) throw new TraceError(`${this.path}: corrupt trace (table checksums in a recording that was not finalized)`);
     const all = level === "full" || fileBytes <= FULL_CHECK_MAX_BYTES;
-    const names = Object.keys(DIGEST_ORDER).filter((n) => all || !LARGE_TABLES.has(n));
+    const names = Object.keys(DIGEST_TABLES).filter((n) => all || !LARGE_TABLES.has(n));
     const damaged = damagedTables(this.db, stored, names);
     if (damaged.length > 0) {
       throw new TraceError(`${this.path}: corrupt trace (${damaged.length === 1 ? "table" : "tables"} ${damaged.join(", ")} ${damaged.length === 1 ? "fails its" : "fail their"} checksum)`);

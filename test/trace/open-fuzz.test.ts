@@ -16,8 +16,8 @@ import { packRecording } from "../../src/bundle/pack.js";
 import { kernel, lcg, recordInline, requireBuiltCli, tmpDir, ttd } from "./helpers.js";
 
 const SEED = Number(process.env.TTD_FUZZ_SEED ?? 17);
-const TRACE_CASES = Number(process.env.TTD_FUZZ_CASES ?? 800);
-const BUNDLE_CASES = Number(process.env.TTD_FUZZ_CASES ?? 2000);
+const TRACE_CASES = Number(process.env.TTD_FUZZ_CASES ?? 600);
+const BUNDLE_CASES = Number(process.env.TTD_FUZZ_CASES ?? 1500);
 
 let dir: string;
 let cache: string;
@@ -156,7 +156,7 @@ function fuzz(original: Buffer, expected: string, suffix: string, cases: number,
       throw new Error(`case ${i} (seed ${seed}, ${describeDamage(d)}): ${(e as Error).message}`);
     }
     const keep = (list: string[]) => {
-      if (list.length >= 2) return;
+      if (list.length >= 1) return;
       const p = path.join(dir, `kept-${list === res.keptSame ? "same" : "refused"}-${list.length}${suffix}`);
       fs.copyFileSync(scratch, p);
       list.push(p);
@@ -256,11 +256,11 @@ describe("damaged traces and bundles: refused in one line, or the same answers",
     expect(expected.trace.status, expected.trace.stderr).toBe(0);
     expect(expected.bundle.status, expected.bundle.stderr).toBe(0);
     const cases: [string, "trace" | "bundle"][] = [
-      ...traceResult.keptSame.slice(0, 1).map((f) => [f, "trace"] as [string, "trace"]),
-      ...traceResult.keptRefused.slice(0, 2).map((f) => [f, "trace"] as [string, "trace"]),
-      ...bundleResult.keptRefused.slice(0, 2).map((f) => [f, "bundle"] as [string, "bundle"]),
+      [traceResult.keptSame[0], "trace"],
+      [traceResult.keptRefused[0], "trace"],
+      [bundleResult.keptRefused[0], "bundle"],
     ];
-    expect(cases.length).toBe(5);
+    expect(cases.every(([f]) => f !== undefined)).toBe(true);
     for (const [file, kind] of cases) {
       const r = run(query(file));
       if (r.status === 0) {

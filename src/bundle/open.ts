@@ -27,10 +27,11 @@ export interface OpenOptions {
   /** Load symbols from this ELF instead of the recorded image (e.g. an unstripped copy). */
   elf?: string;
   /**
-   * Check every page of a plain trace first (SQLite quick_check), as `ttd info` does. A bundle's
-   * checksums are verified on every open regardless.
+   * Check a plain trace further than every open does: "quick", every page readable (SQLite's
+   * quick_check, as `ttd info` does); "full", everything (`ttd info --verify`, see Trace.open). A
+   * bundle's checksums are verified on every open regardless, and "full" checks its trace too.
    */
-  verify?: boolean;
+  verify?: "quick" | "full";
   /** The cache root (default: cacheRoot(), i.e. $TTD_CACHE_DIR, $XDG_CACHE_HOME/ttd or ~/.cache/ttd). */
   cacheDir?: string;
   /** Tighter bounds on what a bundle may declare (tests); defaults in format.ts. */
@@ -95,9 +96,18 @@ export function openRecording(path: string, options: OpenOptions = {}): Recordin
   return openTrace(path, options);
 }
 
+/**
+ * The symbols of the image opened last, by the SHA-256 of its bytes (computed here, never taken from
+ * the file): parsing DWARF is most of the cost of opening a small recording, and a process that opens
+ * recordings of one kernel again and again (the TUI reopening, tests) parses it once.
+ */
+let lastSymbols: { sha256: string; symbols: DebugInfo } | null = null;
+
 function loadSymbols(data: Uint8Array, from: string): { symbols: DebugInfo | null; problem: string | null } {
   try {
-    const symbols = DebugInfo.fromElf(data);
+    const sha256 = sha256Hex(data);
+    const symbols = lastSymbols?.sha256 === sha256 ? lastSymbols.symbols : DebugInfo.fromElf(data);
+    lastSymbols = { sha256, symbols };
     return { symbols, problem: symbols.hasLines ? null : (symbols.linesUnavailableReason ?? null) };
   } catch (e) {
     if (e instanceof ElfError) return { symbols: null, problem: `${from}: ${e.message}` };
@@ -225,7 +235,7 @@ function openBundle(path: string, options: OpenOptions): Recording {
   const tracePath = local(m.trace.entry);
   let trace: Trace;
   try {
-    trace = Trace.open(tracePath);
+    trace = Trace.open(tracePath, { verify: options.verify === "full" ? "full" : undefined });
   } catch (e) {
     if (e instanceof TraceError) throw new BundleError(e.message.split(tracePath).join(`${path} (its trace)`));
     throw e;

@@ -51,8 +51,8 @@ A 'watch' plus 'reverse-continue' finds the last write through the trace's write
 about the same however far back the write is. Breakpoints and read watchpoints re-execute steps one
 by one, from the current step towards the stop.
 
-The kernel image stored in the recording is written to a temporary file for gdb's symbols; the
-command line to paste is printed at start. One debugger at a time: a second connection is refused with an
+The kernel image stored in the recording is written to a fresh private temporary folder for gdb's
+symbols (removed when the server exits); the command line to paste is printed at start. One debugger at a time: a second connection is refused with an
 error while one is served; each new client starts afresh at --at with no breakpoints.
 'monitor step' in gdb prints the current step; 'monitor help' lists the others.
 
@@ -107,13 +107,20 @@ Examples:
         if (err.code === "EADDRNOTAVAIL" || err.code === "ENOTFOUND") throw new UsageError(`cannot listen on '${opts.host}': not an address of this machine`);
         throw e;
       }
-      const image = imageFileFor(recording.image);
+      let image;
+      try {
+        image = imageFileFor(recording.image);
+      } catch (e) {
+        await server.close();
+        recording.close();
+        throw new UsageError(`cannot write the kernel image for gdb in the temporary folder (${(e as Error).message}); set TMPDIR to a writable folder`);
+      }
       const connectHost = server.host === "0.0.0.0" || server.host === "::" ? "127.0.0.1" : server.host.includes(":") ? `[${server.host}]` : server.host;
       // A bundle carries its sources (entries sources/<line-table path>): point gdb at them. For a
       // plain trace gdb finds them as the compiler named them, relative to where gdb runs.
       const sourcesDir = recording.bundle !== null ? join(recording.bundle.extractedTo, "sources") : null;
       const directory = sourcesDir !== null && existsSync(sourcesDir) ? ` -ex ${shellQuote(`directory ${sourcesDir}`)}` : "";
-      const gdbCommand = `gdb -ex 'set architecture i386'${directory} -ex 'target remote ${connectHost}:${server.port}' ${shellQuote(image)}`;
+      const gdbCommand = `gdb -ex 'set architecture i386'${directory} -ex 'target remote ${connectHost}:${server.port}' ${shellQuote(image.path)}`;
       process.stdout.write(
         [
           `ttd gdbserver: serving ${recording.path} (steps ${trace.startStep} to ${trace.steps}, clients start at step ${start})`,
@@ -132,6 +139,7 @@ Examples:
         process.off("SIGINT", stop);
         process.off("SIGTERM", stop);
         recording.close();
+        image.remove();
       }
     });
 }

@@ -4,7 +4,7 @@ import { statSync } from "node:fs";
 import { UsageError } from "./errors.js";
 import { Trace } from "../trace/trace.js";
 import { TraceError } from "../trace/errors.js";
-import { openRecordingArg } from "../bundle/open.js";
+import { openRecordingArg, type Recording } from "../bundle/open.js";
 import { formatBytes } from "./record.js";
 
 const KIND_INTERRUPT = 1, KIND_EXCEPTION = 2, KIND_SOFTWARE = 3, KIND_FAULT = 4;
@@ -23,15 +23,20 @@ export function vectorName(v: number): string {
  * Opens the trace a command names (or the latest): a plain trace or a bundle, whose trace is verified
  * and extracted into the cache first (src/bundle/open.ts). Failures become a UsageError.
  */
-export function openTraceArg(arg: string | undefined, options: { verify?: boolean } = {}): Trace {
+export function openTraceArg(arg: string | undefined, options: { verify?: "quick" | "full" } = {}): Trace {
+  return openRecordingForInfo(arg, options).trace;
+}
+
+function openRecordingForInfo(arg: string | undefined, options: { verify?: "quick" | "full" }): Recording {
   try {
-    return openRecordingArg(arg, { verify: options.verify }).trace;
+    return openRecordingArg(arg, { verify: options.verify });
   } catch (e) {
     if (e instanceof Error && (e.name === "TraceError" || e.name === "BundleError")) throw new UsageError(e.message);
     throw e;
   }
 }
 
+/** Bytes of a trace on disk: the file and its write-ahead log. */
 function fileSize(path: string): number {
   let n = 0;
   for (const s of ["", "-wal"]) {
@@ -48,24 +53,34 @@ export function registerInfo(program: Command): void {
   program
     .command("info")
     .description("summarize a trace: steps, interrupts and exceptions by vector, memory writes, size, how the run ended")
-    .argument("[trace]", "trace file (default: the latest recorded in ./.ttd)")
+    .argument("[trace]", "trace file or .ttdb bundle (default: the latest recorded in ./.ttd)")
     .option("--json", "print one JSON object (it has at least 'steps')")
+    .option("--verify", "check everything: SQLite's integrity check, every table's checksum, every stored blob decoded")
     .addHelpText(
       "after",
       `
-The whole file is checked for damage first (SQLite's quick_check); a file that is not a trace, was
-written by a newer ttd, is truncated or corrupt gives one line on stderr and exit status 2.
+Every open checks the trace's metadata and the SHA-256 of its kernel image, and compares the
+checksums of its tables (written when the recording is finalized): all of them for traces up to 4 MiB,
+all but the stored pages and the write index beyond. ttd info also reads every page of the file
+(SQLite's quick_check). --verify checks everything, whatever the size, and names what is damaged. A
+file that is not a trace, was written by a newer ttd, is truncated or damaged gives one line on stderr
+and exit status 2. A bundle's checksums cover every byte of it and are checked on every open.
 
-A trace whose recording was killed (kill -9, a crash) is shown as incomplete: it covers the steps up to
-its last commit, and every query works on those.
+A trace is read without being changed, even one whose recording was killed (its -wal file is read
+where it is). A trace still being recorded is shown as such, with the steps committed so far; one
+whose recording was killed (kill -9, a crash) as incomplete: it covers the steps up to its last
+commit, and every query works on those.
 
 Examples:
   ttd info
   ttd info .ttd/probe-r1-1.trace
-  ttd info idle.trace --json`,
+  ttd info idle.trace --json
+  ttd info traces/idle-bug.ttdb --verify`,
     )
-    .action((traceArg: string | undefined, opts: { json?: boolean }) => {
-      const trace = openTraceArg(traceArg, { verify: true });
+    .action((traceArg: string | undefined, opts: { json?: boolean; verify?: boolean }) => {
+      const recording = openRecordingForInfo(traceArg, { verify: opts.verify ? "full" : "quick" });
+      const trace = recording.trace;
+      const bundle = recording.bundle;
       try {
         const info = trace.info();
         let summary;
@@ -80,11 +95,27 @@ Examples:
         const interrupts = count(KIND_INTERRUPT), exceptions = count(KIND_EXCEPTION), faults = count(KIND_FAULT), software = count(KIND_SOFTWARE);
         // Every step retires an instruction except deliveries and the aborts of faulting instructions.
         const instructions = info.steps - info.startStep - interrupts - exceptions - faults;
-        const bytes = fileSize(info.path);
+        // A bundle's size is the bundle's; its extracted trace in the cache is an implementation detail.
+        const bytes = bundle !== null ? bundle.fileBytes : fileSize(info.path);
         const bytesPerStep = bytes / Math.max(1, info.steps - info.startStep);
+        const live = !info.complete && info.recorderPid !== null;
+        const checked = bundle !== null ? ["bundle checksums", ...trace.checked] : [...trace.checked];
         if (opts.json) {
           const obj = {
-            path: info.path,
+            path: recording.path,
+            kind: recording.kind,
+            bundle:
+              bundle === null
+                ? null
+                : {
+                    formatVersion: bundle.formatVersion,
+                    toolVersion: bundle.toolVersion,
+                    packed: bundle.packed,
+                    note: bundle.note,
+                    sources: bundle.sources.length,
+                    missingSources: bundle.missingSources,
+                    bookmarks: recording.bookmarks().length,
+                  },
             format: { name: "ttd-trace", version: info.formatVersion },
             toolVersion: info.toolVersion,
             created: info.created,
@@ -93,6 +124,7 @@ Examples:
             guestCmdline: info.guestCmdline,
             commandLine: info.commandLine,
             complete: info.complete,
+            recording: live ? { pid: info.recorderPid } : null,
             end: info.end,
             steps: info.steps,
             startStep: info.startStep,
@@ -111,6 +143,7 @@ Examples:
             keyframeSteps: info.keyframeSteps,
             fileBytes: bytes,
             bytesPerStep: Number(bytesPerStep.toFixed(4)),
+            checked,
           };
           process.stdout.write(JSON.stringify(obj, null, 2) + "\n");
           return;
@@ -118,7 +151,15 @@ Examples:
         const n = (v: number) => v.toLocaleString("en-US");
         const lines: string[] = [];
         const row = (k: string, v: string) => lines.push(`${(k + ":").padEnd(20)}${v}`);
-        row("trace", info.path);
+        if (bundle !== null) {
+          row("bundle", `${recording.path} (packed by ttd ${bundle.toolVersion} on ${bundle.packed})`);
+          if (bundle.note !== null && bundle.note !== "") row("note", bundle.note.replace(/\s*\n\s*/g, " / "));
+          row("sources", `${n(bundle.sources.length)} files${bundle.missingSources.length > 0 ? `, ${n(bundle.missingSources.length)} not found when packed` : ""}`);
+          const marks = recording.bookmarks().length;
+          if (marks > 0) row("bookmarks", n(marks));
+        } else {
+          row("trace", info.path);
+        }
         row("format", `ttd-trace version ${info.formatVersion}, written by ttd ${info.toolVersion}${info.created ? ` on ${info.created}` : ""}`);
         row("image", `${info.image.name} (sha256 ${info.image.sha256})`);
         row("memory", formatBytes(info.memoryBytes));
@@ -126,6 +167,8 @@ Examples:
         if (info.commandLine.length > 0) row("recorded with", info.commandLine.join(" "));
         if (info.end) {
           row("ended", `${info.end.reason} (${info.end.detail})${info.end.exitStatus !== null ? `, exit status ${info.end.exitStatus}` : ""}`);
+        } else if (live) {
+          row("ended", `not yet: still being recorded (process ${info.recorderPid}); ${n(info.steps)} steps committed so far`);
         } else {
           row("ended", `incomplete: the recording stopped without finalizing (killed?); the trace covers steps up to ${n(info.steps)}`);
         }
@@ -146,9 +189,10 @@ Examples:
         row("keyframes", `${n(summary.keyframes)} (every ${n(info.keyframeSteps)} steps), ${n(summary.pages)} stored pages`);
         row("write index", `${n(summary.indexRows)} rows (chunks of ${n(info.chunkSteps)} steps)`);
         row("file size", `${formatBytes(bytes)}, ${bytesPerStep.toFixed(3)} bytes/step`);
+        row("checked", checked.join(", "));
         process.stdout.write(lines.join("\n") + "\n");
       } finally {
-        trace.close();
+        recording.close();
       }
     });
 }

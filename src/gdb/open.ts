@@ -2,7 +2,7 @@
  * Opening what `ttd gdbserver` serves: a trace file or a bundle, through the project's one opener,
  * and putting the recording's kernel image on disk for gdb's symbols.
  */
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { openRecordingArg, type Recording } from "../bundle/open.js";
@@ -12,31 +12,44 @@ export function openReplay(arg: string | undefined): Recording {
   return openRecordingArg(arg);
 }
 
-/**
- * Writes a recording's kernel image where gdb can load it for symbols, and returns the path:
- * `<dir>/<sha256 prefix>/<image name>` (dir: `<tmp>/ttd-gdb`). The recording carries the exact
- * image it ran, so gdb's symbols always match the code being replayed, wherever the original ELF
- * went. A file already there with the same bytes is reused.
- */
-export function imageFileFor(image: { name: string; sha256: string; data: Uint8Array }, dir = join(tmpdir(), "ttd-gdb")): string {
-  const name = basename(image.name || "kernel.elf").replace(/[^A-Za-z0-9._-]/g, "_") || "kernel.elf";
-  const folder = join(dir, image.sha256.slice(0, 16));
-  const path = join(folder, name);
-  try {
-    if (statSync(path).size === image.data.length && sameBytes(readFileSync(path), image.data)) return path;
-  } catch {
-    // not there yet
-  }
-  mkdirSync(folder, { recursive: true });
-  // Written under a temporary name first, so a gdb started meanwhile never reads half a file.
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, image.data, { mode: 0o644 });
-  renameSync(tmp, path);
-  return path;
+/** The kernel image written for gdb, and how to remove it (with its folder) when the server stops. */
+export interface ImageFile {
+  path: string;
+  remove(): void;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/**
+ * A file name for a recorded image name: its last component, with anything outside a portable set
+ * replaced. The name comes from the recording, which may be hostile.
+ */
+export function safeImageName(name: string): string {
+  const base = basename(name.replace(/\\/g, "/")).replace(/[^A-Za-z0-9._-]/g, "_");
+  return base === "" || /^\.+$/.test(base) ? "kernel.elf" : base;
+}
+
+/**
+ * Writes a recording's kernel image where gdb can load it for symbols: `<parent>/ttd-gdb-XXXXXX/<name>`
+ * (parent: the temporary folder). The recording carries the exact image it ran, so gdb's symbols
+ * always match the code being replayed, wherever the original ELF went.
+ *
+ * Nothing read from the recording picks the folder: it is a fresh one from mkdtemp (mode 0700, created
+ * by mkdir, which fails rather than follow a link already at that name), and the file is created
+ * exclusively inside it, so a link planted in the temporary folder is never followed.
+ */
+export function imageFileFor(image: { name: string; data: Uint8Array }, parent = tmpdir()): ImageFile {
+  const folder = mkdtempSync(join(parent, "ttd-gdb-"));
+  const path = join(folder, safeImageName(image.name));
+  try {
+    const fd = openSync(path, "wx", 0o644);
+    try {
+      let done = 0;
+      while (done < image.data.length) done += writeSync(fd, image.data, done, image.data.length - done);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    rmSync(folder, { recursive: true, force: true });
+    throw e;
+  }
+  return { path, remove: () => rmSync(folder, { recursive: true, force: true }) };
 }

@@ -18,6 +18,7 @@ import {
 import { GrowFloat64, GrowInt32 } from "./grow.js";
 import type { Batch, KeyframeData, TraceEnd } from "./batch.js";
 import { openSink } from "./writer-sink.js";
+import { RECORDER_META, recorderMeta } from "./liveness.js";
 
 export interface RecordOptions {
   /** The trace file to create (must not exist). */
@@ -408,6 +409,7 @@ export class Recorder {
       start_step: String(machine.cpu.steps),
       created: new Date().toISOString(),
       host: `node ${process.version} ${process.platform}-${process.arch}`,
+      [RECORDER_META]: recorderMeta(),
     };
   }
 }

@@ -4,11 +4,14 @@
  * later (a corrupt page deep in the file) are turned into the same kind of error.
  */
 import Database from "better-sqlite3";
+import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { inflateRawSync } from "node:zlib";
-import { APPLICATION_ID, FORMAT_VERSION, TRACE_FORMAT } from "./format.js";
+import { APPLICATION_ID, FORMAT_VERSION, LINE_BYTES, PAGE_BYTES, TRACE_FORMAT } from "./format.js";
 import { TraceError } from "./errors.js";
-import type { IndexRow } from "./index-codec.js";
+import { decodeEntries, type IndexRow } from "./index-codec.js";
+import { damagedTables, DIGEST_TABLES, LARGE_TABLES, storedDigests } from "./digest.js";
+import { decodePage } from "./page-codec.js";
 
 const SQLITE_MAGIC = "SQLite format 3\0";
 
@@ -35,8 +38,21 @@ function isSqliteError(e: unknown): e is Error & { code: string } {
   return typeof code === "string" && code.startsWith("SQLITE_");
 }
 
-/** Reads the 100-byte SQLite header, or explains why `path` cannot be a trace. */
-function checkHeader(path: string): void {
+/** The largest guest RAM a trace may declare (what `ttd run --memory` accepts). */
+const MAX_MEMORY_BYTES = 3072 * 1024 * 1024;
+/** The largest kernel image a trace may hold (as a bundle's ELF entry). */
+const MAX_IMAGE_BYTES = 1 << 30;
+/**
+ * Traces up to this size have every table's checksum compared on every open (a few milliseconds per
+ * MiB); larger ones all but the page and write-index tables, which `ttd info --verify` checks.
+ */
+export const FULL_CHECK_MAX_BYTES = 4 * 1024 * 1024;
+
+/** How thoroughly a trace is checked when it is opened. */
+export type VerifyLevel = "open" | "full";
+
+/** Reads the 100-byte SQLite header, or explains why `path` cannot be a trace; returns the file's size. */
+function checkHeader(path: string): number {
   let size: number;
   try {
     const st = statSync(path);
@@ -69,6 +85,7 @@ function checkHeader(path: string): void {
   if (validFor === changeCounter && pageCount > 0 && size < pageCount * pageSize) {
     throw new TraceError(`${path}: truncated trace (${size} bytes, the header says ${pageCount * pageSize})`);
   }
+  return size;
 }
 
 export class TraceStore {
@@ -102,7 +119,12 @@ export class TraceStore {
     anyPortChunks: Database.Statement<[number, number], { chunk: number }>;
   };
 
-  private constructor(path: string, db: Database.Database) {
+  /** What was checked when the trace was opened (for `ttd info`). */
+  readonly checked: string[] = [];
+  /** The image row's name and checksum (validated on open). */
+  private readonly imageMeta: { name: string; sha256: string };
+
+  private constructor(path: string, db: Database.Database, fileBytes: number, level: VerifyLevel) {
     this.path = path;
     this.db = db;
     const appId = db.pragma("application_id", { simple: true }) as number;
@@ -126,24 +148,45 @@ export class TraceStore {
     this.meta = meta;
     if (meta.get("format") !== TRACE_FORMAT) throw new TraceError(`${path}: not a ttd trace (meta 'format' is ${JSON.stringify(meta.get("format") ?? null)})`);
     this.formatVersion = version;
-    const num = (key: string): number => {
-      const v = Number(meta.get(key));
-      if (meta.get(key) === undefined || !Number.isFinite(v)) throw new TraceError(`${path}: corrupt trace (meta '${key}' is missing or not a number)`);
+    // Every number below becomes a size, a loop bound or an allocation: each is checked to be an
+    // integer in the range the recorder writes before anything uses it.
+    const bad = (what: string) => new TraceError(`${path}: corrupt trace (${what})`);
+    const num = (key: string, min: number, max: number): number => {
+      const text = meta.get(key);
+      if (text === undefined || !/^[0-9]+$/.test(text)) throw bad(`meta '${key}' is missing or not a whole number`);
+      const v = Number(text);
+      if (v < min || v > max) throw bad(`meta '${key}' is ${text}, outside ${min}..${max}`);
       return v;
     };
-    this.memoryBytes = num("memory_bytes");
-    this.chunkSteps = num("chunk_steps");
-    this.keyframeSteps = num("keyframe_steps");
-    this.startStep = num("start_step");
-    const progress = db.prepare("SELECT steps, writes FROM progress WHERE id = 1").get() as { steps: number; writes: number } | undefined;
-    if (progress === undefined) throw new TraceError(`${path}: corrupt trace (no progress row)`);
+    const MIB = 1024 * 1024;
+    this.memoryBytes = num("memory_bytes", MIB, MAX_MEMORY_BYTES);
+    if (this.memoryBytes % MIB !== 0) throw bad(`meta 'memory_bytes' is ${this.memoryBytes}, not a whole number of MiB`);
+    this.chunkSteps = num("chunk_steps", 1, 2 ** 31);
+    this.keyframeSteps = num("keyframe_steps", 1, 2 ** 40);
+    if (this.keyframeSteps % this.chunkSteps !== 0) throw bad(`meta 'keyframe_steps' is not a multiple of 'chunk_steps'`);
+    if (meta.has("line_bytes")) num("line_bytes", LINE_BYTES, LINE_BYTES);
+    if (meta.has("page_bytes")) num("page_bytes", PAGE_BYTES, PAGE_BYTES);
+    this.startStep = num("start_step", 0, Number.MAX_SAFE_INTEGER);
+    const progress = db.prepare("SELECT steps, writes FROM progress WHERE id = 1").get() as { steps: unknown; writes: unknown } | undefined;
+    if (progress === undefined) throw bad("no progress row");
+    const whole = (v: unknown, what: string): number => {
+      if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw bad(`${what} is not a whole number`);
+      return v;
+    };
+    const progressSteps = whole(progress.steps, "progress.steps");
     this.complete = meta.has("end_reason");
-    this.steps = this.complete ? num("steps") : progress.steps;
-    this.writes = progress.writes;
-    this.keyframes = Float64Array.from(db.prepare("SELECT step FROM keyframe ORDER BY step").pluck().all() as number[]);
+    this.steps = this.complete ? num("steps", this.startStep, Number.MAX_SAFE_INTEGER) : progressSteps;
+    if (this.steps < this.startStep) throw bad(`progress.steps is ${this.steps}, before the first step ${this.startStep}`);
+    this.writes = whole(progress.writes, "progress.writes");
+    const kfs = db.prepare("SELECT step FROM keyframe ORDER BY step").pluck().all() as unknown[];
+    for (const k of kfs) if (typeof k !== "number" || !Number.isSafeInteger(k) || k < this.startStep || k > this.steps) throw bad(`a keyframe step is outside the trace`);
+    this.keyframes = Float64Array.from(kfs as number[]);
     if (this.keyframes.length === 0 || this.keyframes[0] !== this.startStep) {
-      throw new TraceError(`${path}: corrupt trace (no keyframe at the first step)`);
+      throw bad("no keyframe at the first step");
     }
+    this.imageMeta = this.checkImage();
+    this.checked.push("image checksum");
+    this.checkDigests(fileBytes, level);
     this.stmts = {
       keyframeState: db.prepare("SELECT state FROM keyframe WHERE step = ?"),
       pagesBetween: db.prepare("SELECT DISTINCT page FROM page WHERE keyframe > ? AND keyframe <= ?"),
@@ -162,27 +205,83 @@ export class TraceStore {
     };
   }
 
-  /** Opens and validates `path`; every failure is a TraceError naming the file. */
-  static open(path: string): TraceStore {
-    checkHeader(path);
+  /**
+   * Opens and validates `path`; every failure is a TraceError naming the file. `level` "full" also
+   * runs SQLite's integrity check, compares every table's checksum whatever the size and decodes
+   * every stored blob (`ttd info --verify`).
+   *
+   * The file is opened read-only: reading never changes a trace (a killed recording's -wal file
+   * stays beside it, and is read as it is). Only when SQLite cannot read it that way (a WAL trace
+   * whose shared-memory file cannot be created) is it opened for writing.
+   */
+  static open(path: string, level: VerifyLevel = "open"): TraceStore {
+    const size = checkHeader(path);
     let db: Database.Database;
     try {
-      db = new Database(path, { fileMustExist: true });
+      db = new Database(path, { fileMustExist: true, readonly: true });
+      db.prepare("SELECT count(*) FROM sqlite_schema").get();
     } catch {
-      // Not writable (permissions, read-only medium): a finalized trace reads fine without writing.
       try {
-        db = new Database(path, { fileMustExist: true, readonly: true });
+        db = new Database(path, { fileMustExist: true });
       } catch (e) {
         throw new TraceError(`${path}: cannot open (${(e as Error).message})`);
       }
     }
     try {
-      return new TraceStore(path, db);
+      return new TraceStore(path, db, size, level);
     } catch (e) {
       db.close();
       if (e instanceof TraceError) throw e;
       throw corrupt(path, e);
     }
+  }
+
+  /** Checks the image row (one row, a SHA-256 that matches its bytes, a sane size); returns its name and checksum. */
+  private checkImage(): { name: string; sha256: string } {
+    const bad = (what: string) => new TraceError(`${this.path}: corrupt trace (${what})`);
+    const rows = this.db.prepare("SELECT name, sha256, size, length(data) AS len, typeof(data) AS type FROM image").all() as { name: unknown; sha256: unknown; size: unknown; len: unknown; type: unknown }[];
+    if (rows.length !== 1) throw bad(`${rows.length} kernel images, expected 1`);
+    const r = rows[0];
+    if (typeof r.name !== "string" || r.name.length > 4096) throw bad("the kernel image's name is not a short text");
+    if (typeof r.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(r.sha256)) throw bad("the kernel image's checksum is not a SHA-256");
+    if (r.type !== "blob" || typeof r.len !== "number" || r.len > MAX_IMAGE_BYTES) throw bad("the kernel image is not a blob of at most 1 GiB");
+    if (r.size !== r.len) throw bad(`the kernel image is ${String(r.len)} bytes, its row says ${String(r.size)}`);
+    const data = this.db.prepare("SELECT data FROM image").pluck().get() as Buffer;
+    if (createHash("sha256").update(data).digest("hex") !== r.sha256) throw bad("the kernel image fails its checksum");
+    return { name: r.name, sha256: r.sha256 };
+  }
+
+  /**
+   * Compares table checksums (digest.ts) when the trace has them: on every open the small tables, and
+   * the large ones too when the file is small or `level` is "full". Throws naming every damaged table.
+   */
+  private checkDigests(fileBytes: number, level: VerifyLevel): void {
+    const stored = storedDigests(this.db);
+    if (stored === null) {
+      if (this.complete && level === "full") this.checked.push("no table checksums (finalized by an older ttd)");
+      else if (level === "full") this.checked.push("no table checksums (the recording was not finalized)");
+      return;
+    }
+    if (!this.complete) throw new TraceError(`${this.path}: corrupt trace (table checksums in a recording that was not finalized)`);
+    const all = level === "full" || fileBytes <= FULL_CHECK_MAX_BYTES;
+    const names = Object.keys(DIGEST_TABLES).filter((n) => all || !LARGE_TABLES.has(n));
+    const damaged = damagedTables(this.db, stored, names);
+    if (damaged.length > 0) {
+      throw new TraceError(`${this.path}: corrupt trace (${damaged.length === 1 ? "table" : "tables"} ${damaged.join(", ")} ${damaged.length === 1 ? "fails its" : "fail their"} checksum)`);
+    }
+    this.checked.push(all ? `checksums of all ${names.length} tables` : `checksums of ${names.length} small tables (${[...LARGE_TABLES].join(", ")}: ttd info --verify)`);
+    // The checksums read the tables; queries go through their indexes too, so a damaged index
+    // would answer differently from a sound table. SQLite's integrity check compares them.
+    if (all && level !== "full") {
+      this.integrityCheck();
+      this.checked.push("SQLite integrity_check");
+    }
+  }
+
+  /** SQLite's integrity check (pages, and every index against its table); throws naming the first problem. */
+  private integrityCheck(): void {
+    const messages = checkMessages(this.db.pragma("integrity_check(20)") as Record<string, unknown>[]);
+    if (messages.length > 0) throw new TraceError(`${this.path}: corrupt trace (SQLite: ${messages[0]}${messages.length > 1 ? ` and ${messages.length - 1} more problems` : ""})`);
   }
 
   /** Runs `fn`, reporting SQLite failures (corruption found late) as a TraceError. */
@@ -197,8 +296,72 @@ export class TraceStore {
 
   /** Reads every page of the file (SQLite's quick_check); throws a TraceError if any is damaged. */
   verify(): void {
-    const result = this.guard(() => this.db.pragma("quick_check", { simple: true }));
-    if (result !== "ok") throw new TraceError(`${this.path}: corrupt trace (${String(result).split("\n")[0]})`);
+    const messages = checkMessages(this.guard(() => this.db.pragma("quick_check(20)") as Record<string, unknown>[]));
+    if (messages.length > 0) throw new TraceError(`${this.path}: corrupt trace (SQLite: ${messages[0]})`);
+    this.checked.push("SQLite quick_check");
+  }
+
+  /**
+   * The full check (`ttd info --verify`): SQLite's integrity check (every page, and every index
+   * against its table), then every stored blob decoded: keyframe states, pages, write-index rows.
+   * Throws one TraceError listing what is damaged. Table checksums were compared by open("full").
+   */
+  verifyAll(): void {
+    const problems: string[] = [];
+    try {
+      this.guard(() => this.integrityCheck());
+    } catch (e) {
+      problems.push((e as Error).message.replace(`${this.path}: corrupt trace (`, "").replace(/\)$/, ""));
+    }
+    const count = (what: string, n: number, first: string) => {
+      if (n > 0) problems.push(`${n} ${what}${n === 1 ? "" : "s"} ${n === 1 ? "does" : "do"} not decode (first: ${first})`);
+    };
+    let badKf = 0, firstKf = "";
+    for (const kf of this.keyframes) {
+      try {
+        JSON.parse(this.keyframeStateText(kf));
+      } catch {
+        if (badKf++ === 0) firstKf = `step ${kf}`;
+      }
+    }
+    count("keyframe state", badKf, firstKf);
+    let badPage = 0, firstPage = "";
+    const pages = this.guard(() => this.db.prepare("SELECT keyframe, page, data FROM page").raw(true).all() as [number, number, Buffer][]);
+    for (const [kf, page, data] of pages) {
+      let ok = Buffer.isBuffer(data) && Number.isSafeInteger(page) && page >= 0 && page < this.memoryBytes / PAGE_BYTES;
+      if (ok) {
+        try {
+          const bytes = decodePage(data);
+          ok = bytes === null || bytes.length === PAGE_BYTES;
+        } catch {
+          ok = false;
+        }
+      }
+      if (!ok && badPage++ === 0) firstPage = `page ${page} of keyframe ${kf}`;
+    }
+    count("stored page", badPage, firstPage);
+    let badRow = 0, firstRow = "";
+    const chunks: number[] = [], masks: number[] = [];
+    const lastChunk = Math.floor(this.steps / this.chunkSteps);
+    for (const r of this.guard(() => this.db.prepare("SELECT line, first_chunk, last_chunk, entries FROM write_index").raw(true).iterate()) as Iterable<[number, number, number, Buffer]>) {
+      const [line, first, last, entries] = r;
+      let ok = Buffer.isBuffer(entries) && Number.isSafeInteger(line) && line >= 0 && line < this.memoryBytes / LINE_BYTES;
+      if (ok) {
+        chunks.length = 0;
+        masks.length = 0;
+        try {
+          decodeEntries(first, entries, chunks, masks);
+          ok = chunks.length > 0 && chunks[0] === first && chunks[chunks.length - 1] === last && last <= lastChunk;
+          for (let i = 1; ok && i < chunks.length; i++) ok = chunks[i] > chunks[i - 1];
+        } catch {
+          ok = false;
+        }
+      }
+      if (!ok && badRow++ === 0) firstRow = `line ${line}, chunk ${first}`;
+    }
+    count("write-index row", badRow, firstRow);
+    if (problems.length > 0) throw new TraceError(`${this.path}: corrupt trace (${problems.join("; ")})`);
+    this.checked.push("SQLite integrity_check", "every stored blob decoded");
   }
 
   keyframeAtOrBefore(step: number): number {
@@ -297,9 +460,14 @@ export class TraceStore {
   }
 
   image(): { name: string; sha256: string; data: Buffer } {
-    const row = this.guard(() => this.db.prepare("SELECT name, sha256, data FROM image LIMIT 1").get()) as { name: string; sha256: string; data: Buffer } | undefined;
-    if (row === undefined) throw new TraceError(`${this.path}: corrupt trace (no image)`);
-    return row;
+    const data = this.guard(() => this.db.prepare("SELECT data FROM image LIMIT 1").pluck().get()) as Buffer | undefined;
+    if (data === undefined) throw new TraceError(`${this.path}: corrupt trace (no image)`);
+    return { ...this.imageMeta, data };
+  }
+
+  /** The image's name and checksum, without reading its bytes. */
+  imageInfo(): { name: string; sha256: string } {
+    return this.imageMeta;
   }
 
   /** Aggregates for `ttd info`. */
@@ -330,8 +498,23 @@ export class TraceStore {
   }
 }
 
+/**
+ * The problems an integrity_check or quick_check reported, one line each: its rows without "ok" and
+ * without the "*** in database main ***" headings (a message may span lines).
+ */
+function checkMessages(rows: Record<string, unknown>[]): string[] {
+  const out: string[] = [];
+  for (const r of rows) {
+    for (const line of String(Object.values(r)[0]).split("\n")) {
+      const t = line.trim();
+      if (t !== "" && t !== "ok" && !t.startsWith("***")) out.push(t);
+    }
+  }
+  return out;
+}
+
 function corrupt(path: string, e: unknown): TraceError {
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = (e instanceof Error ? e.message : String(e)).split("\n")[0];
   const code = isSqliteError(e) ? e.code : "";
   if (code === "SQLITE_NOTADB") return new TraceError(`${path}: not a ttd trace (${msg})`);
   return new TraceError(`${path}: corrupt trace (${msg})`);

@@ -16,6 +16,7 @@ import { CS } from "../cpu/constants.js";
 import { TraceStore, type StoredOutput } from "./store.js";
 import { Replayer, type EventListener, type PortListener, type WriteListener } from "./replay.js";
 import { TraceError } from "./errors.js";
+import { liveRecorder, RECORDER_META } from "./liveness.js";
 import { LINE_SHIFT, OutputStream } from "./format.js";
 import { decodeEntries } from "./index-codec.js";
 import { linearPieces, translateLinear } from "./paging.js";
@@ -131,8 +132,10 @@ export interface TraceInfo {
   guestCmdline: string;
   commandLine: string[];
   created: string | null;
-  /** False for a recording that was killed before finalizing: it covers steps up to its last commit. */
+  /** False for a recording still being made, or killed before finalizing: it covers steps up to its last commit. */
   complete: boolean;
+  /** For a trace not finalized: the process id of its recorder when it is still running on this host, else null. */
+  recorderPid: number | null;
   steps: number;
   startStep: number;
   end: { reason: string; detail: string; exitStatus: number | null } | null;
@@ -173,11 +176,18 @@ export class Trace {
     return this.replayer;
   }
 
-  /** Opens a trace; a file that is not a trace, too new, truncated or corrupt gives a TraceError. */
-  static open(path: string, options: { verify?: boolean } = {}): Trace {
-    const store = TraceStore.open(path);
+  /**
+   * Opens a trace; a file that is not a trace, too new, truncated or corrupt gives a TraceError.
+   * Every open checks the metadata, the kernel image's checksum and the table checksums (all of them
+   * up to FULL_CHECK_MAX_BYTES, the small tables beyond). `verify: "quick"` adds SQLite's quick_check
+   * (every page of the file readable); `"full"` SQLite's integrity check, every table checksum and
+   * every stored blob decoded (`ttd info --verify`).
+   */
+  static open(path: string, options: { verify?: "quick" | "full" } = {}): Trace {
+    const store = TraceStore.open(path, options.verify === "full" ? "full" : "open");
     try {
-      if (options.verify) store.verify();
+      if (options.verify === "quick") store.verify();
+      if (options.verify === "full") store.verifyAll();
       return new Trace(store);
     } catch (e) {
       store.close();
@@ -216,12 +226,13 @@ export class Trace {
       path: this.path,
       formatVersion: this.store.formatVersion,
       toolVersion: m.get("tool_version") ?? "unknown",
-      image: { name: m.get("image_name") ?? "", sha256: this.store.image().sha256 },
+      image: { name: m.get("image_name") ?? "", sha256: this.store.imageInfo().sha256 },
       memoryBytes: this.store.memoryBytes,
       guestCmdline: m.get("guest_cmdline") ?? "",
       commandLine,
       created: m.get("created") ?? null,
       complete: this.store.complete,
+      recorderPid: this.store.complete ? null : liveRecorder(m.get(RECORDER_META)),
       steps: this.store.steps,
       startStep: this.store.startStep,
       end: this.store.complete ? { reason: m.get("end_reason")!, detail: m.get("end_detail") ?? "", exitStatus: exit === undefined ? null : Number(exit) } : null,
@@ -229,6 +240,11 @@ export class Trace {
       keyframeSteps: this.store.keyframeSteps,
       memoryWrites: this.store.writes,
     };
+  }
+
+  /** What was checked when the trace was opened, in words (for `ttd info`). */
+  get checked(): readonly string[] {
+    return this.store.checked;
   }
 
   /** Counts for `ttd info`. */

@@ -5,8 +5,9 @@
  *
  * Crash safety: WAL mode with synchronous=NORMAL. Each batch's transaction also moves
  * `progress.steps`, so after a `kill -9` the trace holds a consistent prefix: everything for the steps
- * below the last committed `progress.steps`. finish() records how the run ended, checkpoints the WAL
- * and returns the database to rollback-journal mode, leaving one self-contained file.
+ * below the last committed `progress.steps`. finish() records how the run ended and every table's
+ * checksum, checkpoints the WAL and returns the database to rollback-journal mode, leaving one
+ * self-contained file.
  */
 import Database from "better-sqlite3";
 import { closeSync, openSync, statSync } from "node:fs";
@@ -14,6 +15,7 @@ import { deflateRawSync, constants as zlibConstants } from "node:zlib";
 import { APPLICATION_ID, FORMAT_VERSION, PAGE_BYTES, SCHEMA } from "./format.js";
 import { rowsFromSegments } from "./index-codec.js";
 import { PageCompressor } from "./page-codec.js";
+import { writeDigests } from "./digest.js";
 import { EVENT_FIELDS, PORT_FIELDS, SERIAL_FIELDS, type Batch, type TraceEnd, type TraceInit } from "./batch.js";
 
 
@@ -110,6 +112,8 @@ export class TraceWriter {
       if (end.exitStatus !== null) meta.run("exit_status", String(end.exitStatus));
       meta.run("steps", String(end.steps));
       meta.run("finished", new Date().toISOString());
+      // Last, so the checksums cover the rows just written: readers compare them (digest.ts).
+      writeDigests(db);
     })();
     try {
       db.pragma("wal_checkpoint(TRUNCATE)");

@@ -67,7 +67,7 @@ describe.skipIf(!hasGdb)(title, () => {
     trace = Trace.open(await recordDemo(dir));
     server = await GdbServer.listen(trace, { log: (l) => log.push(l) });
     // The image gdb loads is the one stored in the trace, as `ttd gdbserver` prints it.
-    elf = imageFileFor(trace.image(), path.join(dir, "images"));
+    elf = imageFileFor(trace.image(), dir).path;
   });
 
   afterAll(async () => {

@@ -1,0 +1,130 @@
+/**
+ * Content checksums of a trace: one SHA-256 per table over its rows in a fixed order, written when
+ * the recording is finalized (table `digest`) and compared by readers. SQLite has no checksums of its
+ * own, and a trace is mostly numbers and compressed blobs: one changed byte in a stored page or an
+ * index row decodes to a different but plausible value, and queries would answer wrongly without a
+ * sign. The digests turn any such change into "this table is damaged".
+ *
+ * Rows are hashed in primary-key order (insertion order for rowid tables, without the rowid itself,
+ * which VACUUM may renumber), each value as the SQL literal quote() gives (so its type is part of it),
+ * so a value that changes, changes type or moves between columns changes the digest. The bookmark side table is not covered: it is meant to change.
+ */
+import type Database from "better-sqlite3";
+import { createHash } from "node:crypto";
+
+/** The table holding the digests (new in format 1 traces finalized by this ttd; older ones lack it). */
+export const DIGEST_TABLE = "digest";
+export const DIGEST_SCHEMA = `CREATE TABLE IF NOT EXISTS ${DIGEST_TABLE}(name TEXT PRIMARY KEY, rows INTEGER NOT NULL, sha256 TEXT NOT NULL) WITHOUT ROWID`;
+
+/** Every table of the format: its columns, and the key its rows are hashed in the order of. */
+export const DIGEST_TABLES: Readonly<Record<string, { columns: readonly string[]; order: string }>> = {
+  meta: { columns: ["key", "value"], order: "key" },
+  image: { columns: ["name", "sha256", "size", "data"], order: "rowid" },
+  progress: { columns: ["id", "steps", "writes", "batches"], order: "id" },
+  keyframe: { columns: ["step", "state"], order: "step" },
+  page: { columns: ["keyframe", "page", "data"], order: "rowid" },
+  write_index: { columns: ["line", "first_chunk", "last_chunk", "entries"], order: "line, first_chunk" },
+  event: { columns: ["step", "kind", "vector", "error_code", "eip", "cpl_before", "cpl_after", "handler_eip"], order: "rowid" },
+  serial: { columns: ["step", "stream", "byte"], order: "rowid" },
+  port_index: { columns: ["port", "chunk", "reads", "writes"], order: "port, chunk" },
+};
+
+/** The tables that grow with the length of the run (the rest stay small). */
+export const LARGE_TABLES: ReadonlySet<string> = new Set(["page", "write_index"]);
+
+export interface TableDigest {
+  name: string;
+  rows: number;
+  sha256: string;
+}
+
+/** Rows per aggregate query: bounds the text held at once (a page row quotes to at most 8 KiB). */
+const ROWS_PER_BATCH = 1024;
+/** Separates rows in the hashed text (values are SQL literals from quote(), so it is unambiguous). */
+const ROW_SEPARATOR = "char(30)";
+
+/**
+ * The digest of one table as it is now: the SHA-256 of its rows as SQL literals (quote(): type and
+ * value, blobs in hex), in key order. SQLite serializes and concatenates a batch of rows per query,
+ * so the cost is one JavaScript call per batch, not per row or value.
+ */
+export function tableDigest(db: Database.Database, name: string): TableDigest {
+  const table = DIGEST_TABLES[name];
+  if (table === undefined) throw new Error(`no digest order for table ${name}`);
+  const order = table.order;
+  const key = order.split(",").map((k) => k.trim());
+  const keyTuple = key.length === 1 ? key[0] : `(${key.join(", ")})`;
+  const params = key.length === 1 ? "?" : `(${key.map(() => "?").join(", ")})`;
+  const row = table.columns.map((c) => `quote(${c})`).join(" || ',' || ");
+  // The inner query walks the table (or its primary key) in key order and the aggregate takes rows
+  // as they come: SQLite keeps that order, and an ORDER BY inside group_concat would sort again.
+  const aggregate = (where: string) => db.prepare(`SELECT count(*), group_concat(r, ${ROW_SEPARATOR}) FROM (SELECT ${row} AS r FROM ${name} ${where} ORDER BY ${order})`).raw(true);
+  const boundary = (where: string) => db.prepare(`SELECT ${key.join(", ")} FROM ${name} ${where} ORDER BY ${order} LIMIT 1 OFFSET ${ROWS_PER_BATCH - 1}`).raw(true);
+  const hash = createHash("sha256");
+  let rows = 0;
+  const take = (r: unknown[]) => {
+    rows += r[0] as number;
+    if (r[1] !== null) hash.update(`${String(r[1])}\x1e`);
+  };
+  // Statements are prepared as needed: most tables of a small trace fit in one batch.
+  let lo = boundary("").get() as unknown[] | undefined;
+  if (lo === undefined) {
+    take(aggregate("").get() as unknown[]);
+  } else {
+    take(aggregate(`WHERE ${keyTuple} <= ${params}`).get(...lo) as unknown[]);
+    const nextBoundary = boundary(`WHERE ${keyTuple} > ${params}`);
+    const between = aggregate(`WHERE ${keyTuple} > ${params} AND ${keyTuple} <= ${params}`);
+    for (;;) {
+      const hi = nextBoundary.get(...lo) as unknown[] | undefined;
+      if (hi === undefined) {
+        take(aggregate(`WHERE ${keyTuple} > ${params}`).get(...lo) as unknown[]);
+        break;
+      }
+      take(between.get(...lo, ...hi) as unknown[]);
+      lo = hi;
+    }
+  }
+  return { name, rows, sha256: hash.digest("hex") };
+}
+
+/** Computes and stores the digest of every table (inside the caller's finalizing transaction). */
+export function writeDigests(db: Database.Database): void {
+  db.exec(DIGEST_SCHEMA);
+  const put = db.prepare<[string, number, string]>(`INSERT OR REPLACE INTO ${DIGEST_TABLE}(name, rows, sha256) VALUES (?, ?, ?)`);
+  for (const name of Object.keys(DIGEST_TABLES)) {
+    const d = tableDigest(db, name);
+    put.run(d.name, d.rows, d.sha256);
+  }
+}
+
+/**
+ * The stored digests, or null when the trace has none (not finalized, or finalized by an older ttd).
+ * A digest table that is itself malformed is reported as damage by the caller.
+ */
+export function storedDigests(db: Database.Database): Map<string, { rows: unknown; sha256: unknown }> | null {
+  const has = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(DIGEST_TABLE);
+  if (has === undefined) return null;
+  const out = new Map<string, { rows: unknown; sha256: unknown }>();
+  for (const r of db.prepare(`SELECT name, rows, sha256 FROM ${DIGEST_TABLE}`).all() as { name: unknown; rows: unknown; sha256: unknown }[]) {
+    out.set(String(r.name), { rows: r.rows, sha256: r.sha256 });
+  }
+  return out;
+}
+
+/**
+ * Compares the tables `names` with their stored digests; returns the names of those that differ
+ * (or whose digest is missing or malformed).
+ */
+export function damagedTables(db: Database.Database, stored: Map<string, { rows: unknown; sha256: unknown }>, names: Iterable<string>): string[] {
+  const bad: string[] = [];
+  for (const name of names) {
+    const want = stored.get(name);
+    if (want === undefined || typeof want.sha256 !== "string") {
+      bad.push(name);
+      continue;
+    }
+    const got = tableDigest(db, name);
+    if (got.sha256 !== want.sha256 || got.rows !== want.rows) bad.push(name);
+  }
+  return bad;
+}

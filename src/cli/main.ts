@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `ttd` command line: one file per command, each thin over the library. */
 import { Command, CommanderError } from "commander";
-import { UsageError, EXIT_BAD_INPUT } from "./errors.js";
+import { EXIT_BAD_INPUT, isBadInput } from "./errors.js";
 
 /**
  * Every command and the module that defines it. Only the invoked command's module is loaded (the
@@ -48,9 +48,9 @@ try {
 } catch (e) {
   if (e instanceof CommanderError) {
     process.exitCode = e.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
-  } else if (e instanceof UsageError || (e instanceof Error && (e.name === "TraceError" || e.name === "BundleError"))) {
+  } else if (isBadInput(e)) {
     // Bad input, or a trace/bundle that cannot answer: one line naming the problem.
-    process.stderr.write(`ttd: ${(e as Error).message}\n`);
+    process.stderr.write(`ttd: ${e.message}\n`);
     process.exitCode = EXIT_BAD_INPUT;
   } else {
     throw e;

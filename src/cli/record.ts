@@ -4,7 +4,7 @@ import { existsSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { machineForKernel } from "./load-kernel.js";
-import { fsProblem, parsePositiveInt, UsageError } from "./errors.js";
+import { fsErrorCode, fsProblem, parsePositiveInt, UsageError } from "./errors.js";
 import { jsonParseErrors, reportingJsonErrors } from "./json-errors.js";
 import { exitCodeFor } from "./run-loop.js";
 import { DEFAULT_MEMORY_MIB, type Machine } from "../machine/machine.js";
@@ -47,13 +47,23 @@ Without -o, traces go to ${TRACE_DIR}/ in the current directory and 'ttd info', 
 commands open the latest one when no trace is named. An existing file is never overwritten without
 --force.
 
-Exit status: as 'ttd run' (the guest's isa-debug-exit status, 0 halt, 4 --max-steps, 6 triple fault,
-130 Ctrl-C), or 2 for bad input (kernel image, existing output file).
+Parallel recordings in one folder get different numbered names. While a recording runs, its trace has a
+lock file next to it (<trace>.lock, removed at the end); a trace another recording is writing is never
+replaced, even with --force. A lock left by a recording that was killed is taken over.
+
+Exit status:
+  odd values  the guest wrote V to isa-debug-exit (port 0xf4): status is (V << 1) | 1, as in QEMU
+  0           the guest halted with interrupts disabled
+  2           bad input: the kernel image (as 'ttd run'), an output that exists (without --force), that
+              another recording is writing, or that cannot be created (missing or read-only folder)
+  4           --max-steps reached
+  6           triple fault (or a reset through port 0x92)
+  130         interrupted (Ctrl-C); the trace is finalized up to that step
 
 Examples:
-  ttd record ../shared/bench/probe/probe-r1.elf
-  ttd record src/kernel/build/idle-bug.elf -o idle.trace --force
-  ttd record ../shared/bench/probe/probe-r30.elf --max-steps 10000000 -o r30-head.trace`,
+  ttd record src/kernel/build/idle-bug.elf
+  ttd record src/kernel/build/idle-fixed.elf -o idle-fixed.trace --force
+  ttd record src/kernel/build/idle-bug.elf --max-steps 10000 -o head.trace --force --json`,
     )
     .action((kernel: string, opts: RecordCliOptions) => reportingJsonErrors(opts.json === true, { kernel }, () => record(kernel, opts)));
   jsonParseErrors(command);
@@ -96,7 +106,7 @@ function claimNamedOutput(path: string, force: boolean): TraceLock {
   try {
     claim = tryLockTrace(path);
   } catch (e) {
-    throw new UsageError(`${path}: cannot create the trace: ${fsProblem(e)}${(e as NodeJS.ErrnoException).code === "ENOENT" ? ` ${dirname(path)}` : ""}`);
+    throw new UsageError(`${path}: cannot create the trace: ${fsProblem(e)}${fsErrorCode(e) === "ENOENT" ? ` ${dirname(path)}` : ""}`);
   }
   if (!(claim instanceof TraceLock)) {
     const who = claim.pid > 0 ? `another recording (pid ${claim.pid}${claim.host !== hostname() ? ` on ${claim.host}` : ""})` : "another recording";
@@ -160,8 +170,7 @@ async function recordInto(
     out.flush();
     // The output was checked and locked, so this is the folder changing under us (removed, made
     // read-only, full): still one line naming the file.
-    const code = /\b(E[A-Z]+):/.exec((e as Error).message)?.[1];
-    if (code !== undefined) throw new UsageError(`${path}: cannot write the trace: ${fsProblem({ code, message: (e as Error).message })}`);
+    if (fsErrorCode(e) !== undefined) throw new UsageError(`${path}: cannot write the trace: ${fsProblem(e)}`);
     throw e;
   } finally {
     process.off("SIGINT", onSignal);

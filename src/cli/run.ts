@@ -25,13 +25,14 @@ goes to stderr.
 Exit status:
   odd values  the guest wrote V to isa-debug-exit (port 0xf4): status is (V << 1) | 1, as in QEMU
   0           the guest halted with interrupts disabled
-  2           bad input (missing file, not an ELF, not i386, no multiboot header, does not fit)
+  2           bad input (missing file, not an ELF, not i386, no multiboot header, does not fit);
+              with --json the error is a JSON object on stderr too
   4           --max-steps reached
   6           triple fault (or a reset through port 0x92)
   130         interrupted (Ctrl-C)
 
 Examples:
-  ttd run ../shared/bench/probe/probe-r10.elf
+  ttd run src/kernel/build/idle-fixed.elf
   ttd run src/kernel/build/idle-bug.elf --max-steps 5000000 --json`,
     )
     .action((kernel: string, opts: RunCliOptions) => reportingJsonErrors(opts.json === true, { kernel }, () => run(kernel, opts)));

@@ -15,7 +15,7 @@ import { liveWriter, lockPathFor, TraceLock, tryLockTrace } from "../../src/trac
 beforeAll(() => requireBuiltCli());
 
 const IDLE_BUG = kernel("idle-bug.elf");
-/** idle-bug ends with isa-debug-exit value 17: status (17 << 1) | 1. */
+/** idle-bug ends through isa-debug-exit with status 35. */
 const IDLE_BUG_STATUS = 35;
 const IDLE_BUG_STEPS = 85_331;
 

@@ -124,7 +124,7 @@ Exit status: 0 when the steps were printed (also when the reader of a pipe stops
 Examples:
   ttd log traces/idle-bug.ttdb --count 10
   ttd log traces/idle-bug.ttdb --from fault --count 8
-  ttd log traces/idle-fixed.ttdb --json --count 100000 > steps.jsonl`,
+  ttd log traces/idle-fixed.ttdb --json --count 5000 > steps.jsonl`,
     )
     .action(async (traceArg: string | undefined, opts: { from?: string; count?: string; json?: boolean }) => {
       const count = opts.count !== undefined ? parsePositiveInt(opts.count, "--count") : DEFAULT_COUNT;

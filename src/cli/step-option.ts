@@ -19,7 +19,7 @@ export function parseStepOption(trace: StepSource, value: string, option: string
   }
   const cleaned = value.replace(/[_,]/g, "");
   if (!/^[0-9]+$/.test(cleaned)) {
-    throw new UsageError(`${option} expects a step number (${trace.startStep} to ${trace.steps}), 'start', 'end' or 'fault', got '${value}'`);
+    throw new UsageError(`${option} expects a step number, 'start', 'end' or 'fault', got '${value}' (the trace covers steps ${trace.startStep}..${trace.steps})`);
   }
   const step = Number(cleaned);
   if (step < trace.startStep || step > trace.steps) {

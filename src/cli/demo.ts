@@ -11,7 +11,8 @@ import { fileURLToPath } from "node:url";
 import { Machine } from "../machine/machine.js";
 import { Recorder } from "../trace/recorder.js";
 import { openRecording, type Recording } from "../bundle/open.js";
-import { cacheRoot } from "../bundle/cache.js";
+import { CACHE_ENV, cacheRoot } from "../bundle/cache.js";
+import { fsErrorCode, fsProblem, UsageError } from "./errors.js";
 import { QueryContext } from "../query/context.js";
 import { resolveLocation } from "../query/location.js";
 import { whyWrite, type WhyWriteAnswer } from "../query/why-write.js";
@@ -41,7 +42,14 @@ the next timer interrupt's frame lands one word low and a later 'iret' dies with
 ttd demo uses traces/idle-bug.ttdb when it matches the kernel image, else a recording cached under
 ${join("~", ".cache", "ttd", "demo")} (or $TTD_CACHE_DIR/demo), recording one on first use. Then it runs
 the equivalent of:
-  ttd why-write '${QUESTION}' --at fault --chain`,
+  ttd why-write '${QUESTION}' --trace traces/idle-bug.ttdb --at fault --chain
+
+Exit status: 0 when the answer is printed; 2 for bad input (an unknown option) or when the recording
+cannot be written to the cache folder.
+
+Examples:
+  ttd demo
+  ttd demo --json > demo.json`,
     )
     .action(async (opts: { fresh?: boolean; json?: boolean }) => {
       const recording = await demoRecording(opts.fresh === true, opts.json !== true);
@@ -116,7 +124,18 @@ async function demoRecording(fresh: boolean, verbose: boolean): Promise<Recordin
       // unreadable cache: record again
     }
   }
-  mkdirSync(dir, { recursive: true });
+  try {
+    await recordDemo(image, path, verbose);
+  } catch (e) {
+    if (fsErrorCode(e) !== undefined) throw new UsageError(`${dir}: cannot write the demo recording: ${fsProblem(e)} (set ${CACHE_ENV} to a writable folder)`);
+    throw e;
+  }
+  return openRecording(path);
+}
+
+/** Records the demo kernel into `path`, through a temporary name so a half-written trace is never reused. */
+async function recordDemo(image: Uint8Array, path: string, verbose: boolean): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   rmSync(tmp, { force: true });
   if (verbose) process.stderr.write(`ttd demo: recording ${relative(process.cwd(), DEMO_KERNEL)} (serial output follows)\n`);
@@ -132,5 +151,4 @@ async function demoRecording(fresh: boolean, verbose: boolean): Promise<Recordin
   for (const suffix of ["", "-wal", "-shm"]) {
     if (existsSync(tmp + suffix)) renameSync(tmp + suffix, path + suffix);
   }
-  return openRecording(path);
 }

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "./errors.js";
+import { parseStepOption } from "./step-option.js";
 import { GdbServer } from "../gdb/server.js";
 import { imageFileFor, openReplay } from "../gdb/open.js";
 import type { Recording } from "../bundle/open.js";
@@ -35,7 +36,7 @@ export function registerGdbserver(program: Command): void {
     .argument("[recording]", "trace file or .ttdb bundle (default: the latest recorded in ./.ttd)")
     .option("-p, --port <n>", "TCP port to listen on (default: any free port, printed at start)")
     .option("--host <address>", "address to listen on; anything but loopback exposes the recording to the network", "127.0.0.1")
-    .option("--at <step>", "step each client starts at: a number, 'start' or 'end' (default: start)")
+    .option("--at <step>", "step each client starts at: a number, 'start', 'fault' (the first faulting instruction) or 'end' (default: start)")
     .option("--once", "exit when the first client disconnects")
     .option("-v, --verbose", "log every packet on stderr")
     .addHelpText(
@@ -56,14 +57,15 @@ symbols (removed when the server exits); the command line to paste is printed at
 error while one is served; each new client starts afresh at --at with no breakpoints.
 'monitor step' in gdb prints the current step; 'monitor help' lists the others.
 
-Exit status: 0 after Ctrl-C (or with --once, when the client leaves); 2 for bad input (no such
-recording, port in use).
+With no recording named, it serves the latest one in ./.ttd (see 'ttd record'); --port picks the port.
 
-Examples:
-  ttd gdbserver
-  ttd gdbserver idle.trace --port 1234
+Exit status: 0 after Ctrl-C (or with --once, when the client leaves); 2 for bad input (no such
+recording or a damaged one, an --at that is not a step of the trace, port in use).
+
+Examples (then paste the gdb command line it prints into another terminal):
   ttd gdbserver traces/idle-bug.ttdb
-  gdb -ex 'set architecture i386' -ex 'target remote :1234' idle-bug.elf`,
+  ttd gdbserver traces/idle-bug.ttdb --at fault
+  ttd gdbserver traces/idle-fixed.ttdb --once -v`,
     )
     .action(async (traceArg: string | undefined, opts: GdbserverCliOptions) => {
       const port = opts.port !== undefined ? parsePort(opts.port) : 0;
@@ -76,17 +78,12 @@ Examples:
         throw e;
       }
       const trace = recording.trace;
-      let start = trace.startStep;
-      if (opts.at !== undefined) {
-        if (opts.at === "end") start = trace.steps;
-        else if (opts.at !== "start") {
-          const n = Number(opts.at.replace(/_/g, ""));
-          if (!/^[0-9_]+$/.test(opts.at) || n < trace.startStep || n > trace.steps) {
-            recording.close();
-            throw new UsageError(`--at expects a step from ${trace.startStep} to ${trace.steps}, 'start' or 'end', got '${opts.at}'`);
-          }
-          start = n;
-        }
+      let start: number;
+      try {
+        start = opts.at !== undefined ? parseStepOption(trace, opts.at, "--at") : trace.startStep;
+      } catch (e) {
+        recording.close();
+        throw e;
       }
       let server: GdbServer;
       try {
@@ -121,6 +118,10 @@ Examples:
       const sourcesDir = recording.bundle !== null ? join(recording.bundle.extractedTo, "sources") : null;
       const directory = sourcesDir !== null && existsSync(sourcesDir) ? ` -ex ${shellQuote(`directory ${sourcesDir}`)}` : "";
       const gdbCommand = `gdb -ex 'set architecture i386'${directory} -ex 'target remote ${connectHost}:${server.port}' ${shellQuote(image.path)}`;
+      // Before the command line is printed: whoever reads it may stop the server right away.
+      const stop = () => void server.close();
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
       process.stdout.write(
         [
           `ttd gdbserver: serving ${recording.path} (steps ${trace.startStep} to ${trace.steps}, clients start at step ${start})`,
@@ -130,9 +131,6 @@ Examples:
           "",
         ].join("\n"),
       );
-      const stop = () => void server.close();
-      process.on("SIGINT", stop);
-      process.on("SIGTERM", stop);
       try {
         await server.closed;
       } finally {

@@ -2,28 +2,9 @@
 import type { Command } from "commander";
 import { openForQuery } from "./open-recording.js";
 import { parsePositiveInt, UsageError } from "./errors.js";
-import type { QueryContext } from "../query/context.js";
+import { parseStepOption } from "./step-option.js";
 import { LocationError, resolveLocation } from "../query/location.js";
 import { DEFAULT_HISTORY_LIMIT, HistoryError, history, historyJson, renderHistory } from "../query/history.js";
-
-/** A step option: a number (`_` and `,` allowed as separators), `start`, `end` or `fault`. */
-function parseStep(ctx: QueryContext, value: string, option: string): number {
-  const trace = ctx.trace;
-  if (value === "start") return trace.startStep;
-  if (value === "end") return trace.steps;
-  if (value === "fault") {
-    const f = trace.events().find((e) => e.kind === "fault");
-    if (f === undefined) throw new UsageError(`${option} fault: the trace has no faulting instruction`);
-    return f.step;
-  }
-  const cleaned = value.replace(/[_,]/g, "");
-  if (!/^[0-9]+$/.test(cleaned)) throw new UsageError(`${option} expects a step number, 'start', 'end' or 'fault', got '${value}'`);
-  const step = Number(cleaned);
-  if (step < trace.startStep || step > trace.steps) {
-    throw new UsageError(`${option} ${value}: step out of range (the trace covers steps ${trace.startStep}..${trace.steps})`);
-  }
-  return step;
-}
 
 export function registerHistory(program: Command): void {
   program
@@ -43,18 +24,23 @@ The location is evaluated at the --to step, so pointers are followed as they wer
 shows its step, the bytes of the location it covered (when not all), old -> new, and who made it: an
 instruction (function+offset, file:line) or the CPU (e.g. an interrupt frame push, naming the word).
 
-Examples:
-  ttd history 'ksIdleThread->tcbArch.tcbContext.registers[Error]' --to fault
-  ttd history 'arr[17]' --trace probe.trace --from 2000000 --limit 20
-  ttd history 0xe010f624 --size 16 --json
+Exit status: 0 when listed (no writes in the range is an answer too); 2 for bad input (no such trace or
+a damaged one, a location that does not parse or resolve, or names a register, a --from or --to that is
+not a step of the trace or --from after --to, a bad --size or --limit).
 
-For the last change of a register, use why-write: ttd why-write '$esp' --at 61766`,
+Examples:
+  ttd history 'ksIdleThread->tcbArch.tcbContext.registers[Error]' --trace traces/idle-bug.ttdb --to fault
+  ttd history ksCurThread --trace traces/idle-bug.ttdb --from 40000 --limit 20
+  ttd history 0xe010f624 --size 16 --trace traces/idle-bug.ttdb --json
+
+For the last change of a register, use why-write:
+  ttd why-write '$esp' --trace traces/idle-bug.ttdb --at 61766`,
     )
     .action((location: string, opts: { trace?: string; from: string; to: string; size?: string; limit: string; json?: boolean }) => {
       const { recording, ctx } = openForQuery(opts.trace);
       try {
-        const from = parseStep(ctx, opts.from, "--from");
-        const to = parseStep(ctx, opts.to, "--to");
+        const from = parseStepOption(ctx.trace, opts.from, "--from");
+        const to = parseStepOption(ctx.trace, opts.to, "--to");
         if (from > to) throw new UsageError(`--from ${opts.from} (step ${from}) is after --to ${opts.to} (step ${to})`);
         const size = opts.size !== undefined ? parsePositiveInt(opts.size, "--size", 4096) : undefined;
         const limit = parsePositiveInt(opts.limit, "--limit");

@@ -71,10 +71,9 @@ where it is). A trace still being recorded is shown as such, with the steps comm
 whose recording was killed (kill -9, a crash) as incomplete: it covers the steps up to its last
 commit, and every query works on those.
 
-Examples:
-  ttd info
-  ttd info .ttd/probe-r1-1.trace
-  ttd info idle.trace --json
+Examples (with no trace named, info reads the latest recording in ./.ttd):
+  ttd info traces/idle-bug.ttdb
+  ttd info traces/idle-fixed.ttdb --json
   ttd info traces/idle-bug.ttdb --verify`,
     )
     .action((traceArg: string | undefined, opts: { json?: boolean; verify?: boolean }) => {

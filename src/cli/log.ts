@@ -1,6 +1,7 @@
 /** `ttd log`: one line per step (step, kind, EIP, disassembly, registers before it), replayed from a trace. */
 import type { Command } from "commander";
 import { parsePositiveInt, UsageError } from "./errors.js";
+import { parseStepOption } from "./step-option.js";
 import { openTraceArg, vectorName } from "./info.js";
 import { TraceError } from "../trace/errors.js";
 import { disassemble } from "../disasm/disassembler.js";
@@ -10,12 +11,6 @@ const DEFAULT_COUNT = 20;
 
 const hex8 = (v: number) => (v >>> 0).toString(16).padStart(8, "0");
 const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
-
-function parseStep(value: string, option: string): number {
-  const cleaned = value.replace(/_/g, "");
-  if (!/^[0-9]+$/.test(cleaned)) throw new UsageError(`${option} expects a step number, got '${value}'`);
-  return Number(cleaned);
-}
 
 /** The JSON object of one step: registers as "0x..." strings, so a script can compare with QEMU's log. */
 export function stepJson(r: StepRecord): Record<string, unknown> {
@@ -110,7 +105,7 @@ export function registerLog(program: Command): void {
     .command("log")
     .description("print one line per step: step, kind, EIP, disassembly and the registers before the step")
     .argument("[trace]", "trace file (default: the latest recorded in ./.ttd)")
-    .option("--from <step>", "first step to show (default: the first step of the trace)")
+    .option("--from <step>", "first step to show: a number, 'start', 'fault' or 'end' (default: the first step of the trace)")
     .option("--count <n>", `how many steps to show (default ${DEFAULT_COUNT})`)
     .option("--json", "one JSON object per line: step, kind, eip, cs, cpl, eax...edi, esp, ebp, eflags (\"0x...\" strings), bytes, asm")
     .addHelpText(
@@ -121,20 +116,22 @@ reach. Kinds: instruction (an instruction retired; 'int n' is one, with its vect
 external interrupt delivered), exception (an exception delivered), fault (an instruction aborted by a
 fault; its delivery is the next step). Registers are those before the step, as in QEMU's -d cpu log.
 
+With no trace named, log reads the latest recording in ./.ttd (see 'ttd record').
+
+Exit status: 0 when the steps were printed (also when the reader of a pipe stops early); 2 for bad input
+(no such trace, a damaged one, a bad --count, a --from that is not a step of the trace).
+
 Examples:
-  ttd log --count 10
-  ttd log .ttd/idle-bug-1.trace --from 85000 --count 40
-  ttd log idle.trace --json --count 400000 > steps.jsonl`,
+  ttd log traces/idle-bug.ttdb --count 10
+  ttd log traces/idle-bug.ttdb --from fault --count 8
+  ttd log traces/idle-fixed.ttdb --json --count 5000 > steps.jsonl`,
     )
     .action(async (traceArg: string | undefined, opts: { from?: string; count?: string; json?: boolean }) => {
       const count = opts.count !== undefined ? parsePositiveInt(opts.count, "--count") : DEFAULT_COUNT;
       const trace = openTraceArg(traceArg);
       const out = new Output();
       try {
-        const from = opts.from !== undefined ? parseStep(opts.from, "--from") : trace.startStep;
-        if (from < trace.startStep || from > trace.steps) {
-          throw new UsageError(`${trace.path}: --from ${from} is out of range (the trace covers steps ${trace.startStep} to ${trace.steps})`);
-        }
+        const from = opts.from !== undefined ? parseStepOption(trace, opts.from, "--from") : trace.startStep;
         const cursor = trace.cursor(from);
         for (let i = 0; i < count && !out.closed; i++) {
           const rec = cursor.next();

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `ttd` command line: one file per command, each thin over the library. */
 import { Command, CommanderError } from "commander";
-import { UsageError, EXIT_BAD_INPUT } from "./errors.js";
+import { EXIT_BAD_INPUT, isBadInput } from "./errors.js";
 
 /**
  * Every command and the module that defines it. Only the invoked command's module is loaded (the
@@ -38,7 +38,22 @@ program
   .description("Record-and-replay, time-travel debugger for i386 kernels")
   .version("0.1.0")
   .showHelpAfterError()
-  .exitOverride();
+  .exitOverride()
+  .addHelpText(
+    "after",
+    `
+Exit status: 0 when a command did what was asked; 2 for bad input (a missing or damaged file, an option,
+expression or step that does not parse or resolve, an output that cannot be written), with one line on
+stderr naming it; 1 for an internal error (a bug in ttd: the stack trace is printed, please report it).
+'run' and 'record' end with the guest's status instead (odd values from isa-debug-exit, 0 halt,
+4 --max-steps, 6 triple fault, 130 Ctrl-C); each command's --help says what its statuses mean.
+
+Examples:
+  ttd demo
+  ttd record src/kernel/build/idle-bug.elf -o idle.trace --force
+  ttd why-write '$esp' --trace idle.trace --at fault
+  ttd help print`,
+  );
 
 const invoked = process.argv[2];
 const versionOnly = invoked === "--version" || invoked === "-V";
@@ -50,9 +65,9 @@ try {
 } catch (e) {
   if (e instanceof CommanderError) {
     process.exitCode = e.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
-  } else if (e instanceof UsageError || (e instanceof Error && (e.name === "TraceError" || e.name === "BundleError"))) {
+  } else if (isBadInput(e)) {
     // Bad input, or a trace/bundle that cannot answer: one line naming the problem.
-    process.stderr.write(`ttd: ${(e as Error).message}\n`);
+    process.stderr.write(`ttd: ${e.message}\n`);
     process.exitCode = EXIT_BAD_INPUT;
   } else {
     throw e;

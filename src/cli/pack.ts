@@ -54,9 +54,10 @@ in docs/bundle-format.md.
 
 Exit status: 0 when packed, 2 for bad input (no such trace, damaged trace, output exists).
 
-Examples:
-  ttd pack -o idle-bug.ttdb --note "idle thread push shifts the timer frame"
-  ttd pack .ttd/idle-bug-1.trace -o /tmp/bug.ttdb --source-dir ~/src/kernel
+Examples (with no trace named, pack takes the latest recording in ./.ttd):
+  ttd record src/kernel/build/idle-bug.elf -o idle.trace --force
+  ttd pack idle.trace -o idle-bug.ttdb --note "idle thread push shifts the timer frame" --force
+  ttd pack idle.trace -o bug.ttdb --source-dir src/kernel --force
   ttd info idle-bug.ttdb`,
     )
     .action((traceArg: string | undefined, opts: PackCliOptions) => {

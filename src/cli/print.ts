@@ -18,20 +18,24 @@ export function registerPrint(program: Command): void {
     .description("the value of a C expression as it was at a step (pointers followed as they were then)")
     .argument("<expression>", "a C expression over the guest's symbols: globals, the locals and parameters of the code at --at, $registers")
     .option("--trace <file>", "trace or bundle to ask (default: the latest recording in ./.ttd)")
-    .option("--at <step>", "the state before this step: a number, 'fault' (the first faulting instruction) or 'end'", "end")
+    .option("--at <step>", "the state before this step: a number, 'start', 'fault' (the first faulting instruction) or 'end'", "end")
     .option("--hex", "integers in hexadecimal")
     .option("--json", "print one JSON object: expression, step, type, address (or register), size, value, bytes")
     .addHelpText(
       "after",
       `
-Examples (on traces/idle-bug.ttdb):
-  ttd print ksCurThread --at fault
-  ttd print 'ksIdleThread->tcbArch.tcbContext' --at fault --hex
-  ttd print 'r[Error]' --at 61876          (restore_user_context's local r, at that step)
-  ttd print '$esp' --at 61766
-
 Structs print one member per line; arrays fold runs of equal elements. Use why-write to ask who wrote
-a value, and history for every write to it.`,
+a value, and history for every write to it.
+
+Exit status: 0 when printed (memory the guest could not read then prints as <not readable>); 2 for bad
+input (no such trace or a damaged one, an image without symbols, an expression that does not parse or
+resolve at that step, an --at that is not a step of the trace).
+
+Examples:
+  ttd print ksCurThread --trace traces/idle-bug.ttdb --at fault
+  ttd print 'ksIdleThread->tcbArch.tcbContext' --trace traces/idle-bug.ttdb --at fault --hex
+  ttd print 'r[Error]' --trace traces/idle-bug.ttdb --at 61876   # restore_user_context's local r
+  ttd print '$esp' --trace traces/idle-bug.ttdb --at 61766 --json`,
     )
     .action((expression: string, opts: { trace?: string; at: string; hex?: boolean; json?: boolean }) => {
       const { recording, ctx } = openForQuery(opts.trace);

@@ -1,13 +1,17 @@
 /** `ttd record`: run a kernel like `ttd run` and write a trace of every step. */
 import type { Command } from "commander";
 import { existsSync, statSync } from "node:fs";
-import { relative } from "node:path";
+import { hostname } from "node:os";
+import { dirname, join, relative } from "node:path";
 import { machineForKernel } from "./load-kernel.js";
-import { parsePositiveInt, UsageError } from "./errors.js";
+import { fsErrorCode, fsProblem, parsePositiveInt, UsageError } from "./errors.js";
+import { jsonParseErrors, reportingJsonErrors } from "./json-errors.js";
 import { exitCodeFor } from "./run-loop.js";
-import { DEFAULT_MEMORY_MIB } from "../machine/machine.js";
+import { DEFAULT_MEMORY_MIB, type Machine } from "../machine/machine.js";
 import { Recorder, type RecordProgress } from "../trace/recorder.js";
-import { newTracePath, removeTraceFiles, setLatest, TRACE_DIR } from "../trace/locate.js";
+import { claimNewTracePath, removeTraceFiles, setLatest, TRACE_DIR } from "../trace/locate.js";
+import { lockPathFor, TraceLock, tryLockTrace } from "../trace/output-lock.js";
+import { TraceError } from "../trace/errors.js";
 
 interface RecordCliOptions {
   output?: string;
@@ -16,10 +20,11 @@ interface RecordCliOptions {
   memory?: string;
   cmdline: string;
   progress?: boolean;
+  json?: boolean;
 }
 
 export function registerRecord(program: Command): void {
-  program
+  const command = program
     .command("record")
     .description("run a multiboot i386 kernel like 'ttd run' and record every step into a trace file")
     .argument("<kernel.elf>", "multiboot ELF32 kernel image")
@@ -29,6 +34,7 @@ export function registerRecord(program: Command): void {
     .option("--memory <MiB>", `guest RAM in MiB (default ${DEFAULT_MEMORY_MIB})`)
     .option("--cmdline <text>", "kernel command line passed in the multiboot information", "")
     .option("--no-progress", "do not print progress on stderr while recording")
+    .option("--json", "print the end-of-recording summary (or the error) as one JSON object on stderr; no progress lines")
     .addHelpText(
       "after",
       `
@@ -41,81 +47,166 @@ Without -o, traces go to ${TRACE_DIR}/ in the current directory and 'ttd info', 
 commands open the latest one when no trace is named. An existing file is never overwritten without
 --force.
 
-Exit status: as 'ttd run' (the guest's isa-debug-exit status, 0 halt, 4 --max-steps, 6 triple fault,
-130 Ctrl-C), or 2 for bad input (kernel image, existing output file).
+Parallel recordings in one folder get different numbered names. While a recording runs, its trace has a
+lock file next to it (<trace>.lock, removed at the end); a trace another recording is writing is never
+replaced, even with --force. A lock left by a recording that was killed is taken over.
+
+Exit status:
+  odd values  the guest wrote V to isa-debug-exit (port 0xf4): status is (V << 1) | 1, as in QEMU
+  0           the guest halted with interrupts disabled
+  2           bad input: the kernel image (as 'ttd run'), an output that exists (without --force), that
+              another recording is writing, or that cannot be created (missing or read-only folder)
+  4           --max-steps reached
+  6           triple fault (or a reset through port 0x92)
+  130         interrupted (Ctrl-C); the trace is finalized up to that step
 
 Examples:
-  ttd record ../shared/bench/probe/probe-r1.elf
-  ttd record src/kernel/build/idle-bug.elf -o idle.trace --force
-  ttd record ../shared/bench/probe/probe-r30.elf --max-steps 10000000 -o r30-head.trace`,
+  ttd record src/kernel/build/idle-bug.elf
+  ttd record src/kernel/build/idle-fixed.elf -o idle-fixed.trace --force
+  ttd record src/kernel/build/idle-bug.elf --max-steps 10000 -o head.trace --force --json`,
     )
-    .action(async (kernel: string, opts: RecordCliOptions) => {
-      const maxSteps = opts.maxSteps !== undefined ? parsePositiveInt(opts.maxSteps, "--max-steps") : undefined;
-      const memoryMiB = opts.memory !== undefined ? parsePositiveInt(opts.memory, "--memory", 3072) : DEFAULT_MEMORY_MIB;
-      // Check the output before loading anything, so nothing is created when the kernel is bad either.
-      let path: string;
-      const isDefault = opts.output === undefined;
-      if (opts.output !== undefined) {
-        path = opts.output;
-        if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`${path}: is a directory; name the trace file to write`);
-        const exists = ["", "-wal", "-shm"].some((s) => existsSync(path + s));
-        if (exists && !opts.force) throw new UsageError(`${path}: already exists; use --force to overwrite it`);
-      } else {
-        path = "";
-      }
-      const { machine, image } = machineForKernel(kernel, { memoryMiB, cmdline: opts.cmdline, compile: true });
-      if (isDefault) path = newTracePath(kernel);
-      else if (opts.force) removeTraceFiles(path);
+    .action((kernel: string, opts: RecordCliOptions) => reportingJsonErrors(opts.json === true, { kernel }, () => record(kernel, opts)));
+  jsonParseErrors(command);
+}
 
-      const out = new OutputWriter();
-      const progress = new ProgressLine(opts.progress !== false, path);
-      out.beforeWrite = () => progress.clear();
-      const recorder = new Recorder(machine, {
-        path,
-        image,
-        imageName: kernel.split(/[\\/]/).pop() ?? kernel,
-        cmdline: opts.cmdline,
-        commandLine: ["ttd", ...process.argv.slice(2)],
-        maxSteps,
-        onSerial: (b) => out.push(b),
-        onDebugConsole: (b) => out.push(b),
-        onProgress: (p) => {
-          out.flush();
-          progress.show(p);
-        },
-        onCreated: () => {
-          if (isDefault) setLatest(path);
-        },
-      });
-      const onSignal = () => recorder.requestStop();
-      process.on("SIGINT", onSignal);
-      process.on("SIGTERM", onSignal);
-      let result;
-      try {
-        result = await recorder.run();
-      } catch (e) {
-        progress.clear();
-        out.flush();
-        if (e instanceof Error && /EEXIST/.test(e.message)) throw new UsageError(`${path}: already exists; use --force to overwrite it`);
-        throw e;
-      } finally {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
-      }
+async function record(kernel: string, opts: RecordCliOptions): Promise<void> {
+  const maxSteps = opts.maxSteps !== undefined ? parsePositiveInt(opts.maxSteps, "--max-steps") : undefined;
+  const memoryMiB = opts.memory !== undefined ? parsePositiveInt(opts.memory, "--memory", 3072) : DEFAULT_MEMORY_MIB;
+  if (opts.output !== undefined && existsSync(opts.output) && statSync(opts.output).isDirectory()) {
+    throw new UsageError(`${opts.output}: is a directory; name the trace file to write`);
+  }
+  // The kernel first: a bad image is refused before any file or folder is created.
+  const { machine, image } = machineForKernel(kernel, { memoryMiB, cmdline: opts.cmdline, compile: true });
+  const isDefault = opts.output === undefined;
+  const lock = isDefault ? claimDefaultOutput(kernel) : claimNamedOutput(opts.output!, opts.force === true);
+  const path = lock.tracePath;
+  try {
+    await recordInto(path, isDefault, kernel, machine, image, maxSteps, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+/** A new numbered trace in ./.ttd, claimed atomically (parallel recordings get different names). */
+function claimDefaultOutput(kernel: string): TraceLock {
+  try {
+    return claimNewTracePath(kernel);
+  } catch (e) {
+    if (e instanceof TraceError) throw new UsageError(e.message);
+    throw new UsageError(`${join(process.cwd(), TRACE_DIR)}: cannot create the trace folder or a trace in it: ${fsProblem(e)}`);
+  }
+}
+
+/**
+ * The lock of the named output. Refused when another recording is writing it (even with --force), when
+ * it exists without --force, or when it cannot be created; with --force an old trace is removed.
+ */
+function claimNamedOutput(path: string, force: boolean): TraceLock {
+  let claim;
+  try {
+    claim = tryLockTrace(path);
+  } catch (e) {
+    throw new UsageError(`${path}: cannot create the trace: ${fsProblem(e)}${fsErrorCode(e) === "ENOENT" ? ` ${dirname(path)}` : ""}`);
+  }
+  if (!(claim instanceof TraceLock)) {
+    const who = claim.pid > 0 ? `another recording (pid ${claim.pid}${claim.host !== hostname() ? ` on ${claim.host}` : ""})` : "another recording";
+    throw new UsageError(`${path}: ${who} is writing it; wait for it to end (if none is running, remove ${lockPathFor(path)})`);
+  }
+  const exists = ["", "-wal", "-shm"].some((s) => existsSync(path + s));
+  if (exists && !force) {
+    claim.release();
+    throw new UsageError(`${path}: already exists; use --force to overwrite it`);
+  }
+  if (exists) {
+    try {
+      removeTraceFiles(path);
+    } catch (e) {
+      claim.release();
+      throw new UsageError(`${path}: cannot remove the old trace: ${fsProblem(e)}`);
+    }
+  }
+  return claim;
+}
+
+async function recordInto(
+  path: string,
+  isDefault: boolean,
+  kernel: string,
+  machine: Machine,
+  image: Uint8Array,
+  maxSteps: number | undefined,
+  opts: RecordCliOptions,
+): Promise<void> {
+  const json = opts.json === true;
+  const out = new OutputWriter();
+  // With --json stderr carries exactly one JSON object, so no progress lines.
+  const progress = new ProgressLine(opts.progress !== false && !json, path);
+  out.beforeWrite = () => progress.clear();
+  const recorder = new Recorder(machine, {
+    path,
+    image,
+    imageName: kernel.split(/[\\/]/).pop() ?? kernel,
+    cmdline: opts.cmdline,
+    commandLine: ["ttd", ...process.argv.slice(2)],
+    maxSteps,
+    onSerial: (b) => out.push(b),
+    onDebugConsole: (b) => out.push(b),
+    onProgress: (p) => {
       out.flush();
-      progress.clear();
-      const shown = isDefault ? relative(process.cwd(), path) : path;
-      const mips = result.steps / Math.max(result.seconds, 1e-9) / 1e6;
-      const lines = [
-        `ttd: stopped: ${result.reason} (${result.detail})`,
-        `ttd: recorded ${result.steps.toLocaleString("en-US")} steps in ${result.seconds.toFixed(2)} s (${mips.toFixed(1)} million steps/s)`,
-        `ttd: trace ${shown}: ${formatBytes(result.fileBytes)}, ${(result.fileBytes / Math.max(result.steps, 1)).toFixed(3)} bytes/step`,
-      ];
-      const unimpl = machine.cpu.firstUnimplemented;
-      if (unimpl !== null) lines.push(`ttd: first unimplemented instruction: ${unimpl} (raised #UD in the guest)`);
-      process.stderr.write(lines.join("\n") + "\n");
-      process.exitCode = exitCodeFor({ reason: result.reason, steps: result.steps, detail: result.detail, exitStatus: result.exitStatus ?? undefined });
-    });
+      progress.show(p);
+    },
+    onCreated: () => {
+      if (isDefault) setLatest(path);
+    },
+  });
+  const onSignal = () => recorder.requestStop();
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  let result;
+  try {
+    result = await recorder.run();
+  } catch (e) {
+    progress.clear();
+    out.flush();
+    // The output was checked and locked, so this is the folder changing under us (removed, made
+    // read-only, full): still one line naming the file.
+    if (fsErrorCode(e) !== undefined) throw new UsageError(`${path}: cannot write the trace: ${fsProblem(e)}`);
+    throw e;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  out.flush();
+  progress.clear();
+  const shown = isDefault ? relative(process.cwd(), path) : path;
+  const status = exitCodeFor({ reason: result.reason, steps: result.steps, detail: result.detail, exitStatus: result.exitStatus ?? undefined });
+  const unimpl = machine.cpu.firstUnimplemented;
+  if (json) {
+    const summary = {
+      kernel,
+      trace: shown,
+      reason: result.reason,
+      detail: result.detail,
+      exitStatus: result.exitStatus ?? null,
+      steps: result.steps,
+      seconds: Number(result.seconds.toFixed(3)),
+      stepsPerSecond: Math.round(result.steps / Math.max(result.seconds, 1e-9)),
+      fileBytes: result.fileBytes,
+      unimplemented: unimpl,
+      status,
+    };
+    process.stderr.write(JSON.stringify(summary) + "\n");
+  } else {
+    const mips = result.steps / Math.max(result.seconds, 1e-9) / 1e6;
+    const lines = [
+      `ttd: stopped: ${result.reason} (${result.detail})`,
+      `ttd: recorded ${result.steps.toLocaleString("en-US")} steps in ${result.seconds.toFixed(2)} s (${mips.toFixed(1)} million steps/s)`,
+      `ttd: trace ${shown}: ${formatBytes(result.fileBytes)}, ${(result.fileBytes / Math.max(result.steps, 1)).toFixed(3)} bytes/step`,
+    ];
+    if (unimpl !== null) lines.push(`ttd: first unimplemented instruction: ${unimpl} (raised #UD in the guest)`);
+    process.stderr.write(lines.join("\n") + "\n");
+  }
+  process.exitCode = status;
 }
 
 export function formatBytes(n: number): string {

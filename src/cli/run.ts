@@ -2,11 +2,12 @@
 import type { Command } from "commander";
 import { machineForKernel } from "./load-kernel.js";
 import { parsePositiveInt } from "./errors.js";
+import { jsonParseErrors, reportingJsonErrors } from "./json-errors.js";
 import { runToEnd, exitCodeFor, describeStop } from "./run-loop.js";
 import { DEFAULT_MEMORY_MIB } from "../machine/machine.js";
 
 export function registerRun(program: Command): void {
-  program
+  const command = program
     .command("run")
     .description("boot a multiboot i386 kernel and run it until it exits, halts or triple-faults")
     .argument("<kernel.elf>", "multiboot ELF32 kernel image")
@@ -24,40 +25,54 @@ goes to stderr.
 Exit status:
   odd values  the guest wrote V to isa-debug-exit (port 0xf4): status is (V << 1) | 1, as in QEMU
   0           the guest halted with interrupts disabled
-  2           bad input (missing file, not an ELF, not i386, no multiboot header, does not fit)
+  2           bad input (missing file, not an ELF, not i386, no multiboot header, does not fit);
+              with --json the error is a JSON object on stderr too
   4           --max-steps reached
   6           triple fault (or a reset through port 0x92)
   130         interrupted (Ctrl-C)
 
 Examples:
-  ttd run ../shared/bench/probe/probe-r10.elf
+  ttd run src/kernel/build/idle-fixed.elf
   ttd run src/kernel/build/idle-bug.elf --max-steps 5000000 --json`,
     )
-    .action(async (kernel: string, opts: { maxSteps?: string; memory?: string; cmdline: string; interpret?: boolean; json?: boolean }) => {
-      const maxSteps = opts.maxSteps !== undefined ? parsePositiveInt(opts.maxSteps, "--max-steps") : undefined;
-      const memoryMiB = opts.memory !== undefined ? parsePositiveInt(opts.memory, "--memory", 3072) : DEFAULT_MEMORY_MIB;
-      const { machine } = machineForKernel(kernel, { memoryMiB, cmdline: opts.cmdline, compile: !opts.interpret });
-      const out = new SerialWriter();
-      machine.onSerial = (b) => out.push(b);
-      machine.onDebugConsole = (b) => out.push(b);
-      const started = performance.now();
-      const result = await runToEnd(machine, { maxSteps, onChunk: () => out.flush() });
-      out.flush();
-      const seconds = (performance.now() - started) / 1000;
-      const summary = {
-        kernel,
-        reason: result.reason,
-        detail: result.detail,
-        exitStatus: result.exitStatus ?? null,
-        steps: result.steps,
-        seconds: Number(seconds.toFixed(3)),
-        stepsPerSecond: Math.round(result.steps / Math.max(seconds, 1e-9)),
-        unimplemented: machine.cpu.firstUnimplemented,
-      };
-      if (opts.json) process.stderr.write(JSON.stringify(summary) + "\n");
-      else process.stderr.write(describeStop(machine, result, seconds) + "\n");
-      process.exitCode = exitCodeFor(result);
-    });
+    .action((kernel: string, opts: RunCliOptions) => reportingJsonErrors(opts.json === true, { kernel }, () => run(kernel, opts)));
+  jsonParseErrors(command);
+}
+
+interface RunCliOptions {
+  maxSteps?: string;
+  memory?: string;
+  cmdline: string;
+  interpret?: boolean;
+  json?: boolean;
+}
+
+async function run(kernel: string, opts: RunCliOptions): Promise<void> {
+  const maxSteps = opts.maxSteps !== undefined ? parsePositiveInt(opts.maxSteps, "--max-steps") : undefined;
+  const memoryMiB = opts.memory !== undefined ? parsePositiveInt(opts.memory, "--memory", 3072) : DEFAULT_MEMORY_MIB;
+  const { machine } = machineForKernel(kernel, { memoryMiB, cmdline: opts.cmdline, compile: !opts.interpret });
+  const out = new SerialWriter();
+  machine.onSerial = (b) => out.push(b);
+  machine.onDebugConsole = (b) => out.push(b);
+  const started = performance.now();
+  const result = await runToEnd(machine, { maxSteps, onChunk: () => out.flush() });
+  out.flush();
+  const seconds = (performance.now() - started) / 1000;
+  const status = exitCodeFor(result);
+  const summary = {
+    kernel,
+    reason: result.reason,
+    detail: result.detail,
+    exitStatus: result.exitStatus ?? null,
+    steps: result.steps,
+    seconds: Number(seconds.toFixed(3)),
+    stepsPerSecond: Math.round(result.steps / Math.max(seconds, 1e-9)),
+    unimplemented: machine.cpu.firstUnimplemented,
+    status,
+  };
+  if (opts.json) process.stderr.write(JSON.stringify(summary) + "\n");
+  else process.stderr.write(describeStop(machine, result, seconds) + "\n");
+  process.exitCode = status;
 }
 
 /** Buffers guest output and writes it in chunks (one write per line or per run slice, not per byte). */

@@ -14,7 +14,7 @@ export function registerTui(program: Command): void {
     .command("tui")
     .description("full-screen time-travel debugger: step forward and back, ask who wrote what")
     .argument("[trace]", "trace or bundle (default: the latest recording in ./.ttd)")
-    .option("--at <step>", "start at this step: a number, 'fault' (the first faulting instruction) or 'end'")
+    .option("--at <step>", "start at this step: a number, 'start', 'fault' (the first faulting instruction) or 'end'")
     .addHelpText(
       "after",
       `
@@ -40,15 +40,19 @@ Keys (also on ? inside):
 Searches that take a while show progress on the second line. Needs an interactive terminal of at
 least 60x16 (80x24 shows every panel).
 
+Exit status: 0 after q (or Ctrl-C); 2 for bad input (no such trace or a damaged one, an --at that is
+not a step of the trace, stdin or stdout not a terminal).
+
 Examples:
   ttd tui traces/idle-bug.ttdb --at fault
-  ttd tui idle.trace --at 100`,
+  ttd tui traces/idle-fixed.ttdb --at 100`,
     )
     .action(async (arg: string | undefined, opts: { at?: string }) => {
-      if (!process.stdin.isTTY || !process.stdout.isTTY) throw new UsageError("tui: needs an interactive terminal (stdin and stdout must be a TTY)");
       const { recording, ctx } = openForQuery(arg);
       try {
         const at = opts.at !== undefined ? parseAtStep(ctx, opts.at) : undefined;
+        // Checked after the recording and --at, so their errors come first and a script can check them.
+        if (!process.stdin.isTTY || !process.stdout.isTTY) throw new UsageError("tui: needs an interactive terminal (stdin and stdout must be a TTY)");
         const vm = new DebuggerViewModel(recording, at);
         // The alternate screen keeps the user's scrollback intact and gives a clean full screen.
         process.stdout.write("\x1b[?1049h\x1b[H");

@@ -13,7 +13,7 @@ export function registerWhyWrite(program: Command): void {
     .description("who last wrote a memory location (or register) before a step, and why it landed there")
     .argument("<location>", "an address (0xe010f624), a $register ($esp) or a C expression over the guest's symbols (globals, and the locals of the code at --at)")
     .option("--trace <file>", "trace or bundle to ask (default: the latest recording in ./.ttd)")
-    .option("--at <step>", "ask about the state before this step: a number, 'fault' (the first faulting instruction) or 'end'", "end")
+    .option("--at <step>", "ask about the state before this step: a number, 'start', 'fault' (the first faulting instruction) or 'end'", "end")
     .option("--size <bytes>", "bytes to watch (default: the expression's type size, or 4 for an address)")
     .option("--chain", "explain why the write landed there, step by step back through the trace")
     .option("--depth <n>", "most links in the chain", "8")
@@ -21,15 +21,20 @@ export function registerWhyWrite(program: Command): void {
     .addHelpText(
       "after",
       `
-Locations are evaluated at the --at step, so pointers are followed as they were then:
-  ttd why-write 'ksIdleThread->tcbArch.tcbContext.registers[Error]' --at fault --chain
-  ttd why-write 0xe010f624 --size 4 --trace traces/idle-bug.ttdb --chain
-  ttd why-write '$esp' --at 61766          (the last step that changed a register)
-  ttd why-write 'r[Error]' --at 61876      (a local of the code at that step: restore_user_context's r)
+Locations are evaluated at the --at step, so pointers are followed as they were then. A write is
+reported with its step, the instruction (function+offset, file:line, disassembly) or the CPU event that
+made it (e.g. an interrupt frame push, naming the word pushed), old and new values. Bytes never written
+in the trace say whether their value came from the loaded image or zeroed memory.
 
-A write is reported with its step, the instruction (function+offset, file:line, disassembly) or the
-CPU event that made it (e.g. an interrupt frame push, naming the word pushed), old and new values.
-Bytes never written in the trace say whether their value came from the loaded image or zeroed memory.`,
+Exit status: 0 when answered (a location never written in the trace is an answer too); 2 for bad input
+(no such trace or a damaged one, a location that does not parse or resolve at that step, an --at that
+is not a step of the trace, 'fault' in a trace without one, a bad --size or --depth).
+
+Examples:
+  ttd why-write 'ksIdleThread->tcbArch.tcbContext.registers[Error]' --trace traces/idle-bug.ttdb --at fault --chain
+  ttd why-write 0xe010f624 --size 4 --trace traces/idle-bug.ttdb --chain
+  ttd why-write '$esp' --trace traces/idle-bug.ttdb --at 61766     # the last step that changed a register
+  ttd why-write 'r[Error]' --trace traces/idle-bug.ttdb --at 61876  # restore_user_context's local r`,
     )
     .action((location: string, opts: { trace?: string; at: string; size?: string; chain?: boolean; depth: string; json?: boolean }) => {
       const { recording, ctx } = openForQuery(opts.trace);

@@ -10,5 +10,6 @@ export {
 } from "./trace.js";
 export { TraceError } from "./errors.js";
 export { disassemble, type Disassembled as Disassembly } from "../disasm/disassembler.js";
-export { newTracePath, resolveTracePath, setLatest, removeTraceFiles, TRACE_DIR } from "./locate.js";
+export { claimNewTracePath, resolveTracePath, setLatest, removeTraceFiles, TRACE_DIR } from "./locate.js";
+export { tryLockTrace, liveWriter, TraceLock, type LockOwner } from "./output-lock.js";
 export { FORMAT_VERSION, TRACE_FORMAT } from "./format.js";

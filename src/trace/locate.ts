@@ -6,23 +6,48 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { TraceError } from "./errors.js";
+import { TraceLock, tryLockTrace } from "./output-lock.js";
 
 export const TRACE_DIR = ".ttd";
 export const LATEST = "latest";
 export const TRACE_SUFFIX = ".trace";
 
-/** A new, unused path `.ttd/<kernel>-<n>.trace` under `cwd` (the folder is created). */
-export function newTracePath(kernelPath: string, cwd = process.cwd()): string {
+/**
+ * Claims a new, unused path `.ttd/<kernel>-<n>.trace` under `cwd` (the folder is created) and returns
+ * its lock. Parallel recordings never get the same name: each name is taken by creating its lock
+ * atomically, and a name whose trace already exists is skipped. Creating the folder or the lock can
+ * fail (read-only folder, ...): those errors are thrown with their `code`.
+ */
+export function claimNewTracePath(kernelPath: string, cwd = process.cwd()): TraceLock {
   const dir = join(cwd, TRACE_DIR);
   mkdirSync(dir, { recursive: true });
   const stem = basename(kernelPath).replace(/\.elf$/i, "").replace(/[^A-Za-z0-9._-]/g, "_") || "kernel";
+  let n = highestNumber(dir, stem) + 1;
+  for (let tries = 0; tries < 10_000; tries++, n++) {
+    const path = join(dir, `${stem}-${n}${TRACE_SUFFIX}`);
+    const lock = tryLockTrace(path);
+    if (!(lock instanceof TraceLock)) continue;
+    // A name can be free of locks yet taken by a finished trace recorded since the folder was read.
+    if (["", "-wal", "-shm", "-journal"].some((s) => existsSync(path + s))) {
+      lock.release();
+      continue;
+    }
+    return lock;
+  }
+  throw new TraceError(`${dir}: no free trace name for ${stem}`);
+}
+
+/** The highest n of `<stem>-<n>.trace` (or of its side files and locks) in `dir`; 0 if none. */
+function highestNumber(dir: string, stem: string): number {
   let max = 0;
   for (const name of readdirSync(dir)) {
-    if (!name.startsWith(`${stem}-`) || !name.endsWith(TRACE_SUFFIX)) continue;
-    const n = Number(name.slice(stem.length + 1, -TRACE_SUFFIX.length));
-    if (Number.isInteger(n) && n > max) max = n;
+    if (!name.startsWith(`${stem}-`)) continue;
+    const m = /^(\d+)\.trace(?:-wal|-shm|-journal|\.lock)?$/.exec(name.slice(stem.length + 1));
+    if (m === null) continue;
+    const n = Number(m[1]);
+    if (Number.isSafeInteger(n) && n > max) max = n;
   }
-  return join(dir, `${stem}-${max + 1}${TRACE_SUFFIX}`);
+  return max;
 }
 
 /** Points `.ttd/latest` (under the trace's folder) at `tracePath`. */

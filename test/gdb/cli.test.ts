@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { REPO, tmpDir } from "./helpers.js";
+import { openRecording } from "../../src/bundle/open.js";
 
 const CLI = path.join(REPO, "dist/cli/main.js");
 const BUNDLE = path.join(REPO, "traces/idle-bug.ttdb");
@@ -97,7 +98,22 @@ describe("ttd gdbserver", () => {
     expect(port.stderr).toMatch(/--port expects a TCP port/);
     const at = run([BUNDLE, "--at", "x"]);
     expect(at.status).toBe(2);
-    expect(at.stderr).toMatch(/--at expects a step from 0 to \d+/);
+    expect(at.stderr.trim()).toMatch(/^ttd: --at expects a step number, 'start', 'end' or 'fault', got 'x' \(the trace covers steps 0\.\.\d+\)$/);
+    const past = run([BUNDLE, "--at", "99999999"]);
+    expect(past.status).toBe(2);
+    expect(past.stderr.trim()).toMatch(/^ttd: --at 99999999: step out of range \(the trace covers steps 0\.\.\d+\)$/);
+  });
+
+  it("--at fault starts clients at the first faulting instruction, as why-write and print read 'fault'", async () => {
+    const rec = openRecording(BUNDLE);
+    const fault = rec.trace.events().find((e) => e.kind === "fault")!.step;
+    rec.close();
+    const printed = spawnSync(process.execPath, [CLI, "print", "$eip", "--trace", BUNDLE, "--at", "fault", "--json"], { cwd: dir, env, encoding: "utf8" });
+    expect(JSON.parse(printed.stdout).step).toBe(fault);
+    const server = await startServer([BUNDLE, "--at", "fault"]);
+    expect(server.out()).toContain(`clients start at step ${fault})`);
+    server.child.kill("SIGINT");
+    expect(await server.exit).toBe(0);
   });
 
   it("a port in use is refused with the port named", async () => {

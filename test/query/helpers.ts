@@ -30,7 +30,7 @@ export function requireBuiltCli(): void {
   // The query layer and the commands that print it (other commands change under other work).
   const sources = [
     ...fs.readdirSync(path.join(REPO, "src/query")).filter((x) => x.endsWith(".ts")).map((f) => `query/${f}`),
-    "cli/why-write.ts", "cli/history.ts", "cli/open-recording.ts", "cli/errors.ts",
+    "cli/why-write.ts", "cli/history.ts", "cli/open-recording.ts", "cli/step-option.ts", "cli/errors.ts",
   ];
   for (const rel of sources) {
     const src = path.join(REPO, "src", rel);

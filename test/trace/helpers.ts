@@ -71,7 +71,7 @@ export function requireBuiltCli(): void {
   // The recorder, the trace library and the commands these tests run (and what they import).
   const sources = [
     ...fs.readdirSync(path.join(REPO, "src/trace")).filter((f) => f.endsWith(".ts")).map((f) => path.join("src/trace", f)),
-    ...["main", "record", "info", "log", "errors", "load-kernel", "run-loop"].map((f) => `src/cli/${f}.ts`),
+    ...["main", "record", "info", "log", "errors", "json-errors", "step-option", "load-kernel", "run-loop"].map((f) => `src/cli/${f}.ts`),
   ];
   for (const src of sources) {
     const js = path.join(REPO, "dist", src.slice("src/".length).replace(/\.ts$/, ".js"));

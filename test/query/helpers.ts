@@ -10,11 +10,9 @@ import { QueryContext } from "../../src/query/context.js";
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, "../..");
 export const CLI = path.join(REPO, "dist/cli/main.js");
-export const PROBE_DIR = process.env.TTD_PROBE_DIR ?? path.resolve(REPO, "../shared/bench/probe");
 export const FIXTURES = path.join(here, "fixtures");
 
 export const kernel = (name: string) => path.join(REPO, "src/kernel/build", name);
-export const probe = (name: string) => path.join(PROBE_DIR, name);
 export const fixture = (name: string) => path.join(FIXTURES, name);
 
 export function tmpDir(): string {

@@ -1,6 +1,6 @@
 /**
  * The DWARF reader checked against llvm-dwarfdump and readelf on real compiler output: the fixture
- * kernels (clang 14 and gcc 12, DWARF 4 and 5), the probe guests and, once built, the demo kernel.
+ * kernels (clang 14 and gcc 12, DWARF 4 and 5), the workload guests and, once built, the demo kernel.
  * Every global's address, every struct/union member's offset, every enumerator, every function's ranges,
  * every line-table row and the line lookups in both directions must agree. Skipped when the tools are absent.
  */
@@ -11,14 +11,14 @@ import { DebugInfo } from "../../src/symbols/debug-info.js";
 import { resolveType } from "../../src/symbols/types.js";
 import { DW_OP } from "../../src/symbols/constants.js";
 import type { LocationList } from "../../src/symbols/location-lists.js";
-import { FIXTURE_ELFS, KERNEL_ELFS, PROBE_ELFS } from "./images.js";
+import { FIXTURE_ELFS, KERNEL_ELFS, WORKLOAD_ELFS } from "./images.js";
 import {
   dumpNumber, dumpString, parseDebugAddr, parseDebugInfo, parseDebugLine, parseReadelfSymbols, run, toolAvailable, walkDump,
   type DumpDie, type DumpLineRow, type DumpLineTable,
 } from "./tool-output.js";
 
 const haveTools = toolAvailable("llvm-dwarfdump") && toolAvailable("readelf");
-const IMAGES = [...FIXTURE_ELFS, ...PROBE_ELFS, ...KERNEL_ELFS];
+const IMAGES = [...FIXTURE_ELFS, ...WORKLOAD_ELFS, ...KERNEL_ELFS];
 
 /** Linker tombstones for discarded code: not real addresses. */
 const tombstone = (a: number): boolean => a === 0 || a >= 0xfffffffe;
@@ -140,7 +140,7 @@ describe.skipIf(!haveTools || IMAGES.length === 0)("DWARF reader agrees with llv
           expect(actual, `members of DIE 0x${d.offset.toString(16)}`).toEqual(expected);
           checked += members.length;
         }
-        // The fixtures are built to have structs; the probe guests have none.
+        // The fixtures are built to have structs; the workload guests have none.
         if (FIXTURE_ELFS.includes(path)) expect(checked).toBeGreaterThan(0);
       });
 

@@ -11,10 +11,10 @@ import { describe, expect, it } from "vitest";
 import { Elf32 } from "../../src/elf/elf32.js";
 import { CallFrames } from "../../src/symbols/call-frames.js";
 import { I386_DWARF_REGISTERS } from "../../src/symbols/constants.js";
-import { FIXTURE_ELFS, KERNEL_ELFS, PROBE_ELFS } from "./images.js";
+import { FIXTURE_ELFS, KERNEL_ELFS, WORKLOAD_ELFS } from "./images.js";
 import { parseReadelfFrames, run, toolAvailable } from "./tool-output.js";
 
-const IMAGES = [...FIXTURE_ELFS, ...PROBE_ELFS, ...KERNEL_ELFS];
+const IMAGES = [...FIXTURE_ELFS, ...WORKLOAD_ELFS, ...KERNEL_ELFS];
 
 describe.skipIf(!toolAvailable("readelf"))("call frame information agrees with readelf", () => {
   for (const path of IMAGES) {

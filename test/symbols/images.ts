@@ -1,7 +1,8 @@
-/** The ELF images the symbol tests run on: our fixtures, the shared probe guests, and the demo kernel when built. */
+/** The ELF images the symbol tests run on: our fixtures, the workload guests, and the demo kernel when built. */
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { workload } from "../guests.js";
 
 export const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
@@ -13,8 +14,12 @@ function elfsIn(dir: string): string[] {
 
 /** Fixture ELFs that carry DWARF (every build except nodebug.elf). */
 export const FIXTURE_ELFS = elfsIn(FIXTURES).filter((f) => !f.endsWith("nodebug.elf"));
-/** The probe guests (clang 14, DWARF 5), when the shared bench folder is present. */
-export const PROBE_ELFS = elfsIn(resolve(REPO, "../shared/bench/probe"));
+/**
+ * The workload guests (clang 14 -O2, DWARF 5, line tables naming a folder that does not exist here):
+ * one without paging and the paging build, which links one more object. The other round counts
+ * differ from workload-r1 only in an immediate operand.
+ */
+export const WORKLOAD_ELFS = [workload("workload-r1.elf"), workload("workload-pg-r10.elf")];
 /** The demo kernel images, once src/kernel/build has them. */
 export const KERNEL_ELFS = elfsIn(resolve(REPO, "src/kernel/build"));
 

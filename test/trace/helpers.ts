@@ -9,11 +9,9 @@ import { Recorder, type RecordResult } from "../../src/trace/recorder.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, "../..");
-export const PROBE_DIR = process.env.TTD_PROBE_DIR ?? path.resolve(REPO, "../shared/bench/probe");
 export const KERNEL_DIR = path.join(REPO, "src/kernel/build");
 export const CLI = path.join(REPO, "dist/cli/main.js");
 
-export const probe = (name: string) => path.join(PROBE_DIR, name);
 export const kernel = (name: string) => path.join(KERNEL_DIR, name);
 
 const made: string[] = [];

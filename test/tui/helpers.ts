@@ -6,8 +6,6 @@ import { dirname, join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const CLI = join(ROOT, "dist/cli/main.js");
-/** The speed-probe guests (long, call-free compute loops), shared with the benchmarks. */
-export const PROBE_DIR = process.env.TTD_PROBE_DIR ?? resolve(ROOT, "../shared/bench/probe");
 
 /** Records `elf` (default: src/kernel/build/idle-bug.elf) into a fresh temp folder and returns the trace's path. */
 export function recordDemo(elf = join(ROOT, "src/kernel/build/idle-bug.elf")): string {

@@ -2,7 +2,8 @@
 import type { Command } from "commander";
 import { existsSync, statSync } from "node:fs";
 import { relative } from "node:path";
-import { machineForKernel } from "./load-kernel.js";
+import { collect, machineForKernel, multibootCmdline, readModules } from "./load-kernel.js";
+import { createHash } from "node:crypto";
 import { parsePositiveInt, UsageError } from "./errors.js";
 import { exitCodeFor } from "./run-loop.js";
 import { DEFAULT_MEMORY_MIB } from "../machine/machine.js";
@@ -15,19 +16,21 @@ interface RecordCliOptions {
   force?: boolean;
   memory?: string;
   cmdline: string;
+  module: string[];
   progress?: boolean;
 }
 
 export function registerRecord(program: Command): void {
   program
     .command("record")
-    .description("run a multiboot i386 kernel like 'ttd run' and record every step into a trace file")
+    .description("run a multiboot i386 kernel like 'ttd run' and record every step into a trace file (QEMU's -kernel, -initrd, -append, -m, -hda, -hdb are accepted)")
     .argument("<kernel.elf>", "multiboot ELF32 kernel image")
     .option("-o, --output <file>", `trace file to write (default: ${TRACE_DIR}/<kernel>-<n>.trace, and ${TRACE_DIR}/latest points to it)`)
     .option("--max-steps <n>", "stop after this many steps (instructions plus interrupt deliveries)")
     .option("--force", "overwrite the output file if it exists")
     .option("--memory <MiB>", `guest RAM in MiB (default ${DEFAULT_MEMORY_MIB})`)
-    .option("--cmdline <text>", "kernel command line passed in the multiboot information", "")
+    .option("--cmdline <text>", "kernel command line (the kernel sees '<kernel.elf> <text>', as under QEMU's -append)", "")
+    .option("--module <file>", "multiboot module, repeatable; text after a space is passed with it ('--module \"init.elf arg\"'); --initrd A,B adds modules A and B", collect, [])
     .option("--no-progress", "do not print progress on stderr while recording")
     .addHelpText(
       "after",
@@ -63,7 +66,9 @@ Examples:
       } else {
         path = "";
       }
-      const { machine, image } = machineForKernel(kernel, { memoryMiB, cmdline: opts.cmdline, compile: true });
+      const modules = readModules(opts.module, memoryMiB * 1048576);
+      const cmdline = multibootCmdline(kernel, opts.cmdline);
+      const { machine, image } = machineForKernel(kernel, { memoryMiB, cmdline, modules, compile: true });
       if (isDefault) path = newTracePath(kernel);
       else if (opts.force) removeTraceFiles(path);
 
@@ -74,7 +79,8 @@ Examples:
         path,
         image,
         imageName: kernel.split(/[\\/]/).pop() ?? kernel,
-        cmdline: opts.cmdline,
+        cmdline,
+        modules: modules.map((m) => ({ string: m.string, bytes: m.data.length, sha256: createHash("sha256").update(m.data).digest("hex") })),
         commandLine: ["ttd", ...process.argv.slice(2)],
         maxSteps,
         onSerial: (b) => out.push(b),

@@ -15,13 +15,16 @@ import { Uart } from "./uart.js";
 import { Cmos } from "./cmos.js";
 import { DebugPorts } from "./debug-ports.js";
 import { loadMultiboot } from "./multiboot.js";
+import type { BootModule } from "./boot-modules.js";
 import { loadCpuState, saveCpuState, type CpuState } from "../cpu/cpu-state.js";
 
 export interface MachineOptions {
   /** RAM size in MiB (default 128). */
   memoryMiB?: number;
-  /** Kernel command line passed in the multiboot information. */
+  /** Kernel command line passed in the multiboot information, exactly as the kernel sees it. */
   cmdline?: string;
+  /** Multiboot modules, in order (placed after the kernel). */
+  modules?: readonly BootModule[];
   /** Compile hot code into JS functions (default true); false interprets every instruction. */
   compile?: boolean;
 }
@@ -122,13 +125,13 @@ export class Machine {
   /** A machine with `kernel` (a multiboot ELF) loaded and the CPU at its entry point. */
   static fromElf(kernel: Uint8Array, options: MachineOptions = {}): Machine {
     const m = new Machine(options);
-    m.loadKernel(kernel, options.cmdline ?? "");
+    m.loadKernel(kernel, { cmdline: options.cmdline, modules: options.modules });
     return m;
   }
 
   /** Loads a multiboot kernel and puts the CPU in the state the multiboot specification defines. */
-  loadKernel(kernel: Uint8Array, cmdline = ""): void {
-    const boot = loadMultiboot(kernel, this.mem.u8, { cmdline });
+  loadKernel(kernel: Uint8Array, boot_: { cmdline?: string; modules?: readonly BootModule[] } = {}): void {
+    const boot = loadMultiboot(kernel, this.mem.u8, { cmdline: boot_.cmdline ?? "", modules: boot_.modules });
     const cpu = this.cpu;
     cpu.cr0 = CR0_PE | CR0_ET;
     cpu.gdtBase = boot.gdtBase;

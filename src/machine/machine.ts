@@ -14,7 +14,9 @@ import { APIC_DEFAULT_BASE, APIC_MMIO_SIZE, LocalApic } from "./apic.js";
 import { Uart } from "./uart.js";
 import { Cmos } from "./cmos.js";
 import { DebugPorts } from "./debug-ports.js";
-import { loadMultiboot } from "./multiboot.js";
+import { findMultibootHeader, loadMultiboot } from "./multiboot.js";
+import { findMultiboot2Header, loadMultiboot2 } from "./multiboot2.js";
+import { findRsdp } from "./rsdp-scan.js";
 import type { BootModule } from "./boot-modules.js";
 import { loadCpuState, saveCpuState, type CpuState } from "../cpu/cpu-state.js";
 
@@ -57,7 +59,6 @@ export interface MachineState {
 }
 
 export const DEFAULT_MEMORY_MIB = 128;
-const MULTIBOOT_MAGIC = 0x2badb002;
 /** How many steps run between progress callbacks (and checks for an outside stop request). */
 const PROGRESS_INTERVAL = 10_000_000;
 
@@ -129,9 +130,18 @@ export class Machine {
     return m;
   }
 
-  /** Loads a multiboot kernel and puts the CPU in the state the multiboot specification defines. */
-  loadKernel(kernel: Uint8Array, boot_: { cmdline?: string; modules?: readonly BootModule[] } = {}): void {
-    const boot = loadMultiboot(kernel, this.mem.u8, { cmdline: boot_.cmdline ?? "", modules: boot_.modules });
+  /**
+   * Loads a multiboot kernel and puts the CPU in the state the multiboot specification defines. A
+   * multiboot (v1) header wins when the image has both, as under QEMU's -kernel; an image with only a
+   * multiboot2 header is loaded as GRUB's multiboot2 command would.
+   */
+  loadKernel(kernel: Uint8Array, inputs: { cmdline?: string; modules?: readonly BootModule[] } = {}): void {
+    const ram = this.mem.u8;
+    const v2 = findMultibootHeader(kernel).offset < 0 && findMultiboot2Header(kernel).offset >= 0;
+    // The ACPI tables' RSDP, found in RAM as a BIOS boot loader finds it, once firmware has written them.
+    const boot = v2
+      ? loadMultiboot2(kernel, ram, { cmdline: inputs.cmdline ?? "", modules: inputs.modules, rsdp: findRsdp(ram) })
+      : loadMultiboot(kernel, ram, { cmdline: inputs.cmdline ?? "", modules: inputs.modules });
     const cpu = this.cpu;
     cpu.cr0 = CR0_PE | CR0_ET;
     cpu.gdtBase = boot.gdtBase;
@@ -143,7 +153,7 @@ export class Machine {
     cpu.setEflags(0x2);
     cpu.eip = boot.entry;
     cpu.regs.fill(0);
-    cpu.regs[0] = MULTIBOOT_MAGIC;
+    cpu.regs[0] = boot.magic;
     cpu.regs[3] = boot.infoAddress;
   }
 

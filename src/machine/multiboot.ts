@@ -57,7 +57,7 @@ export const LOADER_DATA_SELECTOR = 0x10;
 
 /** Start of the EBDA / end of usable conventional memory. */
 const CONVENTIONAL_END = 0x9fc00;
-const HIGH_MEMORY_START = 0x100000;
+export const HIGH_MEMORY_START = 0x100000;
 const INFO_SIZE = 116;
 
 /** Multiboot header flag bits this loader understands. */
@@ -88,6 +88,8 @@ export interface MultibootBoot {
   entry: number;
   /** Where each module was placed, in order: [start, end). */
   modules: Array<{ start: number; end: number }>;
+  /** The boot loader magic for EAX (0x2BADB002, or 0x36D76289 for multiboot2). */
+  magic: number;
   /** Physical address of the multiboot info block (EBX at entry). */
   infoAddress: number;
   /** GDTR base and limit for the loader's flat GDT. */
@@ -102,11 +104,11 @@ interface HeaderSearch {
   badChecksumOffset: number;
 }
 
-function u32(bytes: Uint8Array, o: number): number {
+export function u32(bytes: Uint8Array, o: number): number {
   return (bytes[o] | (bytes[o + 1] << 8) | (bytes[o + 2] << 16) | (bytes[o + 3] << 24)) >>> 0;
 }
 
-function put32(ram: Uint8Array, o: number, v: number): void {
+export function put32(ram: Uint8Array, o: number, v: number): void {
   ram[o] = v & 0xff;
   ram[o + 1] = (v >>> 8) & 0xff;
   ram[o + 2] = (v >>> 16) & 0xff;
@@ -114,12 +116,12 @@ function put32(ram: Uint8Array, o: number, v: number): void {
 }
 
 /** A 64-bit little-endian value (below 2^53). */
-function put64(ram: Uint8Array, o: number, v: number): void {
+export function put64(ram: Uint8Array, o: number, v: number): void {
   put32(ram, o, v % 0x100000000);
   put32(ram, o + 4, Math.floor(v / 0x100000000));
 }
 
-function hex(v: number): string {
+export function hex(v: number): string {
   return `0x${v.toString(16)}`;
 }
 
@@ -140,12 +142,12 @@ export function findMultibootHeader(image: Uint8Array): HeaderSearch {
   return result;
 }
 
-function isElf(image: Uint8Array): boolean {
+export function isElf(image: Uint8Array): boolean {
   return image.length >= 4 && image[0] === 0x7f && image[1] === 0x45 && image[2] === 0x4c && image[3] === 0x46;
 }
 
 /** One region to place in RAM: `fileSize` bytes from `fileOffset`, then zeros up to `memSize`. */
-interface Placement {
+export interface Placement {
   what: string;
   physAddr: number;
   fileOffset: number;
@@ -173,6 +175,7 @@ export function loadMultiboot(image: Uint8Array, ram: Uint8Array, options: Multi
   }
   const search = findMultibootHeader(image);
   if (search.offset < 0) {
+    // (Machine.loadKernel tries multiboot2 before reporting these.)
     if (search.badChecksumOffset >= 0) {
       throw new LoadError(`multiboot header at file offset ${hex(search.badChecksumOffset)} has a bad checksum`);
     }
@@ -180,7 +183,7 @@ export function loadMultiboot(image: Uint8Array, ram: Uint8Array, options: Multi
       // Neither a multiboot image nor an ELF file: report what the file is not.
       throw new LoadError("not an ELF file (no \\x7fELF magic) and no multiboot header");
     }
-    throw new LoadError(`no multiboot header (magic 0x1badb002) in the first ${MULTIBOOT_SEARCH_LIMIT} bytes`);
+    throw new LoadError(`no multiboot header (magic 0x1badb002 in the first ${MULTIBOOT_SEARCH_LIMIT} bytes, or multiboot2 0xe85250d6 in the first 32768)`);
   }
   const h = search.offset;
   const flags = u32(image, h + 4);
@@ -244,10 +247,10 @@ export function loadMultiboot(image: Uint8Array, ram: Uint8Array, options: Multi
   const cmdlineAddress = putString(cmdline);
   const nameAddress = putString(name);
   writeLoaderArea(ram, { cmdline: cmdlineAddress, loaderName: nameAddress, modsAddr: stringsArea, modsCount: modules.length });
-  return { entry, infoAddress: INFO_ADDRESS, gdtBase: GDT_ADDRESS, gdtLimit: GDT_LIMIT, modules: placed.map((m) => ({ start: m.start, end: m.end })) };
+  return { entry, infoAddress: INFO_ADDRESS, gdtBase: GDT_ADDRESS, gdtLimit: GDT_LIMIT, modules: placed.map((m) => ({ start: m.start, end: m.end })), magic: MULTIBOOT_BOOTLOADER_MAGIC };
 }
 
-function elfPlacements(elf: Elf32, image: Uint8Array): { placements: Placement[]; entry: number } {
+export function elfPlacements(elf: Elf32, image: Uint8Array): { placements: Placement[]; entry: number } {
   if (elf.type !== ET_EXEC) throw new LoadError(`ELF type ${elf.type} is not an executable (ET_EXEC)`);
   const placements: Placement[] = [];
   let entry = elf.entry >>> 0;
@@ -293,7 +296,7 @@ function aoutPlacements(image: Uint8Array, h: number): { placements: Placement[]
   };
 }
 
-function checkPlacement(p: Placement, ramSize: number): void {
+export function checkPlacement(p: Placement, ramSize: number): void {
   const start = p.physAddr;
   const end = p.physAddr + p.memSize;
   const range = `[${hex(start)}, ${hex(end)})`;
@@ -315,24 +318,38 @@ interface InfoPointers {
   modsCount: number;
 }
 
-function writeLoaderArea(ram: Uint8Array, at: InfoPointers): void {
+/** Clears the loader area and writes its flat GDT (shared by both multiboot versions). */
+export function writeLoaderGdt(ram: Uint8Array): void {
   ram.fill(0, LOADER_AREA_START, LOADER_AREA_END);
-
   // GDT: flat segments, base 0, limit 0xfffff pages, present, ring 0, accessed.
   const gdt = GDT_ADDRESS;
   put32(ram, gdt + 8, 0x0000ffff);
   put32(ram, gdt + 12, 0x00cf9b00); // code: execute/read, 32-bit, 4 KiB granularity
   put32(ram, gdt + 16, 0x0000ffff);
   put32(ram, gdt + 20, 0x00cf9300); // data: read/write, big, 4 KiB granularity
+}
 
-  // Memory map entries: size (20, not counting itself), base (64-bit), length (64-bit), type.
-  const ramEnd = ram.length;
-  const map: Array<[number, number, number]> = [
+/** The memory map both loaders report: [base, length, type] (1 = usable RAM, 2 = reserved). */
+export function memoryMap(ramEnd: number): Array<[number, number, number]> {
+  return [
     [0, CONVENTIONAL_END, 1],
     [CONVENTIONAL_END, 0xa0000 - CONVENTIONAL_END, 2],
     [0xf0000, HIGH_MEMORY_START - 0xf0000, 2],
     [HIGH_MEMORY_START, ramEnd - HIGH_MEMORY_START, 1],
   ];
+}
+
+/** mem_lower and mem_upper in KiB: conventional memory, and memory from 1 MiB to the end of RAM. */
+export function basicMemory(ramEnd: number): [number, number] {
+  return [CONVENTIONAL_END / 1024, Math.min(0xffffffff, (ramEnd - HIGH_MEMORY_START) / 1024)];
+}
+
+function writeLoaderArea(ram: Uint8Array, at: InfoPointers): void {
+  writeLoaderGdt(ram);
+
+  // Memory map entries: size (20, not counting itself), base (64-bit), length (64-bit), type.
+  const ramEnd = ram.length;
+  const map = memoryMap(ramEnd);
   map.forEach(([base, length, type], i) => {
     const o = MMAP_ADDRESS + i * 24;
     put32(ram, o, 20);
@@ -344,8 +361,9 @@ function writeLoaderArea(ram: Uint8Array, at: InfoPointers): void {
   const info = INFO_ADDRESS;
   ram.fill(0, info, info + INFO_SIZE);
   put32(ram, info + 0, MBI_MEMORY | MBI_CMDLINE | MBI_MODS | MBI_MMAP | MBI_LOADER_NAME);
-  put32(ram, info + 4, CONVENTIONAL_END / 1024); // mem_lower: 639 KiB
-  put32(ram, info + 8, Math.min(0xffffffff, (ramEnd - HIGH_MEMORY_START) / 1024)); // mem_upper
+  const [lower, upper] = basicMemory(ramEnd);
+  put32(ram, info + 4, lower); // mem_lower: 639 KiB
+  put32(ram, info + 8, upper); // mem_upper
   put32(ram, info + 16, at.cmdline);
   put32(ram, info + 20, at.modsCount);
   put32(ram, info + 24, at.modsAddr);

@@ -116,7 +116,7 @@ describe("loadMultiboot", () => {
       ],
     });
     const boot = loadMultiboot(image, ram, { cmdline: "console=ttyS0 debug" });
-    expect(boot).toEqual({ entry: 0x100004, infoAddress: INFO_ADDRESS, gdtBase: GDT_ADDRESS, gdtLimit: 23, modules: [] });
+    expect(boot).toEqual({ entry: 0x100004, infoAddress: INFO_ADDRESS, gdtBase: GDT_ADDRESS, gdtLimit: 23, modules: [], magic: 0x2badb002 });
     expect(Array.from(ram.subarray(0x100000, 0x100008))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(ram.subarray(0x100008, 0x100020).every((x) => x === 0)).toBe(true);
     expect(ram[0x100020]).toBe(0xaa);

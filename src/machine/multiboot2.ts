@@ -246,7 +246,8 @@ export function loadMultiboot2(image: Uint8Array, ram: Uint8Array, options: Mult
   if (!req.requestsOptional) {
     for (const t of req.requested) {
       if (!gives.has(t)) {
-        const why = t === BI_ACPI_OLD || t === BI_ACPI_NEW ? "this machine has no ACPI tables" : "ttd does not provide it";
+        const why = t !== BI_ACPI_OLD && t !== BI_ACPI_NEW ? "ttd does not provide it"
+          : rsdp === null ? "this machine has no ACPI tables" : "the machine's RSDP is ACPI 1.0 (revision 0)";
         throw new LoadError(`multiboot2 header requires boot information tag ${t} (${INFO_NAMES[t] ?? "unknown"}); ${why}`);
       }
     }

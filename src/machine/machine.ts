@@ -138,7 +138,9 @@ export class Machine {
   loadKernel(kernel: Uint8Array, inputs: { cmdline?: string; modules?: readonly BootModule[] } = {}): void {
     const ram = this.mem.u8;
     const v2 = findMultibootHeader(kernel).offset < 0 && findMultiboot2Header(kernel).offset >= 0;
-    // The ACPI tables' RSDP, found in RAM as a BIOS boot loader finds it, once firmware has written them.
+    // Seam with the firmware tables: the multiboot2 ACPI tags copy the RSDP found in RAM (EBDA, then
+    // 0xE0000-0xFFFFF) as a BIOS boot loader finds it, so the tables must be written before this runs
+    // (in the constructor); with none in RAM, findRsdp gives null and no ACPI tag is given.
     const boot = v2
       ? loadMultiboot2(kernel, ram, { cmdline: inputs.cmdline ?? "", modules: inputs.modules, rsdp: findRsdp(ram) })
       : loadMultiboot(kernel, ram, { cmdline: inputs.cmdline ?? "", modules: inputs.modules });

@@ -51,6 +51,8 @@ export const GDT_LIMIT = 3 * 8 - 1;
 export const INFO_ADDRESS = 0x8040;
 export const MMAP_ADDRESS = 0x8100;
 export const BOOT_LOADER_NAME = "ttd";
+/** The size of QEMU's loader name "qemu" with its NUL, which its module placement reserves. */
+const QEMU_LOADER_NAME_BYTES = 5;
 /** Selectors of the loader's flat segments. */
 export const LOADER_CODE_SELECTOR = 0x08;
 export const LOADER_DATA_SELECTOR = 0x10;
@@ -214,7 +216,10 @@ export function loadMultiboot(image: Uint8Array, ram: Uint8Array, options: Multi
   const stringsArea = low + pageAlign(high - low);
   const listBytes = 16 * modules.length;
   const stringBytes = modStrings.reduce((n, b) => n + b.length + 1, 0) + cmdline.length + 1 + name.length + 1;
-  const modulesStart = stringsArea + pageAlign(listBytes + stringBytes);
+  // QEMU reserves room for its own loader name, "qemu" (5 bytes with the NUL); reserving the same keeps
+  // the modules where QEMU puts them even when the strings end right at a page boundary.
+  const reserved = listBytes + stringBytes - (name.length + 1) + QEMU_LOADER_NAME_BYTES;
+  const modulesStart = stringsArea + pageAlign(Math.max(reserved, listBytes + stringBytes));
   const areaEnd = stringsArea + listBytes + stringBytes;
   checkPlacement({ what: "the module list and boot strings", physAddr: stringsArea, fileOffset: 0, fileSize: 0, memSize: areaEnd - stringsArea }, ram.length);
   const placed = placeModules(modules, modulesStart, ram.length);

@@ -85,6 +85,15 @@ describe.skipIf(!canBuild)("multiboot modules in a running guest", () => {
     const t2 = ttd(["run", elf]);
     expect(q2.stdout).toContain(`='${elf} '\n`);
     expect(t2.stdout).toBe(q2.stdout);
+    // Strings that end exactly at a page boundary: QEMU reserves room for its own loader name ("qemu"),
+    // which pushes the module one page further; ttd places it there too.
+    const cmd = `${elf} k`;
+    const longString = `${m2} ${"x".repeat(4096 - 16 - (cmd.length + 1) - 4 - 1 - m2.length - 1)}`;
+    const args = ["-kernel", elf, "-initrd", longString, "-append", "k"];
+    const q3 = spawnSync("qemu-system-i386", [...QEMU_HARMLESS, ...args], { encoding: "utf8", timeout: 60_000, cwd: dir });
+    const t3 = ttd(["run", ...args]);
+    expect(q3.stdout).toMatch(/mods_addr=([0-9a-f]+)\n/);
+    expect(t3.stdout).toBe(q3.stdout);
   });
 
   it("records the modules: metadata, ttd info, and replay identical across keyframes", async () => {

@@ -303,6 +303,15 @@ describe("multiboot modules", () => {
     expect(ram[0x205000]).toBe(0xcc);
   });
 
+  it("reserves room for QEMU's loader name, so modules land where QEMU puts them at a page boundary", () => {
+    const ram = new Uint8Array(8 * MiB);
+    // List (16) + module string + command line "k" (2) + "ttd" (4) = exactly 4096 bytes; QEMU's "qemu" needs one more.
+    const boot = loadMultiboot(kernel(), ram, { cmdline: "k", modules: [mod("m " + "x".repeat(4096 - 16 - 2 - 4 - 1 - 2), [1])] });
+    expect(boot.modules[0].start).toBe(0x201000 + 0x2000);
+    const shorter = loadMultiboot(kernel(), ram, { cmdline: "k", modules: [mod("m " + "x".repeat(4096 - 16 - 2 - 4 - 1 - 3), [1])] });
+    expect(shorter.modules[0].start).toBe(0x201000 + 0x1000);
+  });
+
   it("gives a module list address even with no modules, and empty modules take no page", () => {
     const ram = new Uint8Array(8 * MiB);
     const boot = loadMultiboot(kernel(), ram, { modules: [mod("empty", []), mod("one", [9])] });

@@ -20,6 +20,7 @@ import { BundleError } from "./errors.js";
 import { BUNDLE_SUFFIX, DEFAULT_LIMITS, sha256Hex, type BundleLimits, type EntryRole, type RecordingMeta } from "./format.js";
 import { BundleReader, looksLikeBundle } from "./reader.js";
 import { BundleSources, DiskSources, lineTableMd5s, withAncestors, type DiskSearch, type SourceProvider } from "./sources.js";
+import { rewriteQemuArgs } from "../cli/qemu-options.js";
 
 export interface OpenOptions {
   /** Extra folders to find source files in (plain traces; `--source-dir`). */
@@ -131,11 +132,18 @@ function readElfOption(path: string): RecordingImage {
  * places a relative one may have been relative to. Used only to find source files near the ELF.
  */
 function recordedKernelDirs(tracePath: string, commandLine: string[], imageName: string, cwd: string): string[] {
-  const valued = new Set(["-o", "--output", "--max-steps", "--memory", "--cmdline"]);
+  const valued = new Set(["-o", "--output", "--max-steps", "--memory", "--cmdline", "--module", "--hda", "--hdb", "--drive"]);
   const args: string[] = [];
   const start = commandLine.indexOf("record");
-  for (let i = start < 0 ? 0 : start + 1; i < commandLine.length; i++) {
-    const a = commandLine[i];
+  let given = commandLine.slice(start < 0 ? 0 : start + 1);
+  try {
+    // The recording may have been made with QEMU's spellings (-kernel FILE, -m 256M...).
+    given = rewriteQemuArgs(given);
+  } catch {
+    // Not a command line ttd would accept today: read it as it is.
+  }
+  for (let i = 0; i < given.length; i++) {
+    const a = given[i];
     if (valued.has(a)) i++;
     else if (!a.startsWith("-")) args.push(a);
   }

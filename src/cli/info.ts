@@ -121,6 +121,7 @@ Examples (with no trace named, info reads the latest recording in ./.ttd):
             image: info.image,
             memoryBytes: info.memoryBytes,
             guestCmdline: info.guestCmdline,
+            modules: info.modules,
             commandLine: info.commandLine,
             complete: info.complete,
             recording: live ? { pid: info.recorderPid } : null,
@@ -163,6 +164,11 @@ Examples (with no trace named, info reads the latest recording in ./.ttd):
         row("image", `${info.image.name} (sha256 ${info.image.sha256})`);
         row("memory", formatBytes(info.memoryBytes));
         if (info.guestCmdline) row("guest cmdline", info.guestCmdline);
+        info.modules.forEach((mod, i) => {
+          const text = `${mod.string} (${n(mod.bytes)} bytes, sha256 ${mod.sha256})`;
+          if (i === 0) row("modules", text);
+          else lines.push(" ".repeat(20) + text);
+        });
         if (info.commandLine.length > 0) row("recorded with", info.commandLine.join(" "));
         if (info.end) {
           row("ended", `${info.end.reason} (${info.end.detail})${info.end.exitStatus !== null ? `, exit status ${info.end.exitStatus}` : ""}`);

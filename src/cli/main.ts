@@ -2,6 +2,7 @@
 /** The `ttd` command line: one file per command, each thin over the library. */
 import { Command, CommanderError } from "commander";
 import { EXIT_BAD_INPUT, isBadInput } from "./errors.js";
+import { QEMU_STYLE_COMMANDS, rewriteQemuArgs } from "./qemu-options.js";
 
 /**
  * Every command and the module that defines it. Only the invoked command's module is loaded (the
@@ -61,7 +62,11 @@ const wanted = versionOnly ? [] : invoked !== undefined && Object.hasOwn(COMMAND
 for (const name of wanted) (await COMMANDS[name]())(program);
 
 try {
-  await program.parseAsync(process.argv);
+  // `ttd run -kernel k.elf -m 256M ...`: QEMU's spellings become ttd's before commander sees them.
+  const argv = invoked !== undefined && QEMU_STYLE_COMMANDS.has(invoked)
+    ? [...process.argv.slice(0, 3), ...rewriteQemuArgs(process.argv.slice(3), (line) => process.stderr.write(`ttd: ${line}\n`))]
+    : process.argv;
+  await program.parseAsync(argv);
 } catch (e) {
   if (e instanceof CommanderError) {
     process.exitCode = e.exitCode === 0 ? 0 : EXIT_BAD_INPUT;

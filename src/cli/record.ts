@@ -3,7 +3,9 @@ import type { Command } from "commander";
 import { existsSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join, relative } from "node:path";
-import { machineForKernel } from "./load-kernel.js";
+import { collect, machineForKernel, multibootCmdline, readModules } from "./load-kernel.js";
+import type { BootModule } from "../machine/boot-modules.js";
+import { createHash } from "node:crypto";
 import { fsErrorCode, fsProblem, parsePositiveInt, UsageError } from "./errors.js";
 import { jsonParseErrors, reportingJsonErrors } from "./json-errors.js";
 import { exitCodeFor } from "./run-loop.js";
@@ -19,6 +21,7 @@ interface RecordCliOptions {
   force?: boolean;
   memory?: string;
   cmdline: string;
+  module: string[];
   progress?: boolean;
   json?: boolean;
 }
@@ -26,13 +29,14 @@ interface RecordCliOptions {
 export function registerRecord(program: Command): void {
   const command = program
     .command("record")
-    .description("run a multiboot i386 kernel like 'ttd run' and record every step into a trace file")
+    .description("run a multiboot i386 kernel like 'ttd run' and record every step into a trace file (QEMU's -kernel, -initrd, -append, -m, -hda, -hdb are accepted)")
     .argument("<kernel.elf>", "multiboot ELF32 kernel image")
     .option("-o, --output <file>", `trace file to write (default: ${TRACE_DIR}/<kernel>-<n>.trace, and ${TRACE_DIR}/latest points to it)`)
     .option("--max-steps <n>", "stop after this many steps (instructions plus interrupt deliveries)")
     .option("--force", "overwrite the output file if it exists")
     .option("--memory <MiB>", `guest RAM in MiB (default ${DEFAULT_MEMORY_MIB})`)
-    .option("--cmdline <text>", "kernel command line passed in the multiboot information", "")
+    .option("--cmdline <text>", "kernel command line (the kernel sees '<kernel.elf> <text>', as under QEMU's -append)", "")
+    .option("--module <file>", "multiboot module, repeatable; text after a space is passed with it ('--module \"init.elf arg\"'); --initrd A,B adds modules A and B", collect, [])
     .option("--no-progress", "do not print progress on stderr while recording")
     .option("--json", "print the end-of-recording summary (or the error) as one JSON object on stderr; no progress lines")
     .addHelpText(
@@ -76,12 +80,14 @@ async function record(kernel: string, opts: RecordCliOptions): Promise<void> {
     throw new UsageError(`${opts.output}: is a directory; name the trace file to write`);
   }
   // The kernel first: a bad image is refused before any file or folder is created.
-  const { machine, image } = machineForKernel(kernel, { memoryMiB, cmdline: opts.cmdline, compile: true });
+  const modules = readModules(opts.module, memoryMiB * 1048576);
+  const cmdline = multibootCmdline(kernel, opts.cmdline);
+  const { machine, image } = machineForKernel(kernel, { memoryMiB, cmdline, modules, compile: true });
   const isDefault = opts.output === undefined;
   const lock = isDefault ? claimDefaultOutput(kernel) : claimNamedOutput(opts.output!, opts.force === true);
   const path = lock.tracePath;
   try {
-    await recordInto(path, isDefault, kernel, machine, image, maxSteps, opts);
+    await recordInto(path, isDefault, kernel, machine, image, maxSteps, cmdline, modules, opts);
   } finally {
     lock.release();
   }
@@ -135,6 +141,8 @@ async function recordInto(
   machine: Machine,
   image: Uint8Array,
   maxSteps: number | undefined,
+  cmdline: string,
+  modules: BootModule[],
   opts: RecordCliOptions,
 ): Promise<void> {
   const json = opts.json === true;
@@ -146,7 +154,8 @@ async function recordInto(
     path,
     image,
     imageName: kernel.split(/[\\/]/).pop() ?? kernel,
-    cmdline: opts.cmdline,
+    cmdline,
+    modules: modules.map((m) => ({ string: m.string, bytes: m.data.length, sha256: createHash("sha256").update(m.data).digest("hex") })),
     commandLine: ["ttd", ...process.argv.slice(2)],
     maxSteps,
     onSerial: (b) => out.push(b),

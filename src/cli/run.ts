@@ -1,6 +1,6 @@
 /** `ttd run`: boot a kernel, stream its serial output, report why and when it stopped. */
 import type { Command } from "commander";
-import { machineForKernel } from "./load-kernel.js";
+import { collect, machineForKernel, multibootCmdline, readModules } from "./load-kernel.js";
 import { parsePositiveInt } from "./errors.js";
 import { jsonParseErrors, reportingJsonErrors } from "./json-errors.js";
 import { runToEnd, exitCodeFor, describeStop } from "./run-loop.js";
@@ -9,11 +9,12 @@ import { DEFAULT_MEMORY_MIB } from "../machine/machine.js";
 export function registerRun(program: Command): void {
   const command = program
     .command("run")
-    .description("boot a multiboot i386 kernel and run it until it exits, halts or triple-faults")
+    .description("boot a multiboot i386 kernel and run it until it exits, halts or triple-faults (QEMU's -kernel, -initrd, -append, -m, -hda, -hdb are accepted)")
     .argument("<kernel.elf>", "multiboot ELF32 kernel image")
     .option("--max-steps <n>", "stop after this many steps (instructions plus interrupt deliveries)")
     .option("--memory <MiB>", `guest RAM in MiB (default ${DEFAULT_MEMORY_MIB})`)
-    .option("--cmdline <text>", "kernel command line passed in the multiboot information", "")
+    .option("--cmdline <text>", "kernel command line (the kernel sees '<kernel.elf> <text>', as under QEMU's -append)", "")
+    .option("--module <file>", "multiboot module, repeatable; text after a space is passed with it ('--module \"init.elf arg\"'); --initrd A,B adds modules A and B", collect, [])
     .option("--interpret", "interpret every instruction (no block compilation; slower, for cross-checking)")
     .option("--json", "print the end-of-run summary as one JSON object on stderr")
     .addHelpText(
@@ -43,6 +44,7 @@ interface RunCliOptions {
   maxSteps?: string;
   memory?: string;
   cmdline: string;
+  module: string[];
   interpret?: boolean;
   json?: boolean;
 }
@@ -50,7 +52,9 @@ interface RunCliOptions {
 async function run(kernel: string, opts: RunCliOptions): Promise<void> {
   const maxSteps = opts.maxSteps !== undefined ? parsePositiveInt(opts.maxSteps, "--max-steps") : undefined;
   const memoryMiB = opts.memory !== undefined ? parsePositiveInt(opts.memory, "--memory", 3072) : DEFAULT_MEMORY_MIB;
-  const { machine } = machineForKernel(kernel, { memoryMiB, cmdline: opts.cmdline, compile: !opts.interpret });
+  const modules = readModules(opts.module, memoryMiB * 1048576);
+  const cmdline = multibootCmdline(kernel, opts.cmdline);
+  const { machine } = machineForKernel(kernel, { memoryMiB, cmdline, modules, compile: !opts.interpret });
   const out = new SerialWriter();
   machine.onSerial = (b) => out.push(b);
   machine.onDebugConsole = (b) => out.push(b);

@@ -4,6 +4,7 @@
  * Derived state (lazy flags, the TLB, compiled blocks, the fetch cache) is rebuilt, not stored.
  */
 import type { CPU } from "./cpu.js";
+import type { MsrState } from "./msrs.js";
 
 export interface CpuState {
   regs: number[];
@@ -29,6 +30,8 @@ export interface CpuState {
   /** Absent in states saved before it existed (no shadow). */
   debugShadowUntil?: number;
   pendingException: [number, number] | null;
+  /** PAT, MTRRs and the other stored MSRs; absent in states saved before they existed (power-on values). */
+  msrs?: MsrState;
 }
 
 export function saveCpuState(cpu: CPU): CpuState {
@@ -57,6 +60,7 @@ export function saveCpuState(cpu: CPU): CpuState {
     interruptShadowUntil: cpu.interruptShadowUntil,
     debugShadowUntil: cpu.debugShadowUntil,
     pendingException: cpu.pendingExceptionState(),
+    msrs: cpu.msrs.save(),
   };
 }
 
@@ -94,5 +98,6 @@ export function loadCpuState(cpu: CPU, state: CpuState): void {
   cpu.interruptShadowUntil = state.interruptShadowUntil;
   cpu.debugShadowUntil = state.debugShadowUntil ?? -1;
   cpu.setPendingExceptionState(state.pendingException);
+  cpu.msrs.load(state.msrs);
   cpu.invalidateFetch();
 }

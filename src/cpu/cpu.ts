@@ -7,6 +7,7 @@
 import type { PhysicalMemory } from "../machine/memory.js";
 import type { AccessSize, InterruptSource } from "../machine/bus.js";
 import { Mmu } from "./mmu.js";
+import { ModelSpecificRegisters } from "./msrs.js";
 import { BLOCK_EXIT, CPU_FAULT, TripleFault } from "./fault.js";
 import { BlockCache } from "./jit/block-cache.js";
 import type { CompiledBlock } from "./jit/compile-block.js";
@@ -89,6 +90,8 @@ export class CPU {
   sysenterCs = 0;
   sysenterEsp = 0;
   sysenterEip = 0;
+  /** PAT, MTRRs, MISC_ENABLE, PLATFORM_ID, BIOS_SIGN_ID (msrs.ts). */
+  readonly msrs = new ModelSpecificRegisters();
   apicBase = 0xfee00900 | 0;
   /** Added to the virtual clock to give the TSC (a WRMSR to the TSC sets it). */
   tscOffset = 0;

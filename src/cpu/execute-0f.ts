@@ -5,7 +5,8 @@ import { shld, shrd } from "./shift.js";
 import { imulTrunc } from "./muldiv.js";
 import { loadDataSegment } from "./segments.js";
 import { jumpRelative, loadFarPointer } from "./execute.js";
-import { clts, cpuid, group6, group7, larLsl, movControl, rdmsr, rdtsc, requireCpl0, sysenter, sysexit, wrmsr } from "./system.js";
+import { cpuid } from "./cpuid.js";
+import { clts, group6, group7, larLsl, movControl, rdmsr, rdtsc, requireCpl0, sysenter, sysexit, wrmsr } from "./system.js";
 import { CF, EAX, EBX, ECX, EDX, FS, GS, SS, UD, ZF } from "./constants.js";
 
 export function execute0F(cpu: CPU): void {

@@ -1,11 +1,12 @@
 /**
  * System instructions: descriptor-table registers (LGDT/LIDT/SGDT/SIDT/LLDT/LTR/SLDT/STR), control
- * and debug registers, MSRs, CPUID, RDTSC, SYSENTER/SYSEXIT, LAR/LSL/VERR/VERW, CLTS, INVLPG.
+ * and debug registers, RDMSR/WRMSR, RDTSC, SYSENTER/SYSEXIT, LAR/LSL/VERR/VERW, CLTS, INVLPG.
+ * CPUID is in cpuid.ts, the MSRs other than TSC, APIC base and SYSENTER in msrs.ts.
  */
 import type { CPU } from "./cpu.js";
 import { ATTR_CODE, ATTR_DB, ATTR_DC, ATTR_G, ATTR_PRESENT, ATTR_RW, ATTR_S } from "./constants.js";
 import {
-  CR0_PE, CR0_PG, CR0_TS, CR0_WP, CR4_PGE, CR4_PSE, CS, ECX, EDX, EAX, EBX, ESP, IF, MSR_APIC_BASE, MSR_SYSENTER_CS,
+  CR0_PE, CR0_PG, CR0_TS, CR0_WP, CR4_PGE, CR4_PSE, CS, ECX, EDX, EAX, ESP, IF, MSR_APIC_BASE, MSR_SYSENTER_CS,
   MSR_SYSENTER_EIP, MSR_SYSENTER_ESP, MSR_TSC, NP, RF, SS, UD, VM, ZF,
 } from "./constants.js";
 import { attrDpl, desc, descAttr, descBase, descLimit, readDescriptor } from "./segments.js";
@@ -247,7 +248,7 @@ export function larLsl(cpu: CPU, lsl: boolean): void {
   cpu.setFlag(ZF, ok);
 }
 
-// ---- MSRs, CPUID, TSC ---------------------------------------------------------------------------------
+// ---- MSRs, TSC ---------------------------------------------------------------------------------
 
 export function rdmsr(cpu: CPU): void {
   requireCpl0(cpu);
@@ -264,7 +265,11 @@ export function rdmsr(cpu: CPU): void {
     case MSR_SYSENTER_CS: lo = cpu.sysenterCs; break;
     case MSR_SYSENTER_ESP: lo = cpu.sysenterEsp; break;
     case MSR_SYSENTER_EIP: lo = cpu.sysenterEip; break;
-    default: cpu.gp(0);
+    default:
+      // The rest (PAT, MTRRs, MISC_ENABLE...) or #GP for an MSR this processor does not have.
+      if (!cpu.msrs.read(regs[ECX] >>> 0)) cpu.gp(0);
+      lo = cpu.msrs.lo;
+      hi = cpu.msrs.hi;
   }
   regs[EAX] = lo;
   regs[EDX] = hi;
@@ -285,7 +290,8 @@ export function wrmsr(cpu: CPU): void {
     case MSR_SYSENTER_CS: cpu.sysenterCs = lo & 0xffff; return;
     case MSR_SYSENTER_ESP: cpu.sysenterEsp = lo; return;
     case MSR_SYSENTER_EIP: cpu.sysenterEip = lo; return;
-    default: cpu.gp(0);
+    default:
+      if (!cpu.msrs.write(regs[ECX] >>> 0, lo >>> 0, hi >>> 0)) cpu.gp(0);
   }
 }
 
@@ -300,33 +306,6 @@ export function rdtsc(cpu: CPU): void {
   const t = tsc(cpu);
   cpu.regs[EAX] = t % 4294967296 | 0;
   cpu.regs[EDX] = Math.floor(t / 4294967296) | 0;
-}
-
-/**
- * CPUID: a fixed identity, so traces never depend on the host. Vendor "GenuineIntel", family 6 model 1
- * stepping 0 (a P6-class i686). Leaf 1 EDX: PSE, TSC, MSR, CX8, APIC, SEP, PGE, CMOV; no FPU, PAE,
- * MMX or SSE. Leaves above 1 (and extended leaves) return zeros.
- */
-export const CPUID_FEATURES_EDX = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 9) | (1 << 11) | (1 << 13) | (1 << 15);
-export function cpuid(cpu: CPU): void {
-  const regs = cpu.regs;
-  const leaf = regs[EAX] >>> 0;
-  let a = 0, b = 0, c = 0, d = 0;
-  if (leaf === 0) {
-    a = 1;
-    b = 0x756e6547; // "Genu"
-    d = 0x49656e69; // "ineI"
-    c = 0x6c65746e; // "ntel"
-  } else if (leaf === 1) {
-    a = 0x610; // family 6, model 1, stepping 0
-    b = 0; // APIC ID 0, one logical processor
-    c = 0;
-    d = CPUID_FEATURES_EDX;
-  }
-  regs[EAX] = a;
-  regs[EBX] = b;
-  regs[ECX] = c;
-  regs[EDX] = d;
 }
 
 // ---- Fast system calls ------------------------------------------------------------------------------

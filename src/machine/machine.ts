@@ -14,14 +14,19 @@ import { APIC_DEFAULT_BASE, APIC_MMIO_SIZE, LocalApic } from "./apic.js";
 import { Uart } from "./uart.js";
 import { Cmos } from "./cmos.js";
 import { DebugPorts } from "./debug-ports.js";
-import { loadMultiboot } from "./multiboot.js";
+import { findMultibootHeader, loadMultiboot } from "./multiboot.js";
+import { findMultiboot2Header, loadMultiboot2 } from "./multiboot2.js";
+import { findRsdp } from "./rsdp-scan.js";
+import type { BootModule } from "./boot-modules.js";
 import { loadCpuState, saveCpuState, type CpuState } from "../cpu/cpu-state.js";
 
 export interface MachineOptions {
   /** RAM size in MiB (default 128). */
   memoryMiB?: number;
-  /** Kernel command line passed in the multiboot information. */
+  /** Kernel command line passed in the multiboot information, exactly as the kernel sees it. */
   cmdline?: string;
+  /** Multiboot modules, in order (placed after the kernel). */
+  modules?: readonly BootModule[];
   /** Compile hot code into JS functions (default true); false interprets every instruction. */
   compile?: boolean;
 }
@@ -54,7 +59,6 @@ export interface MachineState {
 }
 
 export const DEFAULT_MEMORY_MIB = 128;
-const MULTIBOOT_MAGIC = 0x2badb002;
 /** How many steps run between progress callbacks (and checks for an outside stop request). */
 const PROGRESS_INTERVAL = 10_000_000;
 
@@ -122,13 +126,24 @@ export class Machine {
   /** A machine with `kernel` (a multiboot ELF) loaded and the CPU at its entry point. */
   static fromElf(kernel: Uint8Array, options: MachineOptions = {}): Machine {
     const m = new Machine(options);
-    m.loadKernel(kernel, options.cmdline ?? "");
+    m.loadKernel(kernel, { cmdline: options.cmdline, modules: options.modules });
     return m;
   }
 
-  /** Loads a multiboot kernel and puts the CPU in the state the multiboot specification defines. */
-  loadKernel(kernel: Uint8Array, cmdline = ""): void {
-    const boot = loadMultiboot(kernel, this.mem.u8, { cmdline });
+  /**
+   * Loads a multiboot kernel and puts the CPU in the state the multiboot specification defines. A
+   * multiboot (v1) header wins when the image has both, as under QEMU's -kernel; an image with only a
+   * multiboot2 header is loaded as GRUB's multiboot2 command would.
+   */
+  loadKernel(kernel: Uint8Array, inputs: { cmdline?: string; modules?: readonly BootModule[] } = {}): void {
+    const ram = this.mem.u8;
+    const v2 = findMultibootHeader(kernel).offset < 0 && findMultiboot2Header(kernel).offset >= 0;
+    // Seam with the firmware tables: the multiboot2 ACPI tags copy the RSDP found in RAM (EBDA, then
+    // 0xE0000-0xFFFFF) as a BIOS boot loader finds it, so the tables must be written before this runs
+    // (in the constructor); with none in RAM, findRsdp gives null and no ACPI tag is given.
+    const boot = v2
+      ? loadMultiboot2(kernel, ram, { cmdline: inputs.cmdline ?? "", modules: inputs.modules, rsdp: findRsdp(ram) })
+      : loadMultiboot(kernel, ram, { cmdline: inputs.cmdline ?? "", modules: inputs.modules });
     const cpu = this.cpu;
     cpu.cr0 = CR0_PE | CR0_ET;
     cpu.gdtBase = boot.gdtBase;
@@ -140,7 +155,7 @@ export class Machine {
     cpu.setEflags(0x2);
     cpu.eip = boot.entry;
     cpu.regs.fill(0);
-    cpu.regs[0] = MULTIBOOT_MAGIC;
+    cpu.regs[0] = boot.magic;
     cpu.regs[3] = boot.infoAddress;
   }
 

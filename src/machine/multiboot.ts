@@ -7,9 +7,9 @@
  * What is loaded:
  * - The multiboot header must lie 4-byte aligned within the first 8192 bytes, with magic 0x1BADB002
  *   and magic + flags + checksum = 0 (mod 2^32). Flag bits 0-2 (page-aligned modules, memory
- *   information, video mode) are accepted: there are no modules, memory information is always given,
- *   and the video request is ignored (text mode, as QEMU does). Any other requirement in bits 3-15
- *   is refused.
+ *   information, video mode) are accepted: modules are always page-aligned, memory information is
+ *   always given, and the video request is ignored (text mode, as QEMU does). Any other requirement
+ *   in bits 3-15 is refused.
  * - With flag bit 16 (the "a.out kludge"), the header's load_addr/load_end_addr/bss_end_addr/
  *   entry_addr say where the image goes; this also loads flat binaries that are not ELF files.
  * - Otherwise the file must be an ELF32 i386 executable: every PT_LOAD segment is copied to its
@@ -17,17 +17,26 @@
  *   e_entry, translated from virtual to physical when it lies in an executable segment whose
  *   p_vaddr differs from p_paddr (the same rule as GRUB and QEMU, for kernels linked high).
  *
- * Where the loader's own structures go (all inside [0x8000, 0x9000), clear of the real-mode IVT and
+ * Where the loader's own fixed structures go (inside [0x8000, 0x9000), clear of the real-mode IVT and
  * BIOS data area below 0x500, of the boot-sector address 0x7c00, and of the EBDA at 0x9fc00):
  *   0x8000  GDT: null, 0x08 flat 4 GiB code (ring 0, 32-bit), 0x10 flat 4 GiB data; limit 23. The
  *           accessed bits are preset so reloading a segment register does not write the table.
  *   0x8040  multiboot info block (116 bytes)
  *   0x8100  memory map (four 24-byte entries)
- *   0x8180  boot loader name "ttd"
- *   0x8200  command line, NUL-terminated (at most 3583 bytes)
  * A kernel image that would overlap this area is refused rather than silently corrupted.
+ *
+ * Modules and strings follow the kernel exactly as QEMU's -kernel loader lays them out
+ * (hw/i386/multiboot.c), so a kernel finds them at the same addresses under both:
+ *   K = lowest load address + the kernel's extent rounded up to 4 KiB
+ *   K       the module list (16 bytes per module: mod_start, mod_end, string, 0)
+ *           then the module strings, the kernel command line and the boot loader name "ttd", each
+ *           NUL-terminated; the area is rounded up to 4 KiB
+ *   then    each module, starting on a 4 KiB boundary
  */
 import { Elf32, ElfError, PT_LOAD } from "../elf/elf32.js";
+import { type BootModule, LoadError, encodeBootString, pageAlign, placeModules } from "./boot-modules.js";
+
+export { LoadError } from "./boot-modules.js";
 
 export const MULTIBOOT_HEADER_MAGIC = 0x1badb002;
 /** The value the loader leaves in EAX for the kernel. */
@@ -41,16 +50,16 @@ export const GDT_ADDRESS = 0x8000;
 export const GDT_LIMIT = 3 * 8 - 1;
 export const INFO_ADDRESS = 0x8040;
 export const MMAP_ADDRESS = 0x8100;
-export const LOADER_NAME_ADDRESS = 0x8180;
-export const CMDLINE_ADDRESS = 0x8200;
 export const BOOT_LOADER_NAME = "ttd";
+/** The size of QEMU's loader name "qemu" with its NUL, which its module placement reserves. */
+const QEMU_LOADER_NAME_BYTES = 5;
 /** Selectors of the loader's flat segments. */
 export const LOADER_CODE_SELECTOR = 0x08;
 export const LOADER_DATA_SELECTOR = 0x10;
 
 /** Start of the EBDA / end of usable conventional memory. */
 const CONVENTIONAL_END = 0x9fc00;
-const HIGH_MEMORY_START = 0x100000;
+export const HIGH_MEMORY_START = 0x100000;
 const INFO_SIZE = 116;
 
 /** Multiboot header flag bits this loader understands. */
@@ -69,22 +78,20 @@ const MBI_LOADER_NAME = 1 << 9;
 const PF_X = 1;
 const ET_EXEC = 2;
 
-/** Refusal to load a kernel image; the message names what is wrong. */
-export class LoadError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "LoadError";
-  }
-}
-
 export interface MultibootOptions {
-  /** The kernel command line (multiboot `cmdline`); empty when absent. */
+  /** The kernel command line (multiboot `cmdline`) exactly as the kernel sees it; empty when absent. */
   cmdline?: string;
+  /** Boot modules, in order. */
+  modules?: readonly BootModule[];
 }
 
 export interface MultibootBoot {
   /** Physical address to start executing at. */
   entry: number;
+  /** Where each module was placed, in order: [start, end). */
+  modules: Array<{ start: number; end: number }>;
+  /** The boot loader magic for EAX (0x2BADB002, or 0x36D76289 for multiboot2). */
+  magic: number;
   /** Physical address of the multiboot info block (EBX at entry). */
   infoAddress: number;
   /** GDTR base and limit for the loader's flat GDT. */
@@ -99,11 +106,11 @@ interface HeaderSearch {
   badChecksumOffset: number;
 }
 
-function u32(bytes: Uint8Array, o: number): number {
+export function u32(bytes: Uint8Array, o: number): number {
   return (bytes[o] | (bytes[o + 1] << 8) | (bytes[o + 2] << 16) | (bytes[o + 3] << 24)) >>> 0;
 }
 
-function put32(ram: Uint8Array, o: number, v: number): void {
+export function put32(ram: Uint8Array, o: number, v: number): void {
   ram[o] = v & 0xff;
   ram[o + 1] = (v >>> 8) & 0xff;
   ram[o + 2] = (v >>> 16) & 0xff;
@@ -111,12 +118,12 @@ function put32(ram: Uint8Array, o: number, v: number): void {
 }
 
 /** A 64-bit little-endian value (below 2^53). */
-function put64(ram: Uint8Array, o: number, v: number): void {
+export function put64(ram: Uint8Array, o: number, v: number): void {
   put32(ram, o, v % 0x100000000);
   put32(ram, o + 4, Math.floor(v / 0x100000000));
 }
 
-function hex(v: number): string {
+export function hex(v: number): string {
   return `0x${v.toString(16)}`;
 }
 
@@ -137,12 +144,12 @@ export function findMultibootHeader(image: Uint8Array): HeaderSearch {
   return result;
 }
 
-function isElf(image: Uint8Array): boolean {
+export function isElf(image: Uint8Array): boolean {
   return image.length >= 4 && image[0] === 0x7f && image[1] === 0x45 && image[2] === 0x4c && image[3] === 0x46;
 }
 
 /** One region to place in RAM: `fileSize` bytes from `fileOffset`, then zeros up to `memSize`. */
-interface Placement {
+export interface Placement {
   what: string;
   physAddr: number;
   fileOffset: number;
@@ -170,6 +177,7 @@ export function loadMultiboot(image: Uint8Array, ram: Uint8Array, options: Multi
   }
   const search = findMultibootHeader(image);
   if (search.offset < 0) {
+    // (Machine.loadKernel tries multiboot2 before reporting these.)
     if (search.badChecksumOffset >= 0) {
       throw new LoadError(`multiboot header at file offset ${hex(search.badChecksumOffset)} has a bad checksum`);
     }
@@ -177,7 +185,7 @@ export function loadMultiboot(image: Uint8Array, ram: Uint8Array, options: Multi
       // Neither a multiboot image nor an ELF file: report what the file is not.
       throw new LoadError("not an ELF file (no \\x7fELF magic) and no multiboot header");
     }
-    throw new LoadError(`no multiboot header (magic 0x1badb002) in the first ${MULTIBOOT_SEARCH_LIMIT} bytes`);
+    throw new LoadError(`no multiboot header (magic 0x1badb002 in the first ${MULTIBOOT_SEARCH_LIMIT} bytes, or multiboot2 0xe85250d6 in the first 32768)`);
   }
   const h = search.offset;
   const flags = u32(image, h + 4);
@@ -196,24 +204,58 @@ export function loadMultiboot(image: Uint8Array, ram: Uint8Array, options: Multi
     throw new LoadError("not an ELF file (no \\x7fELF magic) and the multiboot header gives no load addresses (flag 16 clear)");
   }
 
-  const cmdline = new TextEncoder().encode(options.cmdline ?? "");
-  if (cmdline.includes(0)) throw new LoadError("command line contains a NUL byte");
-  if (CMDLINE_ADDRESS + cmdline.length + 1 > LOADER_AREA_END) {
-    throw new LoadError(`command line is ${cmdline.length} bytes; at most ${LOADER_AREA_END - CMDLINE_ADDRESS - 1} fit`);
-  }
-
   for (const p of placements) checkPlacement(p, ram.length);
+
+  // The strings area and the modules after the kernel, as QEMU places them.
+  const low = Math.min(...placements.map((p) => p.physAddr));
+  const high = Math.max(...placements.map((p) => p.physAddr + p.memSize));
+  const modules = options.modules ?? [];
+  const cmdline = encodeBootString(options.cmdline ?? "", "command line");
+  const name = encodeBootString(BOOT_LOADER_NAME, "boot loader name");
+  const modStrings = modules.map((m) => encodeBootString(m.string, `module string '${m.string}'`));
+  const stringsArea = low + pageAlign(high - low);
+  const listBytes = 16 * modules.length;
+  const stringBytes = modStrings.reduce((n, b) => n + b.length + 1, 0) + cmdline.length + 1 + name.length + 1;
+  // QEMU reserves room for its own loader name, "qemu" (5 bytes with the NUL); reserving the same keeps
+  // the modules where QEMU puts them even when the strings end right at a page boundary.
+  const reserved = listBytes + stringBytes - (name.length + 1) + QEMU_LOADER_NAME_BYTES;
+  const modulesStart = stringsArea + pageAlign(Math.max(reserved, listBytes + stringBytes));
+  const areaEnd = stringsArea + listBytes + stringBytes;
+  checkPlacement({ what: "the module list and boot strings", physAddr: stringsArea, fileOffset: 0, fileSize: 0, memSize: areaEnd - stringsArea }, ram.length);
+  const placed = placeModules(modules, modulesStart, ram.length);
+  for (const m of placed) {
+    checkPlacement({ what: `module '${m.module.string}'`, physAddr: m.start, fileOffset: 0, fileSize: 0, memSize: m.end - m.start }, ram.length);
+  }
 
   // Everything checked: now write guest memory.
   for (const p of placements) {
     ram.set(image.subarray(p.fileOffset, p.fileOffset + p.fileSize), p.physAddr);
     ram.fill(0, p.physAddr + p.fileSize, p.physAddr + p.memSize);
   }
-  writeLoaderArea(ram, cmdline);
-  return { entry, infoAddress: INFO_ADDRESS, gdtBase: GDT_ADDRESS, gdtLimit: GDT_LIMIT };
+  ram.fill(0, stringsArea, modulesStart);
+  let str = stringsArea + listBytes;
+  const putString = (bytes: Uint8Array): number => {
+    const at = str;
+    ram.set(bytes, at);
+    ram[at + bytes.length] = 0;
+    str += bytes.length + 1;
+    return at;
+  };
+  placed.forEach((m, i) => {
+    const o = stringsArea + 16 * i;
+    put32(ram, o, m.start);
+    put32(ram, o + 4, m.end);
+    put32(ram, o + 8, putString(modStrings[i]));
+    ram.set(m.module.data, m.start);
+    ram.fill(0, m.end, pageAlign(m.end));
+  });
+  const cmdlineAddress = putString(cmdline);
+  const nameAddress = putString(name);
+  writeLoaderArea(ram, { cmdline: cmdlineAddress, loaderName: nameAddress, modsAddr: stringsArea, modsCount: modules.length });
+  return { entry, infoAddress: INFO_ADDRESS, gdtBase: GDT_ADDRESS, gdtLimit: GDT_LIMIT, modules: placed.map((m) => ({ start: m.start, end: m.end })), magic: MULTIBOOT_BOOTLOADER_MAGIC };
 }
 
-function elfPlacements(elf: Elf32, image: Uint8Array): { placements: Placement[]; entry: number } {
+export function elfPlacements(elf: Elf32, image: Uint8Array): { placements: Placement[]; entry: number } {
   if (elf.type !== ET_EXEC) throw new LoadError(`ELF type ${elf.type} is not an executable (ET_EXEC)`);
   const placements: Placement[] = [];
   let entry = elf.entry >>> 0;
@@ -259,7 +301,7 @@ function aoutPlacements(image: Uint8Array, h: number): { placements: Placement[]
   };
 }
 
-function checkPlacement(p: Placement, ramSize: number): void {
+export function checkPlacement(p: Placement, ramSize: number): void {
   const start = p.physAddr;
   const end = p.physAddr + p.memSize;
   const range = `[${hex(start)}, ${hex(end)})`;
@@ -273,24 +315,46 @@ function checkPlacement(p: Placement, ramSize: number): void {
   }
 }
 
-function writeLoaderArea(ram: Uint8Array, cmdline: Uint8Array): void {
-  ram.fill(0, LOADER_AREA_START, LOADER_AREA_END);
+/** Physical addresses of what the info block points to. */
+interface InfoPointers {
+  cmdline: number;
+  loaderName: number;
+  modsAddr: number;
+  modsCount: number;
+}
 
+/** Clears the loader area and writes its flat GDT (shared by both multiboot versions). */
+export function writeLoaderGdt(ram: Uint8Array): void {
+  ram.fill(0, LOADER_AREA_START, LOADER_AREA_END);
   // GDT: flat segments, base 0, limit 0xfffff pages, present, ring 0, accessed.
   const gdt = GDT_ADDRESS;
   put32(ram, gdt + 8, 0x0000ffff);
   put32(ram, gdt + 12, 0x00cf9b00); // code: execute/read, 32-bit, 4 KiB granularity
   put32(ram, gdt + 16, 0x0000ffff);
   put32(ram, gdt + 20, 0x00cf9300); // data: read/write, big, 4 KiB granularity
+}
 
-  // Memory map entries: size (20, not counting itself), base (64-bit), length (64-bit), type.
-  const ramEnd = ram.length;
-  const map: Array<[number, number, number]> = [
+/** The memory map both loaders report: [base, length, type] (1 = usable RAM, 2 = reserved). */
+export function memoryMap(ramEnd: number): Array<[number, number, number]> {
+  return [
     [0, CONVENTIONAL_END, 1],
     [CONVENTIONAL_END, 0xa0000 - CONVENTIONAL_END, 2],
     [0xf0000, HIGH_MEMORY_START - 0xf0000, 2],
     [HIGH_MEMORY_START, ramEnd - HIGH_MEMORY_START, 1],
   ];
+}
+
+/** mem_lower and mem_upper in KiB: conventional memory, and memory from 1 MiB to the end of RAM. */
+export function basicMemory(ramEnd: number): [number, number] {
+  return [CONVENTIONAL_END / 1024, Math.min(0xffffffff, (ramEnd - HIGH_MEMORY_START) / 1024)];
+}
+
+function writeLoaderArea(ram: Uint8Array, at: InfoPointers): void {
+  writeLoaderGdt(ram);
+
+  // Memory map entries: size (20, not counting itself), base (64-bit), length (64-bit), type.
+  const ramEnd = ram.length;
+  const map = memoryMap(ramEnd);
   map.forEach(([base, length, type], i) => {
     const o = MMAP_ADDRESS + i * 24;
     put32(ram, o, 20);
@@ -299,19 +363,16 @@ function writeLoaderArea(ram: Uint8Array, cmdline: Uint8Array): void {
     put32(ram, o + 20, type);
   });
 
-  const name = new TextEncoder().encode(BOOT_LOADER_NAME);
-  ram.set(name, LOADER_NAME_ADDRESS);
-  ram.set(cmdline, CMDLINE_ADDRESS);
-
   const info = INFO_ADDRESS;
   ram.fill(0, info, info + INFO_SIZE);
   put32(ram, info + 0, MBI_MEMORY | MBI_CMDLINE | MBI_MODS | MBI_MMAP | MBI_LOADER_NAME);
-  put32(ram, info + 4, CONVENTIONAL_END / 1024); // mem_lower: 639 KiB
-  put32(ram, info + 8, Math.min(0xffffffff, (ramEnd - HIGH_MEMORY_START) / 1024)); // mem_upper
-  put32(ram, info + 16, CMDLINE_ADDRESS);
-  put32(ram, info + 20, 0); // mods_count: no modules
-  put32(ram, info + 24, 0);
+  const [lower, upper] = basicMemory(ramEnd);
+  put32(ram, info + 4, lower); // mem_lower: 639 KiB
+  put32(ram, info + 8, upper); // mem_upper
+  put32(ram, info + 16, at.cmdline);
+  put32(ram, info + 20, at.modsCount);
+  put32(ram, info + 24, at.modsAddr);
   put32(ram, info + 44, map.length * 24); // mmap_length
   put32(ram, info + 48, MMAP_ADDRESS);
-  put32(ram, info + 64, LOADER_NAME_ADDRESS);
+  put32(ram, info + 64, at.loaderName);
 }

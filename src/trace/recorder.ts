@@ -28,6 +28,8 @@ export interface RecordOptions {
   imageName: string;
   /** The guest command line the machine was loaded with (metadata). */
   cmdline?: string;
+  /** The boot modules the machine was loaded with (metadata: their bytes are in RAM at step 0). */
+  modules?: RecordedModule[];
   /** How ttd was invoked (metadata). */
   commandLine?: string[];
   /** Stop once this many steps have retired. */
@@ -44,6 +46,14 @@ export interface RecordOptions {
   progressIntervalMs?: number;
   /** Called once the trace file exists and holds its first commit (the machine has not run yet). */
   onCreated?: () => void;
+}
+
+/** A boot module as the trace's metadata names it. */
+export interface RecordedModule {
+  /** The module string the kernel saw (file name and arguments). */
+  string: string;
+  bytes: number;
+  sha256: string;
 }
 
 export interface RecordProgress {
@@ -401,6 +411,7 @@ export class Recorder {
       image_name: opts.imageName,
       memory_bytes: String(machine.mem.size),
       guest_cmdline: opts.cmdline ?? "",
+      modules: JSON.stringify(opts.modules ?? []),
       command_line: JSON.stringify(opts.commandLine ?? []),
       chunk_steps: String(this.chunkSteps),
       keyframe_steps: String(this.keyframeSteps),

@@ -17,6 +17,7 @@ import { TraceStore, type StoredOutput } from "./store.js";
 import { Replayer, type EventListener, type PortListener, type WriteListener } from "./replay.js";
 import { TraceError } from "./errors.js";
 import { liveRecorder, RECORDER_META } from "./liveness.js";
+import type { RecordedModule } from "./recorder.js";
 import { LINE_SHIFT, OutputStream } from "./format.js";
 import { decodeEntries } from "./index-codec.js";
 import { linearPieces, translateLinear } from "./paging.js";
@@ -130,6 +131,8 @@ export interface TraceInfo {
   image: { name: string; sha256: string };
   memoryBytes: number;
   guestCmdline: string;
+  /** The boot modules (string, size, SHA-256) the kernel was given; empty for traces from before they existed. */
+  modules: RecordedModule[];
   commandLine: string[];
   created: string | null;
   /** False for a recording still being made, or killed before finalizing: it covers steps up to its last commit. */
@@ -156,6 +159,20 @@ function lineMask(r: PhysRange, line: number): number {
   if (b < a) return 0;
   const d0 = (a >>> 2) & 15, d1 = (b >>> 2) & 15;
   return (2 << d1) - (1 << d0);
+}
+
+/** The `modules` metadata (JSON written by the recorder); anything malformed reads as no modules. */
+function parseModules(text: string | undefined): RecordedModule[] {
+  if (text === undefined) return [];
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (!Array.isArray(v)) return [];
+    return v
+      .filter((x): x is RecordedModule => typeof x === "object" && x !== null && typeof x.string === "string" && typeof x.bytes === "number" && typeof x.sha256 === "string")
+      .map((x) => ({ string: x.string, bytes: x.bytes, sha256: x.sha256 }));
+  } catch {
+    return [];
+  }
 }
 
 export class Trace {
@@ -229,6 +246,7 @@ export class Trace {
       image: { name: m.get("image_name") ?? "", sha256: this.store.imageInfo().sha256 },
       memoryBytes: this.store.memoryBytes,
       guestCmdline: m.get("guest_cmdline") ?? "",
+      modules: parseModules(m.get("modules")),
       commandLine,
       created: m.get("created") ?? null,
       complete: this.store.complete,

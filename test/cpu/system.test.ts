@@ -1,11 +1,10 @@
 /**
- * System instructions: SYSENTER/SYSEXIT, CPUID (the documented fixed identity), RDTSC and the TSC MSR,
+ * System instructions: SYSENTER/SYSEXIT, RDTSC and the TSC MSR (CPUID and the other MSRs: identity.test.ts),
  * RDMSR/WRMSR, HLT, descriptor-table loads and stores, control registers and their privilege checks,
  * CLI/STI/PUSHF/POPF under IOPL, port I/O permission (IOPL and the TSS bitmap), the LOCK prefix's #UD
  * rule, and unimplemented opcodes raising #UD with cpu.firstUnimplemented naming the first one.
  */
 import { beforeEach, describe, expect, it } from "vitest";
-import { CPUID_FEATURES_EDX } from "../../src/cpu/system.js";
 import {
   CODE, CS, DATA, F, KSTACK_TOP, SS, TSS, USTACK_TOP, exec, expectException, flatMachine, handlerAddr, loadCode, rd16, rd32, reg,
   setRegs, stackWord, wr16, wr32, wr8, type TestMachine,
@@ -107,28 +106,6 @@ describe("MSRs and the TSC", () => {
     expect(reg(m, "eax")).toBe(77);
     m.cpu.cr4 |= 4;
     expect(faultIn([0x0f, 0x31])).toEqual({ vector: 13, error: 0 });
-  });
-});
-
-describe("CPUID", () => {
-  it("leaf 0: max leaf 1, GenuineIntel", () => {
-    exec(m, [0x0f, 0xa2], { regs: { eax: 0 } });
-    const s = [reg(m, "ebx"), reg(m, "edx"), reg(m, "ecx")].map((v) => String.fromCharCode(v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >>> 24)).join("");
-    expect(reg(m, "eax")).toBe(1);
-    expect(s).toBe("GenuineIntel");
-  });
-  it("leaf 1: family 6 model 1, PSE TSC MSR CX8 APIC SEP PGE CMOV and no FPU/PAE", () => {
-    exec(m, [0x0f, 0xa2], { regs: { eax: 1, ecx: 0x55 } });
-    expect(reg(m, "eax")).toBe(0x610);
-    const edx = reg(m, "edx");
-    expect(edx).toBe(CPUID_FEATURES_EDX);
-    for (const bit of [3, 4, 5, 8, 9, 11, 13, 15]) expect((edx >>> bit) & 1, `feature bit ${bit}`).toBe(1);
-    for (const bit of [0, 6, 23, 25, 26]) expect((edx >>> bit) & 1, `absent bit ${bit}`).toBe(0);
-    expect(reg(m, "ecx")).toBe(0);
-  });
-  it("other leaves return zeros", () => {
-    exec(m, [0x0f, 0xa2], { regs: { eax: 0x80000000, ebx: 1, ecx: 1, edx: 1 } });
-    expect([reg(m, "eax"), reg(m, "ebx"), reg(m, "ecx"), reg(m, "edx")]).toEqual([0, 0, 0, 0]);
   });
 });
 

@@ -1,7 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  CMDLINE_ADDRESS, GDT_ADDRESS, INFO_ADDRESS, LoadError, loadMultiboot, MMAP_ADDRESS, LOADER_NAME_ADDRESS,
-} from "../../src/machine/multiboot.js";
+import { GDT_ADDRESS, INFO_ADDRESS, LOADER_AREA_END, LoadError, loadMultiboot, MMAP_ADDRESS } from "../../src/machine/multiboot.js";
 
 interface Seg {
   paddr: number;
@@ -118,7 +116,7 @@ describe("loadMultiboot", () => {
       ],
     });
     const boot = loadMultiboot(image, ram, { cmdline: "console=ttyS0 debug" });
-    expect(boot).toEqual({ entry: 0x100004, infoAddress: INFO_ADDRESS, gdtBase: GDT_ADDRESS, gdtLimit: 23 });
+    expect(boot).toEqual({ entry: 0x100004, infoAddress: INFO_ADDRESS, gdtBase: GDT_ADDRESS, gdtLimit: 23, modules: [], magic: 0x2badb002 });
     expect(Array.from(ram.subarray(0x100000, 0x100008))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(ram.subarray(0x100008, 0x100020).every((x) => x === 0)).toBe(true);
     expect(ram[0x100020]).toBe(0xaa);
@@ -140,11 +138,13 @@ describe("loadMultiboot", () => {
     expect(flags & 0x2).toBe(0); // no boot device
     expect(r32(ram, info + 4)).toBe(639);
     expect(r32(ram, info + 8)).toBe(15 * 1024);
-    expect(r32(ram, info + 16)).toBe(CMDLINE_ADDRESS);
-    expect(cString(ram, CMDLINE_ADDRESS)).toBe("hello world");
+    // No modules: the strings start right at the page after the kernel, where QEMU puts them.
+    expect(r32(ram, info + 16)).toBe(0x101000);
+    expect(cString(ram, 0x101000)).toBe("hello world");
     expect(r32(ram, info + 20)).toBe(0);
-    expect(r32(ram, info + 64)).toBe(LOADER_NAME_ADDRESS);
-    expect(cString(ram, LOADER_NAME_ADDRESS)).toBe("ttd");
+    expect(r32(ram, info + 24)).toBe(0x101000);
+    expect(r32(ram, info + 64)).toBe(0x101000 + 12);
+    expect(cString(ram, 0x101000 + 12)).toBe("ttd");
     const len = r32(ram, info + 44);
     const addr = r32(ram, info + 48);
     expect(addr).toBe(MMAP_ADDRESS);
@@ -171,7 +171,7 @@ describe("loadMultiboot", () => {
     expect([r32(ram, g + 16), r32(ram, g + 20)]).toEqual([0x0000ffff, 0x00cf9300]);
     expect(boot.gdtLimit).toBe(23);
     expect(GDT_ADDRESS).toBeGreaterThanOrEqual(0x500);
-    expect(CMDLINE_ADDRESS + 4096).toBeLessThan(0x9fc00);
+    expect(LOADER_AREA_END).toBeLessThan(0x9fc00);
   });
 
   it("translates a virtual entry point inside an executable segment linked high", () => {
@@ -260,9 +260,76 @@ describe("loadMultiboot", () => {
     expectLoadError(bss, /bss_end_addr/);
   });
 
-  it("refuses an over-long command line and too little memory", () => {
+  it("refuses a command line with a NUL, one that does not fit, and too little memory", () => {
     const image = buildElf({ segments: [{ paddr: 0x100000, data: [1] }] });
-    expect(() => loadMultiboot(image, new Uint8Array(4 * MiB), { cmdline: "x".repeat(5000) })).toThrow(/command line is 5000 bytes/);
+    expect(() => loadMultiboot(image, new Uint8Array(4 * MiB), { cmdline: "a\0b" })).toThrow(/command line contains a NUL/);
+    expect(() => loadMultiboot(image, new Uint8Array(0x101800), { cmdline: "x".repeat(5000) })).toThrow(/boot strings at \[0x101000, 0x10238d\) does not fit/);
     expect(() => loadMultiboot(image, new Uint8Array(MiB))).toThrow(LoadError);
+  });
+});
+
+describe("multiboot modules", () => {
+  const kernel = () => buildElf({ segments: [{ paddr: 0x100000, data: [0x90, 0x90], memsz: 0x1800 }, { paddr: 0x200000, data: [1], memsz: 0x10 }] });
+  const mod = (string: string, bytes: number[], file = string.split(" ")[0]) => ({ string, file, data: Uint8Array.from(bytes) });
+
+  it("places modules page-aligned after the strings, in order, with mods_count/mods_addr and strings as QEMU does", () => {
+    const ram = new Uint8Array(8 * MiB).fill(0xcc);
+    const a = mod("roottask.elf arg1 arg2", [0x7f, 0x45, 0x4c, 0x46, 5]);
+    const b = mod("initrd.img", Array.from({ length: 0x1001 }, (_, i) => i & 0xff));
+    const boot = loadMultiboot(kernel(), ram, { cmdline: "kernel.elf quiet", modules: [a, b] });
+    // Kernel extent [0x100000, 0x200010) rounds up to 0x101000 bytes: the list and strings at 0x201000.
+    const list = 0x201000;
+    expect(r32(ram, INFO_ADDRESS) & 0x8).toBe(0x8);
+    expect(r32(ram, INFO_ADDRESS + 20)).toBe(2);
+    expect(r32(ram, INFO_ADDRESS + 24)).toBe(list);
+    // Strings: module strings first, then the command line, then the loader name.
+    const s0 = list + 32;
+    expect(r32(ram, list + 8)).toBe(s0);
+    expect(cString(ram, s0)).toBe("roottask.elf arg1 arg2");
+    const s1 = s0 + 23;
+    expect(r32(ram, list + 16 + 8)).toBe(s1);
+    expect(cString(ram, s1)).toBe("initrd.img");
+    expect(r32(ram, INFO_ADDRESS + 16)).toBe(s1 + 11);
+    expect(cString(ram, s1 + 11)).toBe("kernel.elf quiet");
+    expect(cString(ram, r32(ram, INFO_ADDRESS + 64))).toBe("ttd");
+    // The modules: the first at the next page, the second at the page after the first's end.
+    expect([r32(ram, list), r32(ram, list + 4), r32(ram, list + 12)]).toEqual([0x202000, 0x202005, 0]);
+    expect([r32(ram, list + 16), r32(ram, list + 20), r32(ram, list + 28)]).toEqual([0x203000, 0x204001, 0]);
+    expect(boot.modules).toEqual([{ start: 0x202000, end: 0x202005 }, { start: 0x203000, end: 0x204001 }]);
+    expect(Array.from(ram.subarray(0x202000, 0x202006))).toEqual([0x7f, 0x45, 0x4c, 0x46, 5, 0]);
+    expect(ram.subarray(0x203000, 0x204001)).toEqual(b.data);
+    // The rest of each module's last page is zeroed; memory beyond is untouched.
+    expect(ram.subarray(0x204001, 0x205000).every((x) => x === 0)).toBe(true);
+    expect(ram[0x205000]).toBe(0xcc);
+  });
+
+  it("reserves room for QEMU's loader name, so modules land where QEMU puts them at a page boundary", () => {
+    const ram = new Uint8Array(8 * MiB);
+    // List (16) + module string + command line "k" (2) + "ttd" (4) = exactly 4096 bytes; QEMU's "qemu" needs one more.
+    const boot = loadMultiboot(kernel(), ram, { cmdline: "k", modules: [mod("m " + "x".repeat(4096 - 16 - 2 - 4 - 1 - 2), [1])] });
+    expect(boot.modules[0].start).toBe(0x201000 + 0x2000);
+    const shorter = loadMultiboot(kernel(), ram, { cmdline: "k", modules: [mod("m " + "x".repeat(4096 - 16 - 2 - 4 - 1 - 3), [1])] });
+    expect(shorter.modules[0].start).toBe(0x201000 + 0x1000);
+  });
+
+  it("gives a module list address even with no modules, and empty modules take no page", () => {
+    const ram = new Uint8Array(8 * MiB);
+    const boot = loadMultiboot(kernel(), ram, { modules: [mod("empty", []), mod("one", [9])] });
+    expect(boot.modules).toEqual([{ start: 0x202000, end: 0x202000 }, { start: 0x202000, end: 0x202001 }]);
+  });
+
+  it("refuses a module that does not fit in memory, naming its file, and leaves RAM untouched", () => {
+    const ram = new Uint8Array(3 * MiB).fill(0xcc);
+    const big = mod("big.bin x", new Array(0x100000).fill(1));
+    let err: unknown;
+    try {
+      loadMultiboot(kernel(), ram, { cmdline: "k", modules: [mod("small", [1]), big] });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(LoadError);
+    expect((err as LoadError).subject).toBe("big.bin");
+    expect((err as LoadError).message).toMatch(/module of 1048576 bytes does not fit in 3 MiB of memory/);
+    expect(ram.every((x) => x === 0xcc)).toBe(true);
   });
 });

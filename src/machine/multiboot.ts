@@ -22,12 +22,13 @@
  *   0x8000  GDT: null, 0x08 flat 4 GiB code (ring 0, 32-bit), 0x10 flat 4 GiB data; limit 23. The
  *           accessed bits are preset so reloading a segment register does not write the table.
  *   0x8040  multiboot info block (116 bytes)
- *   0x8100  memory map (four 24-byte entries)
- *   0x8180  boot loader name "ttd"
+ *   0x8100  memory map (24-byte entries, at most eight: the firmware's map, see firmware/layout.ts)
+ *   0x81c0  boot loader name "ttd"
  *   0x8200  command line, NUL-terminated (at most 3583 bytes)
  * A kernel image that would overlap this area is refused rather than silently corrupted.
  */
 import { Elf32, ElfError, PT_LOAD } from "../elf/elf32.js";
+import { firmwareMemoryMap, HIGH_MEMORY_START, MEMORY_USABLE } from "./firmware/layout.js";
 
 export const MULTIBOOT_HEADER_MAGIC = 0x1badb002;
 /** The value the loader leaves in EAX for the kernel. */
@@ -41,16 +42,13 @@ export const GDT_ADDRESS = 0x8000;
 export const GDT_LIMIT = 3 * 8 - 1;
 export const INFO_ADDRESS = 0x8040;
 export const MMAP_ADDRESS = 0x8100;
-export const LOADER_NAME_ADDRESS = 0x8180;
+export const LOADER_NAME_ADDRESS = 0x81c0;
 export const CMDLINE_ADDRESS = 0x8200;
 export const BOOT_LOADER_NAME = "ttd";
 /** Selectors of the loader's flat segments. */
 export const LOADER_CODE_SELECTOR = 0x08;
 export const LOADER_DATA_SELECTOR = 0x10;
 
-/** Start of the EBDA / end of usable conventional memory. */
-const CONVENTIONAL_END = 0x9fc00;
-const HIGH_MEMORY_START = 0x100000;
 const INFO_SIZE = 116;
 
 /** Multiboot header flag bits this loader understands. */
@@ -283,15 +281,10 @@ function writeLoaderArea(ram: Uint8Array, cmdline: Uint8Array): void {
   put32(ram, gdt + 16, 0x0000ffff);
   put32(ram, gdt + 20, 0x00cf9300); // data: read/write, big, 4 KiB granularity
 
-  // Memory map entries: size (20, not counting itself), base (64-bit), length (64-bit), type.
-  const ramEnd = ram.length;
-  const map: Array<[number, number, number]> = [
-    [0, CONVENTIONAL_END, 1],
-    [CONVENTIONAL_END, 0xa0000 - CONVENTIONAL_END, 2],
-    [0xf0000, HIGH_MEMORY_START - 0xf0000, 2],
-    [HIGH_MEMORY_START, ramEnd - HIGH_MEMORY_START, 1],
-  ];
-  map.forEach(([base, length, type], i) => {
+  // Memory map entries: size (20, not counting itself), base (64-bit), length (64-bit), type. The
+  // map is the firmware's (QEMU's e820): the EBDA, BIOS area, ACPI tables and ROM alias reserved.
+  const map = firmwareMemoryMap(ram.length);
+  map.forEach(({ base, length, type }, i) => {
     const o = MMAP_ADDRESS + i * 24;
     put32(ram, o, 20);
     put64(ram, o + 4, base);
@@ -306,8 +299,10 @@ function writeLoaderArea(ram: Uint8Array, cmdline: Uint8Array): void {
   const info = INFO_ADDRESS;
   ram.fill(0, info, info + INFO_SIZE);
   put32(ram, info + 0, MBI_MEMORY | MBI_CMDLINE | MBI_MODS | MBI_MMAP | MBI_LOADER_NAME);
-  put32(ram, info + 4, CONVENTIONAL_END / 1024); // mem_lower: 639 KiB
-  put32(ram, info + 8, Math.min(0xffffffff, (ramEnd - HIGH_MEMORY_START) / 1024)); // mem_upper
+  // mem_lower and mem_upper: the usable RAM from 0 and from 1 MiB (639 KiB; up to the ACPI tables).
+  const usableFrom = (start: number) => map.find((r) => r.base === start && r.type === MEMORY_USABLE)?.length ?? 0;
+  put32(ram, info + 4, usableFrom(0) / 1024);
+  put32(ram, info + 8, usableFrom(HIGH_MEMORY_START) / 1024);
   put32(ram, info + 16, CMDLINE_ADDRESS);
   put32(ram, info + 20, 0); // mods_count: no modules
   put32(ram, info + 24, 0);

@@ -70,6 +70,8 @@ export interface MachineState {
 
 export const DEFAULT_MEMORY_MIB = 128;
 const MULTIBOOT_MAGIC = 0x2badb002;
+/** The slave 8259A's ELCR as SeaBIOS leaves it under QEMU: IRQ 10 and 11 level-triggered. */
+const PCI_LEVEL_IRQS_ELCR2 = 0x0c;
 /** How many steps run between progress callbacks (and checks for an outside stop request). */
 const PROGRESS_INTERVAL = 10_000_000;
 
@@ -137,6 +139,8 @@ export class Machine {
     this.apic.connectLint0(this.pic);
     // The state PC firmware leaves behind (as SeaBIOS does before QEMU's multiboot loader runs).
     this.pic.firmwareInit();
+    // SeaBIOS routes the PCI interrupt links to IRQ 10 and 11 and makes them level-triggered (ELCR).
+    this.ports.write(0x4d1, 1, PCI_LEVEL_IRQS_ELCR2);
     this.pit.firmwareInit();
     this.apic.firmwareInit();
     this.cpu.interrupts = this.apic;

@@ -3,7 +3,7 @@
  * register at 0xcf8 (bit 31 enable, bus 23-16, device 15-11, function 10-8, register 7-2) and the
  * data window at 0xcfc-0xcff, where byte and word accesses reach the addressed dword's bytes at
  * 0xcfc + (offset & 3). Only dword writes to 0xcf8 change the address (QEMU ignores narrower ones);
- * reads of it return the register. With the enable bit clear, or for a function that is absent
+ * reads of any width at 0xcf8, 0xcfa or 0xcfb return the register's low bytes, as QEMU's do. With the enable bit clear, or for a function that is absent
  * (any other bus, any other device/function), data reads give all ones and writes are dropped.
  *
  * Port 0xcf9, inside the address register's range, is the PIIX3 reset control register: a byte
@@ -55,8 +55,8 @@ export class PciHost implements PortDevice, StatefulDevice {
   portRead(port: number, size: AccessSize): number {
     if (port === RESET_CONTROL_PORT) return this.resetControl;
     if (port < PCI_CONFIG_DATA) {
-      const shift = (port - PCI_CONFIG_ADDRESS) * 8;
-      const v = this.address >>> shift;
+      // Whatever the port and width, the register's low bytes answer (QEMU's i440FX does not shift).
+      const v = this.address;
       return size === 4 ? v | 0 : v & (size === 1 ? 0xff : 0xffff);
     }
     const f = this.selected();

@@ -45,6 +45,16 @@ int main(void) {
       if (fn == 0 && (hdr & 0x80) == 0) break;
     }
   }
+  /* Size probe of the IDE function's bus-master BAR, then a write to a read-only register and to the
+     interrupt line. */
+  outl(0xcf8, 0x80000920u); u32 bar = inl(0xcfc); outl(0xcfc, 0xffffffffu);
+  puts("bar4 size "); puthex(inl(0xcfc), 8); outl(0xcfc, bar); puts(" restored "); puthex(inl(0xcfc), 8); putc('\n');
+  outl(0xcf8, 0x80000800u); outw(0xcfc, 0x1234); puts("vendor after write "); puthex(inw(0xcfc), 4); putc('\n');
+  outl(0xcf8, 0x80000b3cu); outb(0xcfc, 0x0b); puts("pm int line "); puthex(inb(0xcfc), 2); puts(" pin "); puthex(inb(0xcfd), 2);
+  outb(0xcfc, 0x09); putc('\n');
+  outl(0xcf8, 0x80000b00u); puts("bytes "); puthex(inb(0xcfe), 2); puthex(inb(0xcff), 2); puts(" word "); puthex(inw(0xcfe), 4);
+  puts(" addr hi "); puthex(inb(0xcfa), 2); puthex(inb(0xcfb), 2); putc('\n');
+  puts("elcr "); puthex(inb(0x4d0), 2); putc(' '); puthex(inb(0x4d1), 2); putc('\n');
   puts("absent 00:1f.0 "); puthex(cfg_read32(31, 0, 0), 8); putc('\n');
   puts("bus 1 "); puthex((outl(0xcf8, 0x80010000u), inl(0xcfc)), 8); putc('\n');
   outl(0xcf8, 0x00000000u);

@@ -117,10 +117,12 @@ export class Piix4Pm implements PortDevice, TimedDevice, StatefulDevice {
     return pmTimerCount(this.wiring.now());
   }
 
-  /** PM1_STS with TMR_STS brought up to date. */
+  /**
+   * PM1_STS. TMR_STS is not stored: it is set exactly when the count has reached `overflowCount`, so
+   * the saved state never depends on whether the guest happened to read the register.
+   */
   private status(): number {
-    if ((this.pm1Sts & TMR_STS) === 0 && this.count() >= this.overflowCount) this.pm1Sts |= TMR_STS;
-    return this.pm1Sts;
+    return this.pm1Sts | (this.count() >= this.overflowCount ? TMR_STS : 0);
   }
 
   private updateSci(): void {
@@ -180,8 +182,8 @@ export class Piix4Pm implements PortDevice, TimedDevice, StatefulDevice {
     const keep = size === 1 ? ~(0xff << shift) & 0xffff : 0;
     switch (offset & ~1) {
       case 0:
-        if ((v & TMR_STS) !== 0) this.overflowCount = this.nextOverflow();
-        this.pm1Sts = this.status() & ~v;
+        if ((v & TMR_STS) !== 0 && this.count() >= this.overflowCount) this.overflowCount = this.nextOverflow();
+        this.pm1Sts &= ~v & ~TMR_STS;
         break;
       case 2:
         this.pm1En = (this.pm1En & keep) | v;
@@ -210,13 +212,14 @@ export class Piix4Pm implements PortDevice, TimedDevice, StatefulDevice {
   }
 
   nextEventTick(): number {
-    if ((this.pm1En & TMR_EN) === 0 || (this.pm1Sts & TMR_STS) !== 0) return Infinity;
-    return tickOfPmCount(this.overflowCount);
+    if ((this.pm1En & TMR_EN) === 0) return Infinity;
+    const t = tickOfPmCount(this.overflowCount);
+    // Already reached: the SCI is up until the guest clears TMR_STS, so nothing more is due.
+    return t <= this.wiring.now() ? Infinity : t;
   }
 
-  advanceTo(_now: number): void {
-    if ((this.pm1En & TMR_EN) === 0 || (this.pm1Sts & TMR_STS) !== 0) return;
-    this.updateSci();
+  advanceTo(now: number): void {
+    if ((this.pm1En & TMR_EN) !== 0 && tickOfPmCount(this.overflowCount) <= now) this.updateSci();
   }
 
   saveState(): Piix4PmState {

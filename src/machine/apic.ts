@@ -9,7 +9,9 @@
  * counter was (re)based, never by counting down step by step. Counting from N to 0 takes N divided
  * cycles; in periodic mode the count then reloads, so interrupts fall every N cycles.
  *
- * Interrupts: fixed-mode interrupts (the timer, the error LVT, self-IPIs, `acceptVector`) enter IRR.
+ * Interrupts: fixed-mode interrupts (the timer, the error LVT, self-IPIs, the I/O APIC through
+ * `acceptVector`, level-triggered ones also setting TMR) enter IRR. The EOI of a vector whose TMR bit
+ * is set is broadcast to the I/O APIC (`onLevelEoi`), which clears that pin's remote IRR.
  * One is offered to the CPU when the APIC is enabled and the priority class of the highest IRR vector
  * beats the processor priority (the higher of TPR and the highest in-service vector's class).
  * LINT0 is wired to the 8259A's INTR output as on every PC: with LINT0 programmed to ExtINT and

@@ -134,8 +134,9 @@ export class Machine {
     this.debugPorts.registerOn(this.ports);
     this.pci.registerOn(this.ports);
     this.pm.registerOn(this.ports);
-    this.mem.mapMmio(IOAPIC_BASE, IOAPIC_MMIO_SIZE, this.ioapic);
+    // The local APIC first: MMIO regions are searched in order and it is the busiest.
     this.mem.mapMmio(APIC_DEFAULT_BASE, APIC_MMIO_SIZE, this.apic);
+    this.mem.mapMmio(IOAPIC_BASE, IOAPIC_MMIO_SIZE, this.ioapic);
     this.apic.connectLint0(this.pic);
     // The state PC firmware leaves behind (as SeaBIOS does before QEMU's multiboot loader runs).
     this.pic.firmwareInit();

@@ -10,6 +10,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { buildGuest, canBuild, hasQemu, runUnderQemu, runUnderTtd } from "./firmware-guests.js";
+import { cpuid } from "../../src/cpu/system.js";
 
 const compared = (out: string) => out.split("\n").filter((l) => !l.startsWith("~")).join("\n");
 const differing = (out: string) => out.split("\n").filter((l) => l.startsWith("~"));
@@ -24,11 +25,17 @@ describe.skipIf(!canBuild)("firmware guests", () => {
     expect(ttd.out).toContain("mmap 0000000007fe0000 0000000000020000 2\n");
     expect(ttd.out).toContain("dsdt _S5 0 0\n");
     expect(ttd.out).not.toContain("BAD");
+    // What the processor reports in CPUID leaf 1 appears in the MP table and the equipment word (x87 bit).
+    const regs = ttd.machine.cpu.regs;
+    regs[0] = 1;
+    cpuid(ttd.machine.cpu);
+    const hex8 = (v: number) => (v >>> 0).toString(16).padStart(8, "0");
+    const equipment = (0x0220 | ((regs[2] & 1) << 1)).toString(16).padStart(4, "0");
     expect(differing(ttd.out)).toEqual([
-      "~bda lpt 0000 0000 0000 equipment 0220",
+      `~bda lpt 0000 0000 0000 equipment ${equipment}`,
       "~mp float at 000f0030",
       "~mp config at 000f0040 oem TTD      product PC          ",
-      "~mp cpu signature 00000610 features 0000ab38",
+      `~mp cpu signature ${hex8(regs[0])} features ${hex8(regs[2])}`,
       "~rsdp at 000f0000 rev 2 oem TTD    len 36 xsum ok",
       "~acpi RSDT rev 1 len 44 at 07fe0160 sum ok",
       "~acpi RSDT oem TTD   /TTDPC   ",

@@ -34,8 +34,10 @@ export interface MachineOptions {
   compile?: boolean;
 }
 
-/** "code-stop": the CPU is about to execute an instruction at one of its `codeStops`. */
-/** "power-off": the guest switched the machine off through ACPI (PM1a control, SLP_TYP soft-off + SLP_EN). */
+/**
+ * "code-stop": the CPU is about to execute an instruction at one of its `codeStops`. "power-off": the
+ * guest switched the machine off through ACPI (PM1a control, SLP_TYP soft-off + SLP_EN).
+ */
 export type StopReason = "exit" | "halt" | "power-off" | "triple-fault" | "reset" | "max-steps" | "interrupted" | "code-stop";
 
 export interface RunResult {

@@ -38,7 +38,7 @@ export async function runToEnd(machine: Machine, options: RunToEndOptions = {}):
 export function exitCodeFor(r: RunResult): number {
   switch (r.reason) {
     case "exit": return (r.exitStatus ?? 1) & 0xff;
-    case "halt": return 0;
+    case "halt": case "power-off": return 0;
     case "max-steps": return 4;
     case "triple-fault": case "reset": return 6;
     case "interrupted": return 130;

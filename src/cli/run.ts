@@ -25,11 +25,11 @@ goes to stderr.
 
 Exit status:
   odd values  the guest wrote V to isa-debug-exit (port 0xf4): status is (V << 1) | 1, as in QEMU
-  0           the guest halted with interrupts disabled
+  0           the guest halted with interrupts disabled, or powered off (ACPI S5)
   2           bad input (missing file, not an ELF, not i386, no multiboot header, does not fit);
               with --json the error is a JSON object on stderr too
   4           --max-steps reached
-  6           triple fault (or a reset through port 0x92)
+  6           triple fault (or a reset through port 0x92 or 0xcf9)
   130         interrupted (Ctrl-C)
 
 Examples:

@@ -9,7 +9,9 @@
  * counter was (re)based, never by counting down step by step. Counting from N to 0 takes N divided
  * cycles; in periodic mode the count then reloads, so interrupts fall every N cycles.
  *
- * Interrupts: fixed-mode interrupts (the timer, the error LVT, self-IPIs, `acceptVector`) enter IRR.
+ * Interrupts: fixed-mode interrupts (the timer, the error LVT, self-IPIs, the I/O APIC through
+ * `acceptVector`, level-triggered ones also setting TMR) enter IRR. The EOI of a vector whose TMR bit
+ * is set is broadcast to the I/O APIC (`onLevelEoi`), which clears that pin's remote IRR.
  * One is offered to the CPU when the APIC is enabled and the priority class of the highest IRR vector
  * beats the processor priority (the higher of TPR and the highest in-service vector's class).
  * LINT0 is wired to the 8259A's INTR output as on every PC: with LINT0 programmed to ExtINT and
@@ -134,6 +136,8 @@ export class LocalApic implements MmioDevice, InterruptSource, TimedDevice, Stat
   private timerRunning = false;
   private lastTick = 0;
   private extInt: InterruptSource | null = null;
+  /** Receives the vector of each EOI that ends a level-triggered interrupt (the EOI broadcast to I/O APICs). */
+  onLevelEoi: ((vector: number) => void) | null = null;
   private readonly now: () => number;
   private readonly onChange: () => void;
 
@@ -203,6 +207,19 @@ export class LocalApic implements MmioDevice, InterruptSource, TimedDevice, Stat
     this.syncTime();
     this.accept(vector & 0xff, level);
     this.onChange();
+  }
+
+  /**
+   * True when an interrupt message for `dest` selects this APIC: in physical mode its APIC ID or the
+   * broadcast 0xff; in logical mode a bit shared with the LDR (flat model) or the LDR's cluster and a
+   * shared member bit (cluster model). A hardware-disabled APIC accepts nothing.
+   */
+  matchesDestination(dest: number, logical: boolean): boolean {
+    if (!this.hardwareEnabled) return false;
+    if (!logical) return dest === 0xff || dest === this.id >>> 24;
+    const ldr = this.ldr >>> 24;
+    if (this.dfr >>> 28 === 0xf) return (dest & ldr) !== 0;
+    return dest >>> 4 === ldr >>> 4 && (dest & ldr & 0xf) !== 0;
   }
 
   /** Processor priority: the higher of TPR and the highest in-service vector's class. */
@@ -399,8 +416,9 @@ export class LocalApic implements MmioDevice, InterruptSource, TimedDevice, Stat
   private endOfInterrupt(): void {
     const v = highestVector(this.isr);
     if (v < 0) return;
-    // (A level-triggered vector's EOI would also be broadcast to I/O APICs; there are none.)
     clearBit(this.isr, v);
+    // Ending a level-triggered interrupt is broadcast to the I/O APIC, which clears its remote IRR.
+    if ((this.tmr[v >> 5] & (1 << (v & 31))) !== 0 && this.onLevelEoi !== null) this.onLevelEoi(v);
   }
 
   private writeSvr(value: number): void {

@@ -10,7 +10,7 @@ import { PhysicalMemory } from "./memory.js";
 import { PortBus } from "./port-bus.js";
 import { PicPair } from "./pic.js";
 import { Pit } from "./pit.js";
-import { APIC_DEFAULT_BASE, APIC_MMIO_SIZE, LocalApic } from "./apic.js";
+import { APIC_DEFAULT_BASE, APIC_MMIO_SIZE, APIC_VERSION, LocalApic } from "./apic.js";
 import { Uart } from "./uart.js";
 import { Cmos } from "./cmos.js";
 import { DebugPorts } from "./debug-ports.js";
@@ -18,6 +18,14 @@ import { findMultibootHeader, loadMultiboot } from "./multiboot.js";
 import { findMultiboot2Header, loadMultiboot2 } from "./multiboot2.js";
 import { findRsdp } from "./rsdp-scan.js";
 import type { BootModule } from "./boot-modules.js";
+import { IOAPIC_BASE, IOAPIC_ID, IOAPIC_MMIO_SIZE, IoApic } from "./ioapic.js";
+import { PciHost } from "./pci-host.js";
+import { i440fxHostBridge, piix3Ide, piix3IsaBridge, piix4PowerManagement } from "./pci-chipset.js";
+import { ACPI_DISABLE, ACPI_ENABLE, APM_CONTROL_PORT, GPE0_BASE, PM_BASE, Piix4Pm, SCI_IRQ } from "./piix4-pm.js";
+import { firmwareFits, installFirmware } from "./firmware/install.js";
+import { COM1_PORT } from "./firmware/bios-data-area.js";
+import { cpuid } from "../cpu/cpuid.js";
+import { EAX, EDX } from "../cpu/constants.js";
 import { loadCpuState, saveCpuState, type CpuState } from "../cpu/cpu-state.js";
 
 export interface MachineOptions {
@@ -31,8 +39,11 @@ export interface MachineOptions {
   compile?: boolean;
 }
 
-/** "code-stop": the CPU is about to execute an instruction at one of its `codeStops`. */
-export type StopReason = "exit" | "halt" | "triple-fault" | "reset" | "max-steps" | "interrupted" | "code-stop";
+/**
+ * "code-stop": the CPU is about to execute an instruction at one of its `codeStops`. "power-off": the
+ * guest switched the machine off through ACPI (PM1a control, SLP_TYP soft-off + SLP_EN).
+ */
+export type StopReason = "exit" | "halt" | "power-off" | "triple-fault" | "reset" | "max-steps" | "interrupted" | "code-stop";
 
 export interface RunResult {
   reason: StopReason;
@@ -55,10 +66,18 @@ export interface MachineState {
   cpu: CpuState;
   idleTicks: number;
   exitStatus: number | null;
-  devices: { pic: unknown; pit: unknown; apic: unknown; uart: unknown; cmos: unknown; debugPorts: unknown };
+  /** Why the guest powered off, once it has (absent in traces from before power-off existed). */
+  powerOff?: string | null;
+  devices: {
+    pic: unknown; pit: unknown; apic: unknown; uart: unknown; cmos: unknown; debugPorts: unknown;
+    /** Absent in traces recorded before these devices existed: they keep their power-on state. */
+    ioapic?: unknown; pci?: unknown; pm?: unknown;
+  };
 }
 
 export const DEFAULT_MEMORY_MIB = 128;
+/** The slave 8259A's ELCR as SeaBIOS leaves it under QEMU: IRQ 10 and 11 level-triggered. */
+const PCI_LEVEL_IRQS_ELCR2 = 0x0c;
 /** How many steps run between progress callbacks (and checks for an outside stop request). */
 const PROGRESS_INTERVAL = 10_000_000;
 
@@ -72,6 +91,9 @@ export class Machine {
   readonly uart: Uart;
   readonly cmos: Cmos;
   readonly debugPorts: DebugPorts;
+  readonly ioapic: IoApic;
+  readonly pci: PciHost;
+  readonly pm: Piix4Pm;
   /** Ticks skipped by HLT: virtual time is steps + idleTicks. */
   idleTicks = 0;
   /** Bytes the guest writes to COM1. */
@@ -80,8 +102,11 @@ export class Machine {
   onDebugConsole: (byte: number) => void = () => {};
   /** The isa-debug-exit status once the guest has written it. */
   exitStatus: number | null = null;
+  /** Set when the guest powers the machine off: what it did. */
+  powerOff: string | null = null;
   private stopRequested = false;
-  private resetRequested = false;
+  /** Set when the guest asks for a reset: through which port. */
+  private resetRequested: string | null = null;
 
   constructor(options: MachineOptions = {}) {
     const mib = options.memoryMiB ?? DEFAULT_MEMORY_MIB;
@@ -90,27 +115,39 @@ export class Machine {
     const now = () => this.now();
     const update = () => this.updateInterruptLine();
     this.pic = new PicPair(update);
-    this.pit = new Pit(now, (level) => this.pic.setIrq(0, level));
+    this.pit = new Pit(now, (level) => this.setIsaIrq(0, level));
     this.apic = new LocalApic(now, update);
-    this.uart = new Uart((b) => this.onSerial(b), (level) => this.pic.setIrq(4, level));
+    this.ioapic = new IoApic(this.apic);
+    this.apic.onLevelEoi = (vector) => this.ioapic.endOfInterrupt(vector);
+    this.uart = new Uart((b) => this.onSerial(b), (level) => this.setIsaIrq(4, level));
     this.cmos = new Cmos(this.mem.size, now);
     this.debugPorts = new DebugPorts({
       onByte: (b) => this.onDebugConsole(b),
       onExit: (status) => this.requestExit(status),
-      onReset: () => {
-        this.resetRequested = true;
-        this.cpu.stopReason = CpuStop.Requested;
-      },
+      onReset: () => this.requestReset("port 0x92"),
+    });
+    const pmFunction = piix4PowerManagement();
+    this.pci = new PciHost([i440fxHostBridge(), piix3IsaBridge(), piix3Ide(), pmFunction], () => this.requestReset("port 0xcf9"));
+    this.pm = new Piix4Pm(pmFunction, {
+      now,
+      setSci: (level) => this.setIsaIrq(SCI_IRQ, level),
+      powerOff: (detail) => this.requestPowerOff(detail),
     });
     this.pic.registerOn(this.ports);
     this.pit.registerOn(this.ports);
     this.uart.registerOn(this.ports);
     this.cmos.registerOn(this.ports);
     this.debugPorts.registerOn(this.ports);
+    this.pci.registerOn(this.ports);
+    this.pm.registerOn(this.ports);
+    // The local APIC first: MMIO regions are searched in order and it is the busiest.
     this.mem.mapMmio(APIC_DEFAULT_BASE, APIC_MMIO_SIZE, this.apic);
+    this.mem.mapMmio(IOAPIC_BASE, IOAPIC_MMIO_SIZE, this.ioapic);
     this.apic.connectLint0(this.pic);
     // The state PC firmware leaves behind (as SeaBIOS does before QEMU's multiboot loader runs).
     this.pic.firmwareInit();
+    // SeaBIOS routes the PCI interrupt links to IRQ 10 and 11 and makes them level-triggered (ELCR).
+    this.ports.write(0x4d1, 1, PCI_LEVEL_IRQS_ELCR2);
     this.pit.firmwareInit();
     this.apic.firmwareInit();
     this.cpu.interrupts = this.apic;
@@ -120,7 +157,47 @@ export class Machine {
       this.apic.writeBaseMsr(v);
       this.cpu.apicBase = this.apic.readBaseMsr() | 0;
     };
+    if (firmwareFits(this.mem.size)) this.installFirmwareTables();
     this.updateInterruptLine();
+  }
+
+  /** Writes the BIOS data area, MP and ACPI tables that describe this machine into RAM. */
+  private installFirmwareTables(): void {
+    // The MP table's processor entry carries CPUID leaf 1, so ask the CPU (leaving its registers as they were).
+    const regs = this.cpu.regs;
+    const saved = Int32Array.from(regs);
+    regs[EAX] = 1;
+    cpuid(this.cpu);
+    const signature = regs[EAX] >>> 0;
+    const features = regs[EDX] >>> 0;
+    regs.set(saved);
+    installFirmware(this.mem.u8, {
+      cpuSignature: signature,
+      cpuFeatures: features,
+      localApicAddress: APIC_DEFAULT_BASE,
+      localApicVersion: APIC_VERSION & 0xff,
+      ioApicId: IOAPIC_ID,
+      ioApicAddress: IOAPIC_BASE,
+      serialPorts: [COM1_PORT],
+      pciInterrupts: this.pci.functions
+        .filter((f) => f.config[0x3d] !== 0)
+        .map((f) => ({ device: f.device, pin: f.config[0x3d], irq: f.config[0x3c] })),
+      pmBase: PM_BASE,
+      gpe0Base: GPE0_BASE,
+      sciIrq: SCI_IRQ,
+      smiCommandPort: APM_CONTROL_PORT,
+      acpiEnable: ACPI_ENABLE,
+      acpiDisable: ACPI_DISABLE,
+    });
+  }
+
+  /**
+   * Drives ISA interrupt line `line` (0-15) to `level`, as the PC's wiring does: into the 8259A pair,
+   * and into the I/O APIC (IRQ 0 on pin 2, every other line on the pin of its number).
+   */
+  setIsaIrq(line: number, level: boolean): void {
+    this.pic.setIrq(line, level);
+    this.ioapic.setPin(line === 0 ? 2 : line, level);
   }
 
   /** A machine with `kernel` (a multiboot ELF) loaded and the CPU at its entry point. */
@@ -165,6 +242,7 @@ export class Machine {
       cpu: saveCpuState(this.cpu),
       idleTicks: this.idleTicks,
       exitStatus: this.exitStatus,
+      powerOff: this.powerOff,
       devices: {
         pic: this.pic.saveState(),
         pit: this.pit.saveState(),
@@ -172,6 +250,9 @@ export class Machine {
         uart: this.uart.saveState(),
         cmos: this.cmos.saveState(),
         debugPorts: this.debugPorts.saveState(),
+        ioapic: this.ioapic.saveState(),
+        pci: this.pci.saveState(),
+        pm: this.pm.saveState(),
       },
     };
   }
@@ -184,13 +265,17 @@ export class Machine {
     this.cpu.blocks?.clear();
     this.idleTicks = state.idleTicks;
     this.exitStatus = state.exitStatus;
-    this.resetRequested = false;
+    this.powerOff = state.powerOff ?? null;
+    this.resetRequested = null;
     this.pic.loadState(state.devices.pic);
     this.pit.loadState(state.devices.pit);
     this.apic.loadState(state.devices.apic);
     this.uart.loadState(state.devices.uart);
     this.cmos.loadState(state.devices.cmos);
     this.debugPorts.loadState(state.devices.debugPorts);
+    if (state.devices.ioapic !== undefined) this.ioapic.loadState(state.devices.ioapic);
+    if (state.devices.pci !== undefined) this.pci.loadState(state.devices.pci);
+    if (state.devices.pm !== undefined) this.pm.loadState(state.devices.pm);
     loadCpuState(this.cpu, state.cpu);
     this.cpu.stopReason = CpuStop.None;
     this.updateInterruptLine();
@@ -207,6 +292,16 @@ export class Machine {
     this.cpu.stopReason = CpuStop.Requested;
   }
 
+  private requestReset(source: string): void {
+    this.resetRequested = source;
+    this.cpu.stopReason = CpuStop.Requested;
+  }
+
+  private requestPowerOff(detail: string): void {
+    if (this.powerOff === null) this.powerOff = detail;
+    this.cpu.stopReason = CpuStop.Requested;
+  }
+
   private requestExit(status: number): void {
     if (this.exitStatus === null) this.exitStatus = status;
     this.cpu.stopReason = CpuStop.Requested;
@@ -217,30 +312,39 @@ export class Machine {
   }
 
   private nextEventTick(): number {
-    return Math.min(this.pit.nextEventTick(), this.apic.nextEventTick());
+    return Math.min(this.pit.nextEventTick(), this.apic.nextEventTick(), this.pm.nextEventTick());
   }
 
   /**
-   * The next device event that could wake a halted CPU: the APIC timer (Infinity while masked) and the
-   * PIT only when IRQ 0 can reach the CPU. A halted guest cannot change masks, so this is exact.
+   * The next device event that could wake a halted CPU: the APIC timer (Infinity while masked), the
+   * PIT only when IRQ 0 can reach the CPU (through the PIC and LINT0, or I/O APIC pin 2), and the PM
+   * timer's SCI on IRQ 9 likewise. A halted guest cannot change masks, so this is exact.
    */
   private nextWakeTick(): number {
     let t = this.apic.nextEventTick();
-    if (this.pic.isLineEnabled(0) && this.apic.acceptsPicInterrupts()) t = Math.min(t, this.pit.nextEventTick());
+    if (this.isaIrqReachesCpu(0, 2)) t = Math.min(t, this.pit.nextEventTick());
+    if (this.isaIrqReachesCpu(SCI_IRQ, SCI_IRQ)) t = Math.min(t, this.pm.nextEventTick());
     return t;
+  }
+
+  private isaIrqReachesCpu(line: number, ioApicPin: number): boolean {
+    if (this.pic.isLineEnabled(line) && this.apic.acceptsPicInterrupts()) return true;
+    return this.ioapic.isPinUnmasked(ioApicPin) && this.apic.softwareEnabled;
   }
 
   private advanceDevices(): void {
     const now = this.now();
     this.pit.advanceTo(now);
     this.apic.advanceTo(now);
+    this.pm.advanceTo(now);
   }
 
   /** Why the machine stopped, if it has: exit, triple fault, or a halt nothing can end. */
   private finished(): RunResult | null {
     const cpu = this.cpu;
     if (this.exitStatus !== null) return { reason: "exit", exitStatus: this.exitStatus, steps: cpu.steps, detail: `guest wrote to isa-debug-exit (status ${this.exitStatus})` };
-    if (this.resetRequested) return { reason: "reset", steps: cpu.steps, detail: "guest asked for a reset through port 0x92" };
+    if (this.powerOff !== null) return { reason: "power-off", steps: cpu.steps, detail: this.powerOff };
+    if (this.resetRequested !== null) return { reason: "reset", steps: cpu.steps, detail: `guest asked for a reset through ${this.resetRequested}` };
     if (cpu.stopReason === CpuStop.TripleFault) return { reason: "triple-fault", steps: cpu.steps, detail: cpu.tripleFaultReason };
     if (cpu.halted && !(cpu.irqPending && (cpu.flags & IF) !== 0)) {
       if ((cpu.flags & IF) === 0) return { reason: "halt", steps: cpu.steps, detail: `hlt with interrupts disabled at 0x${(cpu.instrEip >>> 0).toString(16)}` };

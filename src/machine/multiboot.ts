@@ -22,7 +22,7 @@
  *   0x8000  GDT: null, 0x08 flat 4 GiB code (ring 0, 32-bit), 0x10 flat 4 GiB data; limit 23. The
  *           accessed bits are preset so reloading a segment register does not write the table.
  *   0x8040  multiboot info block (116 bytes)
- *   0x8100  memory map (four 24-byte entries)
+ *   0x8100  memory map (24-byte entries, at most eight: the firmware's map, see firmware/layout.ts)
  * A kernel image that would overlap this area is refused rather than silently corrupted.
  *
  * Modules and strings follow the kernel exactly as QEMU's -kernel loader lays them out
@@ -37,6 +37,9 @@ import { Elf32, ElfError, PT_LOAD } from "../elf/elf32.js";
 import { type BootModule, LoadError, encodeBootString, pageAlign, placeModules } from "./boot-modules.js";
 
 export { LoadError } from "./boot-modules.js";
+import { firmwareMemoryMap, HIGH_MEMORY_START, MEMORY_USABLE } from "./firmware/layout.js";
+
+export { HIGH_MEMORY_START } from "./firmware/layout.js";
 
 export const MULTIBOOT_HEADER_MAGIC = 0x1badb002;
 /** The value the loader leaves in EAX for the kernel. */
@@ -57,9 +60,6 @@ const QEMU_LOADER_NAME_BYTES = 5;
 export const LOADER_CODE_SELECTOR = 0x08;
 export const LOADER_DATA_SELECTOR = 0x10;
 
-/** Start of the EBDA / end of usable conventional memory. */
-const CONVENTIONAL_END = 0x9fc00;
-export const HIGH_MEMORY_START = 0x100000;
 const INFO_SIZE = 116;
 
 /** Multiboot header flag bits this loader understands. */
@@ -334,19 +334,19 @@ export function writeLoaderGdt(ram: Uint8Array): void {
   put32(ram, gdt + 20, 0x00cf9300); // data: read/write, big, 4 KiB granularity
 }
 
-/** The memory map both loaders report: [base, length, type] (1 = usable RAM, 2 = reserved). */
+/**
+ * The memory map both loaders report, [base, length, type] (1 = usable RAM, 2 = reserved): the
+ * firmware's (QEMU's e820), with the EBDA, the BIOS area, the ACPI tables and the ROM alias reserved.
+ */
 export function memoryMap(ramEnd: number): Array<[number, number, number]> {
-  return [
-    [0, CONVENTIONAL_END, 1],
-    [CONVENTIONAL_END, 0xa0000 - CONVENTIONAL_END, 2],
-    [0xf0000, HIGH_MEMORY_START - 0xf0000, 2],
-    [HIGH_MEMORY_START, ramEnd - HIGH_MEMORY_START, 1],
-  ];
+  return firmwareMemoryMap(ramEnd).map((r) => [r.base, r.length, r.type]);
 }
 
-/** mem_lower and mem_upper in KiB: conventional memory, and memory from 1 MiB to the end of RAM. */
+/** mem_lower and mem_upper in KiB: the usable RAM from 0 and from 1 MiB (up to the ACPI tables). */
 export function basicMemory(ramEnd: number): [number, number] {
-  return [CONVENTIONAL_END / 1024, Math.min(0xffffffff, (ramEnd - HIGH_MEMORY_START) / 1024)];
+  const map = firmwareMemoryMap(ramEnd);
+  const usableFrom = (start: number) => map.find((r) => r.base === start && r.type === MEMORY_USABLE)?.length ?? 0;
+  return [usableFrom(0) / 1024, Math.min(0xffffffff, usableFrom(HIGH_MEMORY_START) / 1024)];
 }
 
 function writeLoaderArea(ram: Uint8Array, at: InfoPointers): void {
@@ -368,7 +368,7 @@ function writeLoaderArea(ram: Uint8Array, at: InfoPointers): void {
   put32(ram, info + 0, MBI_MEMORY | MBI_CMDLINE | MBI_MODS | MBI_MMAP | MBI_LOADER_NAME);
   const [lower, upper] = basicMemory(ramEnd);
   put32(ram, info + 4, lower); // mem_lower: 639 KiB
-  put32(ram, info + 8, upper); // mem_upper
+  put32(ram, info + 8, upper); // mem_upper: up to the ACPI tables
   put32(ram, info + 16, at.cmdline);
   put32(ram, info + 20, at.modsCount);
   put32(ram, info + 24, at.modsAddr);

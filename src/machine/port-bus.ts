@@ -48,6 +48,16 @@ export class PortBus {
     }
   }
 
+  /** Unmaps ports [first, first + count) where `dev` is mapped (a device that moves, e.g. a PCI BAR). */
+  unregister(first: number, count: number, dev: PortDevice): void {
+    for (let p = first; p < first + count && p < PORT_COUNT; p++) {
+      if (this.devices[p] === dev) {
+        this.devices[p] = null;
+        this.widths[p] = 0;
+      }
+    }
+  }
+
   /** True when some device answers at `port`. */
   isMapped(port: number): boolean {
     return this.devices[port & 0xffff] !== null;

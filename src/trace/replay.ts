@@ -74,6 +74,9 @@ export class Replayer {
   constructor(private readonly store: TraceStore) {
     const bytes = store.memoryBytes;
     this.machine = new Machine({ memoryMiB: bytes / (1024 * 1024), compile: true });
+    // RAM comes from the trace alone: a page the trace never stored was zero when it was recorded,
+    // whatever a fresh machine's firmware puts there today.
+    this.machine.mem.u8.fill(0);
     this.observer = new ReplayObserver(this.machine, bytes >>> PAGE_SHIFT);
     this.machine.cpu.observer = this.observer;
     this.machine.cpu.mmu.observer = this.observer;

@@ -14,6 +14,8 @@ import { APIC_DEFAULT_BASE, APIC_MMIO_SIZE, LocalApic } from "./apic.js";
 import { Uart } from "./uart.js";
 import { Cmos } from "./cmos.js";
 import { DebugPorts } from "./debug-ports.js";
+import { IdeChannel, PRIMARY_IDE, SECONDARY_IDE } from "./ide-channel.js";
+import type { DiskImage } from "./disk-image.js";
 import { loadMultiboot } from "./multiboot.js";
 import { loadCpuState, saveCpuState, type CpuState } from "../cpu/cpu-state.js";
 
@@ -24,6 +26,11 @@ export interface MachineOptions {
   cmdline?: string;
   /** Compile hot code into JS functions (default true); false interprets every instruction. */
   compile?: boolean;
+  /**
+   * IDE disks by QEMU's drive index: 0 primary master, 1 primary slave, 2 secondary master, 3
+   * secondary slave (missing or null: no drive there).
+   */
+  disks?: (DiskImage | null | undefined)[];
 }
 
 /** "code-stop": the CPU is about to execute an instruction at one of its `codeStops`. */
@@ -50,7 +57,8 @@ export interface MachineState {
   cpu: CpuState;
   idleTicks: number;
   exitStatus: number | null;
-  devices: { pic: unknown; pit: unknown; apic: unknown; uart: unknown; cmos: unknown; debugPorts: unknown };
+  /** `ide` is absent in keyframes recorded before the IDE channels existed (they then start at power-on). */
+  devices: { pic: unknown; pit: unknown; apic: unknown; uart: unknown; cmos: unknown; debugPorts: unknown; ide?: unknown[] };
 }
 
 export const DEFAULT_MEMORY_MIB = 128;
@@ -68,6 +76,10 @@ export class Machine {
   readonly uart: Uart;
   readonly cmos: Cmos;
   readonly debugPorts: DebugPorts;
+  /** The primary (IRQ 14) and secondary (IRQ 15) IDE channels. */
+  readonly ide: [IdeChannel, IdeChannel];
+  /** The disks by drive index 0-3 (null where there is none). */
+  readonly disks: (DiskImage | null)[];
   /** Ticks skipped by HLT: virtual time is steps + idleTicks. */
   idleTicks = 0;
   /** Bytes the guest writes to COM1. */
@@ -98,7 +110,16 @@ export class Machine {
         this.cpu.stopReason = CpuStop.Requested;
       },
     });
+    this.disks = [0, 1, 2, 3].map((i) => options.disks?.[i] ?? null);
+    // IDENTIFY serial numbers follow the drive index ("QM00001" for index 0), as QEMU numbers its
+    // IDE units whether or not a drive is attached.
+    const serials = [1, 2, 3, 4];
+    this.ide = [
+      new IdeChannel(PRIMARY_IDE, [this.disks[0], this.disks[1]], [serials[0], serials[1]], (level) => this.setIsaIrq(PRIMARY_IDE.irq, level)),
+      new IdeChannel(SECONDARY_IDE, [this.disks[2], this.disks[3]], [serials[2], serials[3]], (level) => this.setIsaIrq(SECONDARY_IDE.irq, level)),
+    ];
     this.pic.registerOn(this.ports);
+    for (const ch of this.ide) ch.registerOn(this.ports);
     this.pit.registerOn(this.ports);
     this.uart.registerOn(this.ports);
     this.cmos.registerOn(this.ports);
@@ -109,6 +130,7 @@ export class Machine {
     this.pic.firmwareInit();
     this.pit.firmwareInit();
     this.apic.firmwareInit();
+    for (const ch of this.ide) ch.firmwareInit();
     this.cpu.interrupts = this.apic;
     this.cpu.clock = now;
     this.cpu.apicBase = this.apic.readBaseMsr() | 0;
@@ -157,6 +179,7 @@ export class Machine {
         uart: this.uart.saveState(),
         cmos: this.cmos.saveState(),
         debugPorts: this.debugPorts.saveState(),
+        ide: this.ide.map((ch) => ch.saveState()),
       },
     };
   }
@@ -176,9 +199,16 @@ export class Machine {
     this.uart.loadState(state.devices.uart);
     this.cmos.loadState(state.devices.cmos);
     this.debugPorts.loadState(state.devices.debugPorts);
+    const ide = state.devices.ide;
+    this.ide.forEach((ch, i) => (ide === undefined ? ch.firmwareInit() : ch.loadState(ide[i])));
     loadCpuState(this.cpu, state.cpu);
     this.cpu.stopReason = CpuStop.None;
     this.updateInterruptLine();
+  }
+
+  /** Sets the level of ISA interrupt line `line` (0-15), as a device's IRQ output drives it. */
+  setIsaIrq(line: number, level: boolean): void {
+    this.pic.setIrq(line, level);
   }
 
   /** Virtual time in ticks (1 ns each). */

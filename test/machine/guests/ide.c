@@ -3,7 +3,7 @@
  * output can be compared byte for byte with QEMU's. The test attaches disks whose sector contents
  * are a known function of the sector number (see test/machine/ide.test.ts).
  *
- * The kernel command line says which drives to probe: a digit per present drive index ("012": the
+ * The command line's last word says which drives to probe: a digit per present drive index ("012": the
  * primary master and slave and the secondary master); other indexes are left alone (QEMU adds an
  * empty CD-ROM at index 2 when no disk is there, which this machine does not model).
  *
@@ -25,7 +25,8 @@ static inline u16 inw(u16 port) { u16 v; __asm__ volatile("inw %1, %0" : "=a"(v)
 static inline void outl(u16 port, u32 v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
 static inline u32 inl(u16 port) { u32 v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 
-static void putc(char c) { outb(0x3f8, (u8)c); }
+/* Waits for THR to empty: QEMU drops a byte written while the previous one is still going out. */
+static void putc(char c) { while (!(inb(0x3fd) & 0x20)) {} outb(0x3f8, (u8)c); }
 static void puts(const char *s) { while (*s) putc(*s++); }
 static void hex(u32 v, int digits) {
   for (int i = digits - 1; i >= 0; i--) putc("0123456789abcdef"[(v >> (4 * i)) & 15]);
@@ -212,7 +213,10 @@ static void channel(int c, int master, int slave) {
 void main(u32 magic, u32 *mbi) {
   (void)magic;
   const char *cmdline = (mbi[0] & 4) ? (const char *)mbi[4] : "";
-  for (const char *p = cmdline; *p; p++) if (*p >= '0' && *p <= '3') probe[*p - '0'] = 1;
+  /* QEMU puts the kernel's file name before the arguments: read the last word only. */
+  const char *last = cmdline;
+  for (const char *p = cmdline; *p; p++) if (*p == ' ') last = p + 1;
+  for (const char *p = last; *p; p++) if (*p >= '0' && *p <= '3') probe[*p - '0'] = 1;
   setup_interrupts();
   channel(0, probe[0], probe[1]);
   if (probe[2] || probe[3]) channel(1, probe[2], probe[3]);

@@ -6,10 +6,11 @@ import { machineForKernel } from "./load-kernel.js";
 import { parsePositiveInt, UsageError } from "./errors.js";
 import { exitCodeFor } from "./run-loop.js";
 import { DEFAULT_MEMORY_MIB } from "../machine/machine.js";
+import { collect, DISK_OPTION_HELP, openDisks, type DiskCliOptions } from "./disk-options.js";
 import { Recorder, type RecordProgress } from "../trace/recorder.js";
 import { newTracePath, removeTraceFiles, setLatest, TRACE_DIR } from "../trace/locate.js";
 
-interface RecordCliOptions {
+interface RecordCliOptions extends DiskCliOptions {
   output?: string;
   maxSteps?: string;
   force?: boolean;
@@ -28,6 +29,9 @@ export function registerRecord(program: Command): void {
     .option("--force", "overwrite the output file if it exists")
     .option("--memory <MiB>", `guest RAM in MiB (default ${DEFAULT_MEMORY_MIB})`)
     .option("--cmdline <text>", "kernel command line passed in the multiboot information", "")
+    .option("--hda <file>", DISK_OPTION_HELP.hda)
+    .option("--hdb <file>", DISK_OPTION_HELP.hdb)
+    .option("--drive <spec>", DISK_OPTION_HELP.drive, collect)
     .option("--no-progress", "do not print progress on stderr while recording")
     .addHelpText(
       "after",
@@ -63,7 +67,15 @@ Examples:
       } else {
         path = "";
       }
-      const { machine, image } = machineForKernel(kernel, { memoryMiB, cmdline: opts.cmdline, compile: true });
+      const opened = openDisks(opts);
+      let loaded;
+      try {
+        loaded = machineForKernel(kernel, { memoryMiB, cmdline: opts.cmdline, compile: true, disks: opened.disks });
+      } catch (e) {
+        opened.close();
+        throw e;
+      }
+      const { machine, image } = loaded;
       if (isDefault) path = newTracePath(kernel);
       else if (opts.force) removeTraceFiles(path);
 
@@ -101,6 +113,7 @@ Examples:
       } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
+        opened.close();
       }
       out.flush();
       progress.clear();

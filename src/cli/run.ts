@@ -4,6 +4,7 @@ import { machineForKernel } from "./load-kernel.js";
 import { parsePositiveInt } from "./errors.js";
 import { runToEnd, exitCodeFor, describeStop } from "./run-loop.js";
 import { DEFAULT_MEMORY_MIB } from "../machine/machine.js";
+import { collect, DISK_OPTION_HELP, openDisks, type DiskCliOptions } from "./disk-options.js";
 
 export function registerRun(program: Command): void {
   program
@@ -13,6 +14,9 @@ export function registerRun(program: Command): void {
     .option("--max-steps <n>", "stop after this many steps (instructions plus interrupt deliveries)")
     .option("--memory <MiB>", `guest RAM in MiB (default ${DEFAULT_MEMORY_MIB})`)
     .option("--cmdline <text>", "kernel command line passed in the multiboot information", "")
+    .option("--hda <file>", DISK_OPTION_HELP.hda)
+    .option("--hdb <file>", DISK_OPTION_HELP.hdb)
+    .option("--drive <spec>", DISK_OPTION_HELP.drive, collect)
     .option("--interpret", "interpret every instruction (no block compilation; slower, for cross-checking)")
     .option("--json", "print the end-of-run summary as one JSON object on stderr")
     .addHelpText(
@@ -33,15 +37,27 @@ Examples:
   ttd run ../shared/bench/probe/probe-r10.elf
   ttd run src/kernel/build/idle-bug.elf --max-steps 5000000 --json`,
     )
-    .action(async (kernel: string, opts: { maxSteps?: string; memory?: string; cmdline: string; interpret?: boolean; json?: boolean }) => {
+    .action(async (kernel: string, opts: { maxSteps?: string; memory?: string; cmdline: string; interpret?: boolean; json?: boolean } & DiskCliOptions) => {
       const maxSteps = opts.maxSteps !== undefined ? parsePositiveInt(opts.maxSteps, "--max-steps") : undefined;
       const memoryMiB = opts.memory !== undefined ? parsePositiveInt(opts.memory, "--memory", 3072) : DEFAULT_MEMORY_MIB;
-      const { machine } = machineForKernel(kernel, { memoryMiB, cmdline: opts.cmdline, compile: !opts.interpret });
+      const opened = openDisks(opts);
+      let machine;
+      try {
+        machine = machineForKernel(kernel, { memoryMiB, cmdline: opts.cmdline, compile: !opts.interpret, disks: opened.disks }).machine;
+      } catch (e) {
+        opened.close();
+        throw e;
+      }
       const out = new SerialWriter();
       machine.onSerial = (b) => out.push(b);
       machine.onDebugConsole = (b) => out.push(b);
       const started = performance.now();
-      const result = await runToEnd(machine, { maxSteps, onChunk: () => out.flush() });
+      let result;
+      try {
+        result = await runToEnd(machine, { maxSteps, onChunk: () => out.flush() });
+      } finally {
+        opened.close();
+      }
       out.flush();
       const seconds = (performance.now() - started) / 1000;
       const summary = {

@@ -55,7 +55,7 @@ export interface AtaDriveState {
   sector: number; hobSector: number; lcyl: number; hobLcyl: number; hcyl: number; hobHcyl: number;
   select: number; status: number; lba48: boolean; multSectors: number; reqSectors: number;
   transfer: number; dataPos: number; dataEnd: number;
-  /** The transfer buffer up to dataEnd while a transfer is in progress (base64), else "". */
+  /** The transfer buffer while a transfer is in progress (base64): up to dataEnd for reads, dataPos for writes. */
   buffer: string;
   /** IDENTIFY words that SET FEATURES changes: 62, 63, 85, 88. */
   identifyWords: number[];
@@ -487,13 +487,14 @@ export class AtaDrive {
   }
 
   saveState(): AtaDriveState {
-    const busy = this.dataEnd > 0;
+    // What the guest can still observe: the bytes left to read, or the bytes it has written so far.
+    const kept = this.dataEnd === 0 ? 0 : this.transfer === Transfer.Write ? this.dataPos : this.dataEnd;
     return {
       feature: this.feature, hobFeature: this.hobFeature, error: this.error, nsector: this.nsector, hobNsector: this.hobNsector,
       sector: this.sector, hobSector: this.hobSector, lcyl: this.lcyl, hobLcyl: this.hobLcyl, hcyl: this.hcyl, hobHcyl: this.hobHcyl,
       select: this.select, status: this.status, lba48: this.lba48, multSectors: this.multSectors, reqSectors: this.reqSectors,
       transfer: this.transfer, dataPos: this.dataPos, dataEnd: this.dataEnd,
-      buffer: busy ? Buffer.from(this.buffer.subarray(0, this.dataEnd)).toString("base64") : "",
+      buffer: kept > 0 ? Buffer.from(this.buffer.subarray(0, kept)).toString("base64") : "",
       identifyWords: CHANGEABLE_WORDS.map((i) => this.identify[i]),
     };
   }
@@ -509,7 +510,7 @@ export class AtaDrive {
     this.transfer = s.transfer; this.dataPos = s.dataPos; this.dataEnd = s.dataEnd;
     if (this.dataEnd > this.buffer.length || this.dataPos > this.dataEnd) throw new Error("ATA drive state is malformed (transfer bounds)");
     this.buffer.fill(0);
-    if (s.buffer !== "") this.buffer.set(Buffer.from(s.buffer, "base64").subarray(0, this.dataEnd));
+    if (s.buffer !== "") this.buffer.set(Buffer.from(s.buffer, "base64").subarray(0, this.buffer.length));
     if (this.present) CHANGEABLE_WORDS.forEach((i, k) => (this.identify[i] = s.identifyWords[k] ?? this.identify[i]));
   }
 }

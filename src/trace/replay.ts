@@ -13,6 +13,7 @@ import { PAGE_BYTES, PAGE_SHIFT } from "./format.js";
 import { TraceError } from "./errors.js";
 import type { TraceStore } from "./store.js";
 import { decodePage } from "./page-codec.js";
+import { DiskImage } from "../machine/disk-image.js";
 
 /** Receives the writes made while it is attached (memory still holds the old value). */
 export interface WriteListener {
@@ -73,7 +74,10 @@ export class Replayer {
 
   constructor(private readonly store: TraceStore) {
     const bytes = store.memoryBytes;
-    this.machine = new Machine({ memoryMiB: bytes / (1024 * 1024), compile: true });
+    // The disks as the run started, from the trace itself (the image files are not needed).
+    const disks: (DiskImage | null)[] = [null, null, null, null];
+    for (const d of store.disks) disks[d.drive] = new DiskImage(d.name, store.diskImage(d));
+    this.machine = new Machine({ memoryMiB: bytes / (1024 * 1024), compile: true, disks });
     this.observer = new ReplayObserver(this.machine, bytes >>> PAGE_SHIFT);
     this.machine.cpu.observer = this.observer;
     this.machine.cpu.mmu.observer = this.observer;
@@ -164,6 +168,7 @@ export class Replayer {
       if (bytes === null) mem.fill(0, base, base + PAGE_BYTES);
       else mem.set(bytes, base);
     }
+    for (const d of this.store.disks) this.machine.disks[d.drive]!.restoreOverlay(this.store.diskOverlayAt(d.drive, kf));
     this.machine.loadState(this.stateOf(kf));
     this.ramKeyframe = kf;
   }

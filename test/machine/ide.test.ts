@@ -5,7 +5,7 @@
  * and the sector checksums it prints must match the image contents computed here.
  * Needs clang and ld.lld to build the guest; QEMU is compared when installed.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,27 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Machine } from "../../src/machine/machine.js";
 import { DiskImage } from "../../src/machine/disk-image.js";
 
-const here = new URL("./guests/", import.meta.url).pathname;
-const has = (tool: string) => spawnSync(tool, ["--version"], { stdio: "ignore" }).status === 0;
-const canBuild = has("clang") && has("ld.lld");
-const hasQemu = has("qemu-system-i386");
-
-/** A disk whose byte i of sector s is a fixed function of both, optionally with an MBR partition entry. */
-export function patternImage(sectors: number, mbr?: { heads: number; sectorsPerTrack: number }): Uint8Array {
-  const b = new Uint8Array(sectors * 512);
-  for (let s = 0; s < sectors; s++) {
-    for (let i = 0; i < 512; i++) b[s * 512 + i] = ((s * 31 + i * 7 + (i >> 8)) ^ (s >> 8)) & 0xff;
-  }
-  if (mbr) {
-    const e = 0x1be;
-    b.set([0x80, 1, 1, 0, 0x83, mbr.heads - 1, mbr.sectorsPerTrack, 0x20], e);
-    new DataView(b.buffer).setUint32(e + 8, mbr.sectorsPerTrack, true);
-    new DataView(b.buffer).setUint32(e + 12, sectors - mbr.sectorsPerTrack, true);
-    b[510] = 0x55;
-    b[511] = 0xaa;
-  }
-  return b;
-}
+import { buildIdeGuest, canBuildGuests, hasQemu, patternImage } from "./ide-guest.js";
 
 /** The guest's checksum: 32-bit FNV-1a over the 512 bytes. */
 function fnv(bytes: Uint8Array): string {
@@ -73,14 +53,10 @@ function runQemu(cmdline: string, drives: string[]): string {
 
 const drive = (file: string, index: number) => ["-drive", `file=${file},format=raw,index=${index},snapshot=on`];
 
-describe.skipIf(!canBuild)("IDE disks under a running guest", () => {
+describe.skipIf(!canBuildGuests)("IDE disks under a running guest", () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "ttd-ide-"));
-    const obj = join(dir, "ide.o");
-    elf = join(dir, "ide.elf");
-    execFileSync("clang", ["--target=i386-pc-none-elf", "-m32", "-ffreestanding", "-fno-pic", "-fno-stack-protector",
-      "-mno-sse", "-mno-mmx", "-O1", "-c", "-o", obj, join(here, "ide.c")]);
-    execFileSync("ld.lld", ["-m", "elf_i386", "-T", join(here, "guest.ld"), "-o", elf, obj]);
+    elf = buildIdeGuest(dir);
     images.a = join(dir, "a.img");
     images.b = join(dir, "b.img");
     images.c = join(dir, "c.img");

@@ -11,7 +11,7 @@ import { PortBus } from "./port-bus.js";
 import { PicPair } from "./pic.js";
 import { Pit } from "./pit.js";
 import { APIC_DEFAULT_BASE, APIC_MMIO_SIZE, LocalApic } from "./apic.js";
-import { Uart } from "./uart.js";
+import { COM1_BASE, COM1_IRQ, Uart } from "./uart.js";
 import { Cmos } from "./cmos.js";
 import { DebugPorts } from "./debug-ports.js";
 import { IdeChannel, PRIMARY_IDE, SECONDARY_IDE } from "./ide-channel.js";
@@ -100,7 +100,7 @@ export class Machine {
     this.pic = new PicPair(update);
     this.pit = new Pit(now, (level) => this.pic.setIrq(0, level));
     this.apic = new LocalApic(now, update);
-    this.uart = new Uart((b) => this.onSerial(b), (level) => this.pic.setIrq(4, level));
+    this.uart = new Uart((b) => this.onSerial(b), (level) => this.setIsaIrq(COM1_IRQ, level), COM1_BASE, now);
     this.cmos = new Cmos(this.mem.size, now);
     this.debugPorts = new DebugPorts({
       onByte: (b) => this.onDebugConsole(b),
@@ -232,7 +232,7 @@ export class Machine {
   }
 
   private nextEventTick(): number {
-    return Math.min(this.pit.nextEventTick(), this.apic.nextEventTick());
+    return Math.min(this.pit.nextEventTick(), this.apic.nextEventTick(), this.uart.nextEventTick());
   }
 
   /**
@@ -242,6 +242,8 @@ export class Machine {
   private nextWakeTick(): number {
     let t = this.apic.nextEventTick();
     if (this.pic.isLineEnabled(0) && this.apic.acceptsPicInterrupts()) t = Math.min(t, this.pit.nextEventTick());
+    // The UART's FIFO timeout (armed only while received bytes wait) can raise IRQ 4.
+    if (this.pic.isLineEnabled(COM1_IRQ) && this.apic.acceptsPicInterrupts()) t = Math.min(t, this.uart.nextEventTick());
     return t;
   }
 
@@ -249,6 +251,7 @@ export class Machine {
     const now = this.now();
     this.pit.advanceTo(now);
     this.apic.advanceTo(now);
+    this.uart.advanceTo(now);
   }
 
   /** Why the machine stopped, if it has: exit, triple fault, or a halt nothing can end. */

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Machine } from "../../src/machine/machine.js";
 import { DiskImage } from "../../src/machine/disk-image.js";
 
-import { buildIdeGuest, canBuildGuests, hasQemu, patternImage } from "./ide-guest.js";
+import { buildCGuest, canBuildGuests, hasQemu, patternImage } from "./c-guests.js";
 
 /** The guest's checksum: 32-bit FNV-1a over the 512 bytes. */
 function fnv(bytes: Uint8Array): string {
@@ -56,7 +56,7 @@ const drive = (file: string, index: number) => ["-drive", `file=${file},format=r
 describe.skipIf(!canBuildGuests)("IDE disks under a running guest", () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "ttd-ide-"));
-    elf = buildIdeGuest(dir);
+    elf = buildCGuest(dir, "ide");
     images.a = join(dir, "a.img");
     images.b = join(dir, "b.img");
     images.c = join(dir, "c.img");

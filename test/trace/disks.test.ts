@@ -15,7 +15,7 @@ import { DiskImage } from "../../src/machine/disk-image.js";
 import { Recorder } from "../../src/trace/recorder.js";
 import { Trace } from "../../src/trace/trace.js";
 import { openRecording } from "../../src/bundle/open.js";
-import { buildIdeGuest, canBuildGuests, patternImage } from "../machine/ide-guest.js";
+import { buildCGuest, canBuildGuests, patternImage } from "../machine/c-guests.js";
 import { buildGuest, lcg, recordInline, requireBuiltCli, tmpDir, ttd } from "./helpers.js";
 
 const MEM = 16;
@@ -33,7 +33,7 @@ describe.skipIf(!canBuildGuests)("disks in recordings", () => {
   let image: Uint8Array;
   beforeAll(() => {
     dir = tmpDir();
-    elf = buildIdeGuest(dir);
+    elf = buildCGuest(dir, "ide");
     image = new Uint8Array(fs.readFileSync(elf));
   });
 

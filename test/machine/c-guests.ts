@@ -1,4 +1,4 @@
-/** Builds the IDE test guest (guests/ide.c) and the disk images the IDE tests attach. */
+/** Builds the C test guests (guests/<name>.c) and the disk images the IDE tests attach. */
 import { execFileSync, spawnSync } from "node:child_process";
 import { join } from "node:path";
 
@@ -7,12 +7,12 @@ const has = (tool: string) => spawnSync(tool, ["--version"], { stdio: "ignore" }
 export const canBuildGuests = has("clang") && has("ld.lld");
 export const hasQemu = has("qemu-system-i386");
 
-/** Compiles and links guests/ide.c into `dir`; returns the ELF's path. */
-export function buildIdeGuest(dir: string): string {
-  const obj = join(dir, "ide.o");
-  const elf = join(dir, "ide.elf");
+/** Compiles and links guests/<name>.c into `dir`; returns the ELF's path. */
+export function buildCGuest(dir: string, name: string): string {
+  const obj = join(dir, `${name}.o`);
+  const elf = join(dir, `${name}.elf`);
   execFileSync("clang", ["--target=i386-pc-none-elf", "-m32", "-ffreestanding", "-fno-pic", "-fno-stack-protector",
-    "-mno-sse", "-mno-mmx", "-O1", "-c", "-o", obj, join(here, "ide.c")]);
+    "-mno-sse", "-mno-mmx", "-O1", "-c", "-o", obj, join(here, `${name}.c`)]);
   execFileSync("ld.lld", ["-m", "elf_i386", "-T", join(here, "guest.ld"), "-o", elf, obj]);
   return elf;
 }

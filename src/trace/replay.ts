@@ -76,7 +76,12 @@ export class Replayer {
     const bytes = store.memoryBytes;
     // The disks as the run started, from the trace itself (the image files are not needed).
     const disks: (DiskImage | null)[] = [null, null, null, null];
-    for (const d of store.disks) disks[d.drive] = new DiskImage(d.name, store.diskImage(d));
+    for (const d of store.disks) {
+      if (!Number.isInteger(d.drive) || d.drive < 0 || d.drive > 3 || d.size % 512 !== 0) {
+        throw new TraceError(`${store.path}: corrupt trace (disk ${d.name} has drive ${d.drive} and size ${d.size})`);
+      }
+      disks[d.drive] = new DiskImage(d.name, store.diskImage(d));
+    }
     this.machine = new Machine({ memoryMiB: bytes / (1024 * 1024), compile: true, disks });
     this.observer = new ReplayObserver(this.machine, bytes >>> PAGE_SHIFT);
     this.machine.cpu.observer = this.observer;
@@ -168,7 +173,14 @@ export class Replayer {
       if (bytes === null) mem.fill(0, base, base + PAGE_BYTES);
       else mem.set(bytes, base);
     }
-    for (const d of this.store.disks) this.machine.disks[d.drive]!.restoreOverlay(this.store.diskOverlayAt(d.drive, kf));
+    for (const d of this.store.disks) {
+      try {
+        this.machine.disks[d.drive]!.restoreOverlay(this.store.diskOverlayAt(d.drive, kf));
+      } catch (e) {
+        if (e instanceof TraceError) throw e;
+        throw new TraceError(`${this.store.path}: corrupt trace (${(e as Error).message} at keyframe ${kf})`);
+      }
+    }
     this.machine.loadState(this.stateOf(kf));
     this.ramKeyframe = kf;
   }

@@ -186,6 +186,17 @@ static void drive_tests(int unit) {
   outb(CTRL[ch], 0x00);
   puts("register write during DRQ:"); lba28(1, 1, unit); command(0x20); outb(BASE[ch] + 2, 0x77); regs(" mid");
   read_data(1, 1, 0); regs(" end");
+  puts("read ext lba 50 x2:");
+  outb(BASE[ch] + 6, (u8)(0x40 | (unit << 4)));
+  outb(BASE[ch] + 2, 0); outb(BASE[ch] + 3, 0); outb(BASE[ch] + 4, 0); outb(BASE[ch] + 5, 0);
+  outb(BASE[ch] + 2, 2); outb(BASE[ch] + 3, 50); outb(BASE[ch] + 4, 0); outb(BASE[ch] + 5, 0);
+  command(0x24); read_data(2, 1, 0); regs(" end");
+  outb(CTRL[ch], 0x80); regs(" hob"); outb(CTRL[ch], 0x00);
+  puts("write ext lba 40 x1, read back:");
+  outb(BASE[ch] + 2, 0); outb(BASE[ch] + 3, 0);
+  outb(BASE[ch] + 2, 1); outb(BASE[ch] + 3, 40);
+  command(0x34); write_data(1, 1, 0x4242); regs(" end");
+  lba28(40, 1, unit); command(0x20); read_data(1, 1, 0); regs(" end");
   puts("read count 0 (256):"); lba28(0, 0, unit); command(0x20); read_data(256, 1, 1); regs(" end");
 }
 

@@ -60,8 +60,8 @@ export function multibootCmdline(kernelPath: string, append: string): string {
 }
 
 /** Commander's accumulator for a repeatable option (--module). */
-export function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** A machine with the kernel at `path` loaded; bad images and modules become a UsageError naming the file. */

@@ -10,12 +10,13 @@ import { fsErrorCode, fsProblem, parsePositiveInt, UsageError } from "./errors.j
 import { jsonParseErrors, reportingJsonErrors } from "./json-errors.js";
 import { exitCodeFor } from "./run-loop.js";
 import { DEFAULT_MEMORY_MIB, type Machine } from "../machine/machine.js";
+import { DISK_OPTION_HELP, openDisks, type DiskCliOptions } from "./disk-options.js";
 import { Recorder, type RecordProgress } from "../trace/recorder.js";
 import { claimNewTracePath, removeTraceFiles, setLatest, TRACE_DIR } from "../trace/locate.js";
 import { lockPathFor, TraceLock, tryLockTrace } from "../trace/output-lock.js";
 import { TraceError } from "../trace/errors.js";
 
-interface RecordCliOptions {
+interface RecordCliOptions extends DiskCliOptions {
   output?: string;
   maxSteps?: string;
   force?: boolean;
@@ -37,6 +38,9 @@ export function registerRecord(program: Command): void {
     .option("--memory <MiB>", `guest RAM in MiB (default ${DEFAULT_MEMORY_MIB})`)
     .option("--cmdline <text>", "kernel command line (the kernel sees '<kernel.elf> <text>', as under QEMU's -append)", "")
     .option("--module <file>", "multiboot module, repeatable; text after a space is passed with it ('--module \"init.elf arg\"'); --initrd A,B adds modules A and B", collect, [])
+    .option("--hda <file>", DISK_OPTION_HELP.hda)
+    .option("--hdb <file>", DISK_OPTION_HELP.hdb)
+    .option("--drive <spec>", DISK_OPTION_HELP.drive, collect)
     .option("--no-progress", "do not print progress on stderr while recording")
     .option("--json", "print the end-of-recording summary (or the error) as one JSON object on stderr; no progress lines")
     .addHelpText(
@@ -82,14 +86,19 @@ async function record(kernel: string, opts: RecordCliOptions): Promise<void> {
   // The kernel first: a bad image is refused before any file or folder is created.
   const modules = readModules(opts.module, memoryMiB * 1048576);
   const cmdline = multibootCmdline(kernel, opts.cmdline);
-  const { machine, image } = machineForKernel(kernel, { memoryMiB, cmdline, modules, compile: true });
-  const isDefault = opts.output === undefined;
-  const lock = isDefault ? claimDefaultOutput(kernel) : claimNamedOutput(opts.output!, opts.force === true);
-  const path = lock.tracePath;
+  const opened = openDisks(opts);
   try {
-    await recordInto(path, isDefault, kernel, machine, image, maxSteps, cmdline, modules, opts);
+    const { machine, image } = machineForKernel(kernel, { memoryMiB, cmdline, modules, compile: true, disks: opened.disks });
+    const isDefault = opts.output === undefined;
+    const lock = isDefault ? claimDefaultOutput(kernel) : claimNamedOutput(opts.output!, opts.force === true);
+    const path = lock.tracePath;
+    try {
+      await recordInto(path, isDefault, kernel, machine, image, maxSteps, cmdline, modules, opts);
+    } finally {
+      lock.release();
+    }
   } finally {
-    lock.release();
+    opened.close();
   }
 }
 

@@ -5,6 +5,7 @@ import { parsePositiveInt } from "./errors.js";
 import { jsonParseErrors, reportingJsonErrors } from "./json-errors.js";
 import { runToEnd, exitCodeFor, describeStop } from "./run-loop.js";
 import { DEFAULT_MEMORY_MIB } from "../machine/machine.js";
+import { DISK_OPTION_HELP, openDisks, type DiskCliOptions } from "./disk-options.js";
 
 export function registerRun(program: Command): void {
   const command = program
@@ -15,6 +16,9 @@ export function registerRun(program: Command): void {
     .option("--memory <MiB>", `guest RAM in MiB (default ${DEFAULT_MEMORY_MIB})`)
     .option("--cmdline <text>", "kernel command line (the kernel sees '<kernel.elf> <text>', as under QEMU's -append)", "")
     .option("--module <file>", "multiboot module, repeatable; text after a space is passed with it ('--module \"init.elf arg\"'); --initrd A,B adds modules A and B", collect, [])
+    .option("--hda <file>", DISK_OPTION_HELP.hda)
+    .option("--hdb <file>", DISK_OPTION_HELP.hdb)
+    .option("--drive <spec>", DISK_OPTION_HELP.drive, collect)
     .option("--interpret", "interpret every instruction (no block compilation; slower, for cross-checking)")
     .option("--json", "print the end-of-run summary as one JSON object on stderr")
     .addHelpText(
@@ -40,26 +44,38 @@ Examples:
   jsonParseErrors(command);
 }
 
-interface RunCliOptions {
+type RunCliOptions = DiskCliOptions & {
   maxSteps?: string;
   memory?: string;
   cmdline: string;
   module: string[];
   interpret?: boolean;
   json?: boolean;
-}
+};
 
 async function run(kernel: string, opts: RunCliOptions): Promise<void> {
   const maxSteps = opts.maxSteps !== undefined ? parsePositiveInt(opts.maxSteps, "--max-steps") : undefined;
   const memoryMiB = opts.memory !== undefined ? parsePositiveInt(opts.memory, "--memory", 3072) : DEFAULT_MEMORY_MIB;
   const modules = readModules(opts.module, memoryMiB * 1048576);
   const cmdline = multibootCmdline(kernel, opts.cmdline);
-  const { machine } = machineForKernel(kernel, { memoryMiB, cmdline, modules, compile: !opts.interpret });
+  const opened = openDisks(opts);
+  let machine;
+  try {
+    machine = machineForKernel(kernel, { memoryMiB, cmdline, modules, compile: !opts.interpret, disks: opened.disks }).machine;
+  } catch (e) {
+    opened.close();
+    throw e;
+  }
   const out = new SerialWriter();
   machine.onSerial = (b) => out.push(b);
   machine.onDebugConsole = (b) => out.push(b);
   const started = performance.now();
-  const result = await runToEnd(machine, { maxSteps, onChunk: () => out.flush() });
+  let result;
+  try {
+    result = await runToEnd(machine, { maxSteps, onChunk: () => out.flush() });
+  } finally {
+    opened.close();
+  }
   out.flush();
   const seconds = (performance.now() - started) / 1000;
   const status = exitCodeFor(result);

@@ -11,7 +11,7 @@ import { PortBus } from "./port-bus.js";
 import { PicPair } from "./pic.js";
 import { Pit } from "./pit.js";
 import { APIC_DEFAULT_BASE, APIC_MMIO_SIZE, APIC_VERSION, LocalApic } from "./apic.js";
-import { Uart } from "./uart.js";
+import { COM1_BASE, COM1_IRQ, Uart } from "./uart.js";
 import { Cmos } from "./cmos.js";
 import { DebugPorts } from "./debug-ports.js";
 import { findMultibootHeader, loadMultiboot } from "./multiboot.js";
@@ -26,6 +26,8 @@ import { firmwareFits, installFirmware } from "./firmware/install.js";
 import { COM1_PORT } from "./firmware/bios-data-area.js";
 import { cpuid } from "../cpu/cpuid.js";
 import { EAX, EDX } from "../cpu/constants.js";
+import { IdeChannel, PRIMARY_IDE, SECONDARY_IDE } from "./ide-channel.js";
+import type { DiskImage } from "./disk-image.js";
 import { loadCpuState, saveCpuState, type CpuState } from "../cpu/cpu-state.js";
 
 export interface MachineOptions {
@@ -37,6 +39,11 @@ export interface MachineOptions {
   modules?: readonly BootModule[];
   /** Compile hot code into JS functions (default true); false interprets every instruction. */
   compile?: boolean;
+  /**
+   * IDE disks by QEMU's drive index: 0 primary master, 1 primary slave, 2 secondary master, 3
+   * secondary slave (missing or null: no drive there).
+   */
+  disks?: (DiskImage | null | undefined)[];
 }
 
 /**
@@ -72,6 +79,8 @@ export interface MachineState {
     pic: unknown; pit: unknown; apic: unknown; uart: unknown; cmos: unknown; debugPorts: unknown;
     /** Absent in traces recorded before these devices existed: they keep their power-on state. */
     ioapic?: unknown; pci?: unknown; pm?: unknown;
+    /** Absent in keyframes recorded before the IDE channels existed (they then start at power-on). */
+    ide?: unknown[];
   };
 }
 
@@ -94,6 +103,10 @@ export class Machine {
   readonly ioapic: IoApic;
   readonly pci: PciHost;
   readonly pm: Piix4Pm;
+  /** The primary (IRQ 14) and secondary (IRQ 15) IDE channels. */
+  readonly ide: [IdeChannel, IdeChannel];
+  /** The disks by drive index 0-3 (null where there is none). */
+  readonly disks: (DiskImage | null)[];
   /** Ticks skipped by HLT: virtual time is steps + idleTicks. */
   idleTicks = 0;
   /** Bytes the guest writes to COM1. */
@@ -119,7 +132,7 @@ export class Machine {
     this.apic = new LocalApic(now, update);
     this.ioapic = new IoApic(this.apic);
     this.apic.onLevelEoi = (vector) => this.ioapic.endOfInterrupt(vector);
-    this.uart = new Uart((b) => this.onSerial(b), (level) => this.setIsaIrq(4, level));
+    this.uart = new Uart((b) => this.onSerial(b), (level) => this.setIsaIrq(COM1_IRQ, level), COM1_BASE, now);
     this.cmos = new Cmos(this.mem.size, now);
     this.debugPorts = new DebugPorts({
       onByte: (b) => this.onDebugConsole(b),
@@ -133,7 +146,16 @@ export class Machine {
       setSci: (level) => this.setIsaIrq(SCI_IRQ, level),
       powerOff: (detail) => this.requestPowerOff(detail),
     });
+    this.disks = [0, 1, 2, 3].map((i) => options.disks?.[i] ?? null);
+    // IDENTIFY serial numbers follow the drive index ("QM00001" for index 0), as QEMU numbers its
+    // IDE units whether or not a drive is attached.
+    const serials = [1, 2, 3, 4];
+    this.ide = [
+      new IdeChannel(PRIMARY_IDE, [this.disks[0], this.disks[1]], [serials[0], serials[1]], (level) => this.setIsaIrq(PRIMARY_IDE.irq, level)),
+      new IdeChannel(SECONDARY_IDE, [this.disks[2], this.disks[3]], [serials[2], serials[3]], (level) => this.setIsaIrq(SECONDARY_IDE.irq, level)),
+    ];
     this.pic.registerOn(this.ports);
+    for (const ch of this.ide) ch.registerOn(this.ports);
     this.pit.registerOn(this.ports);
     this.uart.registerOn(this.ports);
     this.cmos.registerOn(this.ports);
@@ -150,6 +172,7 @@ export class Machine {
     this.ports.write(0x4d1, 1, PCI_LEVEL_IRQS_ELCR2);
     this.pit.firmwareInit();
     this.apic.firmwareInit();
+    for (const ch of this.ide) ch.firmwareInit();
     this.cpu.interrupts = this.apic;
     this.cpu.clock = now;
     this.cpu.apicBase = this.apic.readBaseMsr() | 0;
@@ -253,6 +276,7 @@ export class Machine {
         ioapic: this.ioapic.saveState(),
         pci: this.pci.saveState(),
         pm: this.pm.saveState(),
+        ide: this.ide.map((ch) => ch.saveState()),
       },
     };
   }
@@ -276,6 +300,8 @@ export class Machine {
     if (state.devices.ioapic !== undefined) this.ioapic.loadState(state.devices.ioapic);
     if (state.devices.pci !== undefined) this.pci.loadState(state.devices.pci);
     if (state.devices.pm !== undefined) this.pm.loadState(state.devices.pm);
+    const ide = state.devices.ide;
+    this.ide.forEach((ch, i) => (ide === undefined ? ch.firmwareInit() : ch.loadState(ide[i])));
     loadCpuState(this.cpu, state.cpu);
     this.cpu.stopReason = CpuStop.None;
     this.updateInterruptLine();
@@ -312,7 +338,7 @@ export class Machine {
   }
 
   private nextEventTick(): number {
-    return Math.min(this.pit.nextEventTick(), this.apic.nextEventTick(), this.pm.nextEventTick());
+    return Math.min(this.pit.nextEventTick(), this.apic.nextEventTick(), this.pm.nextEventTick(), this.uart.nextEventTick());
   }
 
   /**
@@ -324,6 +350,8 @@ export class Machine {
     let t = this.apic.nextEventTick();
     if (this.isaIrqReachesCpu(0, 2)) t = Math.min(t, this.pit.nextEventTick());
     if (this.isaIrqReachesCpu(SCI_IRQ, SCI_IRQ)) t = Math.min(t, this.pm.nextEventTick());
+    // The UART's FIFO timeout (armed only while received bytes wait) can raise IRQ 4.
+    if (this.isaIrqReachesCpu(COM1_IRQ, COM1_IRQ)) t = Math.min(t, this.uart.nextEventTick());
     return t;
   }
 
@@ -337,6 +365,7 @@ export class Machine {
     this.pit.advanceTo(now);
     this.apic.advanceTo(now);
     this.pm.advanceTo(now);
+    this.uart.advanceTo(now);
   }
 
   /** Why the machine stopped, if it has: exit, triple fault, or a halt nothing can end. */

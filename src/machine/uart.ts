@@ -1,9 +1,20 @@
 /**
  * A 16550A UART (COM1: ports 0x3f8-0x3ff, IRQ 4). Output is instantaneous: a byte written to THR is
  * handed to `onByte` at once, so LSR always shows the transmitter empty (THRE and TEMT) and a
- * THR-empty interrupt follows every write. There is no host input yet; the receive path exists for
- * loopback mode (MCR bit 4) and for `receive()`, so RBR, the FIFO, data-ready and overrun stay
- * consistent.
+ * THR-empty interrupt follows every write. Input arrives through `receive(byte)` (host input, replayed
+ * input, or THR looped back with MCR bit 4), and behaves as QEMU 7.2's 16550 does:
+ *
+ *  - without the FIFO, RBR holds one byte: a byte arriving while data-ready is set overruns it (LSR
+ *    OE, the new byte replaces the old); reading RBR clears data-ready and reads the last byte again
+ *    until a new one comes;
+ *  - with the FIFO (FCR bit 0), up to 16 bytes queue; one arriving at a full FIFO is lost and sets OE;
+ *    reading an empty FIFO gives 0. Changing the FIFO enable, or FCR bit 1, empties it; FCR bit 2
+ *    (transmit FIFO reset) signals THR empty again; bits 6-7 set the trigger level (1, 4, 8, 14);
+ *  - the received-data interrupt (IER bit 0) is raised while data is ready (with the FIFO: while it
+ *    holds at least the trigger level); the character timeout interrupt is raised when bytes have sat
+ *    in the FIFO for 4 character times (from the last byte received or read; the character time
+ *    follows the divisor and LCR, in virtual ticks) and cleared by reading RBR;
+ *  - LSR OE clears when LSR is read.
  *
  * Registers by offset (DLAB is LCR bit 7):
  *   0  RBR (read) / THR (write); DLL when DLAB=1
@@ -11,13 +22,16 @@
  *   2  IIR (read) / FCR (write)
  *   3  LCR    4  MCR    5  LSR    6  MSR    7  SCR
  *
- * Interrupt identification follows the 16550 priority order: receiver line status (overrun), received
- * data available (or character timeout when the FIFO holds less than its trigger level; with no clock
- * for timeouts it is reported at once), THR empty, modem status. Reading IIR while it reports THR
- * empty clears that source, as does writing THR. The IRQ line follows "some enabled source is
- * pending"; MCR.OUT2, which gates the IRQ driver on PC boards, is not modelled (QEMU does not either).
+ * Interrupt identification in 16550 priority order: receiver line status (overrun), character
+ * timeout, received data available, THR empty, modem status. Reading IIR while it reports THR empty
+ * clears that source, as does writing THR. The IRQ line follows "some enabled source is pending";
+ * MCR.OUT2, which gates the IRQ driver on PC boards, is not modelled (QEMU does not either).
+ *
+ * Only COM1 exists: COM2-COM4 (0x2f8, 0x3e8, 0x2e8) are absent and read as 0xff, matching the BIOS
+ * data area, which lists one serial port.
  */
-import type { AccessSize, PortDevice, StatefulDevice } from "./bus.js";
+import type { AccessSize, PortDevice, StatefulDevice, TimedDevice } from "./bus.js";
+import { TICKS_PER_SECOND } from "./bus.js";
 import type { PortBus } from "./port-bus.js";
 
 export const COM1_BASE = 0x3f8;
@@ -41,9 +55,16 @@ const MCR_LOOP = 0x10;
 const MSR_CONNECTED = 0xb0;
 const FIFO_SIZE = 16;
 const TRIGGER_LEVELS = [1, 4, 8, 14] as const;
+/** The 16550's input clock divided by 16: the baud rate at divisor 1. */
+const BAUD_BASE = 115200;
+/** Character times of silence before a FIFO timeout interrupt. */
+const TIMEOUT_CHARS = 4;
 
 export interface UartState {
+  /** Bytes in the receive FIFO, oldest first (without the FIFO: the unread byte, if any). */
   rx: number[];
+  /** The receiver buffer register's last byte (what RBR reads without the FIFO). */
+  rbr?: number;
   ier: number;
   lcr: number;
   mcr: number;
@@ -57,11 +78,18 @@ export interface UartState {
   triggerLevel: number;
   thrInterruptPending: boolean;
   irqLevel: boolean;
+  /** Virtual tick at which a FIFO character timeout falls due (null: none armed). */
+  timeoutAt?: number | null;
+  timeoutPending?: boolean;
 }
 
-export class Uart implements PortDevice, StatefulDevice {
+export class Uart implements PortDevice, StatefulDevice, TimedDevice {
   readonly base: number;
-  private rx: number[] = [];
+  /** The receive FIFO as a ring: `rxCount` bytes from `rxHead`. */
+  private readonly rxRing = new Uint8Array(FIFO_SIZE);
+  private rxHead = 0;
+  private rxCount = 0;
+  private rbr = 0;
   private ier = 0;
   private lcr = 0;
   private mcr = 0;
@@ -73,14 +101,21 @@ export class Uart implements PortDevice, StatefulDevice {
   private triggerLevel = 1;
   private thrInterruptPending = false;
   private irqLevel = false;
+  private timeoutAt = Infinity;
+  private timeoutPending = false;
   private readonly onByte: (byte: number) => void;
   private readonly irq: (level: boolean) => void;
+  private readonly now: () => number;
 
-  /** `onByte` receives each transmitted byte; `irq` receives the interrupt line's level when it changes. */
-  constructor(onByte: (byte: number) => void, irq: (level: boolean) => void, base: number = COM1_BASE) {
+  /**
+   * `onByte` receives each transmitted byte; `irq` receives the interrupt line's level when it
+   * changes; `now` is virtual time in ticks (for the FIFO timeout).
+   */
+  constructor(onByte: (byte: number) => void, irq: (level: boolean) => void, base: number = COM1_BASE, now: () => number = () => 0) {
     this.onByte = onByte;
     this.irq = irq;
     this.base = base;
+    this.now = now;
   }
 
   /** Maps the eight byte-wide registers at `base` on `bus`. */
@@ -88,29 +123,71 @@ export class Uart implements PortDevice, StatefulDevice {
     bus.register(this.base, 8, this);
   }
 
+  /** Ticks one character takes on the line at the current divisor and frame format (LCR). */
+  characterTicks(): number {
+    const dataBits = (this.lcr & 0x03) + 5;
+    const parity = (this.lcr & 0x08) !== 0 ? 1 : 0;
+    const stop = (this.lcr & 0x04) !== 0 ? 2 : 1;
+    const baud = this.divisor === 0 ? 3500 : BAUD_BASE / this.divisor;
+    return Math.floor((TICKS_PER_SECOND / baud) * (1 + dataBits + parity + stop));
+  }
+
   /** A byte arriving on the receive line (or looped back from THR). */
   receive(byte: number): void {
-    const limit = this.fifoEnabled ? FIFO_SIZE : 1;
-    if (this.rx.length >= limit) {
-      // Overrun: without a FIFO the new character replaces the unread one; with a full FIFO the new
-      // character is lost.
-      this.lsrErrors |= LSR_OE;
-      if (!this.fifoEnabled) this.rx[0] = byte & 0xff;
+    const b = byte & 0xff;
+    if (this.fifoEnabled) {
+      if (this.rxCount === FIFO_SIZE) {
+        this.lsrErrors |= LSR_OE;
+      } else {
+        this.rxRing[(this.rxHead + this.rxCount) % FIFO_SIZE] = b;
+        this.rxCount++;
+      }
+      this.timeoutAt = this.now() + TIMEOUT_CHARS * this.characterTicks();
     } else {
-      this.rx.push(byte & 0xff);
+      if (this.rxCount > 0) this.lsrErrors |= LSR_OE;
+      this.rbr = b;
+      this.rxCount = 1;
     }
     this.updateIrq();
+  }
+
+  /** The tick of the pending FIFO timeout, or Infinity. */
+  nextEventTick(): number {
+    return this.timeoutAt;
+  }
+
+  advanceTo(now: number): void {
+    if (now < this.timeoutAt) return;
+    this.timeoutAt = Infinity;
+    if (this.fifoEnabled && this.rxCount > 0) {
+      this.timeoutPending = true;
+      this.updateIrq();
+    }
+  }
+
+  private readRbr(): number {
+    if (!this.fifoEnabled) {
+      this.rxCount = 0;
+      this.updateIrq();
+      return this.rbr;
+    }
+    let v = 0;
+    if (this.rxCount > 0) {
+      v = this.rxRing[this.rxHead];
+      this.rxHead = (this.rxHead + 1) % FIFO_SIZE;
+      this.rxCount--;
+      this.timeoutAt = this.rxCount > 0 ? this.now() + TIMEOUT_CHARS * this.characterTicks() : Infinity;
+    }
+    this.timeoutPending = false;
+    this.updateIrq();
+    return v;
   }
 
   portRead(port: number, _size: AccessSize): number {
     const dlab = (this.lcr & 0x80) !== 0;
     switch (port - this.base) {
-      case 0: {
-        if (dlab) return this.divisor & 0xff;
-        const v = this.rx.length > 0 ? (this.rx.shift() as number) : 0;
-        this.updateIrq();
-        return v;
-      }
+      case 0:
+        return dlab ? this.divisor & 0xff : this.readRbr();
       case 1:
         return dlab ? (this.divisor >> 8) & 0xff : this.ier;
       case 2: {
@@ -126,7 +203,7 @@ export class Uart implements PortDevice, StatefulDevice {
       case 4:
         return this.mcr;
       case 5: {
-        const v = (this.rx.length > 0 ? LSR_DR : 0) | this.lsrErrors | LSR_THRE | LSR_TEMT;
+        const v = (this.rxCount > 0 ? LSR_DR : 0) | this.lsrErrors | LSR_THRE | LSR_TEMT;
         if (this.lsrErrors !== 0) {
           this.lsrErrors = 0;
           this.updateIrq();
@@ -202,10 +279,19 @@ export class Uart implements PortDevice, StatefulDevice {
     this.updateIrq();
   }
 
-  private writeFcr(v: number): void {
+  private writeFcr(value: number): void {
+    let v = value;
     const enable = (v & 0x01) !== 0;
-    // Changing the FIFO enable clears both FIFOs; bits 1 and 2 clear them explicitly.
-    if (enable !== this.fifoEnabled || (v & 0x02) !== 0) this.rx = [];
+    // Changing the FIFO enable resets both FIFOs.
+    if (enable !== this.fifoEnabled) v |= 0x06;
+    if (v & 0x02) {
+      this.rxHead = 0;
+      this.rxCount = 0;
+      this.timeoutAt = Infinity;
+      this.timeoutPending = false;
+    }
+    // The transmit FIFO reset leaves THR empty, which is a THR-empty interrupt source again.
+    if (v & 0x04) this.thrInterruptPending = true;
     this.fifoEnabled = enable;
     this.triggerLevel = TRIGGER_LEVELS[v >> 6];
     this.updateIrq();
@@ -234,9 +320,8 @@ export class Uart implements PortDevice, StatefulDevice {
   /** The IIR interrupt identification (bits 0-3) of the highest-priority enabled pending source. */
   private interruptId(): number {
     if ((this.ier & 0x04) && this.lsrErrors !== 0) return IIR_LINE;
-    if ((this.ier & 0x01) && this.rx.length > 0) {
-      return this.fifoEnabled && this.rx.length < this.triggerLevel ? IIR_TIMEOUT : IIR_RDA;
-    }
+    if ((this.ier & 0x01) && this.timeoutPending) return IIR_TIMEOUT;
+    if ((this.ier & 0x01) && this.rxCount > 0 && (!this.fifoEnabled || this.rxCount >= this.triggerLevel)) return IIR_RDA;
     if ((this.ier & 0x02) && this.thrInterruptPending) return IIR_THRE;
     if ((this.ier & 0x08) && (this.msr & 0x0f) !== 0) return IIR_MODEM;
     return IIR_NONE;
@@ -251,17 +336,20 @@ export class Uart implements PortDevice, StatefulDevice {
   }
 
   saveState(): UartState {
+    const rx: number[] = [];
+    if (this.fifoEnabled) for (let i = 0; i < this.rxCount; i++) rx.push(this.rxRing[(this.rxHead + i) % FIFO_SIZE]);
+    else if (this.rxCount > 0) rx.push(this.rbr);
     return {
-      rx: [...this.rx], ier: this.ier, lcr: this.lcr, mcr: this.mcr, lsrErrors: this.lsrErrors, msr: this.msr,
+      rx, rbr: this.rbr, ier: this.ier, lcr: this.lcr, mcr: this.mcr, lsrErrors: this.lsrErrors, msr: this.msr,
       scr: this.scr, divisor: this.divisor, fifoEnabled: this.fifoEnabled, triggerLevel: this.triggerLevel,
       thrInterruptPending: this.thrInterruptPending, irqLevel: this.irqLevel,
+      timeoutAt: this.timeoutAt === Infinity ? null : this.timeoutAt, timeoutPending: this.timeoutPending,
     };
   }
 
   loadState(state: unknown): void {
     const s = state as UartState;
-    if (typeof s !== "object" || s === null || !Array.isArray(s.rx)) throw new Error("UART state is malformed");
-    this.rx = [...s.rx];
+    if (typeof s !== "object" || s === null || !Array.isArray(s.rx) || s.rx.length > FIFO_SIZE) throw new Error("UART state is malformed");
     this.ier = s.ier;
     this.lcr = s.lcr;
     this.mcr = s.mcr;
@@ -273,5 +361,13 @@ export class Uart implements PortDevice, StatefulDevice {
     this.triggerLevel = s.triggerLevel;
     this.thrInterruptPending = s.thrInterruptPending;
     this.irqLevel = s.irqLevel;
+    this.rxHead = 0;
+    this.rxCount = s.rx.length;
+    this.rxRing.set(s.rx);
+    // States saved before `rbr` existed held the unread byte (if any) in rx.
+    this.rbr = s.rbr ?? (this.fifoEnabled ? 0 : s.rx[0] ?? 0);
+    if (!this.fifoEnabled && s.rx.length > 0) this.rbr = s.rx[0];
+    this.timeoutAt = s.timeoutAt ?? Infinity;
+    this.timeoutPending = s.timeoutPending ?? false;
   }
 }

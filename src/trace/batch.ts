@@ -12,6 +12,26 @@ export interface KeyframeData {
   pages: Int32Array;
   /** Their contents, 4096 bytes each, in the order of `pages`. */
   data: Uint8Array;
+  /** Per disk, the sectors written since the previous keyframe and their contents at this one. */
+  disks: KeyframeDiskSectors[];
+}
+
+/** Sectors of one disk's copy-on-write overlay, 512 bytes each in the order of `sectors`. */
+export interface KeyframeDiskSectors {
+  drive: number;
+  sectors: Float64Array;
+  data: Uint8Array;
+}
+
+/** A disk the run had, stored whole at creation so the trace replays without the image file. */
+export interface TraceDisk {
+  /** Drive index 0-3. */
+  drive: number;
+  name: string;
+  sha256: string;
+  /** Whether the run wrote the guest's writes back to the image file (snapshot=off). */
+  writeBack: boolean;
+  data: Uint8Array;
 }
 
 export interface Batch {
@@ -38,14 +58,20 @@ export const PORT_FIELDS = 4;
 /** The buffers to transfer (not copy) when posting `b` to a worker. */
 export function batchTransferList(b: Batch): ArrayBuffer[] {
   const list = [b.index.buffer, b.ports.buffer, b.events.buffer, b.serial.buffer];
-  for (const k of b.keyframes) list.push(k.pages.buffer, k.data.buffer);
+  for (const k of b.keyframes) {
+    list.push(k.pages.buffer, k.data.buffer);
+    for (const d of k.disks) list.push(d.sectors.buffer, d.data.buffer);
+  }
   return list as ArrayBuffer[];
 }
 
 /** Rough size of a batch in memory, for the recorder's back-pressure. */
 export function batchBytes(b: Batch): number {
   let n = b.index.byteLength + b.ports.byteLength + b.events.byteLength + b.serial.byteLength;
-  for (const k of b.keyframes) n += k.data.byteLength + k.pages.byteLength + k.state.length;
+  for (const k of b.keyframes) {
+    n += k.data.byteLength + k.pages.byteLength + k.state.length;
+    for (const d of k.disks) n += d.data.byteLength + d.sectors.byteLength;
+  }
   return n;
 }
 
@@ -63,4 +89,6 @@ export interface TraceInit {
   /** Meta rows written at creation. */
   meta: Record<string, string>;
   image: { name: string; sha256: string; data: Uint8Array };
+  /** The run's disks (none: a version 1 trace). */
+  disks: TraceDisk[];
 }

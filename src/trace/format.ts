@@ -14,8 +14,17 @@ import { readFileSync } from "node:fs";
 
 /** Value of meta `format`. */
 export const TRACE_FORMAT = "ttd-trace";
-/** Bumped on any change a reader of the previous version would misread. */
-export const FORMAT_VERSION = 1;
+/**
+ * Bumped on any change a reader of the previous version would misread. The newest version this code
+ * reads and writes: 2 is a trace whose run had disks (it cannot be replayed without the `disk`
+ * tables); a trace without disks is still written as version 1.
+ */
+export const FORMAT_VERSION = 2;
+/** The version of a trace without disks. */
+export const FORMAT_VERSION_NO_DISKS = 1;
+
+/** Bytes per row of `disk_chunk` (the stored image is cut into pieces this size, all-zero ones left out). */
+export const DISK_CHUNK_BYTES = 1 << 20;
 /** SQLite header `application_id`: "ttdT" read as a big-endian 32-bit integer. */
 export const APPLICATION_ID = 0x74746454;
 
@@ -87,6 +96,22 @@ CREATE TABLE event(
 CREATE INDEX event_by_step ON event(step);
 CREATE TABLE serial(step INTEGER NOT NULL, stream INTEGER NOT NULL, byte INTEGER NOT NULL);
 CREATE INDEX serial_by_step ON serial(step);
+CREATE TABLE disk(
+  drive INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  write_back INTEGER NOT NULL
+);
+CREATE TABLE disk_chunk(drive INTEGER NOT NULL, offset INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (drive, offset)) WITHOUT ROWID;
+CREATE TABLE disk_sector(
+  drive INTEGER NOT NULL,
+  sector INTEGER NOT NULL,
+  keyframe INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (drive, sector, keyframe)
+) WITHOUT ROWID;
+CREATE INDEX disk_sector_by_keyframe ON disk_sector(drive, keyframe);
 CREATE TABLE port_index(
   port INTEGER NOT NULL,
   chunk INTEGER NOT NULL,

@@ -16,7 +16,8 @@ import {
   DEFAULT_CHUNK_STEPS, DEFAULT_KEYFRAME_STEPS, FORMAT_VERSION, LINE_BYTES, LINE_SHIFT, OutputStream, PAGE_BYTES, PAGE_SHIFT, TRACE_FORMAT, toolVersion,
 } from "./format.js";
 import { GrowFloat64, GrowInt32 } from "./grow.js";
-import type { Batch, KeyframeData, TraceEnd } from "./batch.js";
+import type { Batch, KeyframeData, KeyframeDiskSectors, TraceDisk, TraceEnd } from "./batch.js";
+import { SECTOR_BYTES, type DiskImage } from "../machine/disk-image.js";
 import { openSink } from "./writer-sink.js";
 import { RECORDER_META, recorderMeta } from "./liveness.js";
 
@@ -244,6 +245,24 @@ function copyPages(mem: Uint8Array, pages: Int32Array): Uint8Array {
   return out;
 }
 
+/**
+ * The overlay sectors of each disk to store with a keyframe: every sector of the overlay at the first
+ * keyframe, then those written since the previous keyframe (their contents now).
+ */
+function diskSectors(disks: (DiskImage | null)[], first: boolean): KeyframeDiskSectors[] {
+  const out: KeyframeDiskSectors[] = [];
+  disks.forEach((disk, drive) => {
+    if (disk === null) return;
+    const written = disk.takeWritten();
+    const list = first ? disk.overlaySectors() : written;
+    if (list.length === 0) return;
+    const data = new Uint8Array(list.length * SECTOR_BYTES);
+    list.forEach((s, i) => data.set(disk.overlaySector(s)!, i * SECTOR_BYTES));
+    out.push({ drive, sectors: Float64Array.from(list), data });
+  });
+  return out;
+}
+
 /** Every page of RAM that is not all zeros (the first keyframe's memory). */
 function nonZeroPages(mem: Uint8Array): Int32Array {
   const pages = new GrowInt32(256);
@@ -292,6 +311,9 @@ export class Recorder {
       path: opts.path,
       meta: this.meta(),
       image: { name: opts.imageName, sha256: createHash("sha256").update(opts.image).digest("hex"), data: opts.image },
+      disks: machine.disks.flatMap((d, drive): TraceDisk[] =>
+        d === null ? [] : [{ drive, name: d.name, sha256: createHash("sha256").update(d.base).digest("hex"), writeBack: d.onWriteBack !== null, data: d.base }],
+      ),
     };
     const sink = await openSink(init, opts.threaded ?? true);
     const obs = new RecordingObserver(machine, mem.size, this.chunkSteps);
@@ -299,7 +321,8 @@ export class Recorder {
     let keyframes = 0;
     const pendingKeyframes: KeyframeData[] = [];
     const takeKeyframe = (pages: Int32Array) => {
-      pendingKeyframes.push({ step: machine.cpu.steps, state: JSON.stringify(machine.saveState()), pages, data: copyPages(mem.u8, pages) });
+      const disks = diskSectors(machine.disks, keyframes === 0);
+      pendingKeyframes.push({ step: machine.cpu.steps, state: JSON.stringify(machine.saveState()), pages, data: copyPages(mem.u8, pages), disks });
       keyframes++;
     };
     const flush = () => {

@@ -13,6 +13,7 @@ import { PAGE_BYTES, PAGE_SHIFT } from "./format.js";
 import { TraceError } from "./errors.js";
 import type { TraceStore } from "./store.js";
 import { decodePage } from "./page-codec.js";
+import { DiskImage } from "../machine/disk-image.js";
 
 /** Receives the writes made while it is attached (memory still holds the old value). */
 export interface WriteListener {
@@ -73,7 +74,15 @@ export class Replayer {
 
   constructor(private readonly store: TraceStore) {
     const bytes = store.memoryBytes;
-    this.machine = new Machine({ memoryMiB: bytes / (1024 * 1024), compile: true });
+    // The disks as the run started, from the trace itself (the image files are not needed).
+    const disks: (DiskImage | null)[] = [null, null, null, null];
+    for (const d of store.disks) {
+      if (!Number.isInteger(d.drive) || d.drive < 0 || d.drive > 3 || d.size % 512 !== 0) {
+        throw new TraceError(`${store.path}: corrupt trace (disk ${d.name} has drive ${d.drive} and size ${d.size})`);
+      }
+      disks[d.drive] = new DiskImage(d.name, store.diskImage(d));
+    }
+    this.machine = new Machine({ memoryMiB: bytes / (1024 * 1024), compile: true, disks });
     // RAM comes from the trace alone: a page the trace never stored was zero when it was recorded,
     // whatever a fresh machine's firmware puts there today.
     this.machine.mem.u8.fill(0);
@@ -166,6 +175,14 @@ export class Replayer {
       const bytes = this.pageContents(p, this.store.pageVersion(p, kf));
       if (bytes === null) mem.fill(0, base, base + PAGE_BYTES);
       else mem.set(bytes, base);
+    }
+    for (const d of this.store.disks) {
+      try {
+        this.machine.disks[d.drive]!.restoreOverlay(this.store.diskOverlayAt(d.drive, kf));
+      } catch (e) {
+        if (e instanceof TraceError) throw e;
+        throw new TraceError(`${this.store.path}: corrupt trace (${(e as Error).message} at keyframe ${kf})`);
+      }
     }
     this.machine.loadState(this.stateOf(kf));
     this.ramKeyframe = kf;

@@ -4,9 +4,9 @@
  * later (a corrupt page deep in the file) are turned into the same kind of error.
  */
 import Database from "better-sqlite3";
-import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { inflateRawSync } from "node:zlib";
+import { createHash } from "node:crypto";
 import { APPLICATION_ID, FORMAT_VERSION, LINE_BYTES, PAGE_BYTES, TRACE_FORMAT } from "./format.js";
 import { TraceError } from "./errors.js";
 import { decodeEntries, type IndexRow } from "./index-codec.js";
@@ -24,6 +24,15 @@ export interface StoredEvent {
   cplBefore: number;
   cplAfter: number;
   handlerEip: number;
+}
+
+/** A disk of the recorded run (the `disk` table). */
+export interface StoredDisk {
+  drive: number;
+  name: string;
+  sha256: string;
+  size: number;
+  writeBack: boolean;
 }
 
 export interface StoredOutput {
@@ -105,6 +114,8 @@ export class TraceStore {
   readonly writes: number;
   /** Keyframe steps, ascending. */
   readonly keyframes: Float64Array;
+  /** The run's disks (none for traces recorded without disks, or before disks were recorded). */
+  readonly disks: readonly StoredDisk[];
 
   private readonly stmts: {
     keyframeState: Database.Statement<[number], { state: Buffer }>;
@@ -140,9 +151,15 @@ export class TraceStore {
       throw new TraceError(`${path}: trace format version ${version} is newer than this ttd supports (${FORMAT_VERSION}); use a newer ttd`);
     }
     if (version < 1) throw new TraceError(`${path}: not a ttd trace (format version ${version})`);
-    for (const t of ["meta", "image", "progress", "keyframe", "page", "write_index", "event", "serial", "port_index"]) {
+    const required = ["meta", "image", "progress", "keyframe", "page", "write_index", "event", "serial", "port_index"];
+    if (version >= 2) required.push("disk", "disk_chunk", "disk_sector");
+    for (const t of required) {
       if (!tables.has(t)) throw new TraceError(`${path}: corrupt trace (table ${t} is missing)`);
     }
+    this.disks = tables.has("disk")
+      ? (db.prepare("SELECT drive, name, sha256, size, write_back AS writeBack FROM disk ORDER BY drive").all() as { drive: number; name: string; sha256: string; size: number; writeBack: number }[])
+          .map((d) => ({ ...d, writeBack: d.writeBack !== 0 }))
+      : [];
     const meta = new Map<string, string>();
     for (const row of db.prepare("SELECT key, value FROM meta").all() as { key: string; value: string }[]) meta.set(row.key, row.value);
     this.meta = meta;
@@ -468,6 +485,40 @@ export class TraceStore {
   /** The image's name and checksum, without reading its bytes. */
   imageInfo(): { name: string; sha256: string } {
     return this.imageMeta;
+  }
+
+  /** The image of disk `drive` as the run started, checked against its SHA-256. */
+  diskImage(disk: StoredDisk): Uint8Array {
+    const data = new Uint8Array(disk.size);
+    const rows = this.guard(() => this.db.prepare("SELECT offset, data FROM disk_chunk WHERE drive = ? ORDER BY offset").all(disk.drive)) as { offset: number; data: Buffer }[];
+    for (const r of rows) {
+      let bytes: Buffer;
+      try {
+        bytes = inflateRawSync(r.data);
+      } catch {
+        throw new TraceError(`${this.path}: corrupt trace (disk ${disk.name} at offset ${r.offset} does not decompress)`);
+      }
+      if (r.offset + bytes.length > disk.size) throw new TraceError(`${this.path}: corrupt trace (disk ${disk.name} has data past its size)`);
+      data.set(bytes, r.offset);
+    }
+    if (createHash("sha256").update(data).digest("hex") !== disk.sha256) {
+      throw new TraceError(`${this.path}: corrupt trace (disk ${disk.name} does not match its SHA-256)`);
+    }
+    return data;
+  }
+
+  /** The overlay (written sectors) of disk `drive` at keyframe `kf`: each sector's latest stored version. */
+  diskOverlayAt(drive: number, kf: number): [number, Uint8Array][] {
+    const rows = this.guard(() =>
+      this.db.prepare("SELECT sector, data, MAX(keyframe) AS k FROM disk_sector WHERE drive = ? AND keyframe <= ? GROUP BY sector").all(drive, kf),
+    ) as { sector: number; data: Buffer }[];
+    return rows.map((r) => {
+      try {
+        return [r.sector, new Uint8Array(inflateRawSync(r.data))];
+      } catch {
+        throw new TraceError(`${this.path}: corrupt trace (sector ${r.sector} of disk ${drive} does not decompress)`);
+      }
+    });
   }
 
   /** Aggregates for `ttd info`. */

@@ -12,7 +12,8 @@
 import Database from "better-sqlite3";
 import { closeSync, openSync, statSync } from "node:fs";
 import { deflateRawSync, constants as zlibConstants } from "node:zlib";
-import { APPLICATION_ID, FORMAT_VERSION, PAGE_BYTES, SCHEMA } from "./format.js";
+import { APPLICATION_ID, DISK_CHUNK_BYTES, FORMAT_VERSION, FORMAT_VERSION_NO_DISKS, PAGE_BYTES, SCHEMA } from "./format.js";
+import { SECTOR_BYTES } from "../machine/disk-image.js";
 import { rowsFromSegments } from "./index-codec.js";
 import { PageCompressor } from "./page-codec.js";
 import { writeDigests } from "./digest.js";
@@ -28,6 +29,7 @@ export class TraceWriter {
   private readonly insertSerial: Database.Statement<[number, number, number]>;
   private readonly insertKeyframe: Database.Statement<[number, Buffer]>;
   private readonly insertPage: Database.Statement<[number, number, Buffer]>;
+  private readonly insertSector: Database.Statement<[number, number, number, Buffer]>;
   private readonly updateProgress: Database.Statement<[number, number, number]>;
   private readonly applyTx: (b: Batch) => void;
   private readonly pages = new PageCompressor();
@@ -47,13 +49,23 @@ export class TraceWriter {
     db.pragma("cache_size = -8192");
     const create = db.transaction(() => {
       db.pragma(`application_id = ${APPLICATION_ID}`);
-      db.pragma(`user_version = ${FORMAT_VERSION}`);
+      db.pragma(`user_version = ${init.disks.length > 0 ? FORMAT_VERSION : FORMAT_VERSION_NO_DISKS}`);
       db.exec(SCHEMA);
       const meta = db.prepare<[string, string]>("INSERT INTO meta(key, value) VALUES (?, ?)");
       for (const [k, v] of Object.entries(init.meta)) meta.run(k, v);
       db.prepare<[string, string, number, Buffer]>("INSERT INTO image(name, sha256, size, data) VALUES (?, ?, ?, ?)")
         .run(init.image.name, init.image.sha256, init.image.data.length, Buffer.from(init.image.data.buffer, init.image.data.byteOffset, init.image.data.byteLength));
       db.prepare("INSERT INTO progress(id, steps, writes, batches) VALUES (1, 0, 0, 0)").run();
+      const disk = db.prepare<[number, string, string, number, number]>("INSERT INTO disk(drive, name, sha256, size, write_back) VALUES (?, ?, ?, ?, ?)");
+      const chunk = db.prepare<[number, number, Buffer]>("INSERT INTO disk_chunk(drive, offset, data) VALUES (?, ?, ?)");
+      for (const d of init.disks) {
+        disk.run(d.drive, d.name, d.sha256, d.data.length, d.writeBack ? 1 : 0);
+        for (let off = 0; off < d.data.length; off += DISK_CHUNK_BYTES) {
+          const piece = d.data.subarray(off, Math.min(off + DISK_CHUNK_BYTES, d.data.length));
+          if (piece.every((x) => x === 0)) continue;
+          chunk.run(d.drive, off, deflateRawSync(piece, { level: zlibConstants.Z_BEST_SPEED }));
+        }
+      }
     });
     create();
     this.insertIndex = db.prepare("INSERT INTO write_index(line, first_chunk, last_chunk, entries) VALUES (?, ?, ?, ?)");
@@ -64,6 +76,7 @@ export class TraceWriter {
     this.insertSerial = db.prepare("INSERT INTO serial(step, stream, byte) VALUES (?, ?, ?)");
     this.insertKeyframe = db.prepare("INSERT INTO keyframe(step, state) VALUES (?, ?)");
     this.insertPage = db.prepare("INSERT INTO page(keyframe, page, data) VALUES (?, ?, ?)");
+    this.insertSector = db.prepare("INSERT INTO disk_sector(drive, sector, keyframe, data) VALUES (?, ?, ?, ?)");
     this.updateProgress = db.prepare("UPDATE progress SET steps = ?, writes = ?, batches = ? WHERE id = 1");
     this.applyTx = db.transaction((b: Batch) => this.applyInner(b));
   }
@@ -80,6 +93,12 @@ export class TraceWriter {
       for (let i = 0; i < k.pages.length; i++) {
         const bytes = k.data.subarray(i * PAGE_BYTES, (i + 1) * PAGE_BYTES);
         this.insertPage.run(k.step, k.pages[i], this.pages.compress(k.pages[i], bytes));
+      }
+      for (const d of k.disks) {
+        for (let i = 0; i < d.sectors.length; i++) {
+          const bytes = d.data.subarray(i * SECTOR_BYTES, (i + 1) * SECTOR_BYTES);
+          this.insertSector.run(d.drive, d.sectors[i], k.step, deflateRawSync(bytes, { level: zlibConstants.Z_BEST_SPEED }));
+        }
       }
     }
     // Batches end on chunk boundaries (see Recorder), so (line, first_chunk) never repeats across them.

@@ -70,7 +70,7 @@ describe("Uart", () => {
     expect(rd(5) & 0x01).toBe(0x01);
     expect(rd(0)).toBe(0x77);
     expect(rd(5) & 0x01).toBe(0x00);
-    expect(rd(0)).toBe(0); // empty RBR
+    expect(rd(0)).toBe(0x77); // without the FIFO, RBR reads its last byte again (as QEMU's)
     wr(4, 0x00);
     expect(rd(6) & 0xf0).toBe(0xb0);
   });
@@ -98,17 +98,59 @@ describe("Uart", () => {
     expect(rd(2)).toBe(0x01);
   });
 
-  it("queues up to 16 bytes with the FIFO on and reports a timeout below the trigger level", () => {
+  it("queues up to 16 bytes with the FIFO on, interrupting at the trigger level; the 17th is lost", () => {
     wr(2, 0x81); // FIFO, trigger 8
     wr(1, 0x01);
-    for (let i = 0; i < 3; i++) uart.receive(i);
-    expect(rd(2)).toBe(0xcc);
-    for (let i = 3; i < 17; i++) uart.receive(i);
+    for (let i = 0; i < 7; i++) uart.receive(i);
+    expect(rd(2)).toBe(0xc1); // below the trigger level, before the timeout: nothing yet
+    expect(rd(5) & 0x01).toBe(0x01);
+    uart.receive(7);
     expect(rd(2)).toBe(0xc4);
+    for (let i = 8; i < 17; i++) uart.receive(i);
     expect(rd(5) & 0x02).toBe(0x02); // the 17th byte overran
     const got = Array.from({ length: 16 }, () => rd(0));
     expect(got).toEqual(Array.from({ length: 16 }, (_, i) => i));
     expect(rd(5) & 0x01).toBe(0);
+    expect(rd(0)).toBe(0); // an empty FIFO reads 0
+  });
+
+  it("raises the character timeout after 4 character times of silence, in virtual ticks, and clears it on a read", () => {
+    let now = 1000;
+    const levels: boolean[] = [];
+    const u = new Uart(() => {}, (l) => levels.push(l), B, () => now);
+    u.portWrite(B + 3, 1, 0x83); // DLAB, 8N1
+    u.portWrite(B + 0, 1, 1); // divisor 1: 115200 baud
+    u.portWrite(B + 3, 1, 0x03);
+    expect(u.characterTicks()).toBe(Math.floor((1e9 / 115200) * 10));
+    u.portWrite(B + 2, 1, 0xc1); // FIFO, trigger 14
+    u.portWrite(B + 1, 1, 0x01);
+    u.receive(0x41);
+    u.receive(0x42);
+    const due = 1000 + 4 * u.characterTicks();
+    expect(u.nextEventTick()).toBe(due);
+    now = due - 1;
+    u.advanceTo(now);
+    expect(u.portRead(B + 2, 1)).toBe(0xc1);
+    now = due;
+    u.advanceTo(now);
+    expect(levels).toEqual([true]);
+    expect(u.portRead(B + 2, 1)).toBe(0xcc);
+    expect(u.portRead(B + 0, 1)).toBe(0x41); // the read clears the timeout and re-arms it for the rest
+    expect(levels).toEqual([true, false]);
+    expect(u.nextEventTick()).toBe(due + 4 * u.characterTicks());
+    expect(u.portRead(B + 0, 1)).toBe(0x42);
+    expect(u.nextEventTick()).toBe(Infinity);
+  });
+
+  it("empties the receive FIFO on FCR bit 1 and signals THR empty again on FCR bit 2", () => {
+    wr(2, 0x01);
+    uart.receive(5);
+    wr(1, 0x02);
+    expect(rd(2)).toBe(0xc2);
+    expect(rd(2)).toBe(0xc1);
+    wr(2, 0x07);
+    expect(rd(5) & 0x01).toBe(0);
+    expect(rd(2)).toBe(0xc2);
   });
 
   it("ranks received data above THR empty", () => {

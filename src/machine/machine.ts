@@ -14,6 +14,8 @@ import { APIC_DEFAULT_BASE, APIC_MMIO_SIZE, LocalApic } from "./apic.js";
 import { Uart } from "./uart.js";
 import { Cmos } from "./cmos.js";
 import { DebugPorts } from "./debug-ports.js";
+import { Vga } from "./vga.js";
+import { I8042 } from "./i8042.js";
 import { loadMultiboot } from "./multiboot.js";
 import { loadCpuState, saveCpuState, type CpuState } from "../cpu/cpu-state.js";
 
@@ -50,7 +52,10 @@ export interface MachineState {
   cpu: CpuState;
   idleTicks: number;
   exitStatus: number | null;
-  devices: { pic: unknown; pit: unknown; apic: unknown; uart: unknown; cmos: unknown; debugPorts: unknown };
+  /** Whether the A20 gate is open (absent in traces made before it was modelled: open). */
+  a20?: boolean;
+  /** vga and i8042 are absent in traces made before they were modelled (firmware state then). */
+  devices: { pic: unknown; pit: unknown; apic: unknown; uart: unknown; cmos: unknown; debugPorts: unknown; vga?: unknown; i8042?: unknown };
 }
 
 export const DEFAULT_MEMORY_MIB = 128;
@@ -68,6 +73,9 @@ export class Machine {
   readonly uart: Uart;
   readonly cmos: Cmos;
   readonly debugPorts: DebugPorts;
+  readonly vga: Vga;
+  /** The 8042 keyboard controller; `keyboard.pressKey(...)` types on its PS/2 keyboard. */
+  readonly keyboard: I8042;
   /** Ticks skipped by HLT: virtual time is steps + idleTicks. */
   idleTicks = 0;
   /** Bytes the guest writes to COM1. */
@@ -77,7 +85,12 @@ export class Machine {
   /** The isa-debug-exit status once the guest has written it. */
   exitStatus: number | null = null;
   private stopRequested = false;
-  private resetRequested = false;
+  /** Who asked for a reset (named in the run's stop detail), or null. */
+  private resetSource: string | null = null;
+  /** The A20 line: open at multiboot entry, as QEMU leaves it. */
+  private a20 = true;
+  /** The 8042 as firmware leaves it, for keyframes that predate it. */
+  private readonly keyboardAtPowerOn: unknown;
 
   constructor(options: MachineOptions = {}) {
     const mib = options.memoryMiB ?? DEFAULT_MEMORY_MIB;
@@ -86,29 +99,37 @@ export class Machine {
     const now = () => this.now();
     const update = () => this.updateInterruptLine();
     this.pic = new PicPair(update);
-    this.pit = new Pit(now, (level) => this.pic.setIrq(0, level));
+    this.pit = new Pit(now, (level) => this.setIsaIrq(0, level));
     this.apic = new LocalApic(now, update);
-    this.uart = new Uart((b) => this.onSerial(b), (level) => this.pic.setIrq(4, level));
+    this.uart = new Uart((b) => this.onSerial(b), (level) => this.setIsaIrq(4, level));
     this.cmos = new Cmos(this.mem.size, now);
     this.debugPorts = new DebugPorts({
       onByte: (b) => this.onDebugConsole(b),
       onExit: (status) => this.requestExit(status),
-      onReset: () => {
-        this.resetRequested = true;
-        this.cpu.stopReason = CpuStop.Requested;
-      },
+      onReset: () => this.requestReset("port 0x92"),
+      onA20: (enabled) => this.setA20(enabled),
+    });
+    this.vga = new Vga();
+    this.keyboard = new I8042({
+      setIrq: (line, level) => this.setIsaIrq(line, level),
+      setA20: (enabled) => this.setA20(enabled),
+      onReset: () => this.requestReset("the 8042 keyboard controller"),
     });
     this.pic.registerOn(this.ports);
     this.pit.registerOn(this.ports);
     this.uart.registerOn(this.ports);
     this.cmos.registerOn(this.ports);
     this.debugPorts.registerOn(this.ports);
+    this.vga.registerOn(this.ports);
+    this.keyboard.registerOn(this.ports);
+    this.keyboardAtPowerOn = this.keyboard.saveState();
     this.mem.mapMmio(APIC_DEFAULT_BASE, APIC_MMIO_SIZE, this.apic);
     this.apic.connectLint0(this.pic);
     // The state PC firmware leaves behind (as SeaBIOS does before QEMU's multiboot loader runs).
     this.pic.firmwareInit();
     this.pit.firmwareInit();
     this.apic.firmwareInit();
+    this.vga.firmwareInit();
     this.cpu.interrupts = this.apic;
     this.cpu.clock = now;
     this.cpu.apicBase = this.apic.readBaseMsr() | 0;
@@ -150,6 +171,7 @@ export class Machine {
       cpu: saveCpuState(this.cpu),
       idleTicks: this.idleTicks,
       exitStatus: this.exitStatus,
+      a20: this.a20,
       devices: {
         pic: this.pic.saveState(),
         pit: this.pit.saveState(),
@@ -157,6 +179,8 @@ export class Machine {
         uart: this.uart.saveState(),
         cmos: this.cmos.saveState(),
         debugPorts: this.debugPorts.saveState(),
+        vga: this.vga.saveState(),
+        i8042: this.keyboard.saveState(),
       },
     };
   }
@@ -169,13 +193,18 @@ export class Machine {
     this.cpu.blocks?.clear();
     this.idleTicks = state.idleTicks;
     this.exitStatus = state.exitStatus;
-    this.resetRequested = false;
+    this.resetSource = null;
     this.pic.loadState(state.devices.pic);
     this.pit.loadState(state.devices.pit);
     this.apic.loadState(state.devices.apic);
     this.uart.loadState(state.devices.uart);
     this.cmos.loadState(state.devices.cmos);
     this.debugPorts.loadState(state.devices.debugPorts);
+    if (state.devices.vga !== undefined) this.vga.loadState(state.devices.vga);
+    else this.vga.firmwareInit();
+    this.keyboard.loadState(state.devices.i8042 ?? this.keyboardAtPowerOn);
+    this.a20 = state.a20 ?? true;
+    this.cpu.mmu.setA20(this.a20);
     loadCpuState(this.cpu, state.cpu);
     this.cpu.stopReason = CpuStop.None;
     this.updateInterruptLine();
@@ -189,6 +218,35 @@ export class Machine {
   /** Asks a running `run()` to return at the next instruction boundary (e.g. on Ctrl-C). */
   requestStop(): void {
     this.stopRequested = true;
+    this.cpu.stopReason = CpuStop.Requested;
+  }
+
+  /**
+   * An ISA interrupt line (0-15) changed level. Every ISA device drives its line through here, so
+   * the interrupt controllers that see ISA lines are wired in one place.
+   */
+  setIsaIrq(line: number, level: boolean): void {
+    this.pic.setIrq(line, level);
+  }
+
+  /** Whether the A20 gate is open (physical address bit 20 passes through). */
+  a20Enabled(): boolean {
+    return this.a20;
+  }
+
+  /**
+   * Drives the A20 line (from port 0x92 or the 8042's output port). While it is closed, physical
+   * address bit 20 reads as 0 (the MMU masks it when it translates, and drops its cached translations
+   * on every change), so nothing costs more while it is open.
+   */
+  setA20(enabled: boolean): void {
+    if (enabled === this.a20) return;
+    this.a20 = enabled;
+    this.cpu.mmu.setA20(enabled);
+  }
+
+  private requestReset(source: string): void {
+    if (this.resetSource === null) this.resetSource = source;
     this.cpu.stopReason = CpuStop.Requested;
   }
 
@@ -225,7 +283,7 @@ export class Machine {
   private finished(): RunResult | null {
     const cpu = this.cpu;
     if (this.exitStatus !== null) return { reason: "exit", exitStatus: this.exitStatus, steps: cpu.steps, detail: `guest wrote to isa-debug-exit (status ${this.exitStatus})` };
-    if (this.resetRequested) return { reason: "reset", steps: cpu.steps, detail: "guest asked for a reset through port 0x92" };
+    if (this.resetSource !== null) return { reason: "reset", steps: cpu.steps, detail: `guest asked for a reset through ${this.resetSource}` };
     if (cpu.stopReason === CpuStop.TripleFault) return { reason: "triple-fault", steps: cpu.steps, detail: cpu.tripleFaultReason };
     if (cpu.halted && !(cpu.irqPending && (cpu.flags & IF) !== 0)) {
       if ((cpu.flags & IF) === 0) return { reason: "halt", steps: cpu.steps, detail: `hlt with interrupts disabled at 0x${(cpu.instrEip >>> 0).toString(16)}` };

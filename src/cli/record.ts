@@ -6,6 +6,7 @@ import { machineForKernel } from "./load-kernel.js";
 import { parsePositiveInt, UsageError } from "./errors.js";
 import { exitCodeFor } from "./run-loop.js";
 import { DEFAULT_MEMORY_MIB } from "../machine/machine.js";
+import { parseScreenWhen, ScreenReport, SCREEN_OPTION_HELP } from "./screen-output.js";
 import { Recorder, type RecordProgress } from "../trace/recorder.js";
 import { newTracePath, removeTraceFiles, setLatest, TRACE_DIR } from "../trace/locate.js";
 
@@ -16,6 +17,7 @@ interface RecordCliOptions {
   memory?: string;
   cmdline: string;
   progress?: boolean;
+  screen?: string | boolean;
 }
 
 export function registerRecord(program: Command): void {
@@ -29,6 +31,8 @@ export function registerRecord(program: Command): void {
     .option("--memory <MiB>", `guest RAM in MiB (default ${DEFAULT_MEMORY_MIB})`)
     .option("--cmdline <text>", "kernel command line passed in the multiboot information", "")
     .option("--no-progress", "do not print progress on stderr while recording")
+    .option("--screen [when]", SCREEN_OPTION_HELP)
+    .option("--no-screen", "do not print the VGA text screen (same as --screen=never)")
     .addHelpText(
       "after",
       `
@@ -52,6 +56,7 @@ Examples:
     .action(async (kernel: string, opts: RecordCliOptions) => {
       const maxSteps = opts.maxSteps !== undefined ? parsePositiveInt(opts.maxSteps, "--max-steps") : undefined;
       const memoryMiB = opts.memory !== undefined ? parsePositiveInt(opts.memory, "--memory", 3072) : DEFAULT_MEMORY_MIB;
+      const screenWhen = parseScreenWhen(opts.screen);
       // Check the output before loading anything, so nothing is created when the kernel is bad either.
       let path: string;
       const isDefault = opts.output === undefined;
@@ -67,6 +72,7 @@ Examples:
       if (isDefault) path = newTracePath(kernel);
       else if (opts.force) removeTraceFiles(path);
 
+      const screen = new ScreenReport(machine, screenWhen);
       const out = new OutputWriter();
       const progress = new ProgressLine(opts.progress !== false, path);
       out.beforeWrite = () => progress.clear();
@@ -104,6 +110,7 @@ Examples:
       }
       out.flush();
       progress.clear();
+      process.stdout.write(screen.text());
       const shown = isDefault ? relative(process.cwd(), path) : path;
       const mips = result.steps / Math.max(result.seconds, 1e-9) / 1e6;
       const lines = [

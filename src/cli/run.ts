@@ -4,6 +4,7 @@ import { machineForKernel } from "./load-kernel.js";
 import { parsePositiveInt } from "./errors.js";
 import { runToEnd, exitCodeFor, describeStop } from "./run-loop.js";
 import { DEFAULT_MEMORY_MIB } from "../machine/machine.js";
+import { parseScreenWhen, ScreenReport, SCREEN_OPTION_HELP } from "./screen-output.js";
 
 export function registerRun(program: Command): void {
   program
@@ -15,6 +16,8 @@ export function registerRun(program: Command): void {
     .option("--cmdline <text>", "kernel command line passed in the multiboot information", "")
     .option("--interpret", "interpret every instruction (no block compilation; slower, for cross-checking)")
     .option("--json", "print the end-of-run summary as one JSON object on stderr")
+    .option("--screen [when]", SCREEN_OPTION_HELP)
+    .option("--no-screen", "do not print the VGA text screen (same as --screen=never)")
     .addHelpText(
       "after",
       `
@@ -33,16 +36,19 @@ Examples:
   ttd run ../shared/bench/probe/probe-r10.elf
   ttd run src/kernel/build/idle-bug.elf --max-steps 5000000 --json`,
     )
-    .action(async (kernel: string, opts: { maxSteps?: string; memory?: string; cmdline: string; interpret?: boolean; json?: boolean }) => {
+    .action(async (kernel: string, opts: { maxSteps?: string; memory?: string; cmdline: string; interpret?: boolean; json?: boolean; screen?: string | boolean }) => {
       const maxSteps = opts.maxSteps !== undefined ? parsePositiveInt(opts.maxSteps, "--max-steps") : undefined;
       const memoryMiB = opts.memory !== undefined ? parsePositiveInt(opts.memory, "--memory", 3072) : DEFAULT_MEMORY_MIB;
+      const screenWhen = parseScreenWhen(opts.screen);
       const { machine } = machineForKernel(kernel, { memoryMiB, cmdline: opts.cmdline, compile: !opts.interpret });
+      const screen = new ScreenReport(machine, screenWhen);
       const out = new SerialWriter();
       machine.onSerial = (b) => out.push(b);
       machine.onDebugConsole = (b) => out.push(b);
       const started = performance.now();
       const result = await runToEnd(machine, { maxSteps, onChunk: () => out.flush() });
       out.flush();
+      process.stdout.write(screen.text());
       const seconds = (performance.now() - started) / 1000;
       const summary = {
         kernel,

@@ -1,0 +1,57 @@
+/**
+ * Builds the C test guests in guests/ (c-guest.h, c-start.S, c-guest.ld) with clang and ld.lld, and
+ * runs a guest under QEMU 7.2 or under ttd, for tests that compare the two byte for byte.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Machine, type RunResult } from "../../src/machine/machine.js";
+
+const here = new URL("./guests/", import.meta.url).pathname;
+const has = (tool: string) => spawnSync(tool, ["--version"], { stdio: "ignore" }).status === 0;
+export const canBuildC = has("clang") && has("ld.lld");
+export const hasQemu = has("qemu-system-i386");
+
+let dir = "";
+process.on("exit", () => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Compiles guests/<name>.c into a multiboot ELF and returns its path. */
+export function buildCGuest(name: string): string {
+  if (!dir) dir = mkdtempSync(join(tmpdir(), "ttd-c-guest-"));
+  const start = join(dir, "c-start.o");
+  execFileSync("clang", ["-m32", "-c", "-o", start, join(here, "c-start.S")]);
+  const obj = join(dir, `${name}.o`);
+  execFileSync("clang", ["-m32", "-ffreestanding", "-fno-pic", "-fno-stack-protector", "-O1", "-nostdlib", "-Wall", "-Werror", "-c", "-o", obj, join(here, `${name}.c`)]);
+  const elf = join(dir, `${name}.elf`);
+  execFileSync("ld.lld", ["-m", "elf_i386", "-T", join(here, "c-guest.ld"), "-o", elf, start, obj]);
+  return elf;
+}
+
+/** QEMU's COM1 output and exit status for a guest (the command line the issue names). */
+export function runQemu(elf: string): { stdout: string; status: number | null } {
+  const q = spawnSync(
+    "qemu-system-i386",
+    ["-display", "none", "-no-reboot", "-net", "none", "-monitor", "none", "-serial", "stdio",
+      "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", elf],
+    { encoding: "latin1", timeout: 60_000 },
+  );
+  return { stdout: q.stdout, status: q.status };
+}
+
+/** A machine with the guest loaded and its COM1 output collected in `serial()`. */
+export function guestMachine(elf: string, options: { compile?: boolean } = {}): { machine: Machine; serial: () => string } {
+  const machine = Machine.fromElf(new Uint8Array(readFileSync(elf)), { memoryMiB: 16, compile: options.compile });
+  let out = "";
+  machine.onSerial = (b) => (out += String.fromCharCode(b));
+  return { machine, serial: () => out };
+}
+
+/** Runs a guest to its end under ttd. */
+export function runTtd(elf: string, options: { compile?: boolean } = {}): { serial: string; result: RunResult; machine: Machine } {
+  const { machine, serial } = guestMachine(elf, options);
+  const result = machine.run({ maxSteps: 50_000_000 });
+  return { serial: serial(), result, machine };
+}

@@ -56,10 +56,10 @@ export class Ps2Keyboard {
 
   /** Queues the scan code bytes of a key event; ignored while scanning is disabled (0xf5). */
   pressKey(scancodes: readonly number[]): void {
-    if (!this.scanning) return;
     for (const b of scancodes) {
       if (!Number.isInteger(b) || b < 0 || b > 0xff) throw new RangeError(`scan code ${b} is not a byte`);
     }
+    if (!this.scanning) return;
     if (this.queue.length + scancodes.length > QUEUE_SIZE) return;
     this.queue.push(...scancodes);
     this.onData();

@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   "why-write": async () => (await import("./why-write.js")).registerWhyWrite,
   history: async () => (await import("./history.js")).registerHistory,
   print: async () => (await import("./print.js")).registerPrint,
+  screen: async () => (await import("./screen.js")).registerScreen,
   tui: async () => (await import("./tui.js")).registerTui,
   gdbserver: async () => (await import("./gdbserver.js")).registerGdbserver,
   pack: async () => (await import("./pack.js")).registerPack,

@@ -6,7 +6,7 @@ import { machineForKernel } from "./load-kernel.js";
 import { parsePositiveInt, UsageError } from "./errors.js";
 import { exitCodeFor } from "./run-loop.js";
 import { DEFAULT_MEMORY_MIB } from "../machine/machine.js";
-import { parseScreenWhen, ScreenReport, SCREEN_OPTION_HELP } from "./screen-output.js";
+import { NO_SCREEN_OPTION_HELP, parseScreenWhen, ScreenReport, SCREEN_OPTION_HELP } from "./screen-output.js";
 import { Recorder, type RecordProgress } from "../trace/recorder.js";
 import { newTracePath, removeTraceFiles, setLatest, TRACE_DIR } from "../trace/locate.js";
 
@@ -17,7 +17,7 @@ interface RecordCliOptions {
   memory?: string;
   cmdline: string;
   progress?: boolean;
-  screen?: string | boolean;
+  screen?: boolean;
 }
 
 export function registerRecord(program: Command): void {
@@ -31,8 +31,8 @@ export function registerRecord(program: Command): void {
     .option("--memory <MiB>", `guest RAM in MiB (default ${DEFAULT_MEMORY_MIB})`)
     .option("--cmdline <text>", "kernel command line passed in the multiboot information", "")
     .option("--no-progress", "do not print progress on stderr while recording")
-    .option("--screen [when]", SCREEN_OPTION_HELP)
-    .option("--no-screen", "do not print the VGA text screen (same as --screen=never)")
+    .option("--screen", SCREEN_OPTION_HELP)
+    .option("--no-screen", NO_SCREEN_OPTION_HELP)
     .addHelpText(
       "after",
       `

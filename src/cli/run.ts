@@ -4,7 +4,7 @@ import { machineForKernel } from "./load-kernel.js";
 import { parsePositiveInt } from "./errors.js";
 import { runToEnd, exitCodeFor, describeStop } from "./run-loop.js";
 import { DEFAULT_MEMORY_MIB } from "../machine/machine.js";
-import { parseScreenWhen, ScreenReport, SCREEN_OPTION_HELP } from "./screen-output.js";
+import { NO_SCREEN_OPTION_HELP, parseScreenWhen, ScreenReport, SCREEN_OPTION_HELP } from "./screen-output.js";
 
 export function registerRun(program: Command): void {
   program
@@ -16,8 +16,8 @@ export function registerRun(program: Command): void {
     .option("--cmdline <text>", "kernel command line passed in the multiboot information", "")
     .option("--interpret", "interpret every instruction (no block compilation; slower, for cross-checking)")
     .option("--json", "print the end-of-run summary as one JSON object on stderr")
-    .option("--screen [when]", SCREEN_OPTION_HELP)
-    .option("--no-screen", "do not print the VGA text screen (same as --screen=never)")
+    .option("--screen", SCREEN_OPTION_HELP)
+    .option("--no-screen", NO_SCREEN_OPTION_HELP)
     .addHelpText(
       "after",
       `
@@ -36,7 +36,7 @@ Examples:
   ttd run ../shared/bench/probe/probe-r10.elf
   ttd run src/kernel/build/idle-bug.elf --max-steps 5000000 --json`,
     )
-    .action(async (kernel: string, opts: { maxSteps?: string; memory?: string; cmdline: string; interpret?: boolean; json?: boolean; screen?: string | boolean }) => {
+    .action(async (kernel: string, opts: { maxSteps?: string; memory?: string; cmdline: string; interpret?: boolean; json?: boolean; screen?: boolean }) => {
       const maxSteps = opts.maxSteps !== undefined ? parsePositiveInt(opts.maxSteps, "--max-steps") : undefined;
       const memoryMiB = opts.memory !== undefined ? parsePositiveInt(opts.memory, "--memory", 3072) : DEFAULT_MEMORY_MIB;
       const screenWhen = parseScreenWhen(opts.screen);

@@ -5,19 +5,18 @@
  */
 import type { Machine } from "../machine/machine.js";
 import { describeCursor, readTextScreen, screenText, snapshotTextWindow, textWindowChanged, type TextScreen } from "../machine/text-screen.js";
-import { UsageError } from "./errors.js";
 
 export type ScreenWhen = "auto" | "always" | "never";
 
-export const SCREEN_OPTION_HELP = "print the VGA text screen at the end: auto (default: only if the guest wrote to it), always, never";
+export const SCREEN_OPTION_HELP = "print the VGA text screen at the end even if the guest never wrote to it (by default it is printed only if it did)";
+export const NO_SCREEN_OPTION_HELP = "never print the VGA text screen";
 
-/** Parses the value commander gives for `--screen [when]` / `--no-screen`. */
-export function parseScreenWhen(value: string | boolean | undefined): ScreenWhen {
-  if (value === undefined) return "auto";
-  if (value === true) return "always";
-  if (value === false) return "never";
-  if (value === "auto" || value === "always" || value === "never") return value;
-  throw new UsageError(`--screen expects auto, always or never, got '${value}'`);
+/**
+ * `--screen` / `--no-screen` as commander gives them: true, false, or undefined when neither was
+ * given. Both are plain flags (no value), so `ttd run --screen kernel.elf` reads as it looks.
+ */
+export function parseScreenWhen(value: boolean | undefined): ScreenWhen {
+  return value === undefined ? "auto" : value ? "always" : "never";
 }
 
 /** Watches a machine's text memory from now on, to print the screen at the end if asked or changed. */

@@ -2,7 +2,8 @@
  * Builds the C test guests in guests/ (c-guest.h, c-start.S, c-guest.ld) with clang and ld.lld, and
  * runs a guest under QEMU 7.2 or under ttd, for tests that compare the two byte for byte.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { connect } from "node:net";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,4 +55,40 @@ export function runTtd(elf: string, options: { compile?: boolean } = {}): { seri
   const { machine, serial } = guestMachine(elf, options);
   const result = machine.run({ maxSteps: 50_000_000 });
   return { serial: serial(), result, machine };
+}
+
+/**
+ * Runs a guest under QEMU and, once its COM1 output contains `ready`, types `keys` (QEMU `sendkey`
+ * names) through the monitor on a Unix socket, one every 200 ms. Resolves with COM1 output and status.
+ */
+export function runQemuTyping(elf: string, ready: string, keys: string[]): Promise<{ stdout: string; status: number | null }> {
+  if (!dir) dir = mkdtempSync(join(tmpdir(), "ttd-c-guest-"));
+  const sock = join(dir, `monitor-${process.pid}-${Date.now()}.sock`);
+  return new Promise((resolve, reject) => {
+    const q = spawn("qemu-system-i386", ["-display", "none", "-no-reboot", "-net", "none", "-serial", "stdio",
+      "-monitor", `unix:${sock},server,nowait`, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", elf]);
+    let out = "";
+    let typing = false;
+    const timer = setTimeout(() => q.kill(), 60_000);
+    q.stdout.setEncoding("latin1");
+    q.stdout.on("data", (d: string) => {
+      out += d;
+      if (typing || !out.includes(ready)) return;
+      typing = true;
+      const mon = connect(sock);
+      mon.on("error", reject);
+      let i = 0;
+      const next = () => {
+        if (i === keys.length) return void mon.end();
+        mon.write(`sendkey ${keys[i++]}\n`);
+        setTimeout(next, 200);
+      };
+      mon.on("connect", next);
+    });
+    q.on("error", reject);
+    q.on("close", (status) => {
+      clearTimeout(timer);
+      resolve({ stdout: out, status });
+    });
+  });
 }

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { Machine } from "../../src/machine/machine.js";
 import { CR0_PE, CR0_PG } from "../../src/cpu/constants.js";
-import { buildCGuest, canBuildC, guestMachine, hasQemu, runQemu, runTtd } from "./c-guests.js";
+import { buildCGuest, canBuildC, guestMachine, hasQemu, runQemu, runQemuTyping, runTtd } from "./c-guests.js";
 
 function drain(m: Machine): number[] {
   const out: number[] = [];
@@ -171,4 +171,10 @@ describe.skipIf(!canBuildC)("8042 guests", () => {
     expect(b.steps).toEqual(a.steps);
     expect(b.end.steps).toBe(a.end.steps);
   });
+
+  it.skipIf(!hasQemu)("reads the same bytes when QEMU types a, b, c and Enter through its monitor", async () => {
+    const q = await runQemuTyping(buildCGuest("keyboard-irq"), "ready\n", ["a", "b", "c", "ret"]);
+    expect(q.stdout).toBe("ready\n1e 9e 30 b0 2e ae 1c 9c \nirqs=08\n");
+    expect(q.status).toBe(1);
+  }, 90_000);
 });

@@ -5,6 +5,10 @@ import { join } from "node:path";
 import { UsageError } from "./errors.js";
 import { GdbServer } from "../gdb/server.js";
 import { imageFileFor, openReplay } from "../gdb/open.js";
+import type { Recording } from "../bundle/open.js";
+import { QueryContext } from "../query/context.js";
+import { explain, ExplainError } from "../query/explain.js";
+import { renderExplanation } from "../query/explain-render.js";
 
 interface GdbserverCliOptions {
   port?: string;
@@ -93,6 +97,7 @@ Examples:
           once: opts.once,
           verbose: opts.verbose,
           log: (line) => process.stderr.write(`ttd gdbserver: ${line}\n`),
+          explain: (at) => explainText(recording, at),
         });
       } catch (e) {
         recording.close();
@@ -129,4 +134,15 @@ Examples:
         recording.close();
       }
     });
+}
+
+/** `monitor explain`: the narrative `ttd explain` prints, or the one-line reason there is none. */
+function explainText(recording: Recording, at: number | undefined): string {
+  const ctx = QueryContext.fromRecording(recording);
+  try {
+    return renderExplanation(explain(ctx, { at }), ctx.symbolsProblem);
+  } catch (e) {
+    if (e instanceof ExplainError) return `explain: ${e.message}`;
+    throw e;
+  }
 }

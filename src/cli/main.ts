@@ -15,6 +15,8 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   info: async () => (await import("./info.js")).registerInfo,
   log: async () => (await import("./log.js")).registerLog,
   "why-write": async () => (await import("./why-write.js")).registerWhyWrite,
+  diff: async () => (await import("./diff.js")).registerDiff,
+  explain: async () => (await import("./explain.js")).registerExplain,
   history: async () => (await import("./history.js")).registerHistory,
   print: async () => (await import("./print.js")).registerPrint,
   screen: async () => (await import("./screen.js")).registerScreen,

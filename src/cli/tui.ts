@@ -30,7 +30,8 @@ Keys (also on ? inside):
   c / r          continue / reverse-continue to a breakpoint or a watched write
   w              why-write an expression or address (EXPR @ STEP asks at another step)
   Up / Down      select a stack word; w then asks who wrote that word
-  j              in a why-write answer: jump to the writing step
+  e              explain: the fault here (else the recording's crash) back to its root
+  j              in a why-write answer: jump to the writing step; in an explanation: to the root
   m / ' / M      set a named bookmark / jump to the next one / list them (Enter jumps)
   s              segment and control registers
   v              the guest's VGA text screen (and cursor) as it was at this step

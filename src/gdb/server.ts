@@ -34,6 +34,8 @@ export interface GdbServerOptions {
   log?: (line: string) => void;
   /** Also log every packet in and out (truncated). */
   verbose?: boolean;
+  /** Answers `monitor explain` (ttd explain's narrative) at a step, or for the recording's crash when undefined. */
+  explain?: (at: number | undefined) => string;
 }
 
 /** Longest packet text shown in verbose logs. */
@@ -115,6 +117,7 @@ export class GdbServer {
       maxPacket: this.options.maxPacket ?? DEFAULT_MAX_PACKET,
       log: (line) => this.log(`${peer}: ${line}`),
       verbose: this.options.verbose ?? false,
+      explain: this.options.explain,
       onEnd: (why) => {
         this.log(`client ${peer} ${why}`);
         if (this.active === conn) this.active = null;
@@ -148,6 +151,7 @@ interface ConnectionOptions {
   maxPacket: number;
   log: (line: string) => void;
   verbose: boolean;
+  explain?: (at: number | undefined) => string;
   onEnd: (why: string) => void;
 }
 
@@ -169,7 +173,7 @@ class Connection {
     private readonly options: ConnectionOptions,
   ) {
     this.decoder = new PacketDecoder(options.maxPacket);
-    this.session = new GdbSession(target, { maxPacket: options.maxPacket, log: options.log });
+    this.session = new GdbSession(target, { maxPacket: options.maxPacket, log: options.log, explain: options.explain });
     socket.on("data", (data: Buffer) => this.onData(data));
     socket.on("error", (e) => this.end(`connection error: ${e.message}`));
     socket.on("close", () => {

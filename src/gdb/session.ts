@@ -30,6 +30,8 @@ export interface SessionOptions {
   maxPacket: number;
   /** A line for the server's log (stderr). */
   log: (line: string) => void;
+  /** `monitor explain`: ttd explain's narrative at a step, or for the recording's crash when undefined. */
+  explain?: (at: number | undefined) => string;
 }
 
 export class GdbSession {
@@ -252,10 +254,17 @@ export class GdbSession {
             `steps re-executed one by one by read-watchpoint searches this session: ${t.stepsScanned}`,
           ].join("\n"),
         );
+      case "explain": {
+        const explainer = this.options.explain;
+        if (explainer === undefined) return out("explain: not available on this server (it was started without the recording's symbols)");
+        if (words[1] !== undefined && words[1] !== "here") return out("usage: monitor explain [here]");
+        return out(explainer(words[1] === "here" ? t.position : undefined));
+      }
       case "help":
         return out(
           [
             "ttd gdbserver monitor commands:",
+            "  monitor explain [here]  why the recording crashed, back to the root (here: the fault or step gdb is at)",
             "  monitor step            the current step number (also: monitor when)",
             "  monitor goto N|start|end  move to step N (then: maintenance flush register-cache)",
             "  monitor stats           how many steps breakpoint and read-watchpoint searches covered",

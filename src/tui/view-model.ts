@@ -22,6 +22,9 @@ import { formatValue } from "../symbols/format.js";
 import { renderWhyWrite } from "../query/render.js";
 import { whyWrite } from "../query/why-write.js";
 import { screenAt } from "../query/screen.js";
+import { explain, ExplainError, type Explanation } from "../query/explain.js";
+import { findCrash } from "../query/crash.js";
+import { renderExplanation } from "../query/explain-render.js";
 import type { MemoryRange, Registers, StepRecord, StepState, Trace, TraceEvent } from "../trace/trace.js";
 
 export type Mode = "normal" | "goto" | "why" | "break" | "watch" | "bookmark" | "bookmarks" | "help" | "answer";
@@ -105,8 +108,8 @@ export interface View {
   /** Locals and parameters visible at EIP (innermost first; at most MAX_LOCALS). */
   locals: LocalView[];
   timeline: TimelineView;
-  /** The why-write answer, one string per line, and the step `j` jumps to. */
-  answer: { lines: string[]; jumpTo: number | null; scroll: number } | null;
+  /** The why-write or explain answer, one string per line, the step `j` jumps to and what that step is. */
+  answer: { lines: string[]; jumpTo: number | null; jumpName?: string; scroll: number } | null;
   breakpoints: { name: string; address: number }[];
   /** Watched memory: the expression as typed and the range it resolved to. */
   watches: Watch[];
@@ -205,7 +208,8 @@ export const HELP: readonly [string, string][] = [
   ["c / r", "continue / reverse-continue to a breakpoint or watched write"],
   ["w", "why-write: who last wrote an expression or address (EXPR @ STEP to ask elsewhere)"],
   ["Up / Down", "select a stack word; w then asks who wrote it"],
-  ["j", "in a why-write answer: jump to the writing step"],
+  ["e", "explain: from the fault at this step (else the recording's crash, else this step) back to its root"],
+  ["j", "in a why-write answer: jump to the writing step; in an explanation: to the root"],
   ["m / '", "set a bookmark here (named) / jump to the next bookmark"],
   ["M", "list bookmarks; Enter jumps to the selected one"],
   ["s", "show segment and control registers"],
@@ -578,6 +582,7 @@ export class DebuggerViewModel {
         else this.openPrompt("why");
         break;
       }
+      case "e": this.startJob("explain", this.explainJob()); break;
       case "b": this.openPrompt("break"); break;
       case "W": this.openPrompt("watch"); break;
       case "m": this.openPrompt("bookmark"); break;
@@ -619,7 +624,7 @@ export class DebuggerViewModel {
     }
     if (input === "j" && a.jumpTo !== null) {
       this.mode = "normal";
-      this.goTo(a.jumpTo, `jumped to the writing step ${fmt(a.jumpTo)}`);
+      this.goTo(a.jumpTo, `jumped to the ${a.jumpName ?? "writing step"} ${fmt(a.jumpTo)}`);
       return;
     }
     if (k.downArrow || input === "n") a.scroll = Math.min(a.scroll + 1, Math.max(0, a.lines.length - 1));
@@ -795,6 +800,27 @@ export class DebuggerViewModel {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
+  }
+
+  /**
+   * `e`: the fault at the current step if there is one, else the recording's crash, else the current
+   * step (how execution got there); shown in the answer panel, `j` jumps to the root.
+   */
+  private *explainJob(): JobBody {
+    yield "explain: following the crash backwards... (Esc cancels)";
+    const here = this.step;
+    let e: Explanation;
+    try {
+      e = findCrash(this.trace, here) !== null ? explain(this.ctx, { at: here }) : explain(this.ctx);
+    } catch (err) {
+      if (!(err instanceof ExplainError)) throw err;
+      e = explain(this.ctx, { at: here });
+    }
+    const root = e.root >= 0 ? e.links[e.root].step : null;
+    this.answer = { lines: renderExplanation(e, this.ctx.symbolsProblem).split("\n"), jumpTo: root, jumpName: "root, step", scroll: 0 };
+    this.mode = "answer";
+    this.message = root !== null ? `explain: root at step ${fmt(root)} (j jumps there)` : "explain: no root found";
+    this.invalidate();
   }
 
   private *whyJob(expr: string, at: number, fallbackAllowed: boolean): JobBody {

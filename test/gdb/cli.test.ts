@@ -73,6 +73,17 @@ describe("ttd gdbserver", () => {
     expect(out()).toMatch(/client 127\.0\.0\.1:\d+ connected/);
   });
 
+  it.skipIf(!hasGdb)("monitor explain prints ttd explain's narrative: the crash back to its root", async () => {
+    const { gdbLine, exit } = await startServer([BUNDLE, "--once"]);
+    const cmd = gdbLine.replace(/^gdb /, "gdb -batch -nx ") + " -ex 'monitor explain' -ex 'monitor help'";
+    const gdb = spawnSync("sh", ["-c", cmd], { cwd: dir, env, encoding: "utf8", timeout: 60_000 });
+    const text = gdb.stdout + gdb.stderr;
+    expect(text).toContain("Crash: #GP(0x200) at step 61,891: `iret` in restore_user_context+0x3e");
+    expect(text).toContain("Root: step 61,750, `push %ebp` in idle_thread at src/kernel/idle.c:29");
+    expect(text).toContain("monitor explain [here]");
+    expect(await exit).toBe(0);
+  });
+
   it("bad input: one line naming it, status 2", () => {
     const run = (args: string[]) => spawnSync(process.execPath, [CLI, "gdbserver", ...args], { cwd: dir, env, encoding: "utf8" });
     const missing = run([path.join(dir, "nope.trace")]);

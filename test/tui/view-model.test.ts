@@ -298,3 +298,31 @@ describe("breakpoints and bookmarks", () => {
     expect(vm.view.message).toMatch(/bookmark 'the-fault'/);
   });
 });
+
+describe("explain", () => {
+  test("e from anywhere explains the recording's crash in the answer panel; j jumps to the root, push %ebp", async () => {
+    const vm = vmAt(100);
+    vm.key("e");
+    await vm.idle();
+    const v = vm.view;
+    expect(v.mode).toBe("answer");
+    const text = v.answer!.lines.join("\n");
+    expect(text).toMatch(/^Crash: #GP\(0x200\)/);
+    expect(text).toContain("<- root");
+    const root = rec.trace.findInstruction([rec.symbols!.functionNamed("idle_thread")!.entry], rec.trace.startStep, faultStep, "last")!;
+    expect(v.answer!.jumpTo).toBe(root);
+    vm.key("j");
+    expect(vm.view.step).toBe(root);
+    expect(vm.view.message).toBe(`jumped to the root, step ${root.toLocaleString("en-US")}`);
+  });
+
+  test("e on a step that is not a fault, in a trace with a crash, still explains the crash; the help lists e", async () => {
+    const vm = vmAt(faultStep);
+    vm.key("e");
+    await vm.idle();
+    expect(vm.view.answer!.lines[0]).toContain(`at step ${faultStep.toLocaleString("en-US")}`);
+    vm.key("", { escape: true });
+    vm.key("?");
+    expect(vm.view.mode).toBe("help");
+  });
+});

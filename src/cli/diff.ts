@@ -1,0 +1,96 @@
+/** `ttd diff`: the first point where two recordings' executions part, in source terms. */
+import type { Command } from "commander";
+import { openForQuery } from "./open-recording.js";
+import { diffRecordings, type DiffAnswer, type DiffSide } from "../query/diff.js";
+import { hex } from "../query/context.js";
+import { codeName } from "../query/render.js";
+
+export function registerDiff(program: Command): void {
+  program
+    .command("diff")
+    .description("the first point where two recordings' executions part: control flow, a register, an event or output")
+    .argument("<a>", "first trace or bundle")
+    .argument("<b>", "second trace or bundle")
+    .option("--json", "print one JSON object (see docs/queries.md for its fields)")
+    .addHelpText(
+      "after",
+      `
+Two recordings of the same image are compared step by step (EIP, general registers, EFLAGS, events).
+Two different images (the same kernel built two ways, a good and a bad commit) are compared by their
+sequences of source lines and events, not by addresses. The answer shows the last common point and
+the first divergence on both sides (step, function, file:line, disassembly), and the first byte of
+guest output that differs.
+
+Examples:
+  ttd diff traces/idle-bug.ttdb traces/idle-fixed.ttdb
+  ttd diff traces/idle-bug.ttdb traces/idle-fixed.ttdb --json
+
+Exit status: 0 when the recordings agree, 1 when they differ (as diff(1)); 2 for bad input.`,
+    )
+    .action((aArg: string, bArg: string, opts: { json?: boolean }) => {
+      const a = openForQuery(aArg);
+      try {
+        const b = openForQuery(bArg);
+        try {
+          const d = diffRecordings(a.ctx, b.ctx);
+          if (opts.json) process.stdout.write(JSON.stringify(diffJson(d)) + "\n");
+          else process.stdout.write(renderDiff(d, aArg, bArg) + "\n");
+          process.exitCode = d.divergence === null && d.output === null ? 0 : 1;
+        } finally {
+          b.recording.close();
+        }
+      } finally {
+        a.recording.close();
+      }
+    });
+}
+
+function describe(s: DiffSide | null): string[] {
+  if (s === null) return ["(the recording has ended)"];
+  const c = s.code;
+  const where = `${codeName(c)}  ${c.file !== null ? `${c.file}${c.line !== null ? `:${c.line}` : ""}` : "(no source line)"}`;
+  const what = s.kind === "instruction" ? c.disasm : `${s.kind} ${s.vector ?? "?"} (during ${c.disasm})`;
+  const out = [`step ${s.step.toLocaleString("en-US")}  ${where}  ${what}`];
+  if (c.sourceText !== null && c.line !== null) out.push(`  ${String(c.line).padStart(5)} | ${c.sourceText.trimEnd()}`);
+  if (s.registers.length > 0) out.push(`  ${s.registers.map((r) => `${r.name}=${hex(r.value)}`).join(" ")}`);
+  return out;
+}
+
+function renderDiff(d: DiffAnswer, aName: string, bName: string): string {
+  const out: string[] = [];
+  out.push(d.alignment === "step" ? "Same image: compared step by step." : "Different images: compared by source lines and events.");
+  if (d.divergence === null) {
+    out.push(`The executions agree over all ${d.compared.a.toLocaleString("en-US")} steps.`);
+  } else {
+    if (d.common !== null) {
+      out.push("", "Last common point:");
+      for (const l of describe(d.common.a)) out.push(`  A ${l}`);
+      for (const l of describe(d.common.b)) out.push(`  B ${l}`);
+    } else {
+      out.push("", "They differ from the first step.");
+    }
+    out.push("", `First divergence: ${d.divergence.what}`);
+    for (const l of describe(d.divergence.a)) out.push(`  A ${l}`);
+    for (const l of describe(d.divergence.b)) out.push(`  B ${l}`);
+  }
+  if (d.output !== null) {
+    const o = d.output;
+    const byte = (x: { step: number; byte: number } | null) => (x === null ? "nothing (output ended)" : `${JSON.stringify(String.fromCharCode(x.byte))} at step ${x.step.toLocaleString("en-US")}`);
+    out.push("", `Guest output differs at byte ${o.offset}: A printed ${byte(o.a)}, B printed ${byte(o.b)}.`);
+  }
+  out.push("", `A: ${aName}`, `B: ${bName}`);
+  return out.join("\n");
+}
+
+/** The stable JSON shape of a diff (documented in docs/queries.md). */
+export function diffJson(d: DiffAnswer): unknown {
+  const sideJson = (s: DiffSide | null) =>
+    s === null ? null : { step: s.step, kind: s.kind, vector: s.vector, eip: hex(s.code.eip), function: s.code.function, symbol: s.code.symbol, file: s.code.file, line: s.code.line, disasm: s.code.disasm, registers: Object.fromEntries(s.registers.map((r) => [r.name, hex(r.value)])) };
+  return {
+    alignment: d.alignment,
+    common: d.common === null ? null : { a: sideJson(d.common.a), b: sideJson(d.common.b) },
+    divergence: d.divergence === null ? null : { what: d.divergence.what, a: sideJson(d.divergence.a), b: sideJson(d.divergence.b) },
+    output: d.output,
+    compared: d.compared,
+  };
+}

@@ -1,0 +1,210 @@
+/**
+ * `ttd diff`: the first point where two recordings' executions part, in source terms.
+ *
+ * Two recordings of one image are aligned by step: the first step whose EIP, general registers or
+ * EFLAGS differ, or whose kind (an interrupt on one side only) differs. Two different images (the
+ * same kernel built two ways, a good and a bad commit) cannot be compared by address, so each side
+ * is reduced to its source visits in first-visit order (see visits()): each (function, file, line)
+ * and each interrupt or exception the first time an activation reaches it; the first visit where the
+ * two sequences differ is the divergence, and the visit before it the last common point. Guest output is compared byte
+ * by byte as well, with the step that printed the first differing byte on each side.
+ */
+import { FlowControl } from "iced-x86";
+import { decodeAt } from "../disasm/disassembler.js";
+import type { Trace } from "../trace/trace.js";
+import type { CodeRef, QueryContext } from "./context.js";
+import { GPR_NAMES } from "./step-window.js";
+
+/** One side of a point in the two executions. */
+export interface DiffSide {
+  step: number;
+  /** What happens at this step: the instruction (code) or the event. */
+  kind: "instruction" | "interrupt" | "exception" | "fault";
+  vector: number | null;
+  code: CodeRef;
+  /** Registers that differ from the other side at this step (same-image diffs only). */
+  registers: { name: string; value: number }[];
+}
+
+export interface DiffAnswer {
+  /** "step": one image, aligned by step; "source": two images, aligned by source lines and events. */
+  alignment: "step" | "source";
+  /** The last point both executions shared, or null when they differ from the first step. */
+  common: { a: DiffSide; b: DiffSide } | null;
+  /** The first divergence, or null when the executions agree over their common length. */
+  divergence: { a: DiffSide | null; b: DiffSide | null; what: string } | null;
+  /** The first byte of guest output that differs (or that one side lacks), with the step that printed it. */
+  output: { offset: number; a: { step: number; byte: number } | null; b: { step: number; byte: number } | null } | null;
+  /** How far the comparison went on each side. */
+  compared: { a: number; b: number };
+}
+
+interface Visit {
+  step: number;
+  key: string;
+  kind: DiffSide["kind"];
+  vector: number | null;
+  eip: number;
+  bytes: Uint8Array;
+}
+
+export function diffRecordings(a: QueryContext, b: QueryContext): DiffAnswer {
+  const same = a.trace.image().sha256 === b.trace.image().sha256;
+  const answer = same ? byStep(a, b) : bySource(a, b);
+  answer.output = outputDiff(a.trace, b.trace);
+  return answer;
+}
+
+function side(ctx: QueryContext, step: number, kind: DiffSide["kind"], vector: number | null, eip: number, bytes: Uint8Array, registers: DiffSide["registers"] = []): DiffSide {
+  return { step, kind, vector, code: ctx.describeCode(eip, bytes), registers };
+}
+
+const COMPARED = [...GPR_NAMES, "eflags"] as const;
+
+function byStep(a: QueryContext, b: QueryContext): DiffAnswer {
+  const ca = a.trace.cursor(a.trace.startStep), cb = b.trace.cursor(b.trace.startStep);
+  let last: { ra: NonNullable<ReturnType<typeof ca.next>>; rb: NonNullable<ReturnType<typeof cb.next>> } | null = null;
+  for (;;) {
+    const ra = ca.next(), rb = cb.next();
+    if (ra === null || rb === null) {
+      const common = last === null ? null : { a: side(a, last.ra.step, last.ra.kind, last.ra.vector ?? null, last.ra.regs.eip, last.ra.bytes), b: side(b, last.rb.step, last.rb.kind, last.rb.vector ?? null, last.rb.regs.eip, last.rb.bytes) };
+      if (ra === null && rb === null) return { alignment: "step", common, divergence: null, output: null, compared: { a: a.trace.steps, b: b.trace.steps } };
+      const which = ra === null ? "the first recording ends here; the second goes on" : "the second recording ends here; the first goes on";
+      return {
+        alignment: "step", common,
+        divergence: { a: ra === null ? null : side(a, ra.step, ra.kind, ra.vector ?? null, ra.regs.eip, ra.bytes), b: rb === null ? null : side(b, rb.step, rb.kind, rb.vector ?? null, rb.regs.eip, rb.bytes), what: which },
+        output: null, compared: { a: ca.step, b: cb.step },
+      };
+    }
+    const differing = COMPARED.filter((r) => ra.regs[r] !== rb.regs[r]);
+    const eipDiffers = ra.regs.eip !== rb.regs.eip;
+    if (eipDiffers || differing.length > 0 || ra.kind !== rb.kind || ra.vector !== rb.vector) {
+      const regsOf = (rec: typeof ra) => differing.map((r) => ({ name: r, value: rec.regs[r] >>> 0 }));
+      const what = eipDiffers ? "control flow: the two executions are at different instructions"
+        : ra.kind !== rb.kind || ra.vector !== rb.vector ? "an event: an interrupt or exception on one side only (or a different one)"
+          : `data: ${differing.map((r) => r.toUpperCase()).join(", ")} differ${differing.length === 1 ? "s" : ""} before the same instruction`;
+      return {
+        alignment: "step",
+        common: last === null ? null : { a: side(a, last.ra.step, last.ra.kind, last.ra.vector ?? null, last.ra.regs.eip, last.ra.bytes), b: side(b, last.rb.step, last.rb.kind, last.rb.vector ?? null, last.rb.regs.eip, last.rb.bytes) },
+        divergence: { a: side(a, ra.step, ra.kind, ra.vector ?? null, ra.regs.eip, ra.bytes, regsOf(ra)), b: side(b, rb.step, rb.kind, rb.vector ?? null, rb.regs.eip, rb.bytes, regsOf(rb)), what },
+        output: null, compared: { a: ra.step, b: rb.step },
+      };
+    }
+    last = { ra, rb };
+  }
+}
+
+/**
+ * Each side's source visits in first-visit order, produced lazily. The execution is read as a tree of
+ * activations (a call, an interrupt handler, a jump into a function's entry); within one activation a
+ * line or event is visited once, the first time, and of the activations one parent starts, only the
+ * first of each function is looked into. A loop whose count depends on data (printing a longer
+ * string, the same call made once more) then reads the same on both sides, and what is left to
+ * compare is the code each side reaches and the order it first reaches it in.
+ */
+function* visits(ctx: QueryContext): Generator<Visit> {
+  const di = ctx.symbols;
+  const lines = new Map<number, { fn: string; line: string | null; entry: boolean }>();
+  const at = (eip: number) => {
+    let v = lines.get(eip);
+    if (v === undefined) {
+      const f = di?.functionAt(eip) ?? null;
+      const src = di?.sourceAt(eip) ?? null;
+      // Code with no line (line 0) belongs to the line before it.
+      v = { fn: f?.function.name ?? `?0x${eip.toString(16)}`, line: src !== null && src.line ? `${src.file}:${src.line}` : null, entry: f !== null && f.offset === 0 };
+      lines.set(eip, v);
+    }
+    return v;
+  };
+  interface Activation { fn: string; seen: Set<string>; children: Set<string>; hidden: boolean }
+  const stack: Activation[] = [];
+  const open = (fn: string, how: string): Activation => {
+    const parent = stack[stack.length - 1];
+    const key = `${how}${fn}`;
+    const hidden = parent !== undefined && (parent.hidden || parent.children.has(key));
+    if (parent !== undefined) parent.children.add(key);
+    const a: Activation = { fn, seen: new Set(), children: new Set(), hidden };
+    stack.push(a);
+    return a;
+  };
+  const cursor = ctx.trace.cursor(ctx.trace.startStep);
+  let flow: FlowControl = FlowControl.Next;
+  let pendingHandler = false;
+  for (let rec = cursor.next(); rec !== null; rec = cursor.next()) {
+    const eip = rec.regs.eip >>> 0;
+    if (rec.kind !== "instruction") {
+      const top = stack[stack.length - 1];
+      const key = `${rec.kind}:${rec.vector ?? "?"}`;
+      if (top !== undefined && !top.hidden && !top.seen.has(key)) {
+        top.seen.add(key);
+        yield { step: rec.step, key, kind: rec.kind, vector: rec.vector ?? null, eip, bytes: rec.bytes };
+      }
+      pendingHandler = rec.kind !== "fault";
+      flow = FlowControl.Next;
+      continue;
+    }
+    const here = at(eip);
+    let top = stack[stack.length - 1];
+    if (top === undefined) top = open(here.fn, "");
+    else if (pendingHandler) top = open(here.fn, "handler ");
+    else if (flow === FlowControl.Call || flow === FlowControl.IndirectCall || (here.fn !== top.fn && here.entry)) top = open(here.fn, "");
+    else if (here.fn !== top.fn) {
+      // A return (or a jump back into a caller): unwind to it; else the activation changes function.
+      let i = stack.length - 1;
+      while (i >= 0 && stack[i].fn !== here.fn) i--;
+      if (i >= 0) stack.length = i + 1;
+      else {
+        stack.pop();
+        open(here.fn, "");
+      }
+      top = stack[stack.length - 1];
+    }
+    pendingHandler = false;
+    const insn = decodeAt(rec.bytes, eip);
+    flow = insn.isInvalid ? FlowControl.Next : insn.flowControl;
+    if (top.hidden || here.line === null) continue;
+    const key = `${here.fn}|${here.line}`;
+    if (top.seen.has(key)) continue;
+    top.seen.add(key);
+    yield { step: rec.step, key, kind: "instruction", vector: null, eip, bytes: rec.bytes };
+  }
+}
+
+function bySource(a: QueryContext, b: QueryContext): DiffAnswer {
+  const va = visits(a), vb = visits(b);
+  let last: { x: Visit; y: Visit } | null = null;
+  const common = () => (last === null ? null : { a: side(a, last.x.step, last.x.kind, last.x.vector, last.x.eip, last.x.bytes), b: side(b, last.y.step, last.y.kind, last.y.vector, last.y.eip, last.y.bytes) });
+  for (;;) {
+    const x = va.next(), y = vb.next();
+    if (x.done === true || y.done === true) {
+      if (x.done === true && y.done === true) return { alignment: "source", common: common(), divergence: null, output: null, compared: { a: a.trace.steps, b: b.trace.steps } };
+      const xa = x.done === true ? null : x.value, yb = y.done === true ? null : y.value;
+      return {
+        alignment: "source", common: common(),
+        divergence: { a: xa && side(a, xa.step, xa.kind, xa.vector, xa.eip, xa.bytes), b: yb && side(b, yb.step, yb.kind, yb.vector, yb.eip, yb.bytes), what: xa === null ? "the first recording ends here; the second goes on" : "the second recording ends here; the first goes on" },
+        output: null, compared: { a: xa?.step ?? a.trace.steps, b: yb?.step ?? b.trace.steps },
+      };
+    }
+    if (x.value.key !== y.value.key) {
+      const events = x.value.kind !== "instruction" || y.value.kind !== "instruction";
+      const sameFunction = !events && x.value.key.split("|")[0] === y.value.key.split("|")[0];
+      const what = events ? "an event: an interrupt or exception on one side only (or a different one) at this point" : sameFunction ? "control flow: the same function runs different source lines" : "control flow: the executions go on in different functions";
+      return {
+        alignment: "source", common: common(),
+        divergence: { a: side(a, x.value.step, x.value.kind, x.value.vector, x.value.eip, x.value.bytes), b: side(b, y.value.step, y.value.kind, y.value.vector, y.value.eip, y.value.bytes), what },
+        output: null, compared: { a: x.value.step, b: y.value.step },
+      };
+    }
+    last = { x: x.value, y: y.value };
+  }
+}
+
+function outputDiff(a: Trace, b: Trace): DiffAnswer["output"] {
+  const oa = a.output(), ob = b.output();
+  const n = Math.min(oa.length, ob.length);
+  for (let i = 0; i < n; i++) {
+    if (oa[i].byte !== ob[i].byte) return { offset: i, a: { step: oa[i].step, byte: oa[i].byte }, b: { step: ob[i].step, byte: ob[i].byte } };
+  }
+  if (oa.length === ob.length) return null;
+  return { offset: n, a: n < oa.length ? { step: oa[n].step, byte: oa[n].byte } : null, b: n < ob.length ? { step: ob[n].step, byte: ob[n].byte } : null };
+}

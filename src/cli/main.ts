@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   explain: async () => (await import("./explain.js")).registerExplain,
   history: async () => (await import("./history.js")).registerHistory,
   print: async () => (await import("./print.js")).registerPrint,
+  screen: async () => (await import("./screen.js")).registerScreen,
   tui: async () => (await import("./tui.js")).registerTui,
   gdbserver: async () => (await import("./gdbserver.js")).registerGdbserver,
   pack: async () => (await import("./pack.js")).registerPack,

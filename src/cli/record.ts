@@ -11,6 +11,7 @@ import { jsonParseErrors, reportingJsonErrors } from "./json-errors.js";
 import { exitCodeFor } from "./run-loop.js";
 import { DEFAULT_MEMORY_MIB, type Machine } from "../machine/machine.js";
 import { DISK_OPTION_HELP, openDisks, type DiskCliOptions } from "./disk-options.js";
+import { NO_SCREEN_OPTION_HELP, parseScreenWhen, ScreenReport, SCREEN_OPTION_HELP } from "./screen-output.js";
 import { Recorder, type RecordProgress } from "../trace/recorder.js";
 import { claimNewTracePath, removeTraceFiles, setLatest, TRACE_DIR } from "../trace/locate.js";
 import { lockPathFor, TraceLock, tryLockTrace } from "../trace/output-lock.js";
@@ -25,6 +26,7 @@ interface RecordCliOptions extends DiskCliOptions {
   module: string[];
   progress?: boolean;
   json?: boolean;
+  screen?: boolean;
 }
 
 export function registerRecord(program: Command): void {
@@ -43,6 +45,8 @@ export function registerRecord(program: Command): void {
     .option("--drive <spec>", DISK_OPTION_HELP.drive, collect)
     .option("--no-progress", "do not print progress on stderr while recording")
     .option("--json", "print the end-of-recording summary (or the error) as one JSON object on stderr; no progress lines")
+    .option("--screen", SCREEN_OPTION_HELP)
+    .option("--no-screen", NO_SCREEN_OPTION_HELP)
     .addHelpText(
       "after",
       `
@@ -155,6 +159,7 @@ async function recordInto(
   opts: RecordCliOptions,
 ): Promise<void> {
   const json = opts.json === true;
+  const screen = new ScreenReport(machine, parseScreenWhen(opts.screen));
   const out = new OutputWriter();
   // With --json stderr carries exactly one JSON object, so no progress lines.
   const progress = new ProgressLine(opts.progress !== false && !json, path);
@@ -196,6 +201,7 @@ async function recordInto(
   }
   out.flush();
   progress.clear();
+  process.stdout.write(screen.text());
   const shown = isDefault ? relative(process.cwd(), path) : path;
   const status = exitCodeFor({ reason: result.reason, steps: result.steps, detail: result.detail, exitStatus: result.exitStatus ?? undefined });
   const unimpl = machine.cpu.firstUnimplemented;

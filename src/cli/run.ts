@@ -6,6 +6,7 @@ import { jsonParseErrors, reportingJsonErrors } from "./json-errors.js";
 import { runToEnd, exitCodeFor, describeStop } from "./run-loop.js";
 import { DEFAULT_MEMORY_MIB } from "../machine/machine.js";
 import { DISK_OPTION_HELP, openDisks, type DiskCliOptions } from "./disk-options.js";
+import { NO_SCREEN_OPTION_HELP, parseScreenWhen, ScreenReport, SCREEN_OPTION_HELP } from "./screen-output.js";
 
 export function registerRun(program: Command): void {
   const command = program
@@ -21,6 +22,8 @@ export function registerRun(program: Command): void {
     .option("--drive <spec>", DISK_OPTION_HELP.drive, collect)
     .option("--interpret", "interpret every instruction (no block compilation; slower, for cross-checking)")
     .option("--json", "print the end-of-run summary as one JSON object on stderr")
+    .option("--screen", SCREEN_OPTION_HELP)
+    .option("--no-screen", NO_SCREEN_OPTION_HELP)
     .addHelpText(
       "after",
       `
@@ -51,6 +54,7 @@ type RunCliOptions = DiskCliOptions & {
   module: string[];
   interpret?: boolean;
   json?: boolean;
+  screen?: boolean;
 };
 
 async function run(kernel: string, opts: RunCliOptions): Promise<void> {
@@ -58,6 +62,7 @@ async function run(kernel: string, opts: RunCliOptions): Promise<void> {
   const memoryMiB = opts.memory !== undefined ? parsePositiveInt(opts.memory, "--memory", 3072) : DEFAULT_MEMORY_MIB;
   const modules = readModules(opts.module, memoryMiB * 1048576);
   const cmdline = multibootCmdline(kernel, opts.cmdline);
+  const screenWhen = parseScreenWhen(opts.screen);
   const opened = openDisks(opts);
   let machine;
   try {
@@ -66,6 +71,7 @@ async function run(kernel: string, opts: RunCliOptions): Promise<void> {
     opened.close();
     throw e;
   }
+  const screen = new ScreenReport(machine, screenWhen);
   const out = new SerialWriter();
   machine.onSerial = (b) => out.push(b);
   machine.onDebugConsole = (b) => out.push(b);
@@ -77,6 +83,7 @@ async function run(kernel: string, opts: RunCliOptions): Promise<void> {
     opened.close();
   }
   out.flush();
+  process.stdout.write(screen.text());
   const seconds = (performance.now() - started) / 1000;
   const status = exitCodeFor(result);
   const summary = {

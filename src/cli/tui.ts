@@ -34,6 +34,7 @@ Keys (also on ? inside):
   j              in a why-write answer: jump to the writing step; in an explanation: to the root
   m / ' / M      set a named bookmark / jump to the next one / list them (Enter jumps)
   s              segment and control registers
+  v              the guest's VGA text screen (and cursor) as it was at this step
   ?              the key list
   Esc            cancel a running search (the position stays); close a prompt or overlay
   q              quit

@@ -75,6 +75,12 @@ export class Mmu {
   inBlock = false;
   /** Cause reported for writes: the CPU sets it around interrupt frame pushes and the like. */
   writeCause: WriteCause = WriteCause.Instruction;
+  /**
+   * ANDed into every physical address translate() produces (page-table reads included): all ones
+   * while the A20 gate is on, bit 20 clear while it is off. Only translate() applies it, and the TLB
+   * holds translated pages, so the fast paths never look at it; setA20() flushes the TLB instead.
+   */
+  a20Mask = -1;
 
   constructor(mem: PhysicalMemory, private readonly sink: FaultSink) {
     this.mem = mem;
@@ -128,6 +134,14 @@ export class Mmu {
     }
   }
 
+  /** Opens or closes the A20 gate: every cached translation (global ones too) may now be wrong. */
+  setA20(enabled: boolean): void {
+    const mask = enabled ? -1 : ~0x100000;
+    if (mask === this.a20Mask) return;
+    this.a20Mask = mask;
+    this.flush(false);
+  }
+
   /** INVLPG: drops the entry for one linear page, global or not. */
   invalidatePage(linear: number): void {
     this.generation++;
@@ -154,17 +168,18 @@ export class Mmu {
     const need = write ? (user ? T_WRITE_USER : T_WRITE_SUP) : (user ? T_READ_USER : T_READ_SUP);
     if ((cached & need) !== 0) return (cached & T_PAGE_MASK) | (lin & 0xfff);
 
+    const a20 = this.a20Mask;
     if (!this.paging) {
       // Identity map; MMIO pages are never cached so their accesses always reach the slow path.
-      const phys = lin & T_PAGE_MASK;
+      const phys = lin & T_PAGE_MASK & a20;
       if ((phys >>> 0) < this.memSize) {
         const w = this.isCodePage(phys) ? 0 : T_WRITE_SUP | T_WRITE_USER;
         this.fill(page, phys | T_READ_SUP | T_READ_USER | w);
       }
-      return lin;
+      return lin & a20;
     }
 
-    const pdeAddr = (this.cr3 & T_PAGE_MASK) + ((lin >>> 22) << 2);
+    const pdeAddr = ((this.cr3 & T_PAGE_MASK) + ((lin >>> 22) << 2)) & a20;
     let pde = this.mem.read(pdeAddr, 4);
     if ((pde & P_PRESENT) === 0) this.pageFault(lin, 0, write, user);
 
@@ -173,15 +188,15 @@ export class Mmu {
       entryAddr = pdeAddr;
       entry = pde;
       permBits = pde;
-      physPage = (pde & 0xffc00000) | (lin & 0x003ff000);
+      physPage = ((pde & 0xffc00000) | (lin & 0x003ff000)) & a20;
     } else {
-      const pteAddr = (pde & T_PAGE_MASK) + (((lin >>> 12) & 0x3ff) << 2);
+      const pteAddr = ((pde & T_PAGE_MASK) + (((lin >>> 12) & 0x3ff) << 2)) & a20;
       const pte = this.mem.read(pteAddr, 4);
       if ((pte & P_PRESENT) === 0) this.pageFault(lin, 0, write, user);
       entryAddr = pteAddr;
       entry = pte;
       permBits = pde & pte;
-      physPage = pte & T_PAGE_MASK;
+      physPage = pte & T_PAGE_MASK & a20;
       // The directory entry's accessed bit is set on every walk that reaches the table.
       if ((pde & P_ACCESSED) === 0) {
         pde |= P_ACCESSED;

@@ -8,9 +8,10 @@
  *   8 bits, as with QEMU). Reads return 0.
  * - 0x80: the POST diagnostic port (also used as an I/O delay). Writes are remembered in `postCode`,
  *   reads return all ones.
- * - 0x92: system control port A. Bit 1 (fast A20 gate) reads back as written; memory is not wrapped
- *   at 1 MiB either way. Bit 0 requests a fast reset: it is passed to `onReset` when given (and
- *   otherwise ignored) and always reads back as 0.
+ * - 0x92: system control port A. Bit 1 (fast A20 gate) reads back as written and every write passes
+ *   it to `onA20` (the machine's A20 line, which the 8042's output port drives too: the last write
+ *   to either wins, as on QEMU's PC). Bit 0 requests a fast reset: it is passed to `onReset` when
+ *   given (and otherwise ignored) and always reads back as 0.
  */
 import type { AccessSize, PortDevice, StatefulDevice } from "./bus.js";
 import type { PortBus } from "./port-bus.js";
@@ -34,6 +35,8 @@ export interface DebugPortsOptions {
   onExit: (status: number) => void;
   /** Called when the guest sets the fast-reset bit of port 0x92. */
   onReset?: () => void;
+  /** Called on every write to port 0x92 with its A20 bit. */
+  onA20?: (enabled: boolean) => void;
 }
 
 export class DebugPorts implements PortDevice, StatefulDevice {
@@ -71,6 +74,7 @@ export class DebugPorts implements PortDevice, StatefulDevice {
       this.postCode = value & 0xff;
     } else if (port === SYSTEM_CONTROL_A_PORT) {
       this.port92 = value & 0xfe;
+      if (this.options.onA20) this.options.onA20((value & 2) !== 0);
       if ((value & 1) !== 0 && this.options.onReset) this.options.onReset();
     }
   }

@@ -28,6 +28,8 @@ import { cpuid } from "../cpu/cpuid.js";
 import { EAX, EDX } from "../cpu/constants.js";
 import { IdeChannel, PRIMARY_IDE, SECONDARY_IDE } from "./ide-channel.js";
 import type { DiskImage } from "./disk-image.js";
+import { Vga } from "./vga.js";
+import { I8042 } from "./i8042.js";
 import { loadCpuState, saveCpuState, type CpuState } from "../cpu/cpu-state.js";
 
 export interface MachineOptions {
@@ -75,10 +77,12 @@ export interface MachineState {
   exitStatus: number | null;
   /** Why the guest powered off, once it has (absent in traces from before power-off existed). */
   powerOff?: string | null;
+  /** Whether the A20 gate is open (absent in traces made before it was modelled: open). */
+  a20?: boolean;
   devices: {
     pic: unknown; pit: unknown; apic: unknown; uart: unknown; cmos: unknown; debugPorts: unknown;
     /** Absent in traces recorded before these devices existed: they keep their power-on state. */
-    ioapic?: unknown; pci?: unknown; pm?: unknown;
+    ioapic?: unknown; pci?: unknown; pm?: unknown; vga?: unknown; i8042?: unknown;
     /** Absent in keyframes recorded before the IDE channels existed (they then start at power-on). */
     ide?: unknown[];
   };
@@ -107,6 +111,9 @@ export class Machine {
   readonly ide: [IdeChannel, IdeChannel];
   /** The disks by drive index 0-3 (null where there is none). */
   readonly disks: (DiskImage | null)[];
+  readonly vga: Vga;
+  /** The 8042 keyboard controller; `keyboard.pressKey(...)` types on its PS/2 keyboard. */
+  readonly keyboard: I8042;
   /** Ticks skipped by HLT: virtual time is steps + idleTicks. */
   idleTicks = 0;
   /** Bytes the guest writes to COM1. */
@@ -118,8 +125,12 @@ export class Machine {
   /** Set when the guest powers the machine off: what it did. */
   powerOff: string | null = null;
   private stopRequested = false;
-  /** Set when the guest asks for a reset: through which port. */
-  private resetRequested: string | null = null;
+  /** Who asked for a reset (named in the run's stop detail), or null. */
+  private resetSource: string | null = null;
+  /** The A20 line: open at multiboot entry, as QEMU leaves it. */
+  private a20 = true;
+  /** The 8042 as firmware leaves it, for keyframes that predate it. */
+  private readonly keyboardAtPowerOn: unknown;
 
   constructor(options: MachineOptions = {}) {
     const mib = options.memoryMiB ?? DEFAULT_MEMORY_MIB;
@@ -138,6 +149,13 @@ export class Machine {
       onByte: (b) => this.onDebugConsole(b),
       onExit: (status) => this.requestExit(status),
       onReset: () => this.requestReset("port 0x92"),
+      onA20: (enabled) => this.setA20(enabled),
+    });
+    this.vga = new Vga();
+    this.keyboard = new I8042({
+      setIrq: (line, level) => this.setIsaIrq(line, level),
+      setA20: (enabled) => this.setA20(enabled),
+      onReset: () => this.requestReset("the 8042 keyboard controller"),
     });
     const pmFunction = piix4PowerManagement();
     this.pci = new PciHost([i440fxHostBridge(), piix3IsaBridge(), piix3Ide(), pmFunction], () => this.requestReset("port 0xcf9"));
@@ -162,6 +180,9 @@ export class Machine {
     this.debugPorts.registerOn(this.ports);
     this.pci.registerOn(this.ports);
     this.pm.registerOn(this.ports);
+    this.vga.registerOn(this.ports);
+    this.keyboard.registerOn(this.ports);
+    this.keyboardAtPowerOn = this.keyboard.saveState();
     // The local APIC first: MMIO regions are searched in order and it is the busiest.
     this.mem.mapMmio(APIC_DEFAULT_BASE, APIC_MMIO_SIZE, this.apic);
     this.mem.mapMmio(IOAPIC_BASE, IOAPIC_MMIO_SIZE, this.ioapic);
@@ -173,6 +194,7 @@ export class Machine {
     this.pit.firmwareInit();
     this.apic.firmwareInit();
     for (const ch of this.ide) ch.firmwareInit();
+    this.vga.firmwareInit();
     this.cpu.interrupts = this.apic;
     this.cpu.clock = now;
     this.cpu.apicBase = this.apic.readBaseMsr() | 0;
@@ -266,6 +288,7 @@ export class Machine {
       idleTicks: this.idleTicks,
       exitStatus: this.exitStatus,
       powerOff: this.powerOff,
+      a20: this.a20,
       devices: {
         pic: this.pic.saveState(),
         pit: this.pit.saveState(),
@@ -277,6 +300,8 @@ export class Machine {
         pci: this.pci.saveState(),
         pm: this.pm.saveState(),
         ide: this.ide.map((ch) => ch.saveState()),
+        vga: this.vga.saveState(),
+        i8042: this.keyboard.saveState(),
       },
     };
   }
@@ -290,7 +315,7 @@ export class Machine {
     this.idleTicks = state.idleTicks;
     this.exitStatus = state.exitStatus;
     this.powerOff = state.powerOff ?? null;
-    this.resetRequested = null;
+    this.resetSource = null;
     this.pic.loadState(state.devices.pic);
     this.pit.loadState(state.devices.pit);
     this.apic.loadState(state.devices.apic);
@@ -302,6 +327,11 @@ export class Machine {
     if (state.devices.pm !== undefined) this.pm.loadState(state.devices.pm);
     const ide = state.devices.ide;
     this.ide.forEach((ch, i) => (ide === undefined ? ch.firmwareInit() : ch.loadState(ide[i])));
+    if (state.devices.vga !== undefined) this.vga.loadState(state.devices.vga);
+    else this.vga.firmwareInit();
+    this.keyboard.loadState(state.devices.i8042 ?? this.keyboardAtPowerOn);
+    this.a20 = state.a20 ?? true;
+    this.cpu.mmu.setA20(this.a20);
     loadCpuState(this.cpu, state.cpu);
     this.cpu.stopReason = CpuStop.None;
     this.updateInterruptLine();
@@ -318,8 +348,24 @@ export class Machine {
     this.cpu.stopReason = CpuStop.Requested;
   }
 
+  /** Whether the A20 gate is open (physical address bit 20 passes through). */
+  a20Enabled(): boolean {
+    return this.a20;
+  }
+
+  /**
+   * Drives the A20 line (from port 0x92 or the 8042's output port). While it is closed, physical
+   * address bit 20 reads as 0 (the MMU masks it when it translates, and drops its cached translations
+   * on every change), so nothing costs more while it is open.
+   */
+  setA20(enabled: boolean): void {
+    if (enabled === this.a20) return;
+    this.a20 = enabled;
+    this.cpu.mmu.setA20(enabled);
+  }
+
   private requestReset(source: string): void {
-    this.resetRequested = source;
+    if (this.resetSource === null) this.resetSource = source;
     this.cpu.stopReason = CpuStop.Requested;
   }
 
@@ -373,7 +419,7 @@ export class Machine {
     const cpu = this.cpu;
     if (this.exitStatus !== null) return { reason: "exit", exitStatus: this.exitStatus, steps: cpu.steps, detail: `guest wrote to isa-debug-exit (status ${this.exitStatus})` };
     if (this.powerOff !== null) return { reason: "power-off", steps: cpu.steps, detail: this.powerOff };
-    if (this.resetRequested !== null) return { reason: "reset", steps: cpu.steps, detail: `guest asked for a reset through ${this.resetRequested}` };
+    if (this.resetSource !== null) return { reason: "reset", steps: cpu.steps, detail: `guest asked for a reset through ${this.resetSource}` };
     if (cpu.stopReason === CpuStop.TripleFault) return { reason: "triple-fault", steps: cpu.steps, detail: cpu.tripleFaultReason };
     if (cpu.halted && !(cpu.irqPending && (cpu.flags & IF) !== 0)) {
       if ((cpu.flags & IF) === 0) return { reason: "halt", steps: cpu.steps, detail: `hlt with interrupts disabled at 0x${(cpu.instrEip >>> 0).toString(16)}` };

@@ -13,6 +13,8 @@ export interface PagingRegisters {
   cr0: number;
   cr3: number;
   cr4: number;
+  /** The MMU's A20 mask (physical bit 20 cleared while the gate is closed); absent means open. */
+  mmu?: { a20Mask: number };
 }
 
 function readPhys32(mem: Uint8Array, addr: number): number | null {
@@ -24,13 +26,14 @@ function readPhys32(mem: Uint8Array, addr: number): number | null {
 /** The physical address of linear `lin`, or null when it is not mapped (or its tables lie outside RAM). */
 export function translateLinear(mem: Uint8Array, regs: PagingRegisters, lin: number): number | null {
   const l = lin >>> 0;
-  if ((regs.cr0 & CR0_PG) === 0) return l;
-  const pde = readPhys32(mem, (regs.cr3 & ~0xfff) + ((l >>> 22) << 2));
+  const a20 = regs.mmu?.a20Mask ?? -1;
+  if ((regs.cr0 & CR0_PG) === 0) return (l & a20) >>> 0;
+  const pde = readPhys32(mem, ((regs.cr3 & ~0xfff) + ((l >>> 22) << 2)) & a20);
   if (pde === null || (pde & P_PRESENT) === 0) return null;
-  if ((pde & P_LARGE) !== 0 && (regs.cr4 & CR4_PSE) !== 0) return ((pde & 0xffc00000) | (l & 0x3fffff)) >>> 0;
-  const pte = readPhys32(mem, (pde & ~0xfff) + (((l >>> 12) & 0x3ff) << 2));
+  if ((pde & P_LARGE) !== 0 && (regs.cr4 & CR4_PSE) !== 0) return (((pde & 0xffc00000) | (l & 0x3fffff)) & a20) >>> 0;
+  const pte = readPhys32(mem, ((pde & ~0xfff) + (((l >>> 12) & 0x3ff) << 2)) & a20);
   if (pte === null || (pte & P_PRESENT) === 0) return null;
-  return ((pte & ~0xfff) | (l & 0xfff)) >>> 0;
+  return (((pte & ~0xfff) | (l & 0xfff)) & a20) >>> 0;
 }
 
 /**

@@ -5,7 +5,7 @@
 import { useEffect, useState } from "react";
 import { Box, Text, useApp, useInput, useStdout } from "ink";
 import { hex } from "../query/context.js";
-import { HELP, fmt, type DebuggerViewModel, type RegisterView, type View } from "./view-model.js";
+import { HELP, fmt, type DebuggerViewModel, type RegisterView, type ScreenView, type View } from "./view-model.js";
 import { MIN_COLUMNS, MIN_ROWS, fitStatus, inputTail, shortenPath, wrapWords } from "./fit-text.js";
 
 /** Width of the right-hand column (registers and stack): wider where there is room for stack names. */
@@ -71,6 +71,8 @@ export function Screen({ view, columns, rows }: { view: View; columns: number; r
           <BookmarkPanel list={view.bookmarkList} height={body} />
         ) : view.mode === "answer" && view.answer !== null ? (
           <AnswerPanel answer={view.answer} width={columns} height={body} />
+        ) : view.screen !== null ? (
+          <ScreenPanel screen={view.screen} step={view.step} height={body} />
         ) : (
           <>
             <Box flexDirection="column" width={columns - right} marginRight={1}>
@@ -283,6 +285,31 @@ function Timeline({ view, width }: { view: View; width: number }) {
       {"]"}
       <Text dimColor>{label}</Text>
     </Text>
+  );
+}
+
+/** The guest's text screen at the current step; the cursor cell is drawn inverse. */
+function ScreenPanel({ screen, step, height }: { screen: ScreenView; step: number; height: number }) {
+  const room = Math.max(1, height - 1);
+  const c = screen.cursor;
+  const where = c === null ? "cursor hidden" : `cursor row ${c.row + 1}, column ${c.column + 1}`;
+  return (
+    <Box flexDirection="column" height={height}>
+      <Header title={`VGA screen at step ${fmt(step)} (${where})   v: close`} />
+      {screen.lines.slice(0, room).map((l, row) =>
+        c !== null && c.row === row ? (
+          <Text key={row} wrap="truncate">
+            {l.slice(0, c.column)}
+            <Text inverse>{l[c.column]}</Text>
+            {l.slice(c.column + 1)}
+          </Text>
+        ) : (
+          <Text key={row} wrap="truncate">
+            {l}
+          </Text>
+        ),
+      )}
+    </Box>
   );
 }
 

@@ -21,6 +21,7 @@ import { ExpressionError } from "../symbols/expr-error.js";
 import { formatValue } from "../symbols/format.js";
 import { renderWhyWrite } from "../query/render.js";
 import { whyWrite } from "../query/why-write.js";
+import { screenAt } from "../query/screen.js";
 import { explain, ExplainError, type Explanation } from "../query/explain.js";
 import { findCrash } from "../query/crash.js";
 import { renderExplanation } from "../query/explain-render.js";
@@ -118,6 +119,16 @@ export interface View {
   bookmarkList: { items: { name: string; step: number }[]; selected: number } | null;
   /** The running long command, with its latest progress line; null when idle. */
   busy: { label: string; progress: string } | null;
+  /** The VGA text screen at this step while the Screen panel is open (key v), else null. */
+  screen: ScreenView | null;
+}
+
+/** The text screen as the guest's display showed it at the current step. */
+export interface ScreenView {
+  /** 25 rows of 80 characters (code page 437 as Unicode). */
+  lines: string[];
+  /** 0-based, or null when the cursor is hidden or off the screen. */
+  cursor: { row: number; column: number } | null;
 }
 
 export interface Watch {
@@ -139,7 +150,7 @@ export interface ViewModelOptions {
 }
 
 /** The part of the view that depends only on the position. */
-type StepView = Omit<View, "mode" | "input" | "message" | "showSystem" | "answer" | "breakpoints" | "watches" | "stackSelection" | "bookmarkList" | "busy">;
+type StepView = Omit<View, "mode" | "input" | "message" | "showSystem" | "answer" | "breakpoints" | "watches" | "stackSelection" | "bookmarkList" | "busy" | "screen">;
 
 /** A long command: each `next()` does a bounded piece of work and yields a progress line. */
 type JobBody = Generator<string, void, void>;
@@ -202,6 +213,7 @@ export const HELP: readonly [string, string][] = [
   ["m / '", "set a bookmark here (named) / jump to the next bookmark"],
   ["M", "list bookmarks; Enter jumps to the selected one"],
   ["s", "show segment and control registers"],
+  ["v", "show the VGA text screen as it was at this step (again to hide)"],
   ["?", "this help"],
   ["Esc", "cancel a running search; close a prompt, list, answer or help; clear the stack selection"],
   ["q", "quit"],
@@ -215,6 +227,9 @@ export class DebuggerViewModel {
   private input = "";
   private message = "";
   private showSystem = false;
+  private showScreen = false;
+  /** The screen of one step, kept while the position stays there. */
+  private screenCache: { step: number; view: ScreenView } | null = null;
   private answer: View["answer"] = null;
   private readonly breakpoints = new Map<number, string>();
   private watches: Watch[] = [];
@@ -269,6 +284,7 @@ export class DebuggerViewModel {
         stackSelection: this.stackSelection,
         bookmarkList: this.bookmarkList,
         busy: this.job !== null ? { label: this.job.label, progress: this.job.progress } : null,
+        screen: this.showScreen ? this.screenView() : null,
       };
     }
     return this.snapshot;
@@ -556,6 +572,7 @@ export class DebuggerViewModel {
       case "c": this.continueTo(1); break;
       case "r": this.continueTo(-1); break;
       case "s": this.showSystem = !this.showSystem; this.invalidate(); break;
+      case "v": this.showScreen = !this.showScreen; this.invalidate(); break;
       case "'": this.nextBookmark(); break;
       case "M": this.listBookmarks(); break;
       case "?": this.setMode("help"); break;
@@ -1055,6 +1072,15 @@ export class DebuggerViewModel {
       if (this.eventsCapped) this.eventList.length = TIMELINE_EVENTS;
     }
     return this.eventList;
+  }
+
+  /** The text screen at the current step (a replay to it; cached per step). */
+  private screenView(): ScreenView {
+    if (this.screenCache === null || this.screenCache.step !== this.step) {
+      const s = screenAt(this.trace, this.step);
+      this.screenCache = { step: this.step, view: { lines: s.lines, cursor: s.cursor } };
+    }
+    return this.screenCache.view;
   }
 
   private compute(): StepView {

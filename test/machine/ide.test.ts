@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Machine } from "../../src/machine/machine.js";
 import { DiskImage } from "../../src/machine/disk-image.js";
 
-import { buildCGuest, canBuildGuests, hasQemu, patternImage } from "./c-guests.js";
+import { buildCGuest, canBuildGuests, hasQemu, patternImage } from "./ide-guests.js";
 
 /** The guest's checksum: 32-bit FNV-1a over the 512 bytes. */
 function fnv(bytes: Uint8Array): string {

@@ -15,7 +15,7 @@ import { DiskImage } from "../../src/machine/disk-image.js";
 import { Recorder } from "../../src/trace/recorder.js";
 import { Trace } from "../../src/trace/trace.js";
 import { openRecording } from "../../src/bundle/open.js";
-import { buildCGuest, canBuildGuests, patternImage } from "../machine/c-guests.js";
+import { buildCGuest, canBuildGuests, patternImage } from "../machine/ide-guests.js";
 import { buildGuest, lcg, recordInline, requireBuiltCli, tmpDir, ttd } from "./helpers.js";
 
 const MEM = 16;

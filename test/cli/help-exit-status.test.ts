@@ -28,6 +28,8 @@ describe("exit statuses in --help", () => {
     [["tui"], [/\b0 after q/, /\b2 for bad input/, /not a terminal/]],
     [["gdbserver"], [/\b0 after Ctrl-C/, /\b2 for bad input/]],
     [["pack"], [/\b0 when packed/, /\b2 for bad input/]],
+    [["explain"], [/\b0 when explained/, /\b2 for bad input/]],
+    [["diff"], [/\b0 when compared/, /\b2 for bad input/]],
   ])("ttd %s --help", (cmd, expected) => {
     const r = ttd([...cmd, "--help"]);
     expect(r.status).toBe(0);

@@ -87,7 +87,8 @@ describe("loadMultiboot2", () => {
     const info = boot.infoAddress;
     const t = tags(ram, info);
     expect(t.map(([type]) => type)).toEqual([1, 2, 3, 4, 6, 21, 0]);
-    expect(t.map(([, size]) => size)).toEqual([8 + 4, 8 + 4, 16 + 8, 16, 16 + 4 * 24, 12, 8]);
+    // The memory map is the firmware's: QEMU's six e820 entries.
+    expect(t.map(([, size]) => size)).toEqual([8 + 4, 8 + 4, 16 + 8, 16, 16 + 6 * 24, 12, 8]);
     for (const [, , o] of t) expect(o % 8).toBe(0);
     const [, , endAt] = t[t.length - 1];
     expect(r32(ram, info)).toBe(endAt + 8); // total_size includes the end tag
@@ -192,21 +193,27 @@ describe.skipIf(!(has("clang") && has("ld.lld")))("a multiboot2 guest reading it
     expectTag(lines[1], 1, 8 + elf.length + 5, ` cmdline='${elf} x=1'`);
     expectTag(lines[2], 2, 12, " loader='ttd'");
     expectTag(lines[3], 3, 16 + mod.length + 5, ` start=([0-9a-f]{5}000) end=[0-9a-f]{8} len=13 string='${mod} a b' bytes=68 65 6c 6c `);
-    expectTag(lines[4], 4, 16, " mem_lower=639 mem_upper=31744");
-    expectTag(lines[5], 6, 16 + 4 * 24, " entry_size=24 version=0");
-    expect(lines.slice(6, 10)).toEqual([
+    // Usable memory from 1 MiB up to the ACPI tables in the top 128 KiB, as QEMU reports for -m 32.
+    expectTag(lines[4], 4, 16, " mem_lower=639 mem_upper=31616");
+    expectTag(lines[5], 6, 16 + 6 * 24, " entry_size=24 version=0");
+    expect(lines.slice(6, 12)).toEqual([
       "  base=0000000000000000 length=000000000009fc00 type=1 reserved=0",
       "  base=000000000009fc00 length=0000000000000400 type=2 reserved=0",
       "  base=00000000000f0000 length=0000000000010000 type=2 reserved=0",
-      "  base=0000000000100000 length=0000000001f00000 type=1 reserved=0",
+      "  base=0000000000100000 length=0000000001ee0000 type=1 reserved=0",
+      "  base=0000000001fe0000 length=0000000000020000 type=2 reserved=0",
+      "  base=00000000fffc0000 length=0000000000040000 type=2 reserved=0",
     ]);
-    expectTag(lines[10], 8, 32, " addr=00000000000b8000 pitch=160 width=80 height=25 bpp=16 type=2");
-    expectTag(lines[11], 21, 12, " load_base=00100000");
-    expectTag(lines[12], 0, 8, "");
-    const offsets = lines.slice(1, 13).filter((l) => l.startsWith("tag")).map((l) => Number(/at=(\d+)/.exec(l)![1]));
+    expectTag(lines[12], 8, 32, " addr=00000000000b8000 pitch=160 width=80 height=25 bpp=16 type=2");
+    // The machine's firmware has ACPI tables, so the old and new RSDP tags come too.
+    expectTag(lines[13], 14, 28, " rsdp='RSD PTR ' oem='TTD   ' revision=2");
+    expectTag(lines[14], 15, 44, " rsdp='RSD PTR ' oem='TTD   ' revision=2");
+    expectTag(lines[15], 21, 12, " load_base=00100000");
+    expectTag(lines[16], 0, 8, "");
+    const offsets = lines.slice(1, 17).filter((l) => l.startsWith("tag")).map((l) => Number(/at=(\d+)/.exec(l)![1]));
     offsets.forEach((o) => expect(o % 8).toBe(0));
     expect(offsets[offsets.length - 1] + 8).toBe(total);
-    expect(lines[13]).toBe("");
+    expect(lines[17]).toBe("");
   });
 
   it("with ACPI tables in RAM, the guest reads the RSDP from the ACPI tags", () => {

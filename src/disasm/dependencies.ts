@@ -31,6 +31,11 @@ export interface Dependencies {
   constantResult: boolean;
 }
 
+/** The linear address a memory operand names (flat segments), given the value of GPR number i. */
+export function effectiveAddress(m: MemoryOperand, gpr: (i: number) => number): number {
+  return ((m.base >= 0 ? gpr(m.base) : 0) + (m.index >= 0 ? gpr(m.index) * m.scale : 0) + m.displacement) >>> 0;
+}
+
 /** GPR number for an iced register (EAX/AX/AL/AH all map to 0), or -1 for anything else. */
 export function gprIndex(reg: Register): number {
   const names: [Register[], number][] = GPR_TABLE;

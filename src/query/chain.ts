@@ -9,7 +9,7 @@
  * summarised in one link, so the chain stays readable.
  */
 import type { MemoryWrite, Registers, StepRecord } from "../trace/trace.js";
-import { dependenciesOf } from "../disasm/dependencies.js";
+import { dependenciesOf, effectiveAddress } from "../disasm/dependencies.js";
 import { type CodeRef, type QueryContext, hex } from "./context.js";
 import { GPR_NAMES, type StepWindow, type GprName } from "./step-window.js";
 import { eventAt } from "./why-write.js";
@@ -181,7 +181,7 @@ export function explainChain(ctx: QueryContext, write: MemoryWrite, window: Step
     const load = deps.memory.find((m) => m.reads);
     if (load !== undefined) {
       const regs = rec.regs;
-      const addr = ((load.base >= 0 ? regs[GPR_NAMES[load.base]] : 0) + (load.index >= 0 ? regs[GPR_NAMES[load.index]] * load.scale : 0) + load.displacement) >>> 0;
+      const addr = effectiveAddress(load, (i) => regs[GPR_NAMES[i]]);
       const last = ctx.trace.lastWrite({ address: addr, size: 4 }, change.step);
       const name = ctx.describeData(addr);
       const by = last === null ? "never written during the trace (its value comes from the image or zeroed memory)" : `last written at step ${last.step}${last.cause === "instruction" ? ` by ${ctx.describeCode(last.eip).symbol ?? hex(last.eip)}` : ` by the CPU (${last.cause})`}`;

@@ -10,7 +10,7 @@
  */
 import { FlowControl, Mnemonic } from "iced-x86";
 import { decodeAt } from "../disasm/disassembler.js";
-import { dependenciesOf } from "../disasm/dependencies.js";
+import { dependenciesOf, effectiveAddress } from "../disasm/dependencies.js";
 import type { ChainLink } from "./chain.js";
 import { type CodeRef, type QueryContext, hex } from "./context.js";
 import { findCrash, faultName, type CrashPoint } from "./crash.js";
@@ -287,8 +287,7 @@ class Trail {
     if (p === null) return null;
     const store = dependenciesOf(p.bytes, p.regs.eip).memory.find((m) => m.writes);
     if (store === undefined) return null;
-    const r = p.regs;
-    const a = ((store.base >= 0 ? r[GPR_NAMES[store.base]] : 0) + (store.index >= 0 ? r[GPR_NAMES[store.index]] * store.scale : 0) + store.displacement) >>> 0;
+    const a = effectiveAddress(store, (i) => p.regs[GPR_NAMES[i]]);
     const before = this.ctx.describeData(a), now = this.ctx.describeData(w.address);
     if (before === null || now === null) return null;
     // Elements of one array (at any depth) are the same object: `nodes[2].next` and `nodes[1].next`.
@@ -297,23 +296,22 @@ class Trail {
     return `the same store wrote ${before} at step ${earlier.toLocaleString("en-US")}, then ${now}: it ran past the end of ${objectOf(before).replace(/\[\]$/, "")}`;
   }
 
-  /** Where the value a store wrote came from: the register it stored, or a constant (a root). */
+  /**
+   * Where the value a store wrote came from: the memory it copied (a `movs`, a `push` of memory), the
+   * register it stored, or a constant (a root).
+   */
   private storedValue(w: WriteExplanation, at: number): Subject | null {
     const rec = this.ctx.trace.describeStep(w.step);
     if (rec === null) return null;
     const deps = dependenciesOf(rec.bytes, rec.regs.eip);
+    const copied = deps.memory.find((m) => m.reads && !m.writes);
+    if (copied !== undefined) return { kind: "memory", address: effectiveAddress(copied, (i) => rec.regs[GPR_NAMES[i]]), size: w.size, step: w.step };
     const store = deps.memory.find((m) => m.writes);
     const addressRegs = store ? [store.base, store.index] : [];
     const sources = deps.regsRead.filter((r) => !addressRegs.includes(r) && r !== 4);
-    if (sources.length === 0 || deps.memory.some((m) => m.reads && !m.writes)) {
+    if (sources.length === 0) {
       this.root = at;
-      this.ended = deps.memory.some((m) => m.reads && !m.writes) ? "the store copied the value from memory" : "the store wrote a constant";
-      if (deps.memory.some((m) => m.reads && !m.writes)) {
-        const load = deps.memory.find((m) => m.reads && !m.writes)!;
-        const a = ((load.base >= 0 ? rec.regs[GPR_NAMES[load.base]] : 0) + (load.index >= 0 ? rec.regs[GPR_NAMES[load.index]] * load.scale : 0) + load.displacement) >>> 0;
-        this.root = -1;
-        return { kind: "memory", address: a, size: w.size, step: w.step };
-      }
+      this.ended = "the store wrote a constant";
       return null;
     }
     return { kind: "register", register: GPR_NAMES[sources[0]], step: w.step };
@@ -375,8 +373,7 @@ class Trail {
     }
     const load = deps.memory.find((m) => m.reads);
     if (load !== undefined) {
-      const r = rec.regs;
-      const a = ((load.base >= 0 ? r[GPR_NAMES[load.base]] : 0) + (load.index >= 0 ? r[GPR_NAMES[load.index]] * load.scale : 0) + load.displacement) >>> 0;
+      const a = effectiveAddress(load, (i) => rec.regs[GPR_NAMES[i]]);
       this.links[i].text += `, loaded from ${hex(a)}${name(a)}`;
       return { kind: "memory", address: a, size: 4, step: change.step };
     }

@@ -58,8 +58,7 @@ describe("App", () => {
     }
     expect(await frameMatching(r, /^ step 97 \/ /)).toMatch(/^ step 97 \/ /);
     r.stdin.write("?");
-    await settle();
-    expect(plain(r.lastFrame())).toContain("previous step (reverse)");
+    expect(await frameMatching(r, /previous step \(reverse\)/)).toContain("previous step (reverse)");
     r.stdin.write("\x1b");
     await settle();
     r.stdin.write("w");
@@ -114,8 +113,7 @@ describe("App", () => {
       await settle();
     }
     r.stdin.write("r");
-    await settle();
-    let f = plain(r.lastFrame());
+    let f = await frameMatching(r, /reverse-continue: searching/);
     expect(f).toMatch(/reverse-continue: searching, step [0-9,]+ \(\d+%\); Esc cancels/);
     expect(f).toMatch(/\|  reverse-continue\.\.\./);
     r.stdin.write("\x1b");
@@ -139,7 +137,7 @@ describe("App", () => {
       await settle();
     };
     await press("?");
-    let f = plain(r.lastFrame());
+    let f = await frameMatching(r, /cancel a running search/);
     for (const k of ["o / O", "l / L", "W", "Up / Down", "M", "step over a call", "cancel a running search"]) expect(f).toContain(k);
     await press("\x1b");
     await press("\x1b[B");

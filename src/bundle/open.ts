@@ -31,8 +31,9 @@ export interface OpenOptions {
    * Check a plain trace further than every open does: "quick", every page readable (SQLite's
    * quick_check, as `ttd info` does); "full", everything (`ttd info --verify`, see Trace.open). A
    * bundle's checksums are verified on every open regardless, and "full" checks its trace too.
+   * `true` means "quick".
    */
-  verify?: "quick" | "full";
+  verify?: boolean | "quick" | "full";
   /** The cache root (default: cacheRoot(), i.e. $TTD_CACHE_DIR, $XDG_CACHE_HOME/ttd or ~/.cache/ttd). */
   cacheDir?: string;
   /** Tighter bounds on what a bundle may declare (tests); defaults in format.ts. */

@@ -23,11 +23,11 @@ export function vectorName(v: number): string {
  * Opens the trace a command names (or the latest): a plain trace or a bundle, whose trace is verified
  * and extracted into the cache first (src/bundle/open.ts). Failures become a UsageError.
  */
-export function openTraceArg(arg: string | undefined, options: { verify?: "quick" | "full" } = {}): Trace {
+export function openTraceArg(arg: string | undefined, options: { verify?: boolean | "quick" | "full" } = {}): Trace {
   return openRecordingForInfo(arg, options).trace;
 }
 
-function openRecordingForInfo(arg: string | undefined, options: { verify?: "quick" | "full" }): Recording {
+function openRecordingForInfo(arg: string | undefined, options: { verify?: boolean | "quick" | "full" }): Recording {
   try {
     return openRecordingArg(arg, { verify: options.verify });
   } catch (e) {

@@ -170,7 +170,10 @@ export class Replayer {
     this.observer.dirtyList = [];
     const lo = Math.min(this.ramKeyframe, kf), hi = Math.max(this.ramKeyframe, kf);
     for (const p of this.store.pagesChangedBetween(lo, hi)) pages.add(p);
+    const pageCount = mem.length / PAGE_BYTES;
     for (const p of pages) {
+      // A page number is read from the file: one outside RAM is damage, not an address to write.
+      if (!Number.isInteger(p) || p < 0 || p >= pageCount) throw new TraceError(`${this.store.path}: corrupt trace (a stored page number, ${p}, is outside the guest's RAM)`);
       const base = p * PAGE_BYTES;
       const bytes = this.pageContents(p, this.store.pageVersion(p, kf));
       if (bytes === null) mem.fill(0, base, base + PAGE_BYTES);
@@ -184,7 +187,14 @@ export class Replayer {
         throw new TraceError(`${this.store.path}: corrupt trace (${(e as Error).message} at keyframe ${kf})`);
       }
     }
-    this.machine.loadState(this.stateOf(kf));
+    try {
+      this.machine.loadState(this.stateOf(kf));
+    } catch (e) {
+      this.ramKeyframe = -1; // RAM no longer matches any keyframe: the next restore rewrites it all
+      if (e instanceof TraceError) throw e;
+      // A state of the wrong shape (fields missing or of another type) is damage in the file.
+      throw new TraceError(`${this.store.path}: corrupt trace (keyframe at step ${kf} does not restore: ${(e as Error).message.split("\n")[0]})`);
+    }
     this.ramKeyframe = kf;
   }
 

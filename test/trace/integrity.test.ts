@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import Database from "better-sqlite3";
+import { deflateRawSync } from "node:zlib";
 import { beforeAll, describe, expect, test } from "vitest";
 import { Trace } from "../../src/trace/trace.js";
 import { TraceError } from "../../src/trace/errors.js";
@@ -104,6 +105,37 @@ describe("numbers that become sizes", () => {
   test("progress and keyframe steps outside the trace are refused", () => {
     expect(openError(sqlVariant("DELETE FROM meta WHERE key = 'end_reason'; UPDATE progress SET steps = -5"))).toMatch(/progress\.steps/);
     expect(openError(sqlVariant("INSERT INTO keyframe(step, state) VALUES (999999999, x'00')"))).toMatch(/keyframe/);
+  });
+});
+
+describe("hostile content (checksums recomputed, or a trace without them)", () => {
+  /** A copy without table checksums, changed by `edit`: what a crafted file can always look like. */
+  function crafted(edit: (db: Database.Database) => void): string {
+    const p = sqlVariant("DROP TABLE IF EXISTS digest");
+    const db = new Database(p);
+    edit(db);
+    db.close();
+    return p;
+  }
+
+  test("a keyframe state of the wrong shape, or a page number outside RAM: a TraceError, not a crash", () => {
+    const shapes = ['{"cpu": 1}', "[]", '{"cpu": {"regs": "x"}, "devices": null}'];
+    for (const state of shapes) {
+      const p = crafted((db) => db.prepare("UPDATE keyframe SET state = ?").run(deflateRawSync(Buffer.from(state))));
+      const t = Trace.open(p);
+      try {
+        expect(() => t.stateAt(10)).toThrow(TraceError);
+      } finally {
+        t.close();
+      }
+    }
+    const p = crafted((db) => db.exec("UPDATE page SET page = 99999999 WHERE rowid = (SELECT min(rowid) FROM page)"));
+    const t = Trace.open(p);
+    try {
+      expect(() => t.stateAt(10)).toThrow(/page number, 99999999, is outside the guest's RAM/);
+    } finally {
+      t.close();
+    }
   });
 });
 

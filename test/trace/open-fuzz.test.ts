@@ -203,7 +203,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 let traceResult: FuzzResult;

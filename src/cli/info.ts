@@ -59,7 +59,9 @@ written by a newer ttd, is truncated or corrupt gives one line on stderr and exi
 A trace whose recording was killed (kill -9, a crash) is shown as incomplete: it covers the steps up to
 its last commit, and every query works on those.
 
-Examples (with no trace named, info reads the latest recording in ./.ttd):
+With no trace named, info reads the latest recording in ./.ttd (see 'ttd record').
+
+Examples:
   ttd info traces/idle-bug.ttdb
   ttd info traces/idle-fixed.ttdb --json`,
     )

@@ -2,6 +2,7 @@
 /** The `ttd` command line: one file per command, each thin over the library. */
 import { Command, CommanderError } from "commander";
 import { EXIT_BAD_INPUT, isBadInput } from "./errors.js";
+import { badInputAsJson } from "./json-errors.js";
 
 /**
  * Every command and the module that defines it. Only the invoked command's module is loaded (the
@@ -65,7 +66,7 @@ try {
     process.exitCode = e.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
   } else if (isBadInput(e)) {
     // Bad input, or a trace/bundle that cannot answer: one line naming the problem.
-    process.stderr.write(`ttd: ${e.message}\n`);
+    process.stderr.write(badInputAsJson(program, invoked, e.message) ?? `ttd: ${e.message}\n`);
     process.exitCode = EXIT_BAD_INPUT;
   } else {
     throw e;

@@ -5,9 +5,9 @@ import { hostname } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { machineForKernel } from "./load-kernel.js";
 import { fsErrorCode, fsProblem, parsePositiveInt, UsageError } from "./errors.js";
-import { jsonParseErrors, reportingJsonErrors } from "./json-errors.js";
+import { reportErrorsAsJson } from "./json-errors.js";
 import { exitCodeFor } from "./run-loop.js";
-import { DEFAULT_MEMORY_MIB, type Machine } from "../machine/machine.js";
+import { DEFAULT_MEMORY_MIB } from "../machine/machine.js";
 import { Recorder, type RecordProgress } from "../trace/recorder.js";
 import { claimNewTracePath, removeTraceFiles, setLatest, TRACE_DIR } from "../trace/locate.js";
 import { lockPathFor, TraceLock, tryLockTrace } from "../trace/output-lock.js";
@@ -65,26 +65,93 @@ Examples:
   ttd record src/kernel/build/idle-fixed.elf -o idle-fixed.trace --force
   ttd record src/kernel/build/idle-bug.elf --max-steps 10000 -o head.trace --force --json`,
     )
-    .action((kernel: string, opts: RecordCliOptions) => reportingJsonErrors(opts.json === true, { kernel }, () => record(kernel, opts)));
-  jsonParseErrors(command);
-}
+    .action(async (kernel: string, opts: RecordCliOptions) => {
+      const maxSteps = opts.maxSteps !== undefined ? parsePositiveInt(opts.maxSteps, "--max-steps") : undefined;
+      const memoryMiB = opts.memory !== undefined ? parsePositiveInt(opts.memory, "--memory", 3072) : DEFAULT_MEMORY_MIB;
+      if (opts.output !== undefined && existsSync(opts.output) && statSync(opts.output).isDirectory()) {
+        throw new UsageError(`${opts.output}: is a directory; name the trace file to write`);
+      }
+      // The kernel first: a bad image is refused before any file or folder is created.
+      const { machine, image } = machineForKernel(kernel, { memoryMiB, cmdline: opts.cmdline, compile: true });
+      // The output is claimed with a lock (see src/trace/output-lock.ts), released once it is finalized.
+      const isDefault = opts.output === undefined;
+      const lock = isDefault ? claimDefaultOutput(kernel) : claimNamedOutput(opts.output!, opts.force === true);
+      const path = lock.tracePath;
 
-async function record(kernel: string, opts: RecordCliOptions): Promise<void> {
-  const maxSteps = opts.maxSteps !== undefined ? parsePositiveInt(opts.maxSteps, "--max-steps") : undefined;
-  const memoryMiB = opts.memory !== undefined ? parsePositiveInt(opts.memory, "--memory", 3072) : DEFAULT_MEMORY_MIB;
-  if (opts.output !== undefined && existsSync(opts.output) && statSync(opts.output).isDirectory()) {
-    throw new UsageError(`${opts.output}: is a directory; name the trace file to write`);
-  }
-  // The kernel first: a bad image is refused before any file or folder is created.
-  const { machine, image } = machineForKernel(kernel, { memoryMiB, cmdline: opts.cmdline, compile: true });
-  const isDefault = opts.output === undefined;
-  const lock = isDefault ? claimDefaultOutput(kernel) : claimNamedOutput(opts.output!, opts.force === true);
-  const path = lock.tracePath;
-  try {
-    await recordInto(path, isDefault, kernel, machine, image, maxSteps, opts);
-  } finally {
-    lock.release();
-  }
+      const json = opts.json === true;
+      const out = new OutputWriter();
+      // With --json stderr carries exactly one JSON object, so no progress lines.
+      const progress = new ProgressLine(opts.progress !== false && !json, path);
+      out.beforeWrite = () => progress.clear();
+      const recorder = new Recorder(machine, {
+        path,
+        image,
+        imageName: kernel.split(/[\\/]/).pop() ?? kernel,
+        cmdline: opts.cmdline,
+        commandLine: ["ttd", ...process.argv.slice(2)],
+        maxSteps,
+        onSerial: (b) => out.push(b),
+        onDebugConsole: (b) => out.push(b),
+        onProgress: (p) => {
+          out.flush();
+          progress.show(p);
+        },
+        onCreated: () => {
+          if (isDefault) setLatest(path);
+        },
+      });
+      const onSignal = () => recorder.requestStop();
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      let result;
+      try {
+        result = await recorder.run();
+      } catch (e) {
+        progress.clear();
+        out.flush();
+        // The output was checked and locked, so this is the folder changing under us (removed, made
+        // read-only, full): still one line naming the file.
+        if (fsErrorCode(e) !== undefined) throw new UsageError(`${path}: cannot write the trace: ${fsProblem(e)}`);
+        throw e;
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+        lock.release();
+      }
+      out.flush();
+      progress.clear();
+      const shown = isDefault ? relative(process.cwd(), path) : path;
+      const status = exitCodeFor({ reason: result.reason, steps: result.steps, detail: result.detail, exitStatus: result.exitStatus ?? undefined });
+      const unimpl = machine.cpu.firstUnimplemented;
+      if (json) {
+        const summary = {
+          kernel,
+          trace: shown,
+          reason: result.reason,
+          detail: result.detail,
+          exitStatus: result.exitStatus ?? null,
+          steps: result.steps,
+          seconds: Number(result.seconds.toFixed(3)),
+          stepsPerSecond: Math.round(result.steps / Math.max(result.seconds, 1e-9)),
+          fileBytes: result.fileBytes,
+          unimplemented: unimpl,
+          status,
+        };
+        process.stderr.write(JSON.stringify(summary) + "\n");
+        process.exitCode = status;
+        return;
+      }
+      const mips = result.steps / Math.max(result.seconds, 1e-9) / 1e6;
+      const lines = [
+        `ttd: stopped: ${result.reason} (${result.detail})`,
+        `ttd: recorded ${result.steps.toLocaleString("en-US")} steps in ${result.seconds.toFixed(2)} s (${mips.toFixed(1)} million steps/s)`,
+        `ttd: trace ${shown}: ${formatBytes(result.fileBytes)}, ${(result.fileBytes / Math.max(result.steps, 1)).toFixed(3)} bytes/step`,
+      ];
+      if (unimpl !== null) lines.push(`ttd: first unimplemented instruction: ${unimpl} (raised #UD in the guest)`);
+      process.stderr.write(lines.join("\n") + "\n");
+      process.exitCode = status;
+    });
+  reportErrorsAsJson(command);
 }
 
 /** A new numbered trace in ./.ttd, claimed atomically (parallel recordings get different names). */
@@ -126,87 +193,6 @@ function claimNamedOutput(path: string, force: boolean): TraceLock {
     }
   }
   return claim;
-}
-
-async function recordInto(
-  path: string,
-  isDefault: boolean,
-  kernel: string,
-  machine: Machine,
-  image: Uint8Array,
-  maxSteps: number | undefined,
-  opts: RecordCliOptions,
-): Promise<void> {
-  const json = opts.json === true;
-  const out = new OutputWriter();
-  // With --json stderr carries exactly one JSON object, so no progress lines.
-  const progress = new ProgressLine(opts.progress !== false && !json, path);
-  out.beforeWrite = () => progress.clear();
-  const recorder = new Recorder(machine, {
-    path,
-    image,
-    imageName: kernel.split(/[\\/]/).pop() ?? kernel,
-    cmdline: opts.cmdline,
-    commandLine: ["ttd", ...process.argv.slice(2)],
-    maxSteps,
-    onSerial: (b) => out.push(b),
-    onDebugConsole: (b) => out.push(b),
-    onProgress: (p) => {
-      out.flush();
-      progress.show(p);
-    },
-    onCreated: () => {
-      if (isDefault) setLatest(path);
-    },
-  });
-  const onSignal = () => recorder.requestStop();
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  let result;
-  try {
-    result = await recorder.run();
-  } catch (e) {
-    progress.clear();
-    out.flush();
-    // The output was checked and locked, so this is the folder changing under us (removed, made
-    // read-only, full): still one line naming the file.
-    if (fsErrorCode(e) !== undefined) throw new UsageError(`${path}: cannot write the trace: ${fsProblem(e)}`);
-    throw e;
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  }
-  out.flush();
-  progress.clear();
-  const shown = isDefault ? relative(process.cwd(), path) : path;
-  const status = exitCodeFor({ reason: result.reason, steps: result.steps, detail: result.detail, exitStatus: result.exitStatus ?? undefined });
-  const unimpl = machine.cpu.firstUnimplemented;
-  if (json) {
-    const summary = {
-      kernel,
-      trace: shown,
-      reason: result.reason,
-      detail: result.detail,
-      exitStatus: result.exitStatus ?? null,
-      steps: result.steps,
-      seconds: Number(result.seconds.toFixed(3)),
-      stepsPerSecond: Math.round(result.steps / Math.max(result.seconds, 1e-9)),
-      fileBytes: result.fileBytes,
-      unimplemented: unimpl,
-      status,
-    };
-    process.stderr.write(JSON.stringify(summary) + "\n");
-  } else {
-    const mips = result.steps / Math.max(result.seconds, 1e-9) / 1e6;
-    const lines = [
-      `ttd: stopped: ${result.reason} (${result.detail})`,
-      `ttd: recorded ${result.steps.toLocaleString("en-US")} steps in ${result.seconds.toFixed(2)} s (${mips.toFixed(1)} million steps/s)`,
-      `ttd: trace ${shown}: ${formatBytes(result.fileBytes)}, ${(result.fileBytes / Math.max(result.steps, 1)).toFixed(3)} bytes/step`,
-    ];
-    if (unimpl !== null) lines.push(`ttd: first unimplemented instruction: ${unimpl} (raised #UD in the guest)`);
-    process.stderr.write(lines.join("\n") + "\n");
-  }
-  process.exitCode = status;
 }
 
 export function formatBytes(n: number): string {

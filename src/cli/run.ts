@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { machineForKernel } from "./load-kernel.js";
 import { parsePositiveInt } from "./errors.js";
-import { jsonParseErrors, reportingJsonErrors } from "./json-errors.js";
+import { reportErrorsAsJson } from "./json-errors.js";
 import { runToEnd, exitCodeFor, describeStop } from "./run-loop.js";
 import { DEFAULT_MEMORY_MIB } from "../machine/machine.js";
 
@@ -35,44 +35,34 @@ Examples:
   ttd run src/kernel/build/idle-fixed.elf
   ttd run src/kernel/build/idle-bug.elf --max-steps 5000000 --json`,
     )
-    .action((kernel: string, opts: RunCliOptions) => reportingJsonErrors(opts.json === true, { kernel }, () => run(kernel, opts)));
-  jsonParseErrors(command);
-}
-
-interface RunCliOptions {
-  maxSteps?: string;
-  memory?: string;
-  cmdline: string;
-  interpret?: boolean;
-  json?: boolean;
-}
-
-async function run(kernel: string, opts: RunCliOptions): Promise<void> {
-  const maxSteps = opts.maxSteps !== undefined ? parsePositiveInt(opts.maxSteps, "--max-steps") : undefined;
-  const memoryMiB = opts.memory !== undefined ? parsePositiveInt(opts.memory, "--memory", 3072) : DEFAULT_MEMORY_MIB;
-  const { machine } = machineForKernel(kernel, { memoryMiB, cmdline: opts.cmdline, compile: !opts.interpret });
-  const out = new SerialWriter();
-  machine.onSerial = (b) => out.push(b);
-  machine.onDebugConsole = (b) => out.push(b);
-  const started = performance.now();
-  const result = await runToEnd(machine, { maxSteps, onChunk: () => out.flush() });
-  out.flush();
-  const seconds = (performance.now() - started) / 1000;
-  const status = exitCodeFor(result);
-  const summary = {
-    kernel,
-    reason: result.reason,
-    detail: result.detail,
-    exitStatus: result.exitStatus ?? null,
-    steps: result.steps,
-    seconds: Number(seconds.toFixed(3)),
-    stepsPerSecond: Math.round(result.steps / Math.max(seconds, 1e-9)),
-    unimplemented: machine.cpu.firstUnimplemented,
-    status,
-  };
-  if (opts.json) process.stderr.write(JSON.stringify(summary) + "\n");
-  else process.stderr.write(describeStop(machine, result, seconds) + "\n");
-  process.exitCode = status;
+    .action(async (kernel: string, opts: { maxSteps?: string; memory?: string; cmdline: string; interpret?: boolean; json?: boolean }) => {
+      const maxSteps = opts.maxSteps !== undefined ? parsePositiveInt(opts.maxSteps, "--max-steps") : undefined;
+      const memoryMiB = opts.memory !== undefined ? parsePositiveInt(opts.memory, "--memory", 3072) : DEFAULT_MEMORY_MIB;
+      const { machine } = machineForKernel(kernel, { memoryMiB, cmdline: opts.cmdline, compile: !opts.interpret });
+      const out = new SerialWriter();
+      machine.onSerial = (b) => out.push(b);
+      machine.onDebugConsole = (b) => out.push(b);
+      const started = performance.now();
+      const result = await runToEnd(machine, { maxSteps, onChunk: () => out.flush() });
+      out.flush();
+      const seconds = (performance.now() - started) / 1000;
+      const status = exitCodeFor(result);
+      const summary = {
+        kernel,
+        reason: result.reason,
+        detail: result.detail,
+        exitStatus: result.exitStatus ?? null,
+        steps: result.steps,
+        seconds: Number(seconds.toFixed(3)),
+        stepsPerSecond: Math.round(result.steps / Math.max(seconds, 1e-9)),
+        unimplemented: machine.cpu.firstUnimplemented,
+        status,
+      };
+      if (opts.json) process.stderr.write(JSON.stringify(summary) + "\n");
+      else process.stderr.write(describeStop(machine, result, seconds) + "\n");
+      process.exitCode = status;
+    });
+  reportErrorsAsJson(command);
 }
 
 /** Buffers guest output and writes it in chunks (one write per line or per run slice, not per byte). */

@@ -62,7 +62,9 @@ With no recording named, it serves the latest one in ./.ttd (see 'ttd record'); 
 Exit status: 0 after Ctrl-C (or with --once, when the client leaves); 2 for bad input (no such
 recording or a damaged one, an --at that is not a step of the trace, port in use).
 
-Examples (then paste the gdb command line it prints into another terminal):
+Each prints the gdb command line to paste into another terminal.
+
+Examples:
   ttd gdbserver traces/idle-bug.ttdb
   ttd gdbserver traces/idle-bug.ttdb --at fault
   ttd gdbserver traces/idle-fixed.ttdb --once -v`,

@@ -71,7 +71,9 @@ where it is). A trace still being recorded is shown as such, with the steps comm
 whose recording was killed (kill -9, a crash) as incomplete: it covers the steps up to its last
 commit, and every query works on those.
 
-Examples (with no trace named, info reads the latest recording in ./.ttd):
+With no trace named, info reads the latest recording in ./.ttd (see 'ttd record').
+
+Examples:
   ttd info traces/idle-bug.ttdb
   ttd info traces/idle-fixed.ttdb --json
   ttd info traces/idle-bug.ttdb --verify`,

@@ -4,11 +4,14 @@
  * Without `--json` errors stay one plain line (main.ts).
  */
 import type { Command } from "commander";
-import { EXIT_BAD_INPUT, isBadInput } from "./errors.js";
+import { EXIT_BAD_INPUT } from "./errors.js";
+
+/** The commands that asked for it (see reportErrorsAsJson). */
+const jsonCommands = new WeakSet<Command>();
 
 /** The object printed for bad input: `reason` tells it apart from a run's summary. */
-export function badInputJson(message: string, fields: Record<string, unknown> = {}): string {
-  return JSON.stringify({ ...fields, reason: "bad-input", error: message, status: EXIT_BAD_INPUT });
+function badInputJson(message: string, fields: Record<string, unknown> = {}): string {
+  return JSON.stringify({ ...fields, reason: "bad-input", error: message, status: EXIT_BAD_INPUT }) + "\n";
 }
 
 /** True when `--json` is among the command's own arguments (before a `--`). */
@@ -18,33 +21,36 @@ function argvAsksJson(): boolean {
   return (end < 0 ? args : args.slice(0, end)).includes("--json");
 }
 
+/** With --json, the option's value once parsed; before that (a parse error), whether the arguments hold it. */
+function wantsJson(command: Command): boolean {
+  return command.opts().json === true || argvAsksJson();
+}
+
 /**
- * Makes the option-parsing errors of `command` (missing argument, unknown option, bad value) JSON when
- * `--json` was given, without the usage text commander prints after them.
+ * Makes `command` report bad input as JSON on stderr when `--json` is given: option-parsing errors
+ * (missing argument, unknown option; without the usage text commander prints after them) here, and
+ * the errors its action throws through badInputAsJson (main.ts).
  */
-export function jsonParseErrors(command: Command): Command {
-  const wantsJson = () => command.opts().json === true || argvAsksJson();
+export function reportErrorsAsJson(command: Command): Command {
+  jsonCommands.add(command);
   return command.configureOutput({
     writeErr: (s) => {
-      if (!wantsJson()) process.stderr.write(s);
+      if (!wantsJson(command)) process.stderr.write(s);
     },
     outputError: (s, write) => {
-      if (wantsJson()) process.stderr.write(badInputJson(s.trim().replace(/^error: /, "")) + "\n");
+      if (wantsJson(command)) process.stderr.write(badInputJson(s.trim().replace(/^error: /, "")));
       else write(s);
     },
   });
 }
 
 /**
- * Runs a command's action; with `json`, bad input it throws is printed as JSON on stderr (exit status 2)
- * instead of reaching main.ts's plain line. Other errors pass through unchanged.
+ * The JSON text for bad input `message` when the command that ran (`name`) reports errors as JSON and
+ * was given --json; null otherwise. The first argument (the kernel) is named in it.
  */
-export async function reportingJsonErrors(json: boolean, fields: Record<string, unknown>, action: () => Promise<void>): Promise<void> {
-  try {
-    await action();
-  } catch (e) {
-    if (!json || !isBadInput(e)) throw e;
-    process.stderr.write(badInputJson(e.message, fields) + "\n");
-    process.exitCode = EXIT_BAD_INPUT;
-  }
+export function badInputAsJson(program: Command, name: string | undefined, message: string): string | null {
+  const command = program.commands.find((c) => c.name() === name);
+  if (command === undefined || !jsonCommands.has(command) || command.opts().json !== true) return null;
+  const first = command.processedArgs[0] as unknown;
+  return badInputJson(message, typeof first === "string" ? { kernel: first } : {});
 }

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from "commander";
 import { EXIT_BAD_INPUT, isBadInput } from "./errors.js";
 import { QEMU_STYLE_COMMANDS, rewriteQemuArgs } from "./qemu-options.js";
+import { badInputAsJson } from "./json-errors.js";
 
 /**
  * Every command and the module that defines it. Only the invoked command's module is loaded (the
@@ -73,7 +74,7 @@ try {
     process.exitCode = e.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
   } else if (isBadInput(e)) {
     // Bad input, or a trace/bundle that cannot answer: one line naming the problem.
-    process.stderr.write(`ttd: ${e.message}\n`);
+    process.stderr.write(badInputAsJson(program, invoked, e.message) ?? `ttd: ${e.message}\n`);
     process.exitCode = EXIT_BAD_INPUT;
   } else {
     throw e;

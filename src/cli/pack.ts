@@ -54,7 +54,9 @@ in docs/bundle-format.md.
 
 Exit status: 0 when packed, 2 for bad input (no such trace, damaged trace, output exists).
 
-Examples (with no trace named, pack takes the latest recording in ./.ttd):
+With no trace named, pack takes the latest recording in ./.ttd (see 'ttd record').
+
+Examples:
   ttd record src/kernel/build/idle-bug.elf -o idle.trace --force
   ttd pack idle.trace -o idle-bug.ttdb --note "idle thread push shifts the timer frame" --force
   ttd pack idle.trace -o bug.ttdb --source-dir src/kernel --force

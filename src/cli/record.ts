@@ -7,7 +7,7 @@ import { collect, machineForKernel, multibootCmdline, readModules } from "./load
 import type { BootModule } from "../machine/boot-modules.js";
 import { createHash } from "node:crypto";
 import { fsErrorCode, fsProblem, parsePositiveInt, UsageError } from "./errors.js";
-import { jsonParseErrors, reportingJsonErrors } from "./json-errors.js";
+import { reportErrorsAsJson } from "./json-errors.js";
 import { exitCodeFor } from "./run-loop.js";
 import { DEFAULT_MEMORY_MIB, type Machine } from "../machine/machine.js";
 import { DISK_OPTION_HELP, openDisks, type DiskCliOptions } from "./disk-options.js";
@@ -77,8 +77,8 @@ Examples:
   ttd record src/kernel/build/idle-fixed.elf -o idle-fixed.trace --force
   ttd record src/kernel/build/idle-bug.elf --max-steps 10000 -o head.trace --force --json`,
     )
-    .action((kernel: string, opts: RecordCliOptions) => reportingJsonErrors(opts.json === true, { kernel }, () => record(kernel, opts)));
-  jsonParseErrors(command);
+    .action((kernel: string, opts: RecordCliOptions) => record(kernel, opts));
+  reportErrorsAsJson(command);
 }
 
 async function record(kernel: string, opts: RecordCliOptions): Promise<void> {

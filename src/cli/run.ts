@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { collect, machineForKernel, multibootCmdline, readModules } from "./load-kernel.js";
 import { parsePositiveInt } from "./errors.js";
-import { jsonParseErrors, reportingJsonErrors } from "./json-errors.js";
+import { reportErrorsAsJson } from "./json-errors.js";
 import { runToEnd, exitCodeFor, describeStop } from "./run-loop.js";
 import { DEFAULT_MEMORY_MIB } from "../machine/machine.js";
 import { DISK_OPTION_HELP, openDisks, type DiskCliOptions } from "./disk-options.js";
@@ -43,8 +43,8 @@ Examples:
   ttd run src/kernel/build/idle-fixed.elf
   ttd run src/kernel/build/idle-bug.elf --max-steps 5000000 --json`,
     )
-    .action((kernel: string, opts: RunCliOptions) => reportingJsonErrors(opts.json === true, { kernel }, () => run(kernel, opts)));
-  jsonParseErrors(command);
+    .action((kernel: string, opts: RunCliOptions) => run(kernel, opts));
+  reportErrorsAsJson(command);
 }
 
 type RunCliOptions = DiskCliOptions & {

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import Database from "better-sqlite3";
 import { beforeAll, describe, expect, test } from "vitest";
 import { Machine } from "../../src/machine/machine.js";
+import { multibootCmdline } from "../../src/cli/load-kernel.js";
 import { Trace } from "../../src/trace/trace.js";
 import { buildGuest, canBuildGuests, kernel, probe, readImage, requireBuiltCli, sleep, tmpDir, ttd, ttdSpawn } from "./helpers.js";
 
@@ -137,7 +138,8 @@ describe.skipIf(!canBuildGuests)("interrupted recordings", () => {
     try {
       const last = trace.steps;
       const st = trace.stateAt(last);
-      const fresh = Machine.fromElf(readImage(buildGuest("forever")));
+      // The kernel sees the command line `ttd record` gives it: its path, a space, no arguments.
+      const fresh = Machine.fromElf(readImage(buildGuest("forever")), { cmdline: multibootCmdline(buildGuest("forever"), "") });
       fresh.run({ maxSteps: last });
       expect(JSON.stringify(st.machine.saveState())).toBe(JSON.stringify(fresh.saveState()));
       expect(Buffer.compare(Buffer.from(st.machine.mem.u8.buffer), Buffer.from(fresh.mem.u8.buffer))).toBe(0);
@@ -172,7 +174,8 @@ describe.skipIf(!canBuildGuests)("interrupted recordings", () => {
     expect(j.steps).toBeGreaterThan(0);
     const trace = Trace.open(out);
     try {
-      const fresh = Machine.fromElf(readImage(buildGuest("forever")));
+      // The kernel sees the command line `ttd record` gives it: its path, a space, no arguments.
+      const fresh = Machine.fromElf(readImage(buildGuest("forever")), { cmdline: multibootCmdline(buildGuest("forever"), "") });
       fresh.run({ maxSteps: j.steps });
       expect(JSON.stringify(trace.stateAt(j.steps).machine.saveState())).toBe(JSON.stringify(fresh.saveState()));
     } finally {

@@ -100,4 +100,15 @@ describe("firmware tables", () => {
       expect(firmwareReservedRanges(top).every((r) => r.type === 2)).toBe(true);
     }
   });
+
+  it("RAM too small for the ACPI area above 1 MiB gets no ACPI range and no tables", () => {
+    const ram = 0x100000 + 0x10000;
+    expect(firmwareMemoryMap(ram)).toEqual([
+      { base: 0, length: 0x9fc00, type: 1 },
+      { base: 0x9fc00, length: 0x400, type: 2 },
+      { base: 0xf0000, length: 0x10000, type: 2 },
+      { base: 0x100000, length: 0x10000, type: 1 },
+      { base: 0xfffc0000, length: 0x40000, type: 2 },
+    ]);
+  });
 });

@@ -7,9 +7,7 @@
 import { writeBiosDataArea } from "./bios-data-area.js";
 import { writeMpTables } from "./mp-table.js";
 import { writeAcpiTables, type AcpiLayout } from "./acpi-tables.js";
-import {
-  ACPI_AREA_SIZE, HIGH_MEMORY_START, MP_CONFIG_TABLE_ADDRESS, MP_FLOATING_POINTER_ADDRESS, RSDP_ADDRESS, acpiAreaStart,
-} from "./layout.js";
+import { ACPI_AREA_SIZE, MP_CONFIG_TABLE_ADDRESS, MP_FLOATING_POINTER_ADDRESS, RSDP_ADDRESS, acpiAreaStart } from "./layout.js";
 
 /** ISA IRQs that QEMU's pc machine gives to PCI (level-triggered, active high). */
 export const PCI_IRQS = [5, 9, 10, 11];
@@ -31,11 +29,6 @@ export interface FirmwareDescription {
   smiCommandPort: number;
   acpiEnable: number;
   acpiDisable: number;
-}
-
-/** True when `ramBytes` holds the first MiB and the ACPI area above it. */
-export function firmwareFits(ramBytes: number): boolean {
-  return ramBytes >= HIGH_MEMORY_START + ACPI_AREA_SIZE;
 }
 
 /** Writes every firmware table into `ram` (which must fit them); returns where the ACPI tables went. */

@@ -48,14 +48,20 @@ export function acpiAreaStart(ramBytes: number): number {
   return ramBytes - ACPI_AREA_SIZE;
 }
 
+/** True when `ramBytes` holds the first MiB and the ACPI area above it (else no ACPI tables are written). */
+export function firmwareFits(ramBytes: number): boolean {
+  return ramBytes >= HIGH_MEMORY_START + ACPI_AREA_SIZE;
+}
+
 /** The ranges the firmware keeps for itself (EBDA, BIOS area, ACPI tables, ROM alias), ascending. */
 export function firmwareReservedRanges(ramBytes: number): MemoryRange[] {
-  return [
+  const ranges = [
     { base: EBDA_ADDRESS, length: EBDA_SIZE, type: MEMORY_RESERVED },
     { base: BIOS_AREA_START, length: HIGH_MEMORY_START - BIOS_AREA_START, type: MEMORY_RESERVED },
-    { base: acpiAreaStart(ramBytes), length: ACPI_AREA_SIZE, type: MEMORY_RESERVED },
-    { base: BIOS_ROM_ALIAS, length: BIOS_ROM_ALIAS_SIZE, type: MEMORY_RESERVED },
   ];
+  if (firmwareFits(ramBytes)) ranges.push({ base: acpiAreaStart(ramBytes), length: ACPI_AREA_SIZE, type: MEMORY_RESERVED });
+  ranges.push({ base: BIOS_ROM_ALIAS, length: BIOS_ROM_ALIAS_SIZE, type: MEMORY_RESERVED });
+  return ranges;
 }
 
 /**
@@ -63,9 +69,10 @@ export function firmwareReservedRanges(ramBytes: number): MemoryRange[] {
  * and between 1 MiB and the ACPI area, and the reserved ranges, in ascending order.
  */
 export function firmwareMemoryMap(ramBytes: number): MemoryRange[] {
+  const highEnd = firmwareFits(ramBytes) ? acpiAreaStart(ramBytes) : ramBytes;
   const usable: MemoryRange[] = [
-    { base: 0, length: EBDA_ADDRESS, type: MEMORY_USABLE },
-    { base: HIGH_MEMORY_START, length: acpiAreaStart(ramBytes) - HIGH_MEMORY_START, type: MEMORY_USABLE },
+    { base: 0, length: Math.min(EBDA_ADDRESS, ramBytes), type: MEMORY_USABLE },
+    { base: HIGH_MEMORY_START, length: highEnd - HIGH_MEMORY_START, type: MEMORY_USABLE },
   ];
-  return [...usable, ...firmwareReservedRanges(ramBytes)].sort((a, b) => a.base - b.base);
+  return [...usable.filter((r) => r.length > 0), ...firmwareReservedRanges(ramBytes)].sort((a, b) => a.base - b.base);
 }

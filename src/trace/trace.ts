@@ -127,6 +127,8 @@ export interface TraceInfo {
   formatVersion: number;
   toolVersion: string;
   image: { name: string; sha256: string };
+  /** The run's IDE disks (drive index 0-3), stored in the trace. */
+  disks: { drive: number; name: string; sha256: string; size: number; writeBack: boolean }[];
   memoryBytes: number;
   guestCmdline: string;
   commandLine: string[];
@@ -217,6 +219,7 @@ export class Trace {
       formatVersion: this.store.formatVersion,
       toolVersion: m.get("tool_version") ?? "unknown",
       image: { name: m.get("image_name") ?? "", sha256: this.store.image().sha256 },
+      disks: this.store.disks.map((d) => ({ ...d })),
       memoryBytes: this.store.memoryBytes,
       guestCmdline: m.get("guest_cmdline") ?? "",
       commandLine,

@@ -121,6 +121,7 @@ Examples:
             toolVersion: info.toolVersion,
             created: info.created,
             image: info.image,
+            disks: info.disks,
             memoryBytes: info.memoryBytes,
             guestCmdline: info.guestCmdline,
             modules: info.modules,
@@ -164,6 +165,9 @@ Examples:
         }
         row("format", `ttd-trace version ${info.formatVersion}, written by ttd ${info.toolVersion}${info.created ? ` on ${info.created}` : ""}`);
         row("image", `${info.image.name} (sha256 ${info.image.sha256})`);
+        for (const d of info.disks) {
+          row(`disk ${d.drive}`, `${d.name}, ${formatBytes(d.size)} (sha256 ${d.sha256})${d.writeBack ? ", written back to the file" : ""}`);
+        }
         row("memory", formatBytes(info.memoryBytes));
         if (info.guestCmdline) row("guest cmdline", info.guestCmdline);
         info.modules.forEach((mod, i) => {

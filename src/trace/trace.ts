@@ -129,6 +129,8 @@ export interface TraceInfo {
   formatVersion: number;
   toolVersion: string;
   image: { name: string; sha256: string };
+  /** The run's IDE disks (drive index 0-3), stored in the trace. */
+  disks: { drive: number; name: string; sha256: string; size: number; writeBack: boolean }[];
   memoryBytes: number;
   guestCmdline: string;
   /** The boot modules (string, size, SHA-256) the kernel was given; empty for traces from before they existed. */
@@ -244,6 +246,7 @@ export class Trace {
       formatVersion: this.store.formatVersion,
       toolVersion: m.get("tool_version") ?? "unknown",
       image: { name: m.get("image_name") ?? "", sha256: this.store.imageInfo().sha256 },
+      disks: this.store.disks.map((d) => ({ ...d })),
       memoryBytes: this.store.memoryBytes,
       guestCmdline: m.get("guest_cmdline") ?? "",
       modules: parseModules(m.get("modules")),

@@ -79,8 +79,8 @@ describe.skipIf(!canBuildGuests)("disks in recordings", () => {
         expect(got.overlay, `disk overlay at step ${s}`).toBe(overlayOf(fresh));
         written = Math.max(written, fresh.disks[0]!.overlaySectors().length);
       }
-      // The run wrote sectors 20-21 and 30-35, so the overlay was exercised.
-      expect(written).toBe(8);
+      // The run wrote sectors 20-21, 30-35 and 40, so the overlay was exercised.
+      expect(written).toBe(9);
     } finally {
       trace.close();
     }
@@ -96,6 +96,8 @@ describe.skipIf(!canBuildGuests)("disks in recordings", () => {
     expect(r.stderr).toContain("stopped: exit");
     expect(r.stdout).toContain("write lba 20 x2: end st=50");
     expect(sha(imgPath)).toBe(before);
+    const info = ttd(["info", out]);
+    expect(info.stdout).toMatch(new RegExp(`disk 0: +cli\\.img, 4\\.0 MiB \\(sha256 ${before}\\)`));
     const bundle = path.join(dir, "cli.ttdb");
     const p = ttd(["pack", out, "-o", bundle]);
     expect(p.status, p.stderr).toBe(0);
@@ -106,7 +108,7 @@ describe.skipIf(!canBuildGuests)("disks in recordings", () => {
       const st = rec.trace.stateAt(rec.trace.steps);
       const disk = st.machine.disks[0]!;
       expect(disk.name).toBe("cli.img");
-      expect(disk.overlaySectors()).toEqual([20, 21, 30, 31, 32, 33, 34, 35]);
+      expect(disk.overlaySectors()).toEqual([20, 21, 30, 31, 32, 33, 34, 35, 40]);
       // Word i of written sector s (of the WRITE SECTORS at 20) is 0x1234 + s * 256 + i.
       const s21 = disk.overlaySector(21)!;
       expect(s21[0] | (s21[1] << 8)).toBe(0x1234 + 256);
@@ -127,7 +129,7 @@ describe.skipIf(!canBuildGuests)("disks in recordings", () => {
     const want = patternImage(SECTORS);
     expect(after[21 * 512] | (after[21 * 512 + 1] << 8)).toBe(0x1234 + 256);
     // Only the written sectors changed.
-    for (const s of [20, 21, 30, 31, 32, 33, 34, 35]) want.set(after.subarray(s * 512, (s + 1) * 512), s * 512);
+    for (const s of [20, 21, 30, 31, 32, 33, 34, 35, 40]) want.set(after.subarray(s * 512, (s + 1) * 512), s * 512);
     expect(Buffer.compare(Buffer.from(after), Buffer.from(want))).toBe(0);
   }, 120_000);
 

@@ -1,6 +1,6 @@
 /**
- * Emulator speed: `ttd run`, v86 (interpreter and JIT) and QEMU (TCG, a reference) on the probe
- * guests, each as a whole process, with ttd's speed as a ratio to each peer.
+ * Emulator speed: `ttd run`, v86 (interpreter and JIT) and QEMU (TCG, a reference) on the workload
+ * guests (src/bench/guests.ts), each as a whole process, with ttd's speed as a ratio to each peer.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -8,12 +8,6 @@ import { fileURLToPath } from "node:url";
 import { fmtCount, fmtRatio, timeProcess, type BenchContext, type BenchSection, type BenchTable, type ProcessRun } from "./harness.js";
 import { findQemu, qemuBaseArgs } from "./qemu-log.js";
 import type { V86RunResult } from "./v86-runner.js";
-
-/** The guests and the line each prints (from the probe README); every engine must print it. */
-export const PROBES = [
-  { image: "probe-r30.elf", expect: "probe sum=1e056617" },
-  { image: "probe-pg-r10.elf", expect: "probe sum=0a00e655" },
-] as const;
 
 interface EngineRun {
   seconds: number;
@@ -123,7 +117,9 @@ interface Measured {
  * machine falls on all engines alike, and keeps each engine's fastest run. An engine that fails or
  * prints the wrong line is dropped from the remaining rounds.
  */
-async function measureAll(ctx: BenchContext, elfPath: string, expect: string): Promise<Measured[]> {
+async function measureAll(ctx: BenchContext, elfPath: string, known: string | null): Promise<Measured[]> {
+  // A guest whose line is not known beforehand must print on every engine what it printed on ttd.
+  let expect = known;
   const results: Measured[] = ENGINES.map((engine) => {
     const why = engine.unavailable(ctx);
     return why ? { engine, best: null, problem: `unavailable: ${why}` } : { engine, best: null };
@@ -137,9 +133,10 @@ async function measureAll(ctx: BenchContext, elfPath: string, expect: string): P
         m.problem = r.error;
         continue;
       }
-      if (!r.serial.split(/\r?\n/).includes(expect)) {
+      if (expect === null && m.engine.id === "ttd") expect = firstLine(r.serial);
+      if (expect === null || !r.serial.split(/\r?\n/).includes(expect)) {
         m.best = null;
-        m.problem = `wrong serial output: ${JSON.stringify(r.serial.slice(0, 120))}, expected ${JSON.stringify(expect)}`;
+        m.problem = `wrong serial output: ${JSON.stringify(r.serial.slice(0, 120))}, expected ${expect === null ? "ttd's line (ttd printed none)" : JSON.stringify(expect)}`;
         continue;
       }
       ctx.log(`  ${m.engine.label}: ${r.seconds.toFixed(2)} s${r.instructions !== null ? `, ${fmtCount(r.instructions)} instructions` : ""}`);
@@ -151,7 +148,7 @@ async function measureAll(ctx: BenchContext, elfPath: string, expect: string): P
 
 export const emulatorSection: BenchSection = {
   name: "emulators",
-  description: "ttd run against v86 (interpreter, JIT) and QEMU TCG on the probe guests",
+  description: "ttd run against v86 (interpreter, JIT) and QEMU TCG on the workload guests",
   async run(ctx) {
     const main: BenchTable = {
       title: `Emulator speed (whole processes, fastest of ${ctx.runs} run${ctx.runs === 1 ? "" : "s"})`,
@@ -167,15 +164,15 @@ export const emulatorSection: BenchSection = {
     };
     const problems = new Set<string>();
     let borrowed = false;
-    for (const probe of PROBES) {
-      const elfPath = path.join(ctx.probeDir, probe.image);
+    for (const guest of ctx.guests) {
+      const elfPath = guest.path;
       if (!fs.existsSync(elfPath)) {
-        main.rows.push([probe.image, "(missing)", "", "", "", ""]);
+        main.rows.push([guest.image, "(missing)", "", "", "", ""]);
         problems.add(`${elfPath}: no such file`);
         continue;
       }
-      ctx.log(`${probe.image}:`);
-      const results = await measureAll(ctx, elfPath, probe.expect);
+      ctx.log(`${guest.image}:`);
+      const results = await measureAll(ctx, elfPath, guest.expect);
       // QEMU cannot count instructions without icount (which slows it down): it is credited with the
       // count of the same guest run from ttd, or from v86 when ttd is unavailable.
       const reference = results.find((r) => r.best?.instructions != null)?.best?.instructions ?? null;
@@ -189,7 +186,7 @@ export const emulatorSection: BenchSection = {
       for (const r of results) {
         if (!r.best) {
           const state = r.problem?.startsWith("unavailable") ? "unavailable" : "failed";
-          main.rows.push([probe.image, `${r.engine.label} (${state}, see below)`, "", "", "", ""]);
+          main.rows.push([guest.image, `${r.engine.label} (${state}, see below)`, "", "", "", ""]);
           problems.add(`${r.engine.label}: ${r.problem}`);
           if (r.engine.id !== "ttd") ratios.push("n/a");
           continue;
@@ -198,7 +195,7 @@ export const emulatorSection: BenchSection = {
         const ratio = r.engine.id === "ttd" || ttdMips === null || m === null ? null : ttdMips / m;
         if (r.best.instructions === null) borrowed = true;
         main.rows.push([
-          probe.image,
+          guest.image,
           r.engine.label + (r.best.instructions === null ? " *" : ""),
           fmtCount(r.best.instructions ?? reference),
           r.best.seconds.toFixed(3),
@@ -207,7 +204,7 @@ export const emulatorSection: BenchSection = {
         ]);
         if (r.engine.id !== "ttd") ratios.push(fmtRatio(ratio));
       }
-      summary.rows.push([probe.image, ...ratios]);
+      summary.rows.push([guest.image, ...ratios]);
     }
     main.notes.push(
       "seconds: wall time of the whole process, spawn to exit (startup included); MIPS: millions of instructions per second.",

@@ -3,12 +3,15 @@
  * tables, measured against peers in the same run and printed as ratios. Nothing here asserts a time.
  */
 import { spawn } from "node:child_process";
+import type { BenchGuest } from "./guests.js";
 
 export interface BenchContext {
   /** The repository root (where package.json and dist/ are). */
   repoRoot: string;
-  /** Directory of the probe guests (../shared/bench/probe or $TTD_PROBE_DIR). */
-  probeDir: string;
+  /** The emulator section's guests, in order (src/bench/guests.ts). */
+  guests: BenchGuest[];
+  /** The guest the recorder and query sections record. */
+  traceGuest: BenchGuest;
   /** Timed runs per measurement; the fastest is reported. */
   runs: number;
   /** Limit for one process run. */

@@ -1,8 +1,13 @@
 /**
- * npm run bench [-- --runs N] [--only SECTION] [--timeout SECONDS]
+ * npm run bench [-- --runs N] [--only SECTION] [--timeout SECONDS] [--guest NAME]...
  *
  * Prints speed tables measured against peers in the same run. Sections are listed in SECTIONS; the
  * recorder and query benchmarks add theirs there. Timings are printed, never asserted.
+ *
+ * The guests are the repository's workload guests (src/guests/workload/build): the emulator section
+ * runs r30, pg-r10, r300 and r1000, the others record r30. `--guest` (repeatable) runs only the named
+ * workload guests, in every section (`--guest r1` for a quick check). TTD_PROBE_DIR, when set, gives
+ * the emulator section the folder's probe-*.elf images instead.
  */
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,10 +15,13 @@ import { emulatorSection } from "./emulators.js";
 import { traceSection } from "./trace-bench.js";
 import { querySection } from "./query-bench.js";
 import { renderTable, type BenchContext, type BenchSection } from "./harness.js";
+import { defaultTraceGuest, emulatorGuests, workloadByName, type BenchGuest } from "./guests.js";
 
 const SECTIONS: BenchSection[] = [emulatorSection, traceSection, querySection];
 
-const USAGE = `usage: npm run bench -- [--runs N] [--only SECTION] [--timeout SECONDS]
+const USAGE = `usage: npm run bench -- [--runs N] [--only SECTION] [--timeout SECONDS] [--guest NAME]...
+guests: the workload guests in src/guests/workload/build (NAME: r1, r10, r30, r300, r1000, pg-r10);
+TTD_PROBE_DIR=DIR runs DIR's probe-*.elf in the emulator section instead
 sections: ${SECTIONS.map((s) => `${s.name} (${s.description})`).join("; ")}`;
 
 async function main(): Promise<number> {
@@ -22,6 +30,7 @@ async function main(): Promise<number> {
   let runs = 3;
   let only: string | null = null;
   let timeoutMs = 600_000;
+  const chosen: BenchGuest[] = [];
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -39,6 +48,8 @@ async function main(): Promise<number> {
     } else if (a === "--timeout") {
       timeoutMs = Number(next()) * 1000;
       if (!(timeoutMs > 0)) throw new Error("--timeout: not a number of seconds");
+    } else if (a === "--guest") {
+      chosen.push(workloadByName(repoRoot, next()));
     } else if (a === "-h" || a === "--help") {
       console.log(USAGE);
       return 0;
@@ -48,7 +59,8 @@ async function main(): Promise<number> {
   }
   const ctx: BenchContext = {
     repoRoot,
-    probeDir: process.env.TTD_PROBE_DIR ?? path.resolve(repoRoot, "../shared/bench/probe"),
+    guests: chosen.length > 0 ? chosen : emulatorGuests(repoRoot, process.env.TTD_PROBE_DIR || undefined),
+    traceGuest: chosen[0] ?? defaultTraceGuest(repoRoot),
     runs,
     timeoutMs,
     log: (line) => console.error(line),

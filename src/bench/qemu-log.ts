@@ -357,7 +357,7 @@ export function qemuVersion(qemu: string): [number, number] {
   return [Number(m[1]), Number(m[2])];
 }
 
-/** The command line that runs `elfPath` the way the probe README describes (exit via port 0xf4). */
+/** The command line that runs `elfPath` the way src/guests/workload/README.md describes (exit via port 0xf4). */
 /** Bumped when the parser changes what it keeps, so cached traces from an older parser are not reused. */
 const PARSER_REVISION = "2";
 

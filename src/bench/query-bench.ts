@@ -1,5 +1,5 @@
 /**
- * Backward queries on a long trace: probe-r30 (about 100.9M steps), recorded once and cached under
+ * Backward queries on a long trace: workload-r30 (about 103M steps), recorded once and cached under
  * the system's temporary folder by the image's hash. Measures in this process the time of a why-write
  * query (the location already resolved), of its causal chain, and of their parts, the first query of a
  * fresh process apart from the later ones (its code is not yet optimised by V8 and its guest code not
@@ -22,12 +22,10 @@ import { StepWindow } from "../query/step-window.js";
 import { Machine } from "../machine/machine.js";
 import { ReplayTarget } from "../gdb/replay-target.js";
 
-const IMAGE = "probe-r30.elf";
-const EXPECT = "probe sum=1e056617";
-/** The headline location: an element the insertion sort rewrites in every round. */
-const HEADLINE = "arr[17]";
-/** More locations, for spread: the sort's far end and a byte the prime sieve clears. */
-const OTHERS = ["arr[1023]", "sieve[30011]"];
+/** The headline location: an element the Shell sort rewrites in every round. */
+const HEADLINE = "keys[17]";
+/** More locations, for spread: the sort's far end and a byte the prime sieve writes. */
+const OTHERS = ["keys[4399]", "composite[30011]"];
 /** Question steps per location: the end, and points spread over the second half of the run. */
 const POINTS = 8;
 const QUERY_TARGET_MS = 20;
@@ -51,13 +49,14 @@ async function cachedTrace(ctx: BenchContext, elf: string): Promise<{ path: stri
       // unreadable: record it again
     }
   }
-  ctx.log(`query: recording ${IMAGE} into ${tracePath}`);
+  const { image, expect } = ctx.traceGuest;
+  ctx.log(`query: recording ${image} into ${tracePath}`);
   const partial = `${tracePath}.${process.pid}.tmp`;
   const cli = path.join(ctx.repoRoot, "dist/cli/main.js");
   const rec = await timeProcess(process.execPath, [cli, "record", elf, "-o", partial, "--force", "--no-progress"], { timeoutMs: ctx.timeoutMs });
-  if (rec.timedOut || !rec.stdout.includes(EXPECT) || !fs.existsSync(partial)) {
+  if (rec.timedOut || (expect !== null && !rec.stdout.includes(expect)) || !fs.existsSync(partial)) {
     fs.rmSync(partial, { force: true });
-    throw new Error(`ttd record ${IMAGE} failed: ${rec.stderr.trim() || rec.spawnError || "no trace"}`);
+    throw new Error(`ttd record ${image} failed: ${rec.stderr.trim() || rec.spawnError || "no trace"}`);
   }
   fs.renameSync(partial, tracePath);
   return { path: tracePath, recorded: true, seconds: rec.seconds };
@@ -83,8 +82,9 @@ const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : "n/a");
 const status = (v: number, target: number) => (v <= target ? "ok" : "MISSED");
 
 export async function runQueryBench(ctx: BenchContext): Promise<BenchTable[]> {
-  const elf = path.join(ctx.probeDir, IMAGE);
-  if (!fs.existsSync(elf)) throw new Error(`${elf}: no such file (set TTD_PROBE_DIR)`);
+  const image = ctx.traceGuest.image;
+  const elf = ctx.traceGuest.path;
+  if (!fs.existsSync(elf)) throw new Error(`${elf}: no such file (run npm run build:guests)`);
   const cached = await cachedTrace(ctx, elf);
   const load = os.loadavg()[0];
 
@@ -142,7 +142,7 @@ export async function runQueryBench(ctx: BenchContext): Promise<BenchTable[]> {
 
   const qMed = median(headQuery), cMed = median(chain);
   const inProcess: BenchTable = {
-    title: `why-write on ${IMAGE} (${fmtCount(steps)} steps, trace ${cached.recorded ? `recorded in ${cached.seconds.toFixed(1)} s` : "cached"}), in-process ms`,
+    title: `why-write on ${image} (${fmtCount(steps)} steps, trace ${cached.recorded ? `recorded in ${cached.seconds.toFixed(1)} s` : "cached"}), in-process ms`,
     columns: ["measure", "median", "p90", "target", "status"],
     rows: [
       [`why-write query, ${HEADLINE} (${headQuery.length} questions)`, f1(qMed), f1(pct(headQuery, 0.9)), `<= ${QUERY_TARGET_MS}`, status(qMed, QUERY_TARGET_MS)],
@@ -226,8 +226,8 @@ async function breakpointTable(ctx: BenchContext, trace: Trace, elf: string): Pr
     stop = (await target.continue("backward")).step;
     gdb.push(performance.now() - t0);
   }
-  // ESP sits still through the probe's call-free loops: from the middle of the run its last change is
-  // tens of millions of steps back.
+  // ESP sits still through the workload's call-free loops (sort, sieve, CRC): from the middle of the
+  // run its last change is up to a few hundred thousand steps back.
   const regAt = Math.floor(steps / 2);
   const regTimes: number[] = [];
   let regDistance = 0;
@@ -248,7 +248,7 @@ async function breakpointTable(ctx: BenchContext, trace: Trace, elf: string): Pr
   const rate = (msv: number, n: number) => `${(n / msv / 1000).toFixed(1)}M steps/s`;
   const searchBest = Math.min(...search), runBest = Math.min(...run);
   return {
-    title: `Breakpoint and register searches on ${IMAGE} (${fmtCount(steps)} steps), in-process`,
+    title: `Breakpoint and register searches on ${ctx.traceGuest.image} (${fmtCount(steps)} steps), in-process`,
     columns: ["measure", "best ms", "rate", "ratio"],
     rows: [
       ["Trace.findInstruction, whole trace, never hit", f1(searchBest), rate(searchBest, steps), `${(runBest / searchBest).toFixed(2)}x of a plain run`],
@@ -267,6 +267,6 @@ async function breakpointTable(ctx: BenchContext, trace: Trace, elf: string): Pr
 
 export const querySection: BenchSection = {
   name: "query",
-  description: `why-write and its chain on ${IMAGE}, in-process and as whole ttd processes`,
+  description: "why-write and its chain on the recorded workload guest (r30 unless --guest), in-process and as whole ttd processes",
   run: runQueryBench,
 };

@@ -1,5 +1,5 @@
 /**
- * The recorder and the queries on probe-r30 (about 100.9M steps): `ttd record` against `ttd run` as
+ * The recorder and the queries on workload-r30 (about 103M steps): `ttd record` against `ttd run` as
  * whole processes (the ratio is what counts, both measured in this run), bytes per step, peak memory
  * while recording (sampled from /proc, and compared between the first and second half of the run to
  * show it stays flat), then library calls on the trace: state at a random step and the last write to
@@ -14,8 +14,6 @@ import { Trace } from "../trace/trace.js";
 import { decodeEntries } from "../trace/index-codec.js";
 import Database from "better-sqlite3";
 
-const IMAGE = "probe-r30.elf";
-const EXPECT = "probe sum=1e056617";
 const QUERIES = 1000;
 const STATE_QUERIES = 200;
 
@@ -129,28 +127,31 @@ function writtenAddresses(tracePath: string, rand: () => number, n: number): num
 }
 
 export async function runTraceBench(ctx: BenchContext): Promise<BenchTable[]> {
-  const elf = path.join(ctx.probeDir, IMAGE);
+  const { image, path: elf, expect } = ctx.traceGuest;
+  const printed = (stdout: string) => expect === null || stdout.includes(expect);
   const cli = path.join(ctx.repoRoot, "dist/cli/main.js");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ttd-trace-bench-"));
-  const tracePath = path.join(dir, "r30.trace");
+  const tracePath = path.join(dir, "guest.trace");
   try {
     // ---- recording against running -------------------------------------------------------------
     let bestRun: Sampled | null = null, bestRec: Sampled | null = null;
     for (let i = 0; i < ctx.runs; i++) {
-      ctx.log(`trace: ttd run ${IMAGE} (${i + 1}/${ctx.runs})`);
+      ctx.log(`trace: ttd run ${image} (${i + 1}/${ctx.runs})`);
       const run = await runSampled([cli, "run", elf], ctx.timeoutMs);
-      if (run.timedOut || !run.stdout.includes(EXPECT)) throw new Error(`ttd run ${IMAGE} failed: ${run.stderr.trim()}`);
+      if (run.timedOut || !printed(run.stdout)) throw new Error(`ttd run ${image} failed: ${run.stderr.trim()}`);
       if (bestRun === null || run.seconds < bestRun.seconds) bestRun = run;
-      ctx.log(`trace: ttd record ${IMAGE} (${i + 1}/${ctx.runs})`);
+      ctx.log(`trace: ttd record ${image} (${i + 1}/${ctx.runs})`);
       const rec = await runSampled([cli, "record", elf, "-o", tracePath, "--force", "--no-progress"], ctx.timeoutMs);
-      if (rec.timedOut || !rec.stdout.includes(EXPECT)) throw new Error(`ttd record ${IMAGE} failed: ${rec.stderr.trim()}`);
+      if (rec.timedOut || !printed(rec.stdout)) throw new Error(`ttd record ${image} failed: ${rec.stderr.trim()}`);
       if (bestRec === null || rec.seconds < bestRec.seconds) bestRec = rec;
     }
     // Flat memory: the peak for half the run against the peak for all of it.
-    ctx.log(`trace: ttd record ${IMAGE} --max-steps (half the run)`);
-    const halfSteps = 50_000_000;
+    ctx.log(`trace: ttd record ${image} --max-steps (half the run)`);
+    const fullSteps = Trace.open(tracePath);
+    const halfSteps = Math.max(1, Math.floor(fullSteps.steps / 2));
+    fullSteps.close();
     const half = await runSampled([cli, "record", elf, "-o", path.join(dir, "half.trace"), "--force", "--no-progress", "--max-steps", String(halfSteps)], ctx.timeoutMs);
-    if (half.timedOut) throw new Error(`ttd record ${IMAGE} --max-steps ${halfSteps} did not finish`);
+    if (half.timedOut) throw new Error(`ttd record ${image} --max-steps ${halfSteps} did not finish`);
     const trace = Trace.open(tracePath);
     let tables: BenchTable[];
     try {
@@ -158,7 +159,7 @@ export async function runTraceBench(ctx: BenchContext): Promise<BenchTable[]> {
       const bytes = fs.statSync(tracePath).size;
       const runS = bestRun!.seconds, recS = bestRec!.seconds;
       const speed: BenchTable = {
-        title: `Recording ${IMAGE} (${fmtCount(steps)} steps), whole processes, best of ${ctx.runs}`,
+        title: `Recording ${image} (${fmtCount(steps)} steps), whole processes, best of ${ctx.runs}`,
         columns: ["measure", "value", "target", "status"],
         rows: [
           ["ttd run (s)", runS.toFixed(2), "", ""],
@@ -200,7 +201,7 @@ export async function runTraceBench(ctx: BenchContext): Promise<BenchTable[]> {
         lin.push(performance.now() - t0);
       }
       const queries: BenchTable = {
-        title: `Queries on the ${IMAGE} trace (library calls, milliseconds)`,
+        title: `Queries on the ${image} trace (library calls, milliseconds)`,
         columns: ["query", "median", "p90", "max", "target (median)", "status"],
         rows: [
           ["state at a random step", ms(median(stateTimes)), ms(percentile(stateTimes, 0.9)), ms(Math.max(...stateTimes)), "<= 50", median(stateTimes) <= 50 ? "ok" : "MISSED"],
@@ -224,6 +225,6 @@ export async function runTraceBench(ctx: BenchContext): Promise<BenchTable[]> {
 
 export const traceSection: BenchSection = {
   name: "trace",
-  description: "ttd record against ttd run on probe-r30, trace size and memory, query latency",
+  description: "ttd record against ttd run on the workload guest (r30 unless --guest), trace size and memory, query latency",
   run: runTraceBench,
 };

@@ -1042,7 +1042,7 @@ export class DebuggerViewModel {
 
   /**
    * Whether the instruction of `rec` is a near call or return, and its length. Cached by address:
-   * the demo and probe kernels do not rewrite their code (a guest that does would need the bytes as key).
+   * the demo and workload kernels do not rewrite their code (a guest that does would need the bytes as key).
    */
   private insn(rec: StepRecord): { call: boolean; ret: boolean; length: number } {
     const eip = rec.regs.eip >>> 0;

@@ -1,15 +1,14 @@
 /**
- * Sources named by a path that only existed on the build machine (the probe guests' line tables say
- * /work/steering/probe/probe.c or the like) are found next to the ELF the trace was recorded from.
+ * Sources named by a path that only existed on the build machine (the workload guests' line tables
+ * say /ttd-build/workload/workload.c) are found next to the ELF the trace was recorded from.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { openRecording } from "../../src/bundle/open.js";
 import { candidatePaths } from "../../src/bundle/sources.js";
-import { recordKernel, REPO, tmpDir } from "./helpers.js";
-
-const PROBE_DIR = process.env.TTD_PROBE_DIR ?? path.resolve(REPO, "../shared/bench/probe");
+import { WORKLOAD_BUILD_PATH, WORKLOAD_SOURCE, workload } from "../guests.js";
+import { recordKernel, tmpDir } from "./helpers.js";
 
 describe("candidatePaths", () => {
   it("tries the trailing parts of a path in the ELF's folders, longest first, after the path itself", () => {
@@ -22,41 +21,44 @@ describe("candidatePaths", () => {
   });
 });
 
-describe("a probe recorded from a folder holding its source", () => {
+describe("a workload guest recorded from a folder holding its source", () => {
   let dir: string;
   let trace: string;
   let sourcePath: string;
   beforeAll(async () => {
     dir = tmpDir();
-    fs.copyFileSync(path.join(PROBE_DIR, "probe-r1.elf"), path.join(dir, "probe-r1.elf"));
-    fs.copyFileSync(path.join(PROBE_DIR, "probe.c"), path.join(dir, "probe.c"));
-    trace = path.join(dir, "p.trace");
-    await recordKernel(path.join(dir, "probe-r1.elf"), trace, ["ttd", "record", path.join(dir, "probe-r1.elf"), "-o", trace]);
+    const elf = path.join(dir, "workload-r1.elf");
+    fs.copyFileSync(workload("workload-r1.elf"), elf);
+    fs.copyFileSync(WORKLOAD_SOURCE, path.join(dir, "workload.c"));
+    trace = path.join(dir, "w.trace");
+    await recordKernel(elf, trace, ["ttd", "record", elf, "-o", trace]);
   }, 120_000);
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it("shows probe.c from next to the ELF, though the line table names another folder", () => {
+  it("shows workload.c from next to the ELF, though the line table names another folder", () => {
     const rec = openRecording(trace, { cwd: "/" });
     try {
-      const named = rec.sources.files.find((f) => f.endsWith("/probe.c"));
-      expect(named, rec.sources.files.join(", ")).toBeDefined();
+      const named = rec.sources.files.find((f) => f.endsWith("/workload.c"));
+      expect(named, rec.sources.files.join(", ")).toBe(`${WORKLOAD_BUILD_PATH}/workload.c`);
       sourcePath = named!;
       expect(fs.existsSync(sourcePath)).toBe(false);
       const file = rec.sources.get(sourcePath)!;
       expect(file).not.toBeNull();
-      expect(file.location).toBe(path.join(dir, "probe.c"));
-      expect(file.text).toBe(fs.readFileSync(path.join(PROBE_DIR, "probe.c"), "utf8"));
+      expect(file.location).toBe(path.join(dir, "workload.c"));
+      expect(file.text).toBe(fs.readFileSync(WORKLOAD_SOURCE, "utf8"));
+      // The line table's MD5 of workload.c matches the copy: it is the source the image was built from.
+      expect(file.stale).toBe(false);
     } finally {
       rec.close();
     }
   });
 
   it("and says it is missing once that copy is gone", () => {
-    fs.rmSync(path.join(dir, "probe.c"));
+    fs.rmSync(path.join(dir, "workload.c"));
     const rec = openRecording(trace, { cwd: "/" });
     try {
       expect(rec.sources.get(sourcePath)).toBeNull();
-      expect(rec.sources.whyMissing(sourcePath)).toContain(path.join(dir, "probe.c"));
+      expect(rec.sources.whyMissing(sourcePath)).toContain(path.join(dir, "workload.c"));
     } finally {
       rec.close();
     }

@@ -1,4 +1,4 @@
-// `ttd run` as a user meets it: the probe prints its sum and stops on the guest's exit, and every kind
+// `ttd run` as a user meets it: the workload guest prints its sum and stops on the guest's exit, and every kind
 // of bad input gives one line naming the file and the problem, with exit status 2.
 import { describe, expect, it, beforeAll } from "vitest";
 import { spawnSync } from "node:child_process";
@@ -6,11 +6,11 @@ import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { WORKLOAD, WORKLOAD_EXIT_STATUS, workload } from "../guests.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(here, "..", "..");
 const CLI = join(ROOT, "dist", "cli", "main.js");
-const PROBE_DIR = process.env.TTD_PROBE_DIR ?? resolve(ROOT, "..", "shared", "bench", "probe");
 
 function ttd(...args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 120_000 });
@@ -39,16 +39,16 @@ describe("ttd run", () => {
     dir = mkdtempSync(join(tmpdir(), "ttd-run-"));
   });
 
-  it("runs probe-r10 to its exit with the guest's serial line and QEMU's exit status", () => {
-    const r = ttd("run", join(PROBE_DIR, "probe-r10.elf"));
-    expect(r.stdout).toBe("probe sum=0a00e655\n");
-    expect(r.status).toBe(21);
+  it("runs workload-r10 to its exit with the guest's serial line and QEMU's exit status", () => {
+    const r = ttd("run", workload("workload-r10.elf"));
+    expect(r.stdout).toBe(`${WORKLOAD["workload-r10.elf"].serial}\n`);
+    expect(r.status).toBe(WORKLOAD_EXIT_STATUS);
     expect(r.stderr).toMatch(/stopped: exit/);
-    expect(r.stderr).toMatch(/34,045,922 steps/);
+    expect(r.stderr).toContain(`${WORKLOAD["workload-r10.elf"].steps.toLocaleString("en-US")} steps`);
   });
 
   it("prints a JSON summary with --json and stops at --max-steps with status 4", () => {
-    const r = ttd("run", join(PROBE_DIR, "probe-r10.elf"), "--max-steps", "1000", "--json");
+    const r = ttd("run", workload("workload-r10.elf"), "--max-steps", "1000", "--json");
     expect(r.status).toBe(4);
     const summary = JSON.parse(r.stderr.trim());
     expect(summary.reason).toBe("max-steps");
@@ -57,8 +57,8 @@ describe("ttd run", () => {
   });
 
   it("interpreted and compiled runs agree", () => {
-    const a = ttd("run", join(PROBE_DIR, "probe-pg-r10.elf"), "--interpret", "--json");
-    const b = ttd("run", join(PROBE_DIR, "probe-pg-r10.elf"), "--json");
+    const a = ttd("run", workload("workload-pg-r10.elf"), "--interpret", "--json");
+    const b = ttd("run", workload("workload-pg-r10.elf"), "--json");
     expect(a.stdout).toBe(b.stdout);
     expect(JSON.parse(a.stderr).steps).toBe(JSON.parse(b.stderr).steps);
   });
@@ -86,14 +86,14 @@ describe("ttd run", () => {
   }
 
   it("rejects a kernel whose segments do not fit in --memory", () => {
-    const r = ttd("run", join(PROBE_DIR, "probe-r10.elf"), "--memory", "1");
+    const r = ttd("run", workload("workload-r10.elf"), "--memory", "1");
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toMatch(/probe-r10\.elf: .*(fit|memory|RAM)/i);
+    expect(r.stderr).toMatch(/workload-r10\.elf: .*(fit|memory|RAM)/i);
   });
 
   it("rejects bad option values", () => {
-    expect(ttd("run", join(PROBE_DIR, "probe-r10.elf"), "--max-steps", "lots").status).toBe(2);
+    expect(ttd("run", workload("workload-r10.elf"), "--max-steps", "lots").status).toBe(2);
     expect(ttd("run").status).toBe(2);
   });
 
@@ -105,7 +105,7 @@ describe("ttd run", () => {
   });
 
   it("leaves the kernel file untouched", () => {
-    const p = join(PROBE_DIR, "probe-r1.elf");
+    const p = workload("workload-r1.elf");
     const before = readFileSync(p);
     ttd("run", p);
     expect(readFileSync(p).equals(before)).toBe(true);

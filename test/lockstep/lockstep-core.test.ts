@@ -1,15 +1,12 @@
 import * as fs from "node:fs";
-import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import { StepKind } from "../../src/cpu/observer.js";
 import { Elf32 } from "../../src/elf/elf32.js";
 import { ImageCode } from "../../src/bench/disasm.js";
 import { formatDivergence, runLockstep, type LockstepMachine } from "../../src/bench/lockstep-core.js";
 import type { QemuTrace } from "../../src/bench/qemu-log.js";
+import { workload } from "../guests.js";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const PROBE_DIR = process.env.TTD_PROBE_DIR ?? path.resolve(here, "../../../shared/bench/probe");
 
 /** A synthetic QEMU trace of `n` records with every register changing. */
 function makeTrace(n: number, entry = 0x10000c): QemuTrace {
@@ -200,24 +197,30 @@ describe("lockstep comparison", () => {
   });
 
   test("the report disassembles the instructions before the divergence from the ELF", () => {
-    const elf = new Elf32(new Uint8Array(fs.readFileSync(path.join(PROBE_DIR, "probe-r1.elf"))));
+    const elf = new Elf32(new Uint8Array(fs.readFileSync(workload("workload-r1.elf"))));
+    const sym = (name: string): number => elf.symbols().find((s) => s.name === name)!.value;
+    const hex = (v: number): string => `0x${v.toString(16)}`;
     const code = new ImageCode(elf);
-    expect(code.disassemble(0x10000c)).toBe("xor %eax, %eax");
-    expect(code.symbolize(0x10000e)).toBe("_start+0x2");
-    expect(code.disassemble(0x10001a)).toBe("mov $0x104250, %esp");
+    // entry.S: eight xors (two bytes each), then `mov $stack_end, %esp`, `push $2`, `popf`, `call`.
+    const start = sym("_start");
+    expect(start).toBe(0x10000c);
+    expect(code.disassemble(start)).toBe("xor %eax, %eax");
+    expect(code.symbolize(start + 2)).toBe("_start+0x2");
+    expect(code.disassemble(start + 16)).toBe(`mov $${hex(sym("stack_end"))}, %esp`);
+    expect(code.disassemble(start + 21)).toBe("push $2");
     expect(code.disassemble(0x900000)).toBe("(not in the image)");
 
-    // A trace along the real entry code, wrong from the `mov $stack_top, %esp` on.
-    const eips = [0x10000c, 0x10000e, 0x100010, 0x100012, 0x100014, 0x100016, 0x100018, 0x10001a, 0x10001f];
+    // A trace along the real entry code, wrong from the `mov $stack_end, %esp` on.
+    const eips = [0, 2, 4, 6, 8, 10, 12, 14, 16, 21].map((o) => start + o);
     const t = makeTrace(eips.length);
     t.eip.set(eips);
     const m = new ReplayMachine(t);
-    m.corrupt = (j, regs) => { if (j === 8) regs[4] = 0x104000; };
+    m.corrupt = (j, regs) => { if (j === 9) regs[4] = 0x104000; };
     const d = runLockstep(m, t).divergence!;
-    expect(d.record).toBe(8);
+    expect(d.record).toBe(9);
     const text = formatDivergence(d, t, code, 3);
-    expect(text).toMatch(/#7 +0x0010001a  <_start\+0xe> +mov \$0x104250, %esp +<- executed last/);
-    expect(text).toMatch(/#8 +0x0010001f  <_start\+0x13> +call 0x100030 <probe_main> +<- state differs before this one/);
+    expect(text).toMatch(new RegExp(`#8 +0x0010001c  <_start\\+0x10> +mov \\$${hex(sym("stack_end"))}, %esp +<- executed last`));
+    expect(text).toMatch(/#9 +0x00100021  <_start\+0x15> +push \$2 +<- state differs before this one/);
     expect(text).toMatch(/esp +0x[0-9a-f]{8} +0x[0-9a-f]{8} +0x00104000 +<- differs/);
   });
 });

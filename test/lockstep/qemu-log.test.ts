@@ -17,9 +17,9 @@ import {
   truncateTrace,
   type QemuTrace,
 } from "../../src/bench/qemu-log.js";
+import { workload } from "../guests.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const PROBE_DIR = process.env.TTD_PROBE_DIR ?? path.resolve(here, "../../../shared/bench/probe");
 
 const h = (v: number): string => (v >>> 0).toString(16).padStart(8, "0");
 
@@ -179,28 +179,33 @@ describe("QEMU log parser", () => {
 });
 
 describe("QEMU itself", () => {
-  test("the probe's executable segment becomes the -dfilter range", () => {
-    const elf = new Elf32(new Uint8Array(fs.readFileSync(path.join(PROBE_DIR, "probe-r1.elf"))));
-    expect(imageCodeRanges(elf)).toBe("0x100000+0x23a");
+  test("the workload guest's executable segment becomes the -dfilter range", () => {
+    const elf = new Elf32(new Uint8Array(fs.readFileSync(workload("workload-r1.elf"))));
+    const text = elf.programHeaders.find((p) => p.type === 1 && (p.flags & 1) !== 0)!;
+    expect(imageCodeRanges(elf)).toBe(`0x100000+0x${text.memsz.toString(16)}`);
+    expect(imageCodeRanges(elf)).toBe("0x100000+0x561");
   });
 
-  test("records probe-r1 from its entry: the loader's registers, then the zeroing prologue", async () => {
+  test("records workload-r1 from its entry: the loader's registers, then the zeroing prologue", async () => {
     if (!findQemu()) throw new Error(`${QEMU_MISSING} (CI installs it)`);
     const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "ttd-qlog-test-"));
     try {
-      const elfPath = path.join(PROBE_DIR, "probe-r1.elf");
-      const { trace, fromCache } = await loadQemuTrace(elfPath, { maxRecords: 12, cacheDir });
+      const elfPath = workload("workload-r1.elf");
+      const { trace, fromCache } = await loadQemuTrace(elfPath, { maxRecords: 14, cacheDir });
       expect(fromCache).toBe(false);
-      expect(trace.count).toBe(12);
+      expect(trace.count).toBe(14);
       expect(trace.eip[0]).toBe(0x10000c);
       expect(trace.regs[0] >>> 0).toBe(0x2badb002); // multiboot magic in EAX at the entry
-      // boot.S zeroes seven registers, loads ESP and calls probe_main.
+      // entry.S zeroes all eight registers, loads ESP, sets EFLAGS to 0x2 and calls workload_main.
       const elf = new Elf32(new Uint8Array(fs.readFileSync(elfPath)));
       const sym = (name: string): number => elf.symbols().find((s) => s.name === name)!.value;
-      expect(Array.from(trace.eip.subarray(0, 10))).toEqual([
-        0x10000c, 0x10000e, 0x100010, 0x100012, 0x100014, 0x100016, 0x100018, 0x10001a, 0x10001f, sym("probe_main"),
+      expect(Array.from(trace.eip.subarray(0, 13))).toEqual([
+        0x10000c, 0x10000e, 0x100010, 0x100012, 0x100014, 0x100016, 0x100018, 0x10001a, 0x10001c, 0x100021, 0x100023, 0x100024,
+        sym("workload_main"),
       ]);
-      expect(Array.from(trace.regs.subarray(9 * 8, 9 * 8 + 8), (x) => x >>> 0)).toEqual([0, 0, 0, 0, sym("stack_top") - 4, 0, 0, 0]);
+      expect(Array.from(trace.regs.subarray(8 * 8, 8 * 8 + 8), (x) => x >>> 0)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+      expect(Array.from(trace.regs.subarray(12 * 8, 12 * 8 + 8), (x) => x >>> 0)).toEqual([0, 0, 0, 0, sym("stack_end") - 4, 0, 0, 0]);
+      expect(trace.eflags[12]).toBe(0x2);
       const again = await loadQemuTrace(elfPath, { maxRecords: 8, cacheDir });
       expect(again.fromCache).toBe(true);
       expect(Array.from(again.trace.eip)).toEqual(Array.from(trace.eip.subarray(0, 8)));

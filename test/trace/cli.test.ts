@@ -10,7 +10,8 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { Machine } from "../../src/machine/machine.js";
 import { multibootCmdline } from "../../src/cli/load-kernel.js";
 import { Trace } from "../../src/trace/trace.js";
-import { buildGuest, canBuildGuests, kernel, probe, readImage, requireBuiltCli, sleep, tmpDir, ttd, ttdSpawn } from "./helpers.js";
+import { buildGuest, canBuildGuests, kernel, readImage, requireBuiltCli, sleep, tmpDir, ttd, ttdSpawn } from "./helpers.js";
+import { workload } from "../guests.js";
 
 beforeAll(() => requireBuiltCli());
 
@@ -23,10 +24,10 @@ function runSummary(elf: string, extra: string[] = []): { stdout: string; steps:
 
 describe("ttd record", () => {
   test.each([
-    ["probe-r1", probe("probe-r1.elf"), [] as string[]],
+    ["workload-r1", workload("workload-r1.elf"), [] as string[]],
     ["idle-bug", kernel("idle-bug.elf"), []],
     ["idle-fixed", kernel("idle-fixed.elf"), []],
-    ["probe-r10 with --max-steps", probe("probe-r10.elf"), ["--max-steps", "5000000"]],
+    ["workload-r10 with --max-steps", workload("workload-r10.elf"), ["--max-steps", "5000000"]],
   ])("%s: same serial output, step count and exit status as ttd run", (_name, elf, extra) => {
     const dir = tmpDir();
     const out = path.join(dir, "t.trace");
@@ -44,10 +45,10 @@ describe("ttd record", () => {
 
   test("without -o: .ttd/<kernel>-<n>.trace, .ttd/latest, and later commands default to it", () => {
     const cwd = tmpDir();
-    const elf = probe("probe-r1.elf");
+    const elf = workload("workload-r1.elf");
     expect(ttd(["record", elf, "--max-steps", "1000"], { cwd }).status).toBe(4);
     expect(ttd(["record", elf, "--max-steps", "2000"], { cwd }).status).toBe(4);
-    expect(fs.readdirSync(path.join(cwd, ".ttd")).sort()).toEqual(["latest", "probe-r1-1.trace", "probe-r1-2.trace"]);
+    expect(fs.readdirSync(path.join(cwd, ".ttd")).sort()).toEqual(["latest", "workload-r1-1.trace", "workload-r1-2.trace"]);
     const info = JSON.parse(ttd(["info", "--json"], { cwd }).stdout) as { steps: number; path: string };
     expect(info.steps).toBe(2000);
     const log = ttd(["log", "--count", "3"], { cwd });
@@ -59,11 +60,11 @@ describe("ttd record", () => {
     const dir = tmpDir();
     const out = path.join(dir, "keep.trace");
     fs.writeFileSync(out, "precious");
-    const r = ttd(["record", probe("probe-r1.elf"), "-o", out, "--max-steps", "1000"]);
+    const r = ttd(["record", workload("workload-r1.elf"), "-o", out, "--max-steps", "1000"]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`${out}: already exists; use --force to overwrite it`);
     expect(fs.readFileSync(out, "utf8")).toBe("precious");
-    const f = ttd(["record", probe("probe-r1.elf"), "-o", out, "--max-steps", "1000", "--force"]);
+    const f = ttd(["record", workload("workload-r1.elf"), "-o", out, "--max-steps", "1000", "--force"]);
     expect(f.status).toBe(4);
     expect(JSON.parse(ttd(["info", out, "--json"]).stdout).steps).toBe(1000);
   });
@@ -291,7 +292,7 @@ describe("ttd log", () => {
   test("text: one line per step, disassembly and registers", () => {
     const dir = tmpDir();
     const out = path.join(dir, "r1.trace");
-    expect(ttd(["record", probe("probe-r1.elf"), "-o", out, "--max-steps", "100"]).status).toBe(4);
+    expect(ttd(["record", workload("workload-r1.elf"), "-o", out, "--max-steps", "100"]).status).toBe(4);
     const r = ttd(["log", out, "--count", "5"]);
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines).toHaveLength(5);

@@ -5,7 +5,7 @@
  *
  * Multiboot leaves most registers undefined at the entry and the two loaders fill them differently;
  * the machine's lockstep test adopts QEMU's values into the machine, which a recorded trace cannot do.
- * The probe's entry code zeroes every general register, so the comparison starts at the first record
+ * The workload guest's entry code zeroes every general register, so the comparison starts at the first record
  * where all of them agree (a few instructions in) and runs to the 400,000th.
  */
 import * as path from "node:path";
@@ -15,7 +15,8 @@ import { Elf32 } from "../../src/elf/elf32.js";
 import { ImageCode } from "../../src/bench/disasm.js";
 import { formatDivergence, runLockstep, type LockstepMachine } from "../../src/bench/lockstep-core.js";
 import { findQemu, loadQemuTrace, QEMU_MISSING, REG_NAMES, type QemuTrace } from "../../src/bench/qemu-log.js";
-import { probe, readImage, requireBuiltCli, tmpDir, ttd } from "./helpers.js";
+import { readImage, requireBuiltCli, tmpDir, ttd } from "./helpers.js";
+import { workload } from "../guests.js";
 
 const STEPS = Number(process.env.TTD_LOCKSTEP_STEPS ?? 400_000);
 
@@ -64,8 +65,8 @@ describe("ttd log agrees with QEMU's log", () => {
     if (!findQemu()) throw new Error(`${QEMU_MISSING}; this test needs it (CI installs it)`);
   });
 
-  test.each(["probe-r1.elf", "probe-pg-r10.elf"])(`%s: the first ${STEPS} steps`, async (image) => {
-    const elf = probe(image);
+  test.each(["workload-r1.elf", "workload-pg-r10.elf"] as const)(`%s: the first ${STEPS} steps`, async (image) => {
+    const elf = workload(image);
     const out = path.join(tmpDir(), "pg.trace");
     const margin = 100;
     expect(ttd(["record", elf, "-o", out, "--max-steps", String(STEPS + margin)]).status).toBe(4);

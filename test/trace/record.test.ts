@@ -12,7 +12,8 @@ import { StepKind, type CpuObserver } from "../../src/cpu/observer.js";
 import { Recorder } from "../../src/trace/recorder.js";
 import { Trace } from "../../src/trace/trace.js";
 import { registerReader, REGISTER_NAMES } from "../../src/trace/registers.js";
-import { buildGuest, canBuildGuests, kernel, lcg, probe, readImage, recordInline, tmpDir, type Recorded } from "./helpers.js";
+import { buildGuest, canBuildGuests, kernel, lcg, readImage, recordInline, tmpDir, type Recorded } from "./helpers.js";
+import { workload } from "../guests.js";
 
 const MEM = 32;
 
@@ -42,20 +43,20 @@ describe("recording", () => {
     const dir = tmpDir();
     const file = path.join(dir, "exists.trace");
     fs.writeFileSync(file, "keep");
-    await expect(recordInline(probe("probe-r1.elf"), file, { maxSteps: 100 })).rejects.toThrow(/EEXIST/);
+    await expect(recordInline(workload("workload-r1.elf"), file, { maxSteps: 100 })).rejects.toThrow(/EEXIST/);
     expect(fs.readFileSync(file, "utf8")).toBe("keep");
   });
 
   test("finishes into a complete trace even while another connection reads it", async () => {
     const dir = tmpDir();
     const file = path.join(dir, "busy.trace");
-    const image = readImage(probe("probe-r1.elf"));
+    const image = readImage(workload("workload-r1.elf"));
     const machine = Machine.fromElf(image, { memoryMiB: MEM });
     let reader: Database.Database | null = null;
     const rec = new Recorder(machine, {
       path: file,
       image,
-      imageName: "probe-r1.elf",
+      imageName: "workload-r1.elf",
       maxSteps: 1_000_000,
       onCreated: () => {
         reader = new Database(file, { readonly: true });

@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Trace, type Registers } from "../../src/trace/trace.js";
 import { blockWriteMask } from "../../src/trace/register-search.js";
-import { kernel, lcg, probe, recordInline, tmpDir } from "./helpers.js";
+import { kernel, lcg, recordInline, tmpDir } from "./helpers.js";
+import { workload } from "../guests.js";
 
 const READ: Record<string, (r: Registers) => number> = {
   eax: (r) => r.eax, ecx: (r) => r.ecx, edx: (r) => r.edx, ebx: (r) => r.ebx,
@@ -46,7 +47,7 @@ describe.each([
   ["idle-bug.elf", () => kernel("idle-bug.elf"), undefined],
   ["idle-fixed.elf", () => kernel("idle-fixed.elf"), undefined],
   // Long call-free loops: ESP and EBP sit still for hundreds of thousands of steps.
-  ["probe-r1.elf (first 600,000 steps)", () => probe("probe-r1.elf"), 600_000],
+  ["workload-r1.elf (first 600,000 steps)", () => workload("workload-r1.elf"), 600_000],
 ])("%s", (_name, elf, maxSteps) => {
   let r: Recorded;
   beforeAll(async () => {

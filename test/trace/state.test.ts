@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Machine } from "../../src/machine/machine.js";
 import { Trace } from "../../src/trace/trace.js";
 import { TraceError } from "../../src/trace/errors.js";
-import { kernel, lcg, probe, recordInline, tmpDir, type Recorded } from "./helpers.js";
+import { kernel, lcg, recordInline, tmpDir, type Recorded } from "./helpers.js";
+import { workload } from "../guests.js";
 
 const MEM = 32;
 
@@ -62,9 +63,9 @@ describe("state at a step equals a fresh run to that step", () => {
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  test("probe-pg-r10 (paging), 40 random steps and the keyframe edges", async () => {
+  test("workload-pg-r10 (paging), 40 random steps and the keyframe edges", async () => {
     // Small keyframe and chunk sizes multiply restores and boundaries in a short run.
-    const rec = await recordInline(probe("probe-pg-r10.elf"), path.join(dir, "pg.trace"), { memoryMiB: MEM, maxSteps: 6_000_000, chunkSteps: 4096, keyframeSteps: 65536 });
+    const rec = await recordInline(workload("workload-pg-r10.elf"), path.join(dir, "pg.trace"), { memoryMiB: MEM, maxSteps: 6_000_000, chunkSteps: 4096, keyframeSteps: 65536 });
     expect(rec.result.steps).toBe(6_000_000);
     const rand = lcg(1);
     const steps = new Set<number>([0, 1, 65535, 65536, 65537, 131072, 5_999_999, 6_000_000]);
@@ -72,8 +73,8 @@ describe("state at a step equals a fresh run to that step", () => {
     checkSteps(rec, [...steps]);
   }, 300_000);
 
-  test("probe-r1 to its end", async () => {
-    const rec = await recordInline(probe("probe-r1.elf"), path.join(dir, "r1.trace"), { memoryMiB: MEM });
+  test("workload-r1 to its end", async () => {
+    const rec = await recordInline(workload("workload-r1.elf"), path.join(dir, "r1.trace"), { memoryMiB: MEM });
     const rand = lcg(2);
     const steps = new Set<number>([rec.result.steps, rec.result.steps - 1]);
     while (steps.size < 20) steps.add(Math.floor(rand() * rec.result.steps));
@@ -104,7 +105,7 @@ describe("state at a step equals a fresh run to that step", () => {
   }, 300_000);
 
   test("steps outside the trace are refused with a clear error", async () => {
-    const rec = await recordInline(probe("probe-r1.elf"), path.join(dir, "short.trace"), { memoryMiB: MEM, maxSteps: 10_000 });
+    const rec = await recordInline(workload("workload-r1.elf"), path.join(dir, "short.trace"), { memoryMiB: MEM, maxSteps: 10_000 });
     const trace = Trace.open(rec.path);
     try {
       expect(() => trace.stateAt(10_001)).toThrow(TraceError);
@@ -117,7 +118,7 @@ describe("state at a step equals a fresh run to that step", () => {
   });
 
   test("a stale state's memory readers refuse to answer", async () => {
-    const rec = await recordInline(probe("probe-r1.elf"), path.join(dir, "stale.trace"), { memoryMiB: MEM, maxSteps: 10_000 });
+    const rec = await recordInline(workload("workload-r1.elf"), path.join(dir, "stale.trace"), { memoryMiB: MEM, maxSteps: 10_000 });
     const trace = Trace.open(rec.path);
     try {
       const a = trace.stateAt(100);

@@ -11,7 +11,8 @@ import { Machine } from "../../src/machine/machine.js";
 import type { CpuObserver, WriteCause } from "../../src/cpu/observer.js";
 import { Trace, type MemoryWrite } from "../../src/trace/trace.js";
 import { decodeEntries } from "../../src/trace/index-codec.js";
-import { buildGuest, canBuildGuests, kernel, lcg, probe, recordInline, tmpDir, type Recorded } from "./helpers.js";
+import { buildGuest, canBuildGuests, kernel, lcg, recordInline, tmpDir, type Recorded } from "./helpers.js";
+import { workload } from "../guests.js";
 
 const MEM = 32;
 const CAUSES = ["instruction", "interrupt-frame", "task-state", "descriptor", "page-table"];
@@ -63,7 +64,7 @@ function overlaps(w: RefWrite, lo: number, hi: number): boolean {
 describe.each([
   ...(canBuildGuests ? [{ name: "the writes guest", elf: () => buildGuest("writes"), maxSteps: undefined as number | undefined, chunkSteps: 256, keyframeSteps: 1024 }] : []),
   { name: "idle-bug", elf: () => kernel("idle-bug.elf"), maxSteps: undefined as number | undefined, chunkSteps: 2048, keyframeSteps: 16384 },
-  { name: "probe-pg-r10 (first 2M steps)", elf: () => probe("probe-pg-r10.elf"), maxSteps: 2_000_000, chunkSteps: 8192, keyframeSteps: 65536 },
+  { name: "workload-pg-r10 (first 2M steps)", elf: () => workload("workload-pg-r10.elf"), maxSteps: 2_000_000, chunkSteps: 8192, keyframeSteps: 65536 },
 ])("memory writes of $name", ({ elf, maxSteps, chunkSteps, keyframeSteps }) => {
   let rec: Recorded;
   let ref: RefWrite[];
@@ -129,7 +130,7 @@ describe.each([
   test("lastWrite on a linear address finds the same write as on its physical address", () => {
     const rand = lcg(12);
     const withPaging = ref.filter((w) => w.linear !== w.physical);
-    // probe-pg identity-maps its memory: then take writes made with paging on.
+    // workload-pg identity-maps its memory: then take writes made with paging on.
     const pool = withPaging.length > 0 ? withPaging : ref.slice(ref.length >> 1);
     let checked = 0;
     for (let i = 0; i < 400 && checked < 30; i++) {

@@ -4,10 +4,9 @@
  */
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { HELP } from "../../src/tui/view-model.js";
-import { CLI, PROBE_DIR, ROOT, recordDemo, removeDemo } from "./helpers.js";
+import { CLI, ROOT, recordDemo, removeDemo } from "./helpers.js";
+import { WORKLOAD, workload } from "../guests.js";
 
 let SESSION = "tui";
 // A server of our own (-L), so the test neither sees nor disturbs any other tmux sessions.
@@ -100,14 +99,15 @@ test("ttd tui in tmux: --at 100, three reverse steps, why-write of the idle TCB'
 }, 60_000);
 
 test("a long reverse-continue shows progress in the real terminal and Esc cancels it", async () => {
-  // probe-r30 runs 100.9M steps: a backward search for a never-hit breakpoint, even at the search's
-  // compiled speed, takes about half a second, drawn as it goes. The screen is polled often to see it.
-  const elf = join(PROBE_DIR, "probe-r30.elf");
-  expect(existsSync(elf), `${elf} is missing (set TTD_PROBE_DIR)`).toBe(true);
-  const probeTrace = recordDemo(elf);
-  SESSION = "tui-probe";
+  // workload-r30 runs about 103M steps of long call-free loops: a backward search for a never-hit
+  // breakpoint, even at the search's compiled speed, takes about half a second, drawn as it goes.
+  // The screen is polled often to see it.
+  const elf = workload("workload-r30.elf");
+  expect(WORKLOAD["workload-r30.elf"].steps).toBeGreaterThan(100_000_000);
+  const workloadTrace = recordDemo(elf);
+  SESSION = "tui-workload";
   try {
-    tmux("new-session", "-d", "-s", SESSION, "-x", "100", "-y", "30", "-c", ROOT, `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} tui ${JSON.stringify(probeTrace)} --at end`);
+    tmux("new-session", "-d", "-s", SESSION, "-x", "100", "-y", "30", "-c", ROOT, `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} tui ${JSON.stringify(workloadTrace)} --at end`);
     let s = await waitFor(/step ([0-9,]+) \/ \1 /);
     const end = /step ([0-9,]+) \//.exec(s)![1];
     tmux("send-keys", "-t", SESSION, "b");
@@ -123,6 +123,6 @@ test("a long reverse-continue shows progress in the real terminal and Esc cancel
     expect(s).toContain(`step ${end} / ${end}`);
     tmux("send-keys", "-t", SESSION, "q");
   } finally {
-    removeDemo(probeTrace);
+    removeDemo(workloadTrace);
   }
 }, 60_000);

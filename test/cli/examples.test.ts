@@ -28,8 +28,8 @@ function readmeExamples(markdown: string): string[] {
     }
     const code = fenced ? line : /^ {4}/.test(line) ? line.slice(4) : null;
     if (code === null) continue;
-    // A line may chain commands (`npm install && npm link`): the ttd ones are examples.
-    for (const part of code.split("&&").map((p) => p.trim())) if (/^ttd\s/.test(part)) commands.push(part);
+    // A line may chain commands (`npm install && npx ttd demo`): the ttd ones are examples.
+    for (const part of code.split("&&").map((p) => p.trim())) if (/^(npx )?ttd\s/.test(part)) commands.push(part.replace(/^npx /, ""));
   }
   return commands;
 }

@@ -10,7 +10,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { buildGuest, canBuild, hasQemu, runUnderQemu, runUnderTtd } from "./firmware-guests.js";
-import { cpuid } from "../../src/cpu/system.js";
+import { cpuid } from "../../src/cpu/cpuid.js";
 
 const compared = (out: string) => out.split("\n").filter((l) => !l.startsWith("~")).join("\n");
 const differing = (out: string) => out.split("\n").filter((l) => l.startsWith("~"));

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Machine } from "../../src/machine/machine.js";
-import { cpuid } from "../../src/cpu/system.js";
+import { cpuid } from "../../src/cpu/cpuid.js";
 import { firmwareMemoryMap, firmwareReservedRanges } from "../../src/machine/firmware/layout.js";
 
 const MiB = 1024 * 1024;

@@ -14,9 +14,14 @@ export function registerScreen(program: Command): void {
     .addHelpText(
       "after",
       `
+The screen is rebuilt from the recording's memory at 0xb8000 and the VGA registers of that step, so
+it scrolls with time like every other answer (the TUI's v key shows the same).
+
 Examples:
-  ttd screen --at 120000
-  ttd screen traces/my-kernel.ttdb --at fault --json`,
+  ttd screen traces/idle-bug.ttdb --at fault
+  ttd screen traces/idle-bug.ttdb --at 1000 --json
+
+Exit status: 0 when printed; 2 for bad input (no such trace, a damaged file, a step out of range).`,
     )
     .action((trace: string | undefined, opts: { at: string; json?: boolean }) => {
       const { recording, ctx } = openForQuery(trace);

@@ -30,6 +30,7 @@ describe("exit statuses in --help", () => {
     [["pack"], [/\b0 when packed/, /\b2 for bad input/]],
     [["explain"], [/\b0 when explained/, /\b2 for bad input/]],
     [["diff"], [/\b0 when compared/, /\b2 for bad input/]],
+    [["screen"], [/\b0 when printed/, /\b2 for bad input/]],
   ])("ttd %s --help", (cmd, expected) => {
     const r = ttd([...cmd, "--help"]);
     expect(r.status).toBe(0);

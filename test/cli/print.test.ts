@@ -2,10 +2,10 @@
 // the trace's memory directly), locals of the code at that step, JSON, and bad expressions.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openRecording, type Recording } from "../../src/bundle/open.js";
+import { documentedFields } from "../query/helpers.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CLI = join(ROOT, "dist", "cli", "main.js");
@@ -46,10 +46,7 @@ describe("ttd print", () => {
     expect(j).toMatchObject({ expression: "ksCurThread", step: fault, type: "tcb_t *", address: `0x${address.toString(16)}`, size: 4, register: null, error: null });
     expect(j.bytes).toBe(Buffer.from(mem).toString("hex"));
     // Exactly the documented fields.
-    const doc = readFileSync(join(ROOT, "docs", "queries.md"), "utf8");
-    const table = doc.slice(doc.indexOf("#### print: the answer"));
-    const fields = [...table.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]);
-    expect(Object.keys(j).sort()).toEqual(fields.sort());
+    expect(Object.keys(j).sort()).toEqual(documentedFields("print: the answer"));
     const pointer = new DataView(mem.buffer, mem.byteOffset).getUint32(0, true);
     expect(j.value).toBe(`0x${pointer.toString(16)} <ksIdleThreadTCB+0x400>`);
     const text = ttd("print", "ksCurThread", "--trace", BUNDLE, "--at", "fault");

@@ -75,6 +75,7 @@ Examples:
         if (c !== null) out.write(`\nIn short: ${c}\n`);
         out.write(`\nNext: ttd log ${recording.path} --from ${Math.max(0, at - 5)} --count 8   (the steps around the fault)\n`);
         out.write(`      ttd why-write '$esp' --trace ${recording.path} --at ${answer.writes[0]?.step ?? at}   (who last moved ESP)\n`);
+        out.write(`      ttd explain ${recording.path}   (the same, from the crash alone: no location named)\n`);
       } finally {
         recording.close();
       }

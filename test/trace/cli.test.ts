@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { Machine } from "../../src/machine/machine.js";
 import { multibootCmdline } from "../../src/cli/load-kernel.js";
 import { Trace } from "../../src/trace/trace.js";
-import { buildGuest, canBuildGuests, kernel, readImage, requireBuiltCli, sleep, tmpDir, ttd, ttdSpawn } from "./helpers.js";
+import { buildGuest, canBuildGuests, kernel, readImage, requireBuiltCli, tmpDir, ttd, startLong, ttdSpawn } from "./helpers.js";
 import { workload } from "../guests.js";
 
 beforeAll(() => requireBuiltCli());
@@ -89,28 +89,6 @@ describe("ttd record", () => {
 });
 
 describe.skipIf(!canBuildGuests)("interrupted recordings", () => {
-  /** Starts recording a guest that never ends (guests/forever.S) and returns once the trace has a commit. */
-  async function startLong(out: string): Promise<ReturnType<typeof ttdSpawn>> {
-    const child = ttdSpawn(["record", buildGuest("forever"), "-o", out]);
-    child.stdout!.resume();
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (Date.now() > deadline) throw new Error("the recording never committed");
-      await sleep(20);
-      if (!fs.existsSync(out)) continue;
-      let db: Database.Database | null = null;
-      try {
-        db = new Database(out, { readonly: true, fileMustExist: true });
-        const steps = db.prepare("SELECT steps FROM progress").pluck().get() as number | undefined;
-        if (steps !== undefined && steps > 0) return child;
-      } catch {
-        // not created yet
-      } finally {
-        db?.close();
-      }
-    }
-  }
-
   const exited = (child: ReturnType<typeof ttdSpawn>) => {
     let stderr = "";
     child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));

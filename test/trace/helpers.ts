@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
 import { Machine } from "../../src/machine/machine.js";
 import { Recorder, type RecordResult } from "../../src/trace/recorder.js";
 
@@ -138,3 +139,29 @@ export function buildGuest(name: string): string {
   built.set(name, elf);
   return elf;
 }
+
+/**
+ * Starts `ttd record` of a guest that never ends (guests/forever.S) into `out` and returns once the
+ * trace has its first commit (shared by the tests of killed, interrupted and live recordings).
+ */
+export async function startLong(out: string): Promise<ChildProcess> {
+  const child = ttdSpawn(["record", buildGuest("forever"), "-o", out]);
+  child.stdout?.resume();
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (Date.now() > deadline) throw new Error("the recording never committed");
+    await sleep(20);
+    if (!fs.existsSync(out)) continue;
+    let db: Database.Database | null = null;
+    try {
+      db = new Database(out, { readonly: true, fileMustExist: true });
+      const steps = db.prepare("SELECT steps FROM progress").pluck().get() as number | undefined;
+      if (steps !== undefined && steps > 0) return child;
+    } catch {
+      // not created yet
+    } finally {
+      db?.close();
+    }
+  }
+}
+

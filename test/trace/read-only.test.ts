@@ -5,32 +5,10 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import Database from "better-sqlite3";
 import { beforeAll, describe, expect, test } from "vitest";
-import { buildGuest, canBuildGuests, kernel, requireBuiltCli, sleep, tmpDir, ttd, ttdSpawn } from "./helpers.js";
+import { canBuildGuests, kernel, requireBuiltCli, tmpDir, ttd, startLong, ttdSpawn } from "./helpers.js";
 
 beforeAll(() => requireBuiltCli());
-
-/** Starts recording a guest that never ends and returns once the trace has a commit. */
-async function startLong(out: string): Promise<ReturnType<typeof ttdSpawn>> {
-  const child = ttdSpawn(["record", buildGuest("forever"), "-o", out]);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (Date.now() > deadline) throw new Error("the recording never committed");
-    await sleep(20);
-    if (!fs.existsSync(out)) continue;
-    let db: Database.Database | null = null;
-    try {
-      db = new Database(out, { readonly: true, fileMustExist: true });
-      const steps = db.prepare("SELECT steps FROM progress").pluck().get() as number | undefined;
-      if (steps !== undefined && steps > 0) return child;
-    } catch {
-      // not created yet
-    } finally {
-      db?.close();
-    }
-  }
-}
 
 function stopped(child: ReturnType<typeof ttdSpawn>): Promise<void> {
   return new Promise((resolve) => {

@@ -5,6 +5,7 @@
  */
 import type { CPU } from "./cpu.js";
 import type { MsrState } from "./msrs.js";
+import type { FpuStateData } from "./fpu-state.js";
 
 export interface CpuState {
   regs: number[];
@@ -32,6 +33,8 @@ export interface CpuState {
   pendingException: [number, number] | null;
   /** PAT, MTRRs and the other stored MSRs; absent in states saved before they existed (power-on values). */
   msrs?: MsrState;
+  /** x87/MMX/SSE registers; absent in states saved before the FPU existed (power-on values). */
+  fpu?: FpuStateData;
 }
 
 export function saveCpuState(cpu: CPU): CpuState {
@@ -61,6 +64,7 @@ export function saveCpuState(cpu: CPU): CpuState {
     debugShadowUntil: cpu.debugShadowUntil,
     pendingException: cpu.pendingExceptionState(),
     msrs: cpu.msrs.save(),
+    fpu: cpu.fpu.save(),
   };
 }
 
@@ -99,5 +103,6 @@ export function loadCpuState(cpu: CPU, state: CpuState): void {
   cpu.debugShadowUntil = state.debugShadowUntil ?? -1;
   cpu.setPendingExceptionState(state.pendingException);
   cpu.msrs.load(state.msrs);
+  cpu.fpu.load(state.fpu);
   cpu.invalidateFetch();
 }

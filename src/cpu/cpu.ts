@@ -8,6 +8,7 @@ import type { PhysicalMemory } from "../machine/memory.js";
 import type { AccessSize, InterruptSource } from "../machine/bus.js";
 import { Mmu } from "./mmu.js";
 import { ModelSpecificRegisters } from "./msrs.js";
+import { FpuState } from "./fpu-state.js";
 import { BLOCK_EXIT, CPU_FAULT, TripleFault } from "./fault.js";
 import { BlockCache } from "./jit/block-cache.js";
 import type { CompiledBlock } from "./jit/compile-block.js";
@@ -92,6 +93,8 @@ export class CPU {
   sysenterEip = 0;
   /** PAT, MTRRs, MISC_ENABLE, PLATFORM_ID, BIOS_SIGN_ID (msrs.ts). */
   readonly msrs = new ModelSpecificRegisters();
+  /** The x87, MMX and SSE registers (fpu-state.ts). */
+  readonly fpu = new FpuState();
   apicBase = 0xfee00900 | 0;
   /** Added to the virtual clock to give the TSC (a WRMSR to the TSC sets it). */
   tscOffset = 0;

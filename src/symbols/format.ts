@@ -4,6 +4,7 @@
  * enumerator name, pointers in hex with an optional symbol, char arrays as string literals, bitfields
  * extracted. UIs call formatValue with the bytes an evaluation returned.
  */
+import { formatFloatBytes } from "./float-text.js";
 import { resolveType, sizeOf, typeName, type CType, type Member } from "./types.js";
 
 export interface FormatOptions {
@@ -171,10 +172,7 @@ class Formatter {
   }
 
   private float(bytes: Uint8Array): string {
-    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (bytes.length === 4) return String(v.getFloat32(0, true));
-    if (bytes.length === 8) return String(v.getFloat64(0, true));
-    return `<${bytes.length}-byte float>`;
+    return formatFloatBytes(bytes) ?? `<${bytes.length}-byte float>`;
   }
 }
 

@@ -39,6 +39,28 @@ export interface FpuStateData {
   xcr0: number;
 }
 
+/**
+ * The 2-bit tag the full tag word (FNSTENV, FNSAVE) gives a non-empty register from its contents:
+ * 0 valid (a normal: exponent 1-0x7FFE with the integer bit set), 1 zero, 2 special (NaN, infinity,
+ * denormal, pseudo-denormal or an unsupported encoding such as an unnormal).
+ */
+export function tagOf(mantLo: number, mantHi: number, signExp: number): number {
+  const exp = signExp & 0x7fff;
+  if (exp === 0) return (mantLo | mantHi) === 0 ? 1 : 2;
+  if (exp === 0x7fff || mantHi >>> 31 === 0) return 2;
+  return 0;
+}
+
+/** The full tag word of a saved state: empty registers as recorded, the others classified by tagOf. */
+export function fullTagWord(d: FpuStateData): number {
+  let word = 0;
+  for (let p = 0; p < 8; p++) {
+    const tag = ((d.ftw >> (2 * p)) & 3) === TAG_EMPTY ? TAG_EMPTY : tagOf(d.st[3 * p], d.st[3 * p + 1], d.st[3 * p + 2]);
+    word |= tag << (2 * p);
+  }
+  return word;
+}
+
 export class FpuState {
   /** Significand halves of R0-R7: [2i] bits 0-31, [2i+1] bits 32-63 (bit 63 the explicit integer bit). */
   readonly mant = new Uint32Array(16);

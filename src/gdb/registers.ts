@@ -1,50 +1,84 @@
 /**
  * The register file gdb sees, and the target description (qXfer:features:read:target.xml) that
- * tells gdb its layout: the 16 i386 core registers in gdb's own order (the order of the `g` packet),
- * then the control registers in a feature of our own, which gdb shows as `$cr0`... and in
- * `info registers` like any other register.
- *
- * gdb's i386 architecture rejects a core feature without the x87 registers ("Architecture rejected
- * target-supplied description"), so they are described too. The emulated CPU has no FPU: they are
- * reported as unavailable (`x` digits), which gdb prints as `<unavailable>`.
+ * tells gdb its layout, in gdb's own i386 numbering (the order of the `g` packet): the 16 core
+ * registers, the x87 unit (16-31, which gdb's i386 architecture requires in the core feature), the
+ * SSE unit (xmm0-7 and mxcsr, 32-40, gdb's org.gnu.gdb.i386.sse feature), then the control
+ * registers in a feature of our own, which gdb shows as `$cr0`... and in `info registers`.
+ * The x87 and SSE values come from the FPU state at the position: ST(i) is physical register
+ * (TOP + i) mod 8, sent as its 10 bytes; ftag is the full tag word, recomputed from the registers'
+ * contents as FNSTENV reports it.
  */
 import type { Registers } from "../trace/trace.js";
+import { fullTagWord, type FpuStateData } from "../cpu/fpu-state.js";
 import { le32Hex } from "./protocol.js";
 
 interface RegisterDef {
   name: string;
-  /** Where the value comes from, or null for a register this CPU does not have (unavailable). */
-  source: keyof Registers | null;
-  bits: 32 | 80;
+  bits: 32 | 80 | 128;
   type: string;
   group?: string;
+  /** The value as little-endian hex digits. */
+  encode(regs: Registers, fpu: FpuStateData): string;
 }
 
-const gpr = (name: keyof Registers, type: string): RegisterDef => ({ name, source: name, bits: 32, type });
-const x87 = (name: string, bits: 32 | 80, type: string): RegisterDef => ({ name, source: null, bits, type, group: "float" });
+const hexBytes = (v: number, bytes: number): string => {
+  let out = "";
+  for (let i = 0; i < bytes; i++) out += ((v >>> (8 * i)) & 0xff).toString(16).padStart(2, "0");
+  return out;
+};
 
-/** gdb's i386 core registers, numbered 0-15 in this order. */
+const gpr = (name: keyof Registers, type: string): RegisterDef => ({ name, bits: 32, type, encode: (r) => le32Hex(r[name]) });
+const x87Control = (name: string, value: (f: FpuStateData) => number): RegisterDef =>
+  ({ name, bits: 32, type: "int", group: "float", encode: (_r, f) => le32Hex(value(f) >>> 0) });
+const stack = (i: number): RegisterDef => ({
+  name: `st${i}`, bits: 80, type: "i387_ext", group: "float",
+  encode: (_r, f) => {
+    const p = (f.top + i) & 7;
+    return hexBytes(f.st[3 * p], 4) + hexBytes(f.st[3 * p + 1], 4) + hexBytes(f.st[3 * p + 2], 2);
+  },
+});
+const xmm = (i: number): RegisterDef => ({
+  name: `xmm${i}`, bits: 128, type: "vec128", group: "vector",
+  encode: (_r, f) => hexBytes(f.xmm[4 * i], 4) + hexBytes(f.xmm[4 * i + 1], 4) + hexBytes(f.xmm[4 * i + 2], 4) + hexBytes(f.xmm[4 * i + 3], 4),
+});
+
+/** gdb's i386 core registers, numbered 0-31 in this order. */
 const CORE: RegisterDef[] = [
   gpr("eax", "int32"), gpr("ecx", "int32"), gpr("edx", "int32"), gpr("ebx", "int32"),
   gpr("esp", "data_ptr"), gpr("ebp", "data_ptr"), gpr("esi", "int32"), gpr("edi", "int32"),
   gpr("eip", "code_ptr"), gpr("eflags", "i386_eflags"),
   gpr("cs", "int32"), gpr("ss", "int32"), gpr("ds", "int32"), gpr("es", "int32"), gpr("fs", "int32"), gpr("gs", "int32"),
-  // 16-31: the x87 unit, which gdb requires in the core feature.
-  ...[0, 1, 2, 3, 4, 5, 6, 7].map((i) => x87(`st${i}`, 80, "i387_ext")),
-  x87("fctrl", 32, "int"), x87("fstat", 32, "int"), x87("ftag", 32, "int"), x87("fiseg", 32, "int"),
-  x87("fioff", 32, "int"), x87("foseg", 32, "int"), x87("fooff", 32, "int"), x87("fop", 32, "int"),
+  ...[0, 1, 2, 3, 4, 5, 6, 7].map(stack),
+  x87Control("fctrl", (f) => f.fcw),
+  x87Control("fstat", (f) => (f.fsw & ~0x3800) | (f.top << 11)),
+  x87Control("ftag", (f) => fullTagWord(f)),
+  x87Control("fiseg", (f) => f.fcs),
+  x87Control("fioff", (f) => f.fip),
+  x87Control("foseg", (f) => f.fds),
+  x87Control("fooff", (f) => f.fdp),
+  x87Control("fop", (f) => f.fop),
 ];
 
-/** Control registers, numbered after the core (32-35): a kernel debugger wants CR3 and CR2 at hand. */
-const SYSTEM: RegisterDef[] = [
-  { name: "cr0", source: "cr0", bits: 32, type: "int32", group: "system" },
-  { name: "cr2", source: "cr2", bits: 32, type: "int32", group: "system" },
-  { name: "cr3", source: "cr3", bits: 32, type: "int32", group: "system" },
-  { name: "cr4", source: "cr4", bits: 32, type: "int32", group: "system" },
+/** The SSE unit, numbered 32-40. */
+const SSE: RegisterDef[] = [
+  ...[0, 1, 2, 3, 4, 5, 6, 7].map(xmm),
+  { name: "mxcsr", bits: 32, type: "i386_mxcsr", group: "vector", encode: (_r, f) => le32Hex(f.mxcsr >>> 0) },
 ];
+
+/** MXCSR bits as gdb's i386 description names them. */
+const MXCSR_BITS: [number, string][] = [
+  [0, "IE"], [1, "DE"], [2, "ZE"], [3, "OE"], [4, "UE"], [5, "PE"], [6, "DAZ"],
+  [7, "IM"], [8, "DM"], [9, "ZM"], [10, "OM"], [11, "UM"], [12, "PM"], [15, "FZ"],
+];
+
+const control = (name: "cr0" | "cr2" | "cr3" | "cr4"): RegisterDef =>
+  ({ name, bits: 32, type: "int32", group: "system", encode: (r) => le32Hex(r[name]) });
+
+/** Control registers, numbered after SSE (41-44): a kernel debugger wants CR3 and CR2 at hand. */
+const SYSTEM: RegisterDef[] = [control("cr0"), control("cr2"), control("cr3"), control("cr4")];
 
 /** Every register in gdb's numbering. */
-export const GDB_REGISTERS: readonly RegisterDef[] = [...CORE, ...SYSTEM];
+export const GDB_REGISTERS: readonly RegisterDef[] = [...CORE, ...SSE, ...SYSTEM];
 
 /** EFLAGS bits as gdb's own i386 description names them. */
 const EFLAGS_BITS: [number, string][] = [
@@ -57,7 +91,7 @@ function reg(def: RegisterDef, regnum: number): string {
   return `  <reg name="${def.name}" bitsize="${def.bits}" type="${def.type}" regnum="${regnum}"${group}/>`;
 }
 
-/** The target description: architecture i386, core feature, and our control-register feature. */
+/** The target description: architecture i386, the core and SSE features, and our control-register feature. */
 export const TARGET_XML = [
   `<?xml version="1.0"?>`,
   `<!DOCTYPE target SYSTEM "gdb-target.dtd">`,
@@ -69,24 +103,42 @@ export const TARGET_XML = [
   `  </flags>`,
   ...CORE.map((d, i) => reg(d, i)),
   `</feature>`,
+  `<feature name="org.gnu.gdb.i386.sse">`,
+  // gdb's 128-bit vector view: every lane width as a union member.
+  `  <vector id="v4f" type="ieee_single" count="4"/>`,
+  `  <vector id="v2d" type="ieee_double" count="2"/>`,
+  `  <vector id="v16i8" type="int8" count="16"/>`,
+  `  <vector id="v8i16" type="int16" count="8"/>`,
+  `  <vector id="v4i32" type="int32" count="4"/>`,
+  `  <vector id="v2i64" type="int64" count="2"/>`,
+  `  <union id="vec128">`,
+  `    <field name="v4_float" type="v4f"/>`,
+  `    <field name="v2_double" type="v2d"/>`,
+  `    <field name="v16_int8" type="v16i8"/>`,
+  `    <field name="v8_int16" type="v8i16"/>`,
+  `    <field name="v4_int32" type="v4i32"/>`,
+  `    <field name="v2_int64" type="v2i64"/>`,
+  `    <field name="uint128" type="uint128"/>`,
+  `  </union>`,
+  `  <flags id="i386_mxcsr" size="4">`,
+  ...MXCSR_BITS.map(([bit, name]) => `    <field name="${name}" start="${bit}" end="${bit}"/>`),
+  `  </flags>`,
+  ...SSE.map((d, i) => reg(d, CORE.length + i)),
+  `</feature>`,
   `<feature name="org.ttd.i386.system">`,
-  ...SYSTEM.map((d, i) => reg(d, CORE.length + i)),
+  ...SYSTEM.map((d, i) => reg(d, CORE.length + SSE.length + i)),
   `</feature>`,
   `</target>`,
   ``,
 ].join("\n");
 
-function encode(def: RegisterDef, regs: Registers): string {
-  return def.source === null ? "x".repeat(def.bits / 4) : le32Hex(regs[def.source]);
-}
-
-/** The `g` reply: every register in number order, in target byte order (`x` digits: unavailable). */
-export function encodeAllRegisters(regs: Registers): string {
-  return GDB_REGISTERS.map((d) => encode(d, regs)).join("");
+/** The `g` reply: every register in number order, in target byte order. */
+export function encodeAllRegisters(regs: Registers, fpu: FpuStateData): string {
+  return GDB_REGISTERS.map((d) => d.encode(regs, fpu)).join("");
 }
 
 /** One register for `p n`, or null for a number gdb should not ask about. */
-export function encodeRegister(regs: Registers, regnum: number): string | null {
+export function encodeRegister(regs: Registers, fpu: FpuStateData, regnum: number): string | null {
   const def = GDB_REGISTERS[regnum];
-  return def === undefined ? null : encode(def, regs);
+  return def === undefined ? null : def.encode(regs, fpu);
 }

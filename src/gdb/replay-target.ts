@@ -25,6 +25,7 @@
  * physical write index. A watched page mapped neither where a search starts nor at its far end
  * cannot be searched there and is skipped (reported through `warnings`).
  */
+import type { FpuStateData } from "../cpu/fpu-state.js";
 import type { Trace } from "../trace/trace.js";
 import type { Registers, StepRecord } from "../trace/trace.js";
 import { AccessAnalyzer } from "./accesses.js";
@@ -89,7 +90,7 @@ export class ReplayTarget {
   private readonly hwBreakpoints = new Set<number>();
   private readonly watchpoints: Watchpoint[] = [];
   private readonly analyzer = new AccessAnalyzer();
-  private regsCache: { step: number; regs: Registers } | null = null;
+  private regsCache: { step: number; regs: Registers; fpu: FpuStateData } | null = null;
   private interruptRequested = false;
   private readonly ramBytes: number;
   private readonly translations = new Map<string, number | null>();
@@ -135,10 +136,20 @@ export class ReplayTarget {
   // ---- State at the position ---------------------------------------------------------------------
 
   registers(): Registers {
+    return this.stateCache().regs;
+  }
+
+  /** The x87/MMX/SSE registers at the position. */
+  fpuState(): FpuStateData {
+    return this.stateCache().fpu;
+  }
+
+  private stateCache(): { regs: Registers; fpu: FpuStateData } {
     if (this.regsCache === null || this.regsCache.step !== this.pos) {
-      this.regsCache = { step: this.pos, regs: this.trace.stateAt(this.pos).regs };
+      const state = this.trace.stateAt(this.pos);
+      this.regsCache = { step: this.pos, regs: state.regs, fpu: state.machine.cpu.fpu.save() };
     }
-    return this.regsCache.regs;
+    return this.regsCache;
   }
 
   /**

@@ -72,7 +72,7 @@ export class GdbSession {
       case "?":
         return r(this.stopReply(this.lastStop));
       case "g":
-        return p === "g" ? r(encodeAllRegisters(this.target.registers())) : r("E.malformed 'g' packet");
+        return p === "g" ? r(encodeAllRegisters(this.target.registers(), this.target.fpuState())) : r("E.malformed 'g' packet");
       case "G":
       case "P":
       case "M":
@@ -81,7 +81,7 @@ export class GdbSession {
       case "p": {
         const n = parseHex32(p.slice(1));
         if (n === null) return r("E.malformed 'p' packet");
-        const v = encodeRegister(this.target.registers(), n);
+        const v = encodeRegister(this.target.registers(), this.target.fpuState(), n);
         return r(v ?? "E.no such register");
       }
       case "m":

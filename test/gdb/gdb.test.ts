@@ -105,10 +105,20 @@ describe.skipIf(!hasGdb)(title, () => {
       "end",
       "printf \"pc=%#x esp=%#x before=%#x\\n\", $pc, $esp, $e",
       "x/i $pc",
+      mark("registers"),
+      "printf \"fctrl=%#x ftag=%#x mxcsr=%#x cr3=%#x\\n\", $fctrl, $ftag, $mxcsr, $cr3",
+      "info registers mxcsr",
+      "p $xmm0.uint128",
       mark("done"),
     ]);
     const s = sections(out);
     const NO_MORE = "No more reverse-execution history.";
+
+    // The x87, SSE and control registers: gdb accepts the description and reads their values.
+    const regs = s.get("registers")!;
+    expect(regs).toContain(`fctrl=0x37f ftag=0xffff mxcsr=0x1f80 cr3=0x${trace.stateAt(trace.steps).regs.cr3.toString(16)}`);
+    expect(regs).toMatch(/mxcsr\s+0x1f80\s+\[ IM DM ZM OM UM PM \]/);
+    expect(regs).toMatch(/= 0\b/);
 
     // Reverse past the start: gdb's end-of-history stop, still at the first instruction.
     expect(s.get("start")).toContain(NO_MORE);

@@ -116,14 +116,18 @@ describe("registers and memory", () => {
     const st = trace.stateAt(0);
     const code = st.readLinear(st.regs.eip, 8)!;
     const g = await c.ask("g");
-    // 16 core registers, 8 x87 data (10 bytes) and 8 x87 control registers, then CR0, CR2, CR3, CR4.
-    expect(g.length).toBe(2 * (16 * 4 + 8 * 10 + 8 * 4 + 4 * 4));
+    // 16 core registers, 8 x87 data (10 bytes) and 8 x87 control registers, 8 XMM (16 bytes) and
+    // MXCSR, then CR0, CR2, CR3, CR4.
+    expect(g.length).toBe(2 * (16 * 4 + 8 * 10 + 8 * 4 + 8 * 16 + 4 + 4 * 4));
     expect(fromLe32(g.slice(8 * 8, 8 * 9))).toBe(st.regs.eip);
     expect(fromLe32(g.slice(0, 8))).toBe(st.regs.eax);
-    expect(g.slice(16 * 8, 16 * 8 + 20)).toBe("x".repeat(20)); // st0: no FPU, unavailable
+    expect(g.slice(16 * 8, 16 * 8 + 20)).toBe("0".repeat(20)); // st0 at power-on
     expect(await c.ask("p8")).toBe(le32(st.regs.eip));
-    expect(await c.ask("p20")).toBe(le32(st.regs.cr0));
-    expect(await c.ask("p10")).toBe("x".repeat(20));
+    expect(await c.ask("p29")).toBe(le32(st.regs.cr0));
+    expect(await c.ask("p10")).toBe("0".repeat(20));
+    expect(await c.ask("p18")).toBe(le32(0x037f)); // fctrl after power-on / FNINIT
+    expect(await c.ask("p1a")).toBe(le32(0xffff)); // ftag: every register empty
+    expect(await c.ask("p28")).toBe(le32(0x1f80)); // mxcsr
     expect(await c.ask("p99")).toMatch(/^E/);
     expect(await c.ask("pzz")).toMatch(/^E/);
     expect(await c.ask(`m${hex(st.regs.eip)},8`)).toBe(Buffer.from(code).toString("hex"));

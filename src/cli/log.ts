@@ -6,6 +6,8 @@ import { openTraceArg, vectorName } from "./info.js";
 import { TraceError } from "../trace/errors.js";
 import { disassemble } from "../disasm/disassembler.js";
 import type { StepRecord } from "../trace/trace.js";
+import type { FpuStateData } from "../cpu/fpu-state.js";
+import { changedFpuRegisters, fpuRegisters } from "../query/fpu-registers.js";
 
 const DEFAULT_COUNT = 20;
 
@@ -38,7 +40,40 @@ export function stepJson(r: StepRecord): Record<string, unknown> {
   }
   if (r.vector !== undefined) obj.vector = r.vector;
   if (r.errorCode !== undefined && r.errorCode !== null) obj.errorCode = hex(r.errorCode);
+  if (r.fpu !== undefined) {
+    const fpu: Record<string, string> = {};
+    for (const reg of fpuRegisters(r.fpu)) {
+      fpu[reg.name] = reg.name.startsWith("st") ? reg.raw : `0x${reg.raw.replace(/ /g, "")}`;
+      if (reg.name.startsWith("st")) fpu[`${reg.name}Value`] = reg.value;
+    }
+    obj.fpu = fpu;
+  }
   return obj;
+}
+
+/**
+ * The FPU line under a step of `ttd log --fpu`: the x87/SSE registers (before the step) that differ
+ * from those before the previous printed step, or from power-on values for the first; null when none do.
+ */
+export function fpuChangesText(r: StepRecord, previous: FpuStateData | null): string | null {
+  if (r.fpu === undefined) return null;
+  const regs = fpuRegisters(r.fpu);
+  const changed = previous === null ? null : changedFpuRegisters(previous, r.fpu);
+  const parts: string[] = [];
+  for (const reg of regs) {
+    if (changed !== null ? !changed.has(reg.name) : !isNonDefault(reg.name, reg.raw, reg.value)) continue;
+    parts.push(reg.name.startsWith("st") ? `${reg.name}=${reg.value} (${reg.raw})` : `${reg.name}=${reg.raw.replace(/ /g, ":")}`);
+  }
+  return parts.length === 0 ? null : `${" ".repeat(12)}fpu ${parts.join(" ")}`;
+}
+
+/** Whether a register differs from its power-on value (FCW 037F, tags empty, MXCSR 1F80, zeros). */
+function isNonDefault(name: string, raw: string, value: string): boolean {
+  if (name.startsWith("st")) return value !== "empty";
+  if (name === "fcw") return raw !== "037f";
+  if (name === "ftw") return raw !== "ffff";
+  if (name === "mxcsr") return raw !== "00001f80";
+  return /[1-9a-f]/.test(raw);
 }
 
 /** The text line of one step. */
@@ -108,6 +143,7 @@ export function registerLog(program: Command): void {
     .option("--from <step>", "first step to show: a number, 'start', 'fault' or 'end' (default: the first step of the trace)")
     .option("--count <n>", `how many steps to show (default ${DEFAULT_COUNT})`)
     .option("--json", "one JSON object per line: step, kind, eip, cs, cpl, eax...edi, esp, ebp, eflags (\"0x...\" strings), bytes, asm")
+    .option("--fpu", "also the x87/SSE registers: under each step those that changed (all of them, in an 'fpu' object, with --json)")
     .addHelpText(
       "after",
       `
@@ -115,6 +151,8 @@ Steps are replayed from the trace (re-executed from the nearest keyframe), so an
 reach. Kinds: instruction (an instruction retired; 'int n' is one, with its vector), interrupt (an
 external interrupt delivered), exception (an exception delivered), fault (an instruction aborted by a
 fault; its delivery is the next step). Registers are those before the step, as in QEMU's -d cpu log.
+With --fpu, a line under a step lists the x87 and SSE registers (before the step) that changed since
+the previous line: ST(i) as its value and raw bits (sign/exponent:significand), the others in hex.
 
 With no trace named, log reads the latest recording in ./.ttd (see 'ttd record').
 
@@ -124,19 +162,26 @@ Exit status: 0 when the steps were printed (also when the reader of a pipe stops
 Examples:
   ttd log traces/idle-bug.ttdb --count 10
   ttd log traces/idle-bug.ttdb --from fault --count 8
-  ttd log traces/idle-fixed.ttdb --json --count 5000 > steps.jsonl`,
+  ttd log traces/idle-fixed.ttdb --json --count 5000 > steps.jsonl
+  ttd log traces/idle-bug.ttdb --fpu --count 10`,
     )
-    .action(async (traceArg: string | undefined, opts: { from?: string; count?: string; json?: boolean }) => {
+    .action(async (traceArg: string | undefined, opts: { from?: string; count?: string; json?: boolean; fpu?: boolean }) => {
       const count = opts.count !== undefined ? parsePositiveInt(opts.count, "--count") : DEFAULT_COUNT;
       const trace = openTraceArg(traceArg);
       const out = new Output();
       try {
         const from = opts.from !== undefined ? parseStepOption(trace, opts.from, "--from") : trace.startStep;
-        const cursor = trace.cursor(from);
+        const cursor = trace.cursor(from, { fpu: opts.fpu === true });
+        let previousFpu: FpuStateData | null = null;
         for (let i = 0; i < count && !out.closed; i++) {
           const rec = cursor.next();
           if (rec === null) break;
           await out.line(opts.json ? JSON.stringify(stepJson(rec)) : stepText(rec));
+          if (opts.fpu && !opts.json) {
+            const line = fpuChangesText(rec, previousFpu);
+            if (line !== null) await out.line(line);
+            previousFpu = rec.fpu ?? null;
+          }
         }
         await out.flush();
       } catch (e) {

@@ -10,6 +10,7 @@
  * All methods are synchronous. A StepState's memory readers see the shared replay machine and are
  * valid only until the next query on the same Trace (they throw when stale).
  */
+import type { FpuStateData } from "../cpu/fpu-state.js";
 import type { Machine } from "../machine/machine.js";
 import { StepKind } from "../cpu/observer.js";
 import { CS } from "../cpu/constants.js";
@@ -100,6 +101,8 @@ export interface StepRecord {
   /** For interrupts, exceptions, faults and `int n`: the vector. */
   vector?: number;
   errorCode?: number | null;
+  /** The x87/MMX/SSE registers before the step, when the cursor was asked for them. */
+  fpu?: FpuStateData;
 }
 
 /** The machine at one step. Memory readers are valid until the next query on the same Trace. */
@@ -658,19 +661,20 @@ export class Trace {
   // ---- Stepping -------------------------------------------------------------------------------------
 
   /** Steps one at a time from `from` (for `ttd log` and the TUI). */
-  cursor(from = this.store.startStep): TraceCursor {
+  cursor(from = this.store.startStep, options: { fpu?: boolean } = {}): TraceCursor {
     this.checkStep(from);
-    return new TraceCursor(this, from);
+    return new TraceCursor(this, from, options.fpu === true);
   }
 
   /** @internal Executes step `step` (positioning first if needed) and describes it. */
-  describeStep(step: number): StepRecord | null {
+  describeStep(step: number, withFpu = false): StepRecord | null {
     if (step >= this.store.steps) return null;
     if (!this.replay.positioned || this.replay.step !== step) this.seek(step);
     else this.generation++;
     const machine = this.replay.machine;
     const cpu = machine.cpu;
     const regs = snapshotRegisters(cpu);
+    const fpu = withFpu ? cpu.fpu.save() : undefined;
     const bytes = this.codeBytes(machine);
     let vector: number | undefined;
     let errorCode: number | null | undefined;
@@ -693,6 +697,7 @@ export class Trace {
       default: name = "instruction";
     }
     const rec: StepRecord = { step, kind: name, regs, bytes };
+    if (fpu !== undefined) rec.fpu = fpu;
     if (eventKind >= 0) {
       rec.vector = vector;
       rec.errorCode = errorCode;
@@ -724,6 +729,7 @@ export class TraceCursor {
   constructor(
     private readonly trace: Trace,
     private nextStep: number,
+    private readonly withFpu = false,
   ) {}
 
   /** The step the next call to next() describes. */
@@ -733,7 +739,7 @@ export class TraceCursor {
 
   /** Describes the next step and moves past it; null at the end of the trace. */
   next(): StepRecord | null {
-    const rec = this.trace.describeStep(this.nextStep);
+    const rec = this.trace.describeStep(this.nextStep, this.withFpu);
     if (rec !== null) this.nextStep++;
     return rec;
   }

@@ -5,7 +5,7 @@
 import { useEffect, useState } from "react";
 import { Box, Text, useApp, useInput, useStdout } from "ink";
 import { hex } from "../query/context.js";
-import { HELP, fmt, type DebuggerViewModel, type RegisterView, type ScreenView, type View } from "./view-model.js";
+import { HELP, fmt, type DebuggerViewModel, type FpuView, type RegisterView, type ScreenView, type View } from "./view-model.js";
 import { MIN_COLUMNS, MIN_ROWS, fitStatus, inputTail, shortenPath, wrapWords } from "./fit-text.js";
 
 /** Width of the right-hand column (registers and stack): wider where there is room for stack names. */
@@ -73,6 +73,8 @@ export function Screen({ view, columns, rows }: { view: View; columns: number; r
           <AnswerPanel answer={view.answer} width={columns} height={body} />
         ) : view.screen !== null ? (
           <ScreenPanel screen={view.screen} step={view.step} height={body} />
+        ) : view.fpu !== null ? (
+          <FpuPanel fpu={view.fpu} step={view.step} height={body} />
         ) : (
           <>
             <Box flexDirection="column" width={columns - right} marginRight={1}>
@@ -309,6 +311,33 @@ function ScreenPanel({ screen, step, height }: { screen: ScreenView; step: numbe
           </Text>
         ),
       )}
+    </Box>
+  );
+}
+
+/**
+ * The x87 and SSE registers at the current step, in one column that fits 80x24: ST0-ST7 with value
+ * and raw bits, the control registers two lines, XMM0-XMM7; registers the last step changed are marked.
+ */
+function FpuPanel({ fpu, step, height }: { fpu: FpuView; step: number; height: number }) {
+  type Row = FpuView["registers"][number];
+  const mark = (r: Row, text: string) => (
+    <Text key={r.name} color={r.changed ? "yellow" : undefined} bold={r.changed}>
+      {`${r.changed ? "*" : " "}${text}`}
+    </Text>
+  );
+  const by = (prefix: string) => fpu.registers.filter((r) => r.name.startsWith(prefix));
+  const control = fpu.registers.filter((r) => !r.name.startsWith("st") && !r.name.startsWith("xmm"));
+  const rows = [
+    ...by("st").map((r) => <Text key={r.name} wrap="truncate">{mark(r, `${r.name.padEnd(5)} ${r.value.padEnd(27)} ${r.raw}`)}</Text>),
+    <Text key="control1" wrap="truncate">{control.slice(0, 4).map((r) => mark(r, `${r.name} ${r.raw}  `))}</Text>,
+    <Text key="control2" wrap="truncate">{control.slice(4).map((r) => mark(r, `${r.name} ${r.raw}  `))}</Text>,
+    ...by("xmm").map((r) => <Text key={r.name} wrap="truncate">{mark(r, `${r.name.padEnd(5)} ${r.raw}`)}</Text>),
+  ];
+  return (
+    <Box flexDirection="column" height={height}>
+      <Header title={`x87 / SSE registers at step ${fmt(step)} (* changed by the last step)   f: close`} />
+      {rows.slice(0, Math.max(1, height - 1))}
     </Box>
   );
 }

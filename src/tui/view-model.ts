@@ -22,6 +22,7 @@ import { formatValue } from "../symbols/format.js";
 import { renderWhyWrite } from "../query/render.js";
 import { whyWrite } from "../query/why-write.js";
 import { screenAt } from "../query/screen.js";
+import { changedFpuRegisters, fpuRegisters, type FpuRegister } from "../query/fpu-registers.js";
 import { explain, ExplainError, type Explanation } from "../query/explain.js";
 import { findCrash } from "../query/crash.js";
 import { renderExplanation } from "../query/explain-render.js";
@@ -121,6 +122,13 @@ export interface View {
   busy: { label: string; progress: string } | null;
   /** The VGA text screen at this step while the Screen panel is open (key v), else null. */
   screen: ScreenView | null;
+  /** The x87/SSE registers at this step while the FPU panel is open (key f), else null. */
+  fpu: FpuView | null;
+}
+
+/** The x87 and SSE registers at the current step, each marked when the last step changed it. */
+export interface FpuView {
+  registers: (FpuRegister & { changed: boolean })[];
 }
 
 /** The text screen as the guest's display showed it at the current step. */
@@ -150,7 +158,7 @@ export interface ViewModelOptions {
 }
 
 /** The part of the view that depends only on the position. */
-type StepView = Omit<View, "mode" | "input" | "message" | "showSystem" | "answer" | "breakpoints" | "watches" | "stackSelection" | "bookmarkList" | "busy" | "screen">;
+type StepView = Omit<View, "mode" | "input" | "message" | "showSystem" | "answer" | "breakpoints" | "watches" | "stackSelection" | "bookmarkList" | "busy" | "screen" | "fpu">;
 
 /** A long command: each `next()` does a bounded piece of work and yields a progress line. */
 type JobBody = Generator<string, void, void>;
@@ -214,6 +222,7 @@ export const HELP: readonly [string, string][] = [
   ["M", "list bookmarks; Enter jumps to the selected one"],
   ["s", "show segment and control registers"],
   ["v", "show the VGA text screen as it was at this step (again to hide)"],
+  ["f", "show the x87 and SSE registers at this step, changed ones marked (again to hide)"],
   ["?", "this help"],
   ["Esc", "cancel a running search; close a prompt, list, answer or help; clear the stack selection"],
   ["q", "quit"],
@@ -230,6 +239,9 @@ export class DebuggerViewModel {
   private showScreen = false;
   /** The screen of one step, kept while the position stays there. */
   private screenCache: { step: number; view: ScreenView } | null = null;
+  private showFpu = false;
+  /** The FPU registers of one step, kept while the position stays there. */
+  private fpuCache: { step: number; view: FpuView } | null = null;
   private answer: View["answer"] = null;
   private readonly breakpoints = new Map<number, string>();
   private watches: Watch[] = [];
@@ -285,6 +297,7 @@ export class DebuggerViewModel {
         bookmarkList: this.bookmarkList,
         busy: this.job !== null ? { label: this.job.label, progress: this.job.progress } : null,
         screen: this.showScreen ? this.screenView() : null,
+        fpu: this.showFpu ? this.fpuView() : null,
       };
     }
     return this.snapshot;
@@ -572,7 +585,9 @@ export class DebuggerViewModel {
       case "c": this.continueTo(1); break;
       case "r": this.continueTo(-1); break;
       case "s": this.showSystem = !this.showSystem; this.invalidate(); break;
-      case "v": this.showScreen = !this.showScreen; this.invalidate(); break;
+      // The Screen and FPU panels share the body: opening one closes the other.
+      case "v": this.showScreen = !this.showScreen; this.showFpu = false; this.invalidate(); break;
+      case "f": this.showFpu = !this.showFpu; this.showScreen = false; this.invalidate(); break;
       case "'": this.nextBookmark(); break;
       case "M": this.listBookmarks(); break;
       case "?": this.setMode("help"); break;
@@ -1072,6 +1087,18 @@ export class DebuggerViewModel {
       if (this.eventsCapped) this.eventList.length = TIMELINE_EVENTS;
     }
     return this.eventList;
+  }
+
+  /** The FPU registers at the current step, compared with the step before (two replays; cached per step). */
+  private fpuView(): FpuView {
+    if (this.fpuCache === null || this.fpuCache.step !== this.step) {
+      const now = this.trace.stateAt(this.step).machine.cpu.fpu.save();
+      const before = this.step > this.trace.startStep ? this.trace.stateAt(this.step - 1).machine.cpu.fpu.save() : now;
+      const changed = changedFpuRegisters(before, now);
+      const registers = fpuRegisters(now).map((r) => ({ ...r, changed: changed.has(r.name) }));
+      this.fpuCache = { step: this.step, view: { registers } };
+    }
+    return this.fpuCache.view;
   }
 
   /** The text screen at the current step (a replay to it; cached per step). */

@@ -35,6 +35,7 @@ Keys (also on ? inside):
   m / ' / M      set a named bookmark / jump to the next one / list them (Enter jumps)
   s              segment and control registers
   v              the guest's VGA text screen (and cursor) as it was at this step
+  f              the x87 and SSE registers at this step, those the last step changed marked
   ?              the key list
   Esc            cancel a running search (the position stays); close a prompt or overlay
   q              quit

@@ -4,6 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import type { BenchGuest } from "./guests.js";
+import { groupDigits } from "../text/group-digits.js";
 
 export interface BenchContext {
   /** The repository root (where package.json and dist/ are). */
@@ -97,7 +98,7 @@ export function timeProcess(
 
 /** "12,345,678" */
 export function fmtCount(n: number | null): string {
-  return n === null ? "n/a" : Math.round(n).toLocaleString("en-US");
+  return n === null ? "n/a" : groupDigits(Math.round(n));
 }
 
 export function fmtRatio(r: number | null): string {

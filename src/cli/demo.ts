@@ -18,6 +18,7 @@ import { resolveLocation } from "../query/location.js";
 import { whyWrite, type WhyWriteAnswer } from "../query/why-write.js";
 import { describeWriter, renderWhyWrite, whyWriteJson } from "../query/render.js";
 import { hex } from "../query/context.js";
+import { groupDigits } from "../text/group-digits.js";
 
 /** The repository (or installed package) root: dist/cli/demo.js is two levels below it. */
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -66,9 +67,9 @@ Examples:
           return;
         }
         const out = process.stdout;
-        out.write(`\nThe demo kernel crashed (${ctx.trace.steps.toLocaleString("en-US")} steps recorded in ${relative(process.cwd(), recording.path) || recording.path}):\n\n`);
+        out.write(`\nThe demo kernel crashed (${groupDigits(ctx.trace.steps)} steps recorded in ${relative(process.cwd(), recording.path) || recording.path}):\n\n`);
         out.write(crash.map((l) => `    ${l}`).join("\n") + "\n\n");
-        out.write(`The iret at step ${at.toLocaleString("en-US")} popped garbage. The question that took days of printf debugging:\n`);
+        out.write(`The iret at step ${groupDigits(at)} popped garbage. The question that took days of printf debugging:\n`);
         out.write(`who last wrote the idle thread's saved registers[Error], and why there?\n\n`);
         out.write(renderWhyWrite(answer, ctx.symbolsProblem) + "\n");
         const c = culprit(answer);

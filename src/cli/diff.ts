@@ -4,6 +4,7 @@ import { openForQuery } from "./open-recording.js";
 import { diffRecordings, type DiffAnswer, type DiffSide } from "../query/diff.js";
 import { hex } from "../query/context.js";
 import { codeName } from "../query/render.js";
+import { groupDigits } from "../text/group-digits.js";
 
 export function registerDiff(program: Command): void {
   program
@@ -50,7 +51,7 @@ function describe(s: DiffSide | null): string[] {
   const c = s.code;
   const where = `${codeName(c)}  ${c.file !== null ? `${c.file}${c.line !== null ? `:${c.line}` : ""}` : "(no source line)"}`;
   const what = s.kind === "instruction" ? c.disasm : `${s.kind} ${s.vector ?? "?"} (during ${c.disasm})`;
-  const out = [`step ${s.step.toLocaleString("en-US")}  ${where}  ${what}`];
+  const out = [`step ${groupDigits(s.step)}  ${where}  ${what}`];
   if (c.sourceText !== null && c.line !== null) out.push(`  ${String(c.line).padStart(5)} | ${c.sourceText.trimEnd()}`);
   if (s.registers.length > 0) out.push(`  ${s.registers.map((r) => `${r.name}=${hex(r.value)}`).join(" ")}`);
   return out;
@@ -60,7 +61,7 @@ function renderDiff(d: DiffAnswer, aName: string, bName: string): string {
   const out: string[] = [];
   out.push(d.alignment === "step" ? "Same image: compared step by step." : "Different images: compared by source lines and events.");
   if (d.divergence === null) {
-    out.push(`The executions agree over all ${d.compared.a.toLocaleString("en-US")} steps.`);
+    out.push(`The executions agree over all ${groupDigits(d.compared.a)} steps.`);
   } else {
     if (d.common !== null) {
       out.push("", "Last common point:");
@@ -75,7 +76,7 @@ function renderDiff(d: DiffAnswer, aName: string, bName: string): string {
   }
   if (d.output !== null) {
     const o = d.output;
-    const byte = (x: { step: number; byte: number } | null) => (x === null ? "nothing (output ended)" : `${JSON.stringify(String.fromCharCode(x.byte))} at step ${x.step.toLocaleString("en-US")}`);
+    const byte = (x: { step: number; byte: number } | null) => (x === null ? "nothing (output ended)" : `${JSON.stringify(String.fromCharCode(x.byte))} at step ${groupDigits(x.step)}`);
     out.push("", `Guest output differs at byte ${o.offset}: A printed ${byte(o.a)}, B printed ${byte(o.b)}.`);
   }
   out.push("", `A: ${aName}`, `B: ${bName}`);

@@ -6,6 +6,7 @@ import { Trace } from "../trace/trace.js";
 import { TraceError } from "../trace/errors.js";
 import { openRecordingArg, type Recording } from "../bundle/open.js";
 import { formatBytes } from "./record.js";
+import { groupDigits } from "../text/group-digits.js";
 
 const KIND_INTERRUPT = 1, KIND_EXCEPTION = 2, KIND_SOFTWARE = 3, KIND_FAULT = 4;
 
@@ -151,7 +152,7 @@ Examples:
           process.stdout.write(JSON.stringify(obj, null, 2) + "\n");
           return;
         }
-        const n = (v: number) => v.toLocaleString("en-US");
+        const n = (v: number) => groupDigits(v);
         const lines: string[] = [];
         const row = (k: string, v: string) => lines.push(`${(k + ":").padEnd(20)}${v}`);
         if (bundle !== null) {

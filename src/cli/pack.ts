@@ -9,6 +9,7 @@ import { BUNDLE_SUFFIX } from "../bundle/format.js";
 import { CACHE_ENV } from "../bundle/cache.js";
 import { TraceError } from "../trace/errors.js";
 import { resolveTracePath } from "../trace/locate.js";
+import { groupDigits } from "../text/group-digits.js";
 
 interface PackCliOptions {
   output?: string;
@@ -86,7 +87,7 @@ Examples:
         const pair = (a: { size: number; stored: number }) => `${formatBytes(a.size)} -> ${formatBytes(a.stored)}`;
         const lines = [
           `packed ${rec.path} into ${shown}: ${formatBytes(result.fileBytes)}`,
-          `  trace      ${pair(result.trace)} (${result.manifest.recording.steps.toLocaleString("en-US")} steps)`,
+          `  trace      ${pair(result.trace)} (${groupDigits(result.manifest.recording.steps)} steps)`,
           `  image      ${result.manifest.elf.name}, ${pair(result.elf)}`,
           `  sources    ${result.sources.count} file${result.sources.count === 1 ? "" : "s"}, ${pair(result.sources)}${result.missing.length > 0 ? `; ${result.missing.length} missing` : ""}`,
           `  bookmarks  ${result.manifest.bookmarks.length}`,

@@ -16,6 +16,7 @@ import { Recorder, type RecordProgress } from "../trace/recorder.js";
 import { claimNewTracePath, removeTraceFiles, setLatest, TRACE_DIR } from "../trace/locate.js";
 import { lockPathFor, TraceLock, tryLockTrace } from "../trace/output-lock.js";
 import { TraceError } from "../trace/errors.js";
+import { groupDigits } from "../text/group-digits.js";
 
 interface RecordCliOptions extends DiskCliOptions {
   output?: string;
@@ -224,7 +225,7 @@ async function recordInto(
     const mips = result.steps / Math.max(result.seconds, 1e-9) / 1e6;
     const lines = [
       `ttd: stopped: ${result.reason} (${result.detail})`,
-      `ttd: recorded ${result.steps.toLocaleString("en-US")} steps in ${result.seconds.toFixed(2)} s (${mips.toFixed(1)} million steps/s)`,
+      `ttd: recorded ${groupDigits(result.steps)} steps in ${result.seconds.toFixed(2)} s (${mips.toFixed(1)} million steps/s)`,
       `ttd: trace ${shown}: ${formatBytes(result.fileBytes)}, ${(result.fileBytes / Math.max(result.steps, 1)).toFixed(3)} bytes/step`,
     ];
     if (unimpl !== null) lines.push(`ttd: first unimplemented instruction: ${unimpl} (raised #UD in the guest)`);
@@ -281,7 +282,7 @@ class ProgressLine {
     const rate = dt > 0 ? (p.steps - this.lastSteps) / dt : 0;
     this.lastSteps = p.steps;
     this.lastSeconds = p.seconds;
-    const text = `ttd: recording: ${p.steps.toLocaleString("en-US")} steps, ${(rate / 1e6).toFixed(1)} million steps/s, trace ${formatBytes(p.fileBytes)}`;
+    const text = `ttd: recording: ${groupDigits(p.steps)} steps, ${(rate / 1e6).toFixed(1)} million steps/s, trace ${formatBytes(p.fileBytes)}`;
     if (this.tty) {
       process.stderr.write(`\r\x1b[K${text}`);
       this.shown = true;

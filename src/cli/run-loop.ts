@@ -3,6 +3,7 @@
  * can stop it cleanly; shared by `run`, `record` and `demo`.
  */
 import type { Machine, RunResult } from "../machine/machine.js";
+import { groupDigits } from "../text/group-digits.js";
 
 /** Steps per slice: long enough to be cheap, short enough (~0.1 s) for Ctrl-C to feel immediate. */
 const SLICE = 8_000_000;
@@ -49,7 +50,7 @@ export function exitCodeFor(r: RunResult): number {
 
 export function describeStop(machine: Machine, r: RunResult, seconds: number): string {
   const mips = r.steps / Math.max(seconds, 1e-9) / 1e6;
-  const lines = [`ttd: stopped: ${r.reason} (${r.detail})`, `ttd: ${r.steps.toLocaleString("en-US")} steps in ${seconds.toFixed(2)} s (${mips.toFixed(1)} million steps/s)`];
+  const lines = [`ttd: stopped: ${r.reason} (${r.detail})`, `ttd: ${groupDigits(r.steps)} steps in ${seconds.toFixed(2)} s (${mips.toFixed(1)} million steps/s)`];
   const unimpl = machine.cpu.firstUnimplemented;
   if (unimpl !== null) lines.push(`ttd: first unimplemented instruction: ${unimpl} (raised #UD in the guest)`);
   return lines.join("\n");

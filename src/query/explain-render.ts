@@ -3,6 +3,7 @@ import type { CodeRef } from "./context.js";
 import { hex } from "./context.js";
 import type { Explanation } from "./explain.js";
 import { codeName } from "./render.js";
+import { groupDigits } from "../text/group-digits.js";
 
 function codeLine(code: CodeRef): string {
   const where = code.file !== null ? `${code.file}${code.line !== null ? `:${code.line}` : ""}` : "(no source line)";
@@ -26,7 +27,7 @@ export function renderExplanation(e: Explanation, symbolsProblem: string | null)
     out.push("Why (each line explains the one above it):");
     e.links.forEach((l, i) => {
       const mark = i === e.root ? " <- root" : "";
-      out.push(`  ${String(i + 1).padStart(2)}. step ${l.step.toLocaleString("en-US").padEnd(11)} ${l.text}${mark}`);
+      out.push(`  ${String(i + 1).padStart(2)}. step ${groupDigits(l.step).padEnd(11)} ${l.text}${mark}`);
       if (l.code !== null && l.kind !== "walk" && l.kind !== "input") {
         out.push(`      ${codeLine(l.code)}`);
         out.push(...sourceLine(l.code, "      "));

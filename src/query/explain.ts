@@ -18,6 +18,7 @@ import { faultInput, type FaultInput, type Subject } from "./fault-input.js";
 import { GPR_NAMES, type GprName } from "./step-window.js";
 import { eventAt, whyWrite, type WriteExplanation } from "./why-write.js";
 import { codeName } from "./render.js";
+import { groupDigits } from "../text/group-digits.js";
 
 export type ExplainLinkKind =
   /** What the faulting instruction consumed. */
@@ -93,7 +94,7 @@ export function explain(ctx: QueryContext, options: ExplainOptions = {}): Explan
   const code = ctx.describeCode(crash.eip, rec?.bytes);
   ctx.pointerHints(crash.step);
   const input = faultInput(ctx, crash);
-  const summary = `${faultName(crash.vector, crash.errorCode)} at step ${crash.step.toLocaleString("en-US")}: \`${code.disasm}\` in ${codeName(code)} (${crash.reason})`;
+  const summary = `${faultName(crash.vector, crash.errorCode)} at step ${groupDigits(crash.step)}: \`${code.disasm}\` in ${codeName(code)} (${crash.reason})`;
   const trail = new Trail(ctx, options.depth ?? DEFAULT_DEPTH);
   trail.push({ kind: "input", step: crash.step, text: input.text, code });
   trail.follow(input.subject, input);
@@ -107,7 +108,7 @@ function explainStep(ctx: QueryContext, at: number): Explanation {
   if (rec === null) throw new ExplainError(`step ${at} is not in the trace`);
   const code = ctx.describeCode(rec.regs.eip, rec.bytes);
   const fn = ctx.symbols?.functionAt(rec.regs.eip >>> 0) ?? null;
-  const summary = `step ${at.toLocaleString("en-US")}: \`${code.disasm}\` in ${codeName(code)} (not a fault: explaining how execution got there)`;
+  const summary = `step ${groupDigits(at)}: \`${code.disasm}\` in ${codeName(code)} (not a fault: explaining how execution got there)`;
   const links: ExplainLink[] = [];
   let root = -1;
   if (fn !== null) {
@@ -118,12 +119,12 @@ function explainStep(ctx: QueryContext, at: number): Explanation {
       if (caller !== null && caller.kind === "instruction") {
         const callCode = ctx.describeCode(caller.regs.eip, caller.bytes);
         const isCall = decodeAt(caller.bytes, caller.regs.eip).flowControl === FlowControl.Call || decodeAt(caller.bytes, caller.regs.eip).flowControl === FlowControl.IndirectCall;
-        links.push({ kind: "change", step: entered - 1, text: `${fn.function.name} was entered at step ${entered.toLocaleString("en-US")} from \`${callCode.disasm}\` in ${codeName(callCode)}${isCall ? "" : " (not a call)"}`, code: callCode });
+        links.push({ kind: "change", step: entered - 1, text: `${fn.function.name} was entered at step ${groupDigits(entered)} from \`${callCode.disasm}\` in ${codeName(callCode)}${isCall ? "" : " (not a call)"}`, code: callCode });
         root = 0;
       }
     }
   }
-  const conclusion = root >= 0 ? `called from ${codeName(links[0].code as CodeRef)}${links[0].code?.file ? ` at ${links[0].code.file}:${links[0].code.line}` : ""} at step ${links[0].step.toLocaleString("en-US")}` : "no symbol covers this code, so its entry cannot be found";
+  const conclusion = root >= 0 ? `called from ${codeName(links[0].code as CodeRef)}${links[0].code?.file ? ` at ${links[0].code.file}:${links[0].code.line}` : ""} at step ${groupDigits(links[0].step)}` : "no symbol covers this code, so its entry cannot be found";
   return { crash: null, step: at, code, summary, input: null, links, root, conclusion };
 }
 
@@ -144,7 +145,7 @@ class Trail {
     if (this.root >= 0) {
       const r = this.links[this.root];
       const where = r.code ? `${r.code.disasm !== "" ? `\`${r.code.disasm}\` in ` : ""}${codeName(r.code)}${r.code.file ? ` at ${r.code.file}:${r.code.line}` : ""}` : "";
-      return `root: step ${r.step.toLocaleString("en-US")}${where ? `, ${where}` : ""}: ${this.ended ?? r.text}`;
+      return `root: step ${groupDigits(r.step)}${where ? `, ${where}` : ""}: ${this.ended ?? r.text}`;
     }
     return this.ended ?? "no root found";
   }
@@ -177,7 +178,7 @@ class Trail {
     const at = name ? `${hex(s.address)} (&${name})` : hex(s.address);
     if (answer.writes.length === 0) {
       const src = answer.neverWritten.some((x) => x.source === "image") ? "comes from the loaded image (the program was built with it)" : "is the zero the machine started with";
-      this.root = this.push({ kind: "never-written", step: s.step, text: `no step wrote ${at} before step ${s.step.toLocaleString("en-US")}: its value ${src}`, code: null });
+      this.root = this.push({ kind: "never-written", step: s.step, text: `no step wrote ${at} before step ${groupDigits(s.step)}: its value ${src}`, code: null });
       this.ended = `${at} was never written: its value ${src}`;
       return null;
     }
@@ -185,7 +186,7 @@ class Trail {
     if (w.writer.kind === "cpu") return this.cpuWrite(w, answer.chain, at, role, frame);
     const code = w.writer.code;
     const clobbered = this.clobbered(w) ?? this.overran(w);
-    const text = `${at} was last written at step ${w.step.toLocaleString("en-US")} with ${hex(w.newValue)} by \`${code.disasm}\` in ${codeName(code)}${code.file ? ` at ${code.file}:${code.line}` : ""}${clobbered ? `, overwriting ${hex(w.oldValue)}: ${clobbered}` : ""}`;
+    const text = `${at} was last written at step ${groupDigits(w.step)} with ${hex(w.newValue)} by \`${code.disasm}\` in ${codeName(code)}${code.file ? ` at ${code.file}:${code.line}` : ""}${clobbered ? `, overwriting ${hex(w.oldValue)}: ${clobbered}` : ""}`;
     const i = this.push({ kind: "write", step: w.step, text, code });
     if (clobbered !== null) {
       this.root = i;
@@ -202,7 +203,7 @@ class Trail {
     if (wr.kind !== "cpu") return null;
     const part = wr.framePart;
     const what = wr.activity === "interrupt" ? "interrupt" : wr.activity === "exception" ? "exception" : wr.activity === "software-interrupt" ? "software interrupt" : wr.activity;
-    let text = `${at} was last written at step ${w.step.toLocaleString("en-US")} by the CPU delivering ${what} vector ${wr.vector ?? "?"}${wr.vector !== null ? ` (${hex(wr.vector)})` : ""}: it pushed ${part ?? "a frame word"} = ${hex(w.newValue)} there while ${codeName(wr.code)} ran`;
+    let text = `${at} was last written at step ${groupDigits(w.step)} by the CPU delivering ${what} vector ${wr.vector ?? "?"}${wr.vector !== null ? ` (${hex(wr.vector)})` : ""}: it pushed ${part ?? "a frame word"} = ${hex(w.newValue)} there while ${codeName(wr.code)} ran`;
     const misplaced = part !== null && role !== null && part !== role && part !== "error code";
     let shift = "";
     if (misplaced && frame !== null) {
@@ -223,7 +224,7 @@ class Trail {
     if (rootAt >= 0) {
       this.root = rootAt;
       const moved = this.links[rootAt].text.replace(/ by `.*$/, "");
-      this.ended = `${moved}; so the frame the CPU pushed at step ${w.step.toLocaleString("en-US")} landed ${shift || "out of place"}, and ${part} sat where ${role} was read`;
+      this.ended = `${moved}; so the frame the CPU pushed at step ${groupDigits(w.step)} landed ${shift || "out of place"}, and ${part} sat where ${role} was read`;
     }
     return null;
   }
@@ -258,17 +259,17 @@ class Trail {
     if (mine.stackPointerIncrement !== 0) return null; // a push or call writing its own slot
     const prev = this.ctx.trace.lastWrite({ address: w.physical, size: w.size, space: "physical" }, w.step);
     if (prev === null) return null;
-    if (prev.cause === "interrupt-frame") return `it wrote over a word of the frame the CPU pushed at step ${prev.step.toLocaleString("en-US")}`;
+    if (prev.cause === "interrupt-frame") return `it wrote over a word of the frame the CPU pushed at step ${groupDigits(prev.step)}`;
     if (prev.cause !== "instruction") return null;
     const p = this.ctx.trace.describeStep(prev.step);
     if (p === null) return null;
     const theirs = decodeAt(p.bytes, p.regs.eip);
     const pc = this.ctx.describeCode(p.regs.eip, p.bytes);
     if (theirs.flowControl === FlowControl.Call || theirs.flowControl === FlowControl.IndirectCall) {
-      return `it wrote over the return address pushed by \`${pc.disasm}\` in ${codeName(pc)} at step ${prev.step.toLocaleString("en-US")}`;
+      return `it wrote over the return address pushed by \`${pc.disasm}\` in ${codeName(pc)} at step ${groupDigits(prev.step)}`;
     }
     if (theirs.mnemonic === Mnemonic.Push || theirs.mnemonic === Mnemonic.Pushad || theirs.mnemonic === Mnemonic.Pushfd) {
-      return `it wrote over the word saved by \`${pc.disasm}\` in ${codeName(pc)} at step ${prev.step.toLocaleString("en-US")}`;
+      return `it wrote over the word saved by \`${pc.disasm}\` in ${codeName(pc)} at step ${groupDigits(prev.step)}`;
     }
     return null;
   }
@@ -293,7 +294,7 @@ class Trail {
     // Elements of one array (at any depth) are the same object: `nodes[2].next` and `nodes[1].next`.
     const objectOf = (name: string) => name.replace(/\+\d+$/, "").replace(/\[\d+\]/g, "[]");
     if (objectOf(before) === objectOf(now)) return null;
-    return `the same store wrote ${before} at step ${earlier.toLocaleString("en-US")}, then ${now}: it ran past the end of ${objectOf(before).replace(/\[\]$/, "")}`;
+    return `the same store wrote ${before} at step ${groupDigits(earlier)}, then ${now}: it ran past the end of ${objectOf(before).replace(/\[\]$/, "")}`;
   }
 
   /**
@@ -359,7 +360,7 @@ class Trail {
         count++;
       }
       if (count > 1) {
-        this.push({ kind: "walk", step: change.step, text: `${R} went ${hex(before)}${name(before)} -> ${hex(change.after)}${name(change.after)} through ${count} steps that only added to it (steps ${first.toLocaleString("en-US")}..${change.step.toLocaleString("en-US")}, last \`${code.disasm}\` in ${codeName(code)})`, code });
+        this.push({ kind: "walk", step: change.step, text: `${R} went ${hex(before)}${name(before)} -> ${hex(change.after)}${name(change.after)} through ${count} steps that only added to it (steps ${groupDigits(first)}..${groupDigits(change.step)}, last \`${code.disasm}\` in ${codeName(code)})`, code });
       } else {
         this.push({ kind: "change", step: change.step, text: `${R} ${hex(before)}${name(before)} -> ${hex(change.after)}${name(change.after)} by \`${code.disasm}\` in ${codeName(code)}${code.file ? ` at ${code.file}:${code.line}` : ""}`, code });
       }

@@ -11,6 +11,7 @@ import { type QueryContext, hex } from "./context.js";
 import type { Location } from "./location.js";
 import { explainWrite, inImage, type WriteExplanation } from "./why-write.js";
 import { describeWriter, formatBytes, whyWriteJson } from "./render.js";
+import { groupDigits } from "../text/group-digits.js";
 
 export interface HistoryOptions {
   /** First step whose writes count (default: the trace's first step). */
@@ -89,7 +90,7 @@ function copy(b: Uint8Array | null): Uint8Array | null {
   return b === null ? null : Uint8Array.from(b);
 }
 
-const n = (v: number) => v.toLocaleString("en-US");
+const n = (v: number) => groupDigits(v);
 
 export function renderHistory(a: HistoryAnswer, symbolsProblem: string | null): string {
   const out: string[] = [];

@@ -3,8 +3,9 @@ import type { CodeRef } from "./context.js";
 import { hex } from "./context.js";
 import type { ChainLink } from "./chain.js";
 import type { WhyWriteAnswer, WriteExplanation } from "./why-write.js";
+import { groupDigits } from "../text/group-digits.js";
 
-const n = (v: number) => v.toLocaleString("en-US");
+const n = (v: number) => groupDigits(v);
 
 /** Little-endian value of up to 4 bytes, or hex bytes for larger locations. */
 export function formatBytes(bytes: Uint8Array | null): string {

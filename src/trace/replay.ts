@@ -85,7 +85,7 @@ export class Replayer {
     this.machine = new Machine({ memoryMiB: bytes / (1024 * 1024), compile: true, disks });
     // RAM comes from the trace alone: a page the trace never stored was zero when it was recorded,
     // whatever a fresh machine's firmware puts there today.
-    this.machine.mem.u8.fill(0);
+    this.machine.clearFirmwareTables();
     this.observer = new ReplayObserver(this.machine, bytes >>> PAGE_SHIFT);
     this.machine.cpu.observer = this.observer;
     this.machine.cpu.mmu.observer = this.observer;

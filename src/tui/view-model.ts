@@ -27,6 +27,7 @@ import { explain, ExplainError, type Explanation } from "../query/explain.js";
 import { findCrash } from "../query/crash.js";
 import { renderExplanation } from "../query/explain-render.js";
 import type { MemoryRange, Registers, StepRecord, StepState, Trace, TraceEvent } from "../trace/trace.js";
+import { groupDigits } from "../text/group-digits.js";
 
 export type Mode = "normal" | "goto" | "why" | "break" | "watch" | "bookmark" | "bookmarks" | "help" | "answer";
 
@@ -1261,5 +1262,5 @@ function timeline(events: TraceEvent[], first: number, last: number, step: numbe
 }
 
 export function fmt(n: number): string {
-  return n.toLocaleString("en-US");
+  return groupDigits(n);
 }

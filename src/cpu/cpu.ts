@@ -170,7 +170,11 @@ export class CPU {
   /** Set when compiled code had to stop before an instruction: the next one is interpreted. */
   private interpretNext = false;
 
-  constructor(mem: PhysicalMemory, io: PortIo, options: { compile?: boolean } = {}) {
+  /**
+   * `compile: false` interprets every instruction; `compileThreshold` is how often code is entered
+   * before it is compiled (default 0: on first use; see BlockCache).
+   */
+  constructor(mem: PhysicalMemory, io: PortIo, options: { compile?: boolean; compileThreshold?: number } = {}) {
     this.mmu = new Mmu(mem, this);
     this.mem8 = mem.u8;
     this.io = io;
@@ -179,7 +183,7 @@ export class CPU {
     } else {
       const mmu = this.mmu;
       // A page that starts holding code must stop granting TLB write access, so drop cached entries.
-      const blocks = new BlockCache(mem.u8, () => mmu.flush(false));
+      const blocks = new BlockCache(mem.u8, () => mmu.flush(false), options.compileThreshold ?? 0);
       this.blocks = blocks;
       mmu.codePages = blocks.codePages;
       mmu.onCodeWrite = (phys, size) => blocks.onWrite(phys, size);
@@ -277,8 +281,9 @@ export class CPU {
         if (phys >= 0) {
           const block = blocks.lookup(phys, this.codeDefault32);
           // A block runs its instructions (and its loops) without coming back here: one that holds a
-          // code stop is interpreted instead, an instruction at a time.
+          // code stop is interpreted instead, an instruction at a time, as is code not yet hot.
           if (
+            block !== null &&
             this.steps + block.count <= stepLimit &&
             (stops === null || !blockHoldsStop(stops, this.eip, block.physEnd - block.physStart)) &&
             (watch === null || !watch.mayWrite(block, this.codeDefault32))

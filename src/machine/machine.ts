@@ -42,6 +42,8 @@ export interface MachineOptions {
   modules?: readonly BootModule[];
   /** Compile hot code into JS functions (default true); false interprets every instruction. */
   compile?: boolean;
+  /** Entries into code before it is compiled (default 0: on first use); see BlockCache. */
+  compileThreshold?: number;
   /**
    * IDE disks by QEMU's drive index: 0 primary master, 1 primary slave, 2 secondary master, 3
    * secondary slave (missing or null: no drive there).
@@ -136,7 +138,7 @@ export class Machine {
   constructor(options: MachineOptions = {}) {
     const mib = options.memoryMiB ?? DEFAULT_MEMORY_MIB;
     this.mem = new PhysicalMemory(mib * 1024 * 1024);
-    this.cpu = new CPU(this.mem, this.ports, { compile: options.compile });
+    this.cpu = new CPU(this.mem, this.ports, { compile: options.compile, compileThreshold: options.compileThreshold });
     const now = () => this.now();
     const update = () => this.updateInterruptLine();
     this.pic = new PicPair(update);

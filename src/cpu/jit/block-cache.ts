@@ -6,6 +6,8 @@
 import { compileBlock, type CompiledBlock } from "./compile-block.js";
 
 const SLOTS = 1 << 14;
+/** Counters of how often uncompiled code addresses were entered (hashed; a collision only compiles sooner). */
+const HEAT_SLOTS = 1 << 16;
 
 export class BlockCache {
   private readonly slotKeys = new Int32Array(SLOTS).fill(-1);
@@ -16,13 +18,28 @@ export class BlockCache {
   readonly codePages: Uint8Array;
   compiled = 0;
   invalidated = 0;
+  private readonly heat: Uint8Array | null;
 
-  constructor(private readonly mem8: Uint8Array, private readonly onNewCodePage: (page: number) => void) {
+  /**
+   * `threshold`: how many times code at an address is entered (and interpreted) before it is
+   * compiled; 0 compiles on first use. Compiling a block costs about as much as interpreting it a
+   * few hundred times, so a short re-execution (a query replaying some thousands of steps from a
+   * keyframe) is faster interpreted, while a long run compiles everything that loops.
+   */
+  constructor(
+    private readonly mem8: Uint8Array,
+    private readonly onNewCodePage: (page: number) => void,
+    private readonly threshold = 0,
+  ) {
     this.codePages = new Uint8Array(Math.ceil(mem8.length / 4096));
+    this.heat = threshold > 0 ? new Uint8Array(HEAT_SLOTS) : null;
   }
 
-  /** The block starting at physical `phys` for the given default operand size, compiled on first use. */
-  lookup(phys: number, def32: boolean): CompiledBlock {
+  /**
+   * The block starting at physical `phys` for the given default operand size, compiled once it is
+   * hot; null while it is not (the caller interprets the instruction there).
+   */
+  lookup(phys: number, def32: boolean): CompiledBlock | null {
     const key = (phys << 1) | (def32 ? 1 : 0);
     const slot = (phys ^ (phys >>> 14)) & (SLOTS - 1);
     if (this.slotKeys[slot] === key) return this.slotBlocks[slot] as CompiledBlock;
@@ -30,6 +47,14 @@ export class BlockCache {
     let blocks = this.pages.get(page);
     let block = blocks?.get(key);
     if (block === undefined) {
+      const heat = this.heat;
+      if (heat !== null) {
+        const h = (phys ^ (phys >>> 16)) & (HEAT_SLOTS - 1);
+        if (heat[h] < this.threshold) {
+          heat[h]++;
+          return null;
+        }
+      }
       block = compileBlock(this.mem8, phys, def32);
       this.compiled++;
       if (blocks === undefined) {

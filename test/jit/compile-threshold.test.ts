@@ -1,0 +1,49 @@
+/**
+ * Compiling only hot code (the replayer's compileThreshold): a block is compiled after its address
+ * has been entered `threshold` times, and a machine that waits gives the same machine, step for step,
+ * as one that compiles at once and one that only interprets.
+ */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { BlockCache } from "../../src/cpu/jit/block-cache.js";
+import { Machine } from "../../src/machine/machine.js";
+import { workload } from "../guests.js";
+
+describe("compile threshold", () => {
+  it("compiles a block on its threshold-th entry, and at once with threshold 0", () => {
+    const mem = new Uint8Array(1 << 16);
+    mem.set([0x40, 0x40, 0xc3], 0x1000); // inc eax; inc eax; ret
+    const lazy = new BlockCache(mem, () => {}, 3);
+    expect(lazy.lookup(0x1000, true)).toBeNull();
+    expect(lazy.lookup(0x1000, true)).toBeNull();
+    expect(lazy.lookup(0x1000, true)).toBeNull();
+    const block = lazy.lookup(0x1000, true);
+    expect(block).not.toBeNull();
+    expect(lazy.lookup(0x1000, true)).toBe(block);
+    expect(lazy.compiled).toBe(1);
+    const eager = new BlockCache(mem, () => {}, 0);
+    expect(eager.lookup(0x1000, true)).not.toBeNull();
+  });
+
+  it("runs workload-r1 to the same states as compiling at once and as interpreting", () => {
+    const image = new Uint8Array(readFileSync(workload("workload-r1.elf")));
+    const machines = [
+      Machine.fromElf(image, { memoryMiB: 32, compileThreshold: 8 }),
+      Machine.fromElf(image, { memoryMiB: 32 }),
+      Machine.fromElf(image, { memoryMiB: 32, compile: false }),
+    ];
+    for (const cut of [1_000, 25_000, 400_000, 3_000_000, Infinity]) {
+      const states = machines.map((m) => {
+        m.run({ maxSteps: cut });
+        return { steps: m.cpu.steps, state: JSON.stringify(m.saveState()), ram: Buffer.from(m.mem.u8.buffer) };
+      });
+      for (const s of states.slice(1)) {
+        expect(s.steps).toBe(states[0].steps);
+        expect(s.state).toBe(states[0].state);
+        expect(Buffer.compare(s.ram, states[0].ram)).toBe(0);
+      }
+    }
+    expect(machines[0].cpu.blocks!.compiled).toBeGreaterThan(0);
+    expect(machines[0].cpu.blocks!.compiled).toBeLessThan(machines[1].cpu.blocks!.compiled);
+  });
+});

@@ -90,6 +90,15 @@ export class I8042 implements PortDevice, StatefulDevice {
     this.keyboard.pressKey(scancodes);
   }
 
+  /**
+   * Whether a key typed now would reach the guest at once: the output buffer is empty, nothing is
+   * queued before it, and the keyboard is enabled and scanning. Live keyboard input waits for this.
+   */
+  readyForKey(): boolean {
+    return (this.status & STAT_OBF) === 0 && this.replies.length === 0 && !this.keyboard.hasData() &&
+      (this.mode & MODE_DISABLE_KBD) === 0 && this.keyboard.isScanning();
+  }
+
   /** Whether the output port's A20 bit is set. */
   a20Enabled(): boolean {
     return (this.outport & OUT_A20) !== 0;

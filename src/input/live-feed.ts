@@ -76,7 +76,7 @@ export class LiveInputFeed implements InputFeed {
   poll(machine: Machine): void {
     const cpu = machine.cpu;
     const steps = cpu.steps;
-    const ready = this.options.device === InputDevice.Com1 ? machine.uart.readyToReceive() : machine.keyboard.readyForKey();
+    const ready = machine.readyForInput(this.options.device);
     if (this.pending === 0) {
       if (this.ended) {
         this.nextStep = Infinity;

@@ -365,6 +365,15 @@ export class Machine {
     this.onInput?.(this.cpu.steps, device, bytes);
   }
 
+  /**
+   * Whether `device` would take input now without losing it and the guest listens to it (see
+   * Uart.readyToReceive and I8042.readyForKey): what live input feeds wait for.
+   */
+  readyForInput(device: InputDevice): boolean {
+    if (device === InputDevice.Com1) return this.uart.readyToReceive(this.isaIrqReachesCpu(COM1_IRQ, COM1_IRQ));
+    return this.keyboard.readyForKey(this.isaIrqReachesCpu(1, 1));
+  }
+
   /** Asks the running `run()` to return "input-wait" (called by an input feed from `poll`). */
   requestInputWait(): void {
     this.inputWaitRequested = true;

@@ -140,10 +140,11 @@ export class Uart implements PortDevice, StatefulDevice, TimedDevice {
   /**
    * Whether a byte from outside would be taken now without loss: the receiver is empty, the UART is
    * not looping THR back (external input is cut off then), and the guest listens: it enabled the
-   * received-data interrupt or polled LSR and found nothing. Live input is delivered only then.
+   * received-data interrupt and IRQ 4 reaches the CPU (`irqReachesCpu`, the machine's wiring), or it
+   * polled LSR and found nothing. Live input is delivered only then.
    */
-  readyToReceive(): boolean {
-    return (this.mcr & MCR_LOOP) === 0 && this.rxCount === 0 && ((this.ier & 0x01) !== 0 || this.polledEmpty);
+  readyToReceive(irqReachesCpu: boolean): boolean {
+    return (this.mcr & MCR_LOOP) === 0 && this.rxCount === 0 && (((this.ier & 0x01) !== 0 && irqReachesCpu) || this.polledEmpty);
   }
 
   /** A byte arriving on the receive line (or looped back from THR). */

@@ -5,9 +5,10 @@
  *
  *   sum A B C...   prints sum=<total>            rev TEXT   prints TEXT backwards
  *   ticks          prints the PIT ticks so far   date       prints the CMOS clock
+ *   spin           computes for a while without halting, then prints the ticks it took
  *   quit           prints bye and leaves through isa-debug-exit with status 0 ((0 << 1) | 1 = 1)
  *
- * Between interrupts it halts, and a 1 kHz PIT tick runs throughout, so when the input arrives
+ * Between interrupts it halts, and a 10 kHz PIT tick runs throughout, so when the input arrives
  * changes what `ticks` prints: a replay that delivered a byte a step late would print differently.
  */
 typedef unsigned char u8;
@@ -107,6 +108,11 @@ static void run(char *line) {
     putc('\n');
   } else if (starts(line, "ticks")) {
     puts("ticks="); dec(ticks); putc('\n');
+  } else if (starts(line, "spin")) {
+    u32 t0 = ticks;
+    volatile u32 x = 0;
+    for (u32 i = 0; i < 200000; i++) x += i;
+    puts("spun ticks="); dec(ticks - t0); putc('\n');
   } else if (starts(line, "date")) {
     puts("20"); dec2(cmos(9)); putc('-'); dec2(cmos(8)); putc('-'); dec2(cmos(7)); putc(' ');
     dec2(cmos(4)); putc(':'); dec2(cmos(2)); putc(':'); dec2(cmos(0)); putc('\n');
@@ -127,7 +133,7 @@ void main(void) {
   outb(0x21, 0x04); outb(0xa1, 0x02);
   outb(0x21, 0x01); outb(0xa1, 0x01);
   outb(0x21, 0xec); outb(0xa1, 0xff); /* IRQ 0, 1 and 4 */
-  outb(0x43, 0x34); outb(0x40, 1193 & 255); outb(0x40, 1193 >> 8); /* 1 kHz */
+  outb(0x43, 0x34); outb(0x40, 119); outb(0x40, 0); /* 10 kHz */
 
   outb(COM1 + 1, 0x00);
   outb(COM1 + 3, 0x80); outb(COM1 + 0, 1); outb(COM1 + 1, 0);

@@ -78,7 +78,7 @@ Exit status:
 
 Examples:
   ttd record src/kernel/build/idle-bug.elf
-  echo hello | ttd record src/kernel/build/idle-fixed.elf -o typed.trace --force --rtc 2026-01-01T00:00:00
+  ttd record src/kernel/build/idle-fixed.elf --input-file README.md -o typed.trace --force --rtc 2026-01-01T00:00:00
   ttd record src/kernel/build/idle-fixed.elf -o idle-fixed.trace --force
   ttd record src/kernel/build/idle-bug.elf --max-steps 10000 -o head.trace --force --json`,
     )

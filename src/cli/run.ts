@@ -44,7 +44,7 @@ Exit status:
 
 Examples:
   ttd run src/kernel/build/idle-fixed.elf
-  echo hello | ttd run src/kernel/build/idle-fixed.elf --rtc 2026-01-01T00:00:00
+  ttd run src/kernel/build/idle-fixed.elf --input-file README.md --rtc 2026-01-01T00:00:00
   ttd run src/kernel/build/idle-bug.elf --max-steps 5000000 --json`,
     )
     .action((kernel: string, opts: RunCliOptions) => run(kernel, opts));

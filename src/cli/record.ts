@@ -193,7 +193,8 @@ async function recordInto(
     onCreated: () => {
       if (isDefault) setLatest(path);
     },
-    inputs: input.feed !== null ? { waitForInput: () => input.waitForInput() } : undefined,
+    // The guest waits for input: what it printed so far (a prompt without a newline) must show.
+    inputs: input.feed !== null ? { waitForInput: () => (out.flush(), input.waitForInput()) } : undefined,
     extraMeta: { ...input.meta, ...(rtc !== null ? { rtc_start: rtc.toISOString() } : {}) },
   });
   input.start(machine, () => recorder.requestStop("stopped with Ctrl-A x"));

@@ -28,16 +28,19 @@ export const DIGEST_TABLES: Readonly<Record<string, { columns: readonly string[]
   serial: { columns: ["step", "stream", "byte"], order: "rowid" },
   port_index: { columns: ["port", "chunk", "reads", "writes"], order: "port, chunk" },
   input: { columns: ["step", "device", "data"], order: "rowid" },
+  disk: { columns: ["drive", "name", "sha256", "size", "write_back"], order: "drive" },
+  disk_chunk: { columns: ["drive", "offset", "data"], order: "drive, offset" },
+  disk_sector: { columns: ["drive", "sector", "keyframe", "data"], order: "drive, sector, keyframe" },
 };
 
 /**
  * Tables added after digests existed: traces finalized before them have no digest for them (and may
  * lack the table), so they are checked only where a digest was written.
  */
-export const LATER_TABLES: ReadonlySet<string> = new Set(["input"]);
+export const LATER_TABLES: ReadonlySet<string> = new Set(["input", "disk", "disk_chunk", "disk_sector"]);
 
 /** The tables that grow with the length of the run (the rest stay small). */
-export const LARGE_TABLES: ReadonlySet<string> = new Set(["page", "write_index"]);
+export const LARGE_TABLES: ReadonlySet<string> = new Set(["page", "write_index", "disk_chunk", "disk_sector"]);
 
 export interface TableDigest {
   name: string;

@@ -214,7 +214,7 @@ export class TraceStore {
     }
     this.imageMeta = this.checkImage();
     this.checked.push("image checksum");
-    this.checkDigests(fileBytes, level);
+    this.checkDigests(fileBytes, level, tables);
     this.stmts = {
       keyframeState: db.prepare("SELECT state FROM keyframe WHERE step = ?"),
       pagesBetween: db.prepare("SELECT DISTINCT page FROM page WHERE keyframe > ? AND keyframe <= ?"),
@@ -283,7 +283,7 @@ export class TraceStore {
    * Compares table checksums (digest.ts) when the trace has them: on every open the small tables, and
    * the large ones too when the file is small or `level` is "full". Throws naming every damaged table.
    */
-  private checkDigests(fileBytes: number, level: VerifyLevel): void {
+  private checkDigests(fileBytes: number, level: VerifyLevel, tables: ReadonlySet<string>): void {
     const stored = storedDigests(this.db);
     if (stored === null) {
       if (this.complete && level === "full") this.checked.push("no table checksums (finalized by an older ttd)");
@@ -292,8 +292,9 @@ export class TraceStore {
     }
     if (!this.complete) throw new TraceError(`${this.path}: corrupt trace (table checksums in a recording that was not finalized)`);
     const all = level === "full" || fileBytes <= FULL_CHECK_MAX_BYTES;
-    // A version 3 trace has inputs, so its `input` table must carry a digest like the others.
-    const names = Object.keys(DIGEST_TABLES).filter((n) => (all || !LARGE_TABLES.has(n)) && (!LATER_TABLES.has(n) || stored.has(n) || this.formatVersion >= 3));
+    // Tables added after digests existed are checked where they exist and a digest was written (a
+    // version 3 trace, with inputs, is always written with one for `input`, a table it requires).
+    const names = Object.keys(DIGEST_TABLES).filter((n) => (all || !LARGE_TABLES.has(n)) && (!LATER_TABLES.has(n) || (tables.has(n) && (stored.has(n) || (n === "input" && this.formatVersion >= 3)))));
     const damaged = damagedTables(this.db, stored, names);
     if (damaged.length > 0) {
       throw new TraceError(`${this.path}: corrupt trace (${damaged.length === 1 ? "table" : "tables"} ${damaged.join(", ")} ${damaged.length === 1 ? "fails its" : "fail their"} checksum)`);

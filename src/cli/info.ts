@@ -123,6 +123,8 @@ Examples:
             created: info.created,
             image: info.image,
             disks: info.disks,
+            input: info.input,
+            rtcStart: info.rtcStart,
             memoryBytes: info.memoryBytes,
             guestCmdline: info.guestCmdline,
             modules: info.modules,
@@ -169,6 +171,8 @@ Examples:
         for (const d of info.disks) {
           row(`disk ${d.drive}`, `${d.name}, ${formatBytes(d.size)} (sha256 ${d.sha256})${d.writeBack ? ", written back to the file" : ""}`);
         }
+        if (info.input !== null) row("input", `${n(info.input.events)} ${info.input.device === "keyboard" ? "key events" : "bytes"} to ${info.input.device === "keyboard" ? "the keyboard" : "COM1"} from ${info.input.source === "terminal" ? "a terminal" : `a ${info.input.source}`}, each at its step`);
+        if (info.rtcStart !== null) row("clock start", info.rtcStart);
         row("memory", formatBytes(info.memoryBytes));
         if (info.guestCmdline) row("guest cmdline", info.guestCmdline);
         info.modules.forEach((mod, i) => {

@@ -5,9 +5,10 @@ import { parseStepOption } from "./step-option.js";
 import { openTraceArg, vectorName } from "./info.js";
 import { TraceError } from "../trace/errors.js";
 import { disassemble } from "../disasm/disassembler.js";
-import type { StepRecord } from "../trace/trace.js";
+import type { StepRecord, Trace } from "../trace/trace.js";
 import type { FpuStateData } from "../cpu/fpu-state.js";
 import { changedFpuRegisters, fpuRegisters } from "../query/fpu-registers.js";
+import { outputLines } from "../query/output-search.js";
 
 const DEFAULT_COUNT = 20;
 
@@ -144,6 +145,7 @@ export function registerLog(program: Command): void {
     .option("--count <n>", `how many steps to show (default ${DEFAULT_COUNT})`)
     .option("--json", "one JSON object per line: step, kind, eip, cs, cpl, eax...edi, esp, ebp, eflags (\"0x...\" strings), bytes, asm")
     .option("--fpu", "also the x87/SSE registers: under each step those that changed (all of them, in an 'fpu' object, with --json)")
+    .option("--output", "list the guest's output instead: one line per output line, with the steps of its first and last byte, and the inputs (> lines) where they entered; --from and --count count lines (--json: {firstStep, lastStep, stream, text} or {step, input, device, bytes})")
     .addHelpText(
       "after",
       `
@@ -154,6 +156,10 @@ fault; its delivery is the next step). Registers are those before the step, as i
 With --fpu, a line under a step lists the x87 and SSE registers (before the step) that changed since
 the previous line: ST(i) as its value and raw bits (sign/exponent:significand), the others in hex.
 
+With --output, the lines the guest printed (COM1 and the 0xe9 console) are listed with the steps that
+printed their first and last byte, interleaved with the recorded input (each at the step it entered),
+so a session reads as the user saw it; 'ttd find-output TEXT' jumps to one line.
+
 With no trace named, log reads the latest recording in ./.ttd (see 'ttd record').
 
 Exit status: 0 when the steps were printed (also when the reader of a pipe stops early); 2 for bad input
@@ -163,13 +169,20 @@ Examples:
   ttd log traces/idle-bug.ttdb --count 10
   ttd log traces/idle-bug.ttdb --from fault --count 8
   ttd log traces/idle-fixed.ttdb --json --count 5000 > steps.jsonl
-  ttd log traces/idle-bug.ttdb --fpu --count 10`,
+  ttd log traces/idle-bug.ttdb --fpu --count 10
+  ttd log traces/idle-fixed.ttdb --output --count 5`,
     )
-    .action(async (traceArg: string | undefined, opts: { from?: string; count?: string; json?: boolean; fpu?: boolean }) => {
+    .action(async (traceArg: string | undefined, opts: { from?: string; count?: string; json?: boolean; fpu?: boolean; output?: boolean }) => {
       const count = opts.count !== undefined ? parsePositiveInt(opts.count, "--count") : DEFAULT_COUNT;
       const trace = openTraceArg(traceArg);
       const out = new Output();
       try {
+        if (opts.output) {
+          const from = opts.from !== undefined ? parseStepOption(trace, opts.from, "--from") : trace.startStep;
+          await listOutput(trace, from, opts.count !== undefined ? count : Infinity, opts.json === true, out);
+          await out.flush();
+          return;
+        }
         const from = opts.from !== undefined ? parseStepOption(trace, opts.from, "--from") : trace.startStep;
         const cursor = trace.cursor(from, { fpu: opts.fpu === true });
         let previousFpu: FpuStateData | null = null;
@@ -191,4 +204,29 @@ Examples:
         trace.close();
       }
     });
+}
+
+/** Printable form of output or input bytes: Latin-1, control characters as escapes. */
+function visible(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => (c === "\t" ? "\t" : c === "\r" ? "\\r" : c === "\n" ? "\\n" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
+}
+
+/** `log --output`: output lines (and the inputs between them) whose last byte came at `from` or later. */
+async function listOutput(trace: Trace, from: number, count: number, json: boolean, out: Output): Promise<void> {
+  type Row = { step: number; order: number; text: string; json: Record<string, unknown> };
+  const rows: Row[] = [];
+  for (const l of outputLines(trace)) {
+    if (l.lastStep < from) continue;
+    const stream = l.stream === "serial" ? "com1" : l.stream;
+    const steps = l.firstStep === l.lastStep ? String(l.lastStep) : `${l.firstStep}-${l.lastStep}`;
+    rows.push({ step: l.lastStep, order: 1, text: `${steps.padStart(21)}  ${stream.padEnd(8)}  ${visible(l.text)}`, json: { firstStep: l.firstStep, lastStep: l.lastStep, stream, text: l.text } });
+  }
+  for (const i of trace.inputs()) {
+    if (i.step < from) continue;
+    const bytes = Array.from(i.data, (b) => b.toString(16).padStart(2, "0")).join(" ");
+    const shown = i.deviceName === "com1" ? visible(Buffer.from(i.data).toString("latin1")) : `scan codes ${bytes}`;
+    rows.push({ step: i.step, order: 0, text: `${String(i.step).padStart(21)}  > ${i.deviceName.padEnd(6)}  ${shown}`, json: { step: i.step, input: true, device: i.deviceName, bytes } });
+  }
+  rows.sort((a, b) => a.step - b.step || a.order - b.order);
+  for (let i = 0; i < rows.length && i < count && !out.closed; i++) await out.line(json ? JSON.stringify(rows[i].json) : rows[i].text);
 }

@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   history: async () => (await import("./history.js")).registerHistory,
   print: async () => (await import("./print.js")).registerPrint,
   screen: async () => (await import("./screen.js")).registerScreen,
+  "find-output": async () => (await import("./find-output.js")).registerFindOutput,
   tui: async () => (await import("./tui.js")).registerTui,
   gdbserver: async () => (await import("./gdbserver.js")).registerGdbserver,
   pack: async () => (await import("./pack.js")).registerPack,

@@ -17,8 +17,9 @@ import { claimNewTracePath, removeTraceFiles, setLatest, TRACE_DIR } from "../tr
 import { lockPathFor, TraceLock, tryLockTrace } from "../trace/output-lock.js";
 import { TraceError } from "../trace/errors.js";
 import { groupDigits } from "../text/group-digits.js";
+import { addInputOptions, INPUT_HELP, openInput, parseRtc, type InputCliOptions, type InputSession } from "./input-options.js";
 
-interface RecordCliOptions extends DiskCliOptions {
+interface RecordCliOptions extends DiskCliOptions, InputCliOptions {
   output?: string;
   maxSteps?: string;
   force?: boolean;
@@ -31,7 +32,7 @@ interface RecordCliOptions extends DiskCliOptions {
 }
 
 export function registerRecord(program: Command): void {
-  const command = program
+  const command = addInputOptions(program
     .command("record")
     .description("run a multiboot i386 kernel like 'ttd run' and record every step into a trace file (QEMU's -kernel, -initrd, -append, -m, -hda, -hdb are accepted)")
     .argument("<kernel.elf>", "multiboot ELF32 kernel image")
@@ -47,14 +48,17 @@ export function registerRecord(program: Command): void {
     .option("--no-progress", "do not print progress on stderr while recording")
     .option("--json", "print the end-of-recording summary (or the error) as one JSON object on stderr; no progress lines")
     .option("--screen", SCREEN_OPTION_HELP)
-    .option("--no-screen", NO_SCREEN_OPTION_HELP)
+    .option("--no-screen", NO_SCREEN_OPTION_HELP))
     .addHelpText(
       "after",
       `
 Serial output (COM1) and the 0xe9 debug console go to stdout as the guest writes them. Progress
 (steps, steps per second, trace size) and the final summary go to stderr.
 
-The trace is valid while it is being written: Ctrl-C stops the guest and finalizes it; even after a
+${INPUT_HELP} Every input is stored in the trace with the step it entered at, and every
+replay (queries, the TUI, gdb) delivers it at that step.
+
+The trace is valid while it is being written: Ctrl-C (Ctrl-A x at a terminal) stops the guest and finalizes it; even after a
 crash or kill -9 it holds every step up to its last commit (a fraction of a second before).
 Without -o, traces go to ${TRACE_DIR}/ in the current directory and 'ttd info', 'ttd log' and the other
 commands open the latest one when no trace is named. An existing file is never overwritten without
@@ -71,10 +75,11 @@ Exit status:
               another recording is writing, or that cannot be created (missing or read-only folder)
   4           --max-steps reached
   6           triple fault (or a reset through port 0x92)
-  130         interrupted (Ctrl-C); the trace is finalized up to that step
+  130         interrupted (Ctrl-C, or Ctrl-A x at a terminal); the trace is finalized up to that step
 
 Examples:
   ttd record src/kernel/build/idle-bug.elf
+  ttd record src/kernel/build/idle-fixed.elf --input-file README.md -o typed.trace --force --rtc 2026-01-01T00:00:00
   ttd record src/kernel/build/idle-fixed.elf -o idle-fixed.trace --force
   ttd record src/kernel/build/idle-bug.elf --max-steps 10000 -o head.trace --force --json`,
     )
@@ -91,18 +96,22 @@ async function record(kernel: string, opts: RecordCliOptions): Promise<void> {
   // The kernel first: a bad image is refused before any file or folder is created.
   const modules = readModules(opts.module, memoryMiB * 1048576);
   const cmdline = multibootCmdline(kernel, opts.cmdline);
+  const rtc = opts.rtc !== undefined ? parseRtc(opts.rtc) : null;
+  const input = openInput(opts);
   const opened = openDisks(opts);
   try {
     const { machine, image } = machineForKernel(kernel, { memoryMiB, cmdline, modules, compile: true, disks: opened.disks });
+    if (rtc !== null) machine.setRtcStart(rtc);
     const isDefault = opts.output === undefined;
     const lock = isDefault ? claimDefaultOutput(kernel) : claimNamedOutput(opts.output!, opts.force === true);
     const path = lock.tracePath;
     try {
-      await recordInto(path, isDefault, kernel, machine, image, maxSteps, cmdline, modules, opts);
+      await recordInto(path, isDefault, kernel, machine, image, maxSteps, cmdline, modules, opts, input, rtc);
     } finally {
       lock.release();
     }
   } finally {
+    input.close();
     opened.close();
   }
 }
@@ -158,10 +167,13 @@ async function recordInto(
   cmdline: string,
   modules: BootModule[],
   opts: RecordCliOptions,
+  input: InputSession,
+  rtc: Date | null,
 ): Promise<void> {
   const json = opts.json === true;
   const screen = new ScreenReport(machine, parseScreenWhen(opts.screen));
-  const out = new OutputWriter();
+  // A terminal in raw mode does not turn "\n" into "\r\n": the output does it, as QEMU's stdio does.
+  const out = new OutputWriter(input.interactive && process.stdout.isTTY === true);
   // With --json stderr carries exactly one JSON object, so no progress lines.
   const progress = new ProgressLine(opts.progress !== false && !json, path);
   out.beforeWrite = () => progress.clear();
@@ -182,7 +194,11 @@ async function recordInto(
     onCreated: () => {
       if (isDefault) setLatest(path);
     },
+    // The guest waits for input: what it printed so far (a prompt without a newline) must show.
+    inputs: input.feed !== null ? { waitForInput: () => (out.flush(), input.waitForInput()) } : undefined,
+    extraMeta: { ...input.meta, ...(rtc !== null ? { rtc_start: rtc.toISOString() } : {}) },
   });
+  input.start(machine, () => recorder.requestStop("stopped with Ctrl-A x"));
   const onSignal = () => recorder.requestStop();
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -246,7 +262,12 @@ class OutputWriter {
   private buf = new Uint8Array(4096);
   private n = 0;
   beforeWrite: () => void = () => {};
+  constructor(private readonly crlf = false) {}
   push(b: number): void {
+    if (this.crlf && b === 10) {
+      this.buf[this.n++] = 13;
+      if (this.n === this.buf.length) this.flush();
+    }
     this.buf[this.n++] = b;
     if (b === 10 || this.n === this.buf.length) this.flush();
   }

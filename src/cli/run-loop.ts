@@ -12,6 +12,10 @@ export interface RunToEndOptions {
   maxSteps?: number;
   /** Called after every slice (flush output, report progress). */
   onChunk?: (steps: number) => void;
+  /** Awaited when the input feed asks the run to wait ("input-wait"); then the run goes on. */
+  waitForInput?: () => Promise<void>;
+  /** Set by the caller to stop the run at the next slice (Ctrl-A x); the reason is "interrupted". */
+  stop?: { requested: boolean; detail: string };
 }
 
 export async function runToEnd(machine: Machine, options: RunToEndOptions = {}): Promise<RunResult> {
@@ -27,9 +31,11 @@ export async function runToEnd(machine: Machine, options: RunToEndOptions = {}):
       const sliceEnd = Math.min(limit, machine.cpu.steps + SLICE);
       const r = machine.run({ maxSteps: sliceEnd });
       options.onChunk?.(r.steps);
-      if (r.reason !== "max-steps" || r.steps >= limit) return r;
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (r.reason === "input-wait" && options.waitForInput !== undefined) await options.waitForInput();
+      else if (r.reason !== "max-steps" || r.steps >= limit) return r;
+      else await new Promise<void>((resolve) => setImmediate(resolve));
       if (interrupted) return { reason: "interrupted", steps: machine.cpu.steps, detail: "interrupted by Ctrl-C" };
+      if (options.stop?.requested) return { reason: "interrupted", steps: machine.cpu.steps, detail: options.stop.detail };
     }
   } finally {
     process.off("SIGINT", onSigint);
@@ -45,6 +51,8 @@ export function exitCodeFor(r: RunResult): number {
     case "interrupted": return 130;
     // Only debugger searches set code stops; a command-line run never does.
     case "code-stop": throw new Error("a run stopped at a code stop, which only debugger searches set");
+    // runToEnd and the recorder wait for the input and run on.
+    case "input-wait": throw new Error("a run ended waiting for input, which its caller waits for");
   }
 }
 

@@ -7,9 +7,10 @@ import { runToEnd, exitCodeFor, describeStop } from "./run-loop.js";
 import { DEFAULT_MEMORY_MIB } from "../machine/machine.js";
 import { DISK_OPTION_HELP, openDisks, type DiskCliOptions } from "./disk-options.js";
 import { NO_SCREEN_OPTION_HELP, parseScreenWhen, ScreenReport, SCREEN_OPTION_HELP } from "./screen-output.js";
+import { addInputOptions, INPUT_HELP, openInput, parseRtc, type InputCliOptions } from "./input-options.js";
 
 export function registerRun(program: Command): void {
-  const command = program
+  const command = addInputOptions(program
     .command("run")
     .description("boot a multiboot i386 kernel and run it until it exits, halts or triple-faults (QEMU's -kernel, -initrd, -append, -m, -hda, -hdb are accepted)")
     .argument("<kernel.elf>", "multiboot ELF32 kernel image")
@@ -23,12 +24,14 @@ export function registerRun(program: Command): void {
     .option("--interpret", "interpret every instruction (no block compilation; slower, for cross-checking)")
     .option("--json", "print the end-of-run summary as one JSON object on stderr")
     .option("--screen", SCREEN_OPTION_HELP)
-    .option("--no-screen", NO_SCREEN_OPTION_HELP)
+    .option("--no-screen", NO_SCREEN_OPTION_HELP))
     .addHelpText(
       "after",
       `
 Serial output (COM1) and the 0xe9 debug console go to stdout as the guest writes them; the summary
 goes to stderr.
+
+${INPUT_HELP}
 
 Exit status:
   odd values  the guest wrote V to isa-debug-exit (port 0xf4): status is (V << 1) | 1, as in QEMU
@@ -37,17 +40,18 @@ Exit status:
               with --json the error is a JSON object on stderr too
   4           --max-steps reached
   6           triple fault (or a reset through port 0x92 or 0xcf9)
-  130         interrupted (Ctrl-C)
+  130         interrupted (Ctrl-C, or Ctrl-A x at a terminal)
 
 Examples:
   ttd run src/kernel/build/idle-fixed.elf
+  ttd run src/kernel/build/idle-fixed.elf --input-file README.md --rtc 2026-01-01T00:00:00
   ttd run src/kernel/build/idle-bug.elf --max-steps 5000000 --json`,
     )
     .action((kernel: string, opts: RunCliOptions) => run(kernel, opts));
   reportErrorsAsJson(command);
 }
 
-type RunCliOptions = DiskCliOptions & {
+type RunCliOptions = DiskCliOptions & InputCliOptions & {
   maxSteps?: string;
   memory?: string;
   cmdline: string;
@@ -63,6 +67,8 @@ async function run(kernel: string, opts: RunCliOptions): Promise<void> {
   const modules = readModules(opts.module, memoryMiB * 1048576);
   const cmdline = multibootCmdline(kernel, opts.cmdline);
   const screenWhen = parseScreenWhen(opts.screen);
+  const rtc = opts.rtc !== undefined ? parseRtc(opts.rtc) : null;
+  const input = openInput(opts);
   const opened = openDisks(opts);
   let machine;
   try {
@@ -71,15 +77,20 @@ async function run(kernel: string, opts: RunCliOptions): Promise<void> {
     opened.close();
     throw e;
   }
+  if (rtc !== null) machine.setRtcStart(rtc);
   const screen = new ScreenReport(machine, screenWhen);
-  const out = new SerialWriter();
+  // A terminal in raw mode does not turn "\n" into "\r\n": the output does it, as QEMU's stdio does.
+  const out = new SerialWriter(input.interactive && process.stdout.isTTY === true);
   machine.onSerial = (b) => out.push(b);
   machine.onDebugConsole = (b) => out.push(b);
   const started = performance.now();
+  const stop = { requested: false, detail: "stopped with Ctrl-A x" };
+  input.start(machine, () => (stop.requested = true));
   let result;
   try {
-    result = await runToEnd(machine, { maxSteps, onChunk: () => out.flush() });
+    result = await runToEnd(machine, { maxSteps, onChunk: () => out.flush(), waitForInput: () => input.waitForInput(), stop });
   } finally {
+    input.close();
     opened.close();
   }
   out.flush();
@@ -106,7 +117,12 @@ async function run(kernel: string, opts: RunCliOptions): Promise<void> {
 class SerialWriter {
   private buf = new Uint8Array(4096);
   private n = 0;
+  constructor(private readonly crlf = false) {}
   push(b: number): void {
+    if (this.crlf && b === 10) {
+      this.buf[this.n++] = 13;
+      if (this.n === this.buf.length) this.flush();
+    }
     this.buf[this.n++] = b;
     if (b === 10 || this.n === this.buf.length) this.flush();
   }

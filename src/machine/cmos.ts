@@ -265,6 +265,15 @@ export class Cmos implements PortDevice, StatefulDevice {
     this.bytes[0x2f] = sum & 0xff;
   }
 
+  /**
+   * Starts the clock at `date` (whole seconds, UTC) instead of 2000-01-01: an offset like the one a
+   * guest's own setting makes, so the clock still moves with virtual time only.
+   */
+  setStart(date: Date): void {
+    const seconds = Math.floor((date.getTime() - EPOCH_MS) / 1000);
+    this.offsetSeconds = seconds - Math.floor(this.now() / TICKS_PER_SECOND);
+  }
+
   saveState(): CmosState {
     return {
       index: this.index, nmiDisabled: this.nmiDisabled, bytes: Array.from(this.bytes), offsetSeconds: this.offsetSeconds,

@@ -74,6 +74,8 @@ export class I8042 implements PortDevice, StatefulDevice {
   private replies: number[][] = [];
   private kbdLevel = false;
   private auxLevel = false;
+  /** Set when the guest reads the status port with the output buffer empty (a polling driver); cleared by a key. */
+  private polledEmpty = false;
 
   constructor(private readonly options: I8042Options) {
     this.keyboard = new Ps2Keyboard(() => this.update());
@@ -87,7 +89,20 @@ export class I8042 implements PortDevice, StatefulDevice {
 
   /** Queues the bytes of a key event as the keyboard sends them (see Ps2Keyboard.pressKey). */
   pressKey(scancodes: readonly number[]): void {
+    this.polledEmpty = false;
     this.keyboard.pressKey(scancodes);
+  }
+
+  /**
+   * Whether a key typed now would reach the guest at once: the output buffer is empty, nothing is
+   * queued before it, the keyboard is enabled and scanning, and the guest listens: the keyboard
+   * interrupt is enabled and IRQ 1 reaches the CPU (`irqReachesCpu`, the machine's wiring), or it
+   * polled the status port and found the buffer empty. Live keyboard input waits for this.
+   */
+  readyForKey(irqReachesCpu: boolean): boolean {
+    return (this.status & STAT_OBF) === 0 && this.replies.length === 0 && !this.keyboard.hasData() &&
+      (this.mode & MODE_DISABLE_KBD) === 0 && this.keyboard.isScanning() &&
+      (((this.mode & MODE_KBD_INT) !== 0 && irqReachesCpu) || this.polledEmpty);
   }
 
   /** Whether the output port's A20 bit is set. */
@@ -96,7 +111,10 @@ export class I8042 implements PortDevice, StatefulDevice {
   }
 
   portRead(port: number, _size: AccessSize): number {
-    if (port === I8042_STATUS_PORT) return this.status;
+    if (port === I8042_STATUS_PORT) {
+      if ((this.status & STAT_OBF) === 0) this.polledEmpty = true;
+      return this.status;
+    }
     // With the buffer empty the last byte reads again.
     const byte = this.outputByte;
     if ((this.status & STAT_OBF) !== 0) {
@@ -217,6 +235,7 @@ export class I8042 implements PortDevice, StatefulDevice {
     this.replies = s.replies.map((r) => [...r]);
     this.keyboard.loadState(s.keyboard);
     this.keyboard.translate = (this.mode & MODE_TRANSLATE) !== 0;
+    this.polledEmpty = false;
     // The lines follow from the state; the PIC's own state was restored with it.
     const full = (this.status & STAT_OBF) !== 0, aux = (this.status & STAT_AUX_OBF) !== 0;
     this.kbdLevel = full && !aux && (this.mode & MODE_KBD_INT) !== 0;

@@ -32,6 +32,7 @@ import type { DiskImage } from "./disk-image.js";
 import { Vga } from "./vga.js";
 import { I8042 } from "./i8042.js";
 import { loadCpuState, saveCpuState, type CpuState } from "../cpu/cpu-state.js";
+import { InputDevice, type InputFeed } from "./input-feed.js";
 
 export interface MachineOptions {
   /** RAM size in MiB (default 128). */
@@ -54,8 +55,10 @@ export interface MachineOptions {
 /**
  * "code-stop": the CPU is about to execute an instruction at one of its `codeStops`. "power-off": the
  * guest switched the machine off through ACPI (PM1a control, SLP_TYP soft-off + SLP_EN).
+ * "input-wait": the input feed asked the run to return because the guest waits for input the feed
+ * does not have yet (the caller waits for it and runs on; nothing was skipped).
  */
-export type StopReason = "exit" | "halt" | "power-off" | "triple-fault" | "reset" | "max-steps" | "interrupted" | "code-stop";
+export type StopReason = "exit" | "halt" | "power-off" | "triple-fault" | "reset" | "max-steps" | "interrupted" | "code-stop" | "input-wait";
 
 export interface RunResult {
   reason: StopReason;
@@ -123,11 +126,16 @@ export class Machine {
   onSerial: (byte: number) => void = () => {};
   /** Bytes the guest writes to the 0xe9 debug console. */
   onDebugConsole: (byte: number) => void = () => {};
+  /** Where input from outside comes from (null: none; see input-feed.ts). */
+  inputFeed: InputFeed | null = null;
+  /** Called with every input delivered, at the step it entered (the recorder logs them). */
+  onInput: ((step: number, device: InputDevice, bytes: Uint8Array) => void) | null = null;
   /** The isa-debug-exit status once the guest has written it. */
   exitStatus: number | null = null;
   /** Set when the guest powers the machine off: what it did. */
   powerOff: string | null = null;
   private stopRequested = false;
+  private inputWaitRequested = false;
   /** Who asked for a reset (named in the run's stop detail), or null. */
   private resetSource: string | null = null;
   /** The A20 line: open at multiboot entry, as QEMU leaves it. */
@@ -357,6 +365,42 @@ export class Machine {
     return this.cpu.steps + this.idleTicks;
   }
 
+  /**
+   * Delivers input from outside at the current step boundary: bytes on COM1's receive line, or one key
+   * event's scan codes to the keyboard. Only input feeds call this (from `poll`), so every input
+   * enters at a step the run loop stops at and a recording can note it.
+   */
+  deliverInput(device: InputDevice, bytes: Uint8Array): void {
+    if (device === InputDevice.Com1) {
+      for (const b of bytes) this.uart.receive(b);
+    } else {
+      this.keyboard.pressKey(Array.from(bytes));
+    }
+    this.onInput?.(this.cpu.steps, device, bytes);
+  }
+
+  /**
+   * Whether `device` would take input now without losing it and the guest listens to it (see
+   * Uart.readyToReceive and I8042.readyForKey): what live input feeds wait for.
+   */
+  readyForInput(device: InputDevice): boolean {
+    if (device === InputDevice.Com1) return this.uart.readyToReceive(this.isaIrqReachesCpu(COM1_IRQ, COM1_IRQ));
+    return this.keyboard.readyForKey(this.isaIrqReachesCpu(1, 1));
+  }
+
+  /** Asks the running `run()` to return "input-wait" (called by an input feed from `poll`). */
+  requestInputWait(): void {
+    this.inputWaitRequested = true;
+  }
+
+  /**
+   * Sets the CMOS clock's start (a whole second, UTC). It stays virtual: it moves with retired steps
+   * only, and the start is part of the keyframes' machine state.
+   */
+  setRtcStart(date: Date): void {
+    this.cmos.setStart(date);
+  }
+
   /** Asks a running `run()` to return at the next instruction boundary (e.g. on Ctrl-C). */
   requestStop(): void {
     this.stopRequested = true;
@@ -461,6 +505,16 @@ export class Machine {
     this.stopRequested = false;
     let nextProgress = cpu.steps + PROGRESS_INTERVAL;
     for (;;) {
+      // Input enters here, at a boundary, never past the limit: a keyframe taken at the limit holds
+      // the state before the inputs of its step, and a replay from it delivers them next.
+      const feed = this.inputFeed;
+      if (feed !== null && cpu.steps < limit && (cpu.steps >= feed.nextStep || cpu.halted)) {
+        feed.poll(this);
+        if (this.inputWaitRequested) {
+          this.inputWaitRequested = false;
+          return { reason: "input-wait", steps: cpu.steps, detail: "waiting for input" };
+        }
+      }
       const done = this.finished();
       if (done !== null) return done;
       if (this.stopRequested) return { reason: "interrupted", steps: cpu.steps, detail: "stopped on request" };
@@ -479,6 +533,7 @@ export class Machine {
       const next = this.nextEventTick();
       let target = Math.min(limit, nextProgress);
       if (next !== Infinity) target = Math.min(target, cpu.steps + Math.max(1, next - this.now()));
+      if (feed !== null) target = Math.min(target, feed.nextStep);
       cpu.run(target);
       this.advanceDevices();
       if (cpu.stopReason === CpuStop.CodeStop) return { reason: "code-stop", steps: cpu.steps, detail: `about to execute 0x${(cpu.eip >>> 0).toString(16)}` };
@@ -489,6 +544,11 @@ export class Machine {
   step(): StepKind {
     // Halted: skip device events (a masked PIT tick changes nothing) until an interrupt can wake the CPU.
     const cpu = this.cpu;
+    const feed = this.inputFeed;
+    if (feed !== null && (cpu.steps >= feed.nextStep || cpu.halted)) {
+      feed.poll(this);
+      this.inputWaitRequested = false;
+    }
     while (cpu.halted && (cpu.flags & IF) !== 0 && !cpu.irqPending && this.nextWakeTick() !== Infinity) this.skipIdleTime();
     const kind = cpu.step();
     this.advanceDevices();

@@ -45,6 +45,11 @@ export class Ps2Keyboard {
 
   constructor(private readonly onData: () => void) {}
 
+  /** False after the guest disabled scanning (0xf5): keys are then dropped. */
+  isScanning(): boolean {
+    return this.scanning;
+  }
+
   hasData(): boolean {
     return this.queue.length > 0;
   }

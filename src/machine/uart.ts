@@ -103,6 +103,11 @@ export class Uart implements PortDevice, StatefulDevice, TimedDevice {
   private irqLevel = false;
   private timeoutAt = Infinity;
   private timeoutPending = false;
+  /**
+   * Set when the guest reads LSR and finds no data waiting (a polling receiver), cleared when a byte
+   * arrives: with the received-data interrupt enabled, one sign that the guest listens.
+   */
+  private polledEmpty = false;
   private readonly onByte: (byte: number) => void;
   private readonly irq: (level: boolean) => void;
   private readonly now: () => number;
@@ -132,9 +137,20 @@ export class Uart implements PortDevice, StatefulDevice, TimedDevice {
     return Math.floor((TICKS_PER_SECOND / baud) * (1 + dataBits + parity + stop));
   }
 
+  /**
+   * Whether a byte from outside would be taken now without loss: the receiver is empty, the UART is
+   * not looping THR back (external input is cut off then), and the guest listens: it enabled the
+   * received-data interrupt and IRQ 4 reaches the CPU (`irqReachesCpu`, the machine's wiring), or it
+   * polled LSR and found nothing. Live input is delivered only then.
+   */
+  readyToReceive(irqReachesCpu: boolean): boolean {
+    return (this.mcr & MCR_LOOP) === 0 && this.rxCount === 0 && (((this.ier & 0x01) !== 0 && irqReachesCpu) || this.polledEmpty);
+  }
+
   /** A byte arriving on the receive line (or looped back from THR). */
   receive(byte: number): void {
     const b = byte & 0xff;
+    this.polledEmpty = false;
     if (this.fifoEnabled) {
       if (this.rxCount === FIFO_SIZE) {
         this.lsrErrors |= LSR_OE;
@@ -204,6 +220,7 @@ export class Uart implements PortDevice, StatefulDevice, TimedDevice {
         return this.mcr;
       case 5: {
         const v = (this.rxCount > 0 ? LSR_DR : 0) | this.lsrErrors | LSR_THRE | LSR_TEMT;
+        if (this.rxCount === 0) this.polledEmpty = true;
         if (this.lsrErrors !== 0) {
           this.lsrErrors = 0;
           this.updateIrq();
@@ -369,5 +386,6 @@ export class Uart implements PortDevice, StatefulDevice, TimedDevice {
     if (!this.fifoEnabled && s.rx.length > 0) this.rbr = s.rx[0];
     this.timeoutAt = s.timeoutAt ?? Infinity;
     this.timeoutPending = s.timeoutPending ?? false;
+    this.polledEmpty = false;
   }
 }

@@ -48,6 +48,8 @@ export interface Batch {
   events: Float64Array;
   /** Guest output, three numbers per byte: step, stream, byte. */
   serial: Float64Array;
+  /** Inputs from outside, each: step, device, n, then its n bytes (one number each). */
+  inputs: Float64Array;
   keyframes: KeyframeData[];
 }
 
@@ -57,7 +59,7 @@ export const PORT_FIELDS = 4;
 
 /** The buffers to transfer (not copy) when posting `b` to a worker. */
 export function batchTransferList(b: Batch): ArrayBuffer[] {
-  const list = [b.index.buffer, b.ports.buffer, b.events.buffer, b.serial.buffer];
+  const list = [b.index.buffer, b.ports.buffer, b.events.buffer, b.serial.buffer, b.inputs.buffer];
   for (const k of b.keyframes) {
     list.push(k.pages.buffer, k.data.buffer);
     for (const d of k.disks) list.push(d.sectors.buffer, d.data.buffer);
@@ -67,7 +69,7 @@ export function batchTransferList(b: Batch): ArrayBuffer[] {
 
 /** Rough size of a batch in memory, for the recorder's back-pressure. */
 export function batchBytes(b: Batch): number {
-  let n = b.index.byteLength + b.ports.byteLength + b.events.byteLength + b.serial.byteLength;
+  let n = b.index.byteLength + b.ports.byteLength + b.events.byteLength + b.serial.byteLength + b.inputs.byteLength;
   for (const k of b.keyframes) {
     n += k.data.byteLength + k.pages.byteLength + k.state.length;
     for (const d of k.disks) n += d.data.byteLength + d.sectors.byteLength;
@@ -91,4 +93,6 @@ export interface TraceInit {
   image: { name: string; sha256: string; data: Uint8Array };
   /** The run's disks (none: a version 1 trace). */
   disks: TraceDisk[];
+  /** Whether input from outside may enter the run (a version 3 trace, with the `input` table filled). */
+  inputs: boolean;
 }

@@ -27,10 +27,20 @@ export const DIGEST_TABLES: Readonly<Record<string, { columns: readonly string[]
   event: { columns: ["step", "kind", "vector", "error_code", "eip", "cpl_before", "cpl_after", "handler_eip"], order: "rowid" },
   serial: { columns: ["step", "stream", "byte"], order: "rowid" },
   port_index: { columns: ["port", "chunk", "reads", "writes"], order: "port, chunk" },
+  input: { columns: ["step", "device", "data"], order: "rowid" },
+  disk: { columns: ["drive", "name", "sha256", "size", "write_back"], order: "drive" },
+  disk_chunk: { columns: ["drive", "offset", "data"], order: "drive, offset" },
+  disk_sector: { columns: ["drive", "sector", "keyframe", "data"], order: "drive, sector, keyframe" },
 };
 
+/**
+ * Tables added after digests existed: traces finalized before them have no digest for them (and may
+ * lack the table), so they are checked only where a digest was written.
+ */
+export const LATER_TABLES: ReadonlySet<string> = new Set(["input", "disk", "disk_chunk", "disk_sector"]);
+
 /** The tables that grow with the length of the run (the rest stay small). */
-export const LARGE_TABLES: ReadonlySet<string> = new Set(["page", "write_index"]);
+export const LARGE_TABLES: ReadonlySet<string> = new Set(["page", "write_index", "disk_chunk", "disk_sector"]);
 
 export interface TableDigest {
   name: string;
@@ -92,6 +102,7 @@ export function writeDigests(db: Database.Database): void {
   db.exec(DIGEST_SCHEMA);
   const put = db.prepare<[string, number, string]>(`INSERT OR REPLACE INTO ${DIGEST_TABLE}(name, rows, sha256) VALUES (?, ?, ?)`);
   for (const name of Object.keys(DIGEST_TABLES)) {
+    if (LATER_TABLES.has(name) && db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name) === undefined) continue;
     const d = tableDigest(db, name);
     put.run(d.name, d.rows, d.sha256);
   }

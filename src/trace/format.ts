@@ -16,12 +16,21 @@ import { readFileSync } from "node:fs";
 export const TRACE_FORMAT = "ttd-trace";
 /**
  * Bumped on any change a reader of the previous version would misread. The newest version this code
- * reads and writes: 2 is a trace whose run had disks (it cannot be replayed without the `disk`
- * tables); a trace without disks is still written as version 1.
+ * reads and writes: 3 is a trace of a run that took input from outside (it cannot be replayed
+ * without the `input` table), 2 a trace whose run had disks (it cannot be replayed without the
+ * `disk` tables); a trace with neither is still written as version 1.
  */
-export const FORMAT_VERSION = 2;
-/** The version of a trace without disks. */
+export const FORMAT_VERSION = 3;
+/** The version of a trace with disks but no input source. */
+export const FORMAT_VERSION_DISKS = 2;
+/** The version of a trace without disks or inputs. */
 export const FORMAT_VERSION_NO_DISKS = 1;
+
+/** The version a new trace is written as. */
+export function formatVersionFor(init: { disks: readonly unknown[]; inputs: boolean }): number {
+  if (init.inputs) return FORMAT_VERSION;
+  return init.disks.length > 0 ? FORMAT_VERSION_DISKS : FORMAT_VERSION_NO_DISKS;
+}
 
 /** Bytes per row of `disk_chunk` (the stored image is cut into pieces this size, all-zero ones left out). */
 export const DISK_CHUNK_BYTES = 1 << 20;
@@ -112,6 +121,8 @@ CREATE TABLE disk_sector(
   PRIMARY KEY (drive, sector, keyframe)
 ) WITHOUT ROWID;
 CREATE INDEX disk_sector_by_keyframe ON disk_sector(drive, keyframe);
+CREATE TABLE input(step INTEGER NOT NULL, device INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE INDEX input_by_step ON input(step);
 CREATE TABLE port_index(
   port INTEGER NOT NULL,
   chunk INTEGER NOT NULL,

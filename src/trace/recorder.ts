@@ -47,6 +47,14 @@ export interface RecordOptions {
   progressIntervalMs?: number;
   /** Called once the trace file exists and holds its first commit (the machine has not run yet). */
   onCreated?: () => void;
+  /**
+   * Set when the machine has an input feed: the trace is then written as version 3 and every input
+   * (`Machine.onInput`) is stored with its step. `waitForInput` is awaited when the feed asks the run
+   * to wait ("input-wait").
+   */
+  inputs?: { waitForInput: () => Promise<void> };
+  /** More meta rows (how input was given, the RTC start...). */
+  extraMeta?: Record<string, string>;
 }
 
 /** A boot module as the trace's metadata names it. */
@@ -108,6 +116,7 @@ class RecordingObserver implements CpuObserver {
   readonly ports = new GrowInt32(256);
   readonly events = new GrowFloat64(1024);
   readonly serial = new GrowFloat64(1024);
+  readonly inputs = new GrowFloat64(64);
 
   constructor(
     private readonly machine: Machine,
@@ -183,6 +192,14 @@ class RecordingObserver implements CpuObserver {
     this.serial.push(this.machine.cpu.steps);
     this.serial.push(stream);
     this.serial.push(byte);
+  }
+
+  input(step: number, device: number, bytes: Uint8Array): void {
+    const a = this.inputs;
+    a.push(step);
+    a.push(device);
+    a.push(bytes.length);
+    for (const b of bytes) a.push(b);
   }
 
   /** Moves to the chunk holding `step`, emitting the finished one. */
@@ -298,8 +315,11 @@ export class Recorder {
     this.keyframeSteps = Math.ceil(k / this.chunkSteps) * this.chunkSteps;
   }
 
+  private stopDetail = "interrupted by Ctrl-C";
+
   /** Stops the recording at the next slice boundary (Ctrl-C); run() then finalizes the trace. */
-  requestStop(): void {
+  requestStop(detail = "interrupted by Ctrl-C"): void {
+    if (!this.stopRequested) this.stopDetail = detail;
     this.stopRequested = true;
   }
 
@@ -314,6 +334,7 @@ export class Recorder {
       disks: machine.disks.flatMap((d, drive): TraceDisk[] =>
         d === null ? [] : [{ drive, name: d.name, sha256: createHash("sha256").update(d.base).digest("hex"), writeBack: d.onWriteBack !== null, data: d.base }],
       ),
+      inputs: opts.inputs !== undefined,
     };
     const sink = await openSink(init, opts.threaded ?? true);
     const obs = new RecordingObserver(machine, mem.size, this.chunkSteps);
@@ -335,12 +356,14 @@ export class Recorder {
         ports: obs.ports.take(),
         events: obs.events.take(),
         serial: obs.serial.take(),
+        inputs: obs.inputs.take(),
         keyframes: pendingKeyframes.splice(0),
       };
       sink.send(b);
     };
 
-    const prevSerial = machine.onSerial, prevDebug = machine.onDebugConsole;
+    const prevSerial = machine.onSerial, prevDebug = machine.onDebugConsole, prevInput = machine.onInput;
+    machine.onInput = (step, device, bytes) => obs.input(step, device, bytes);
     machine.onSerial = (b) => {
       obs.output(OutputStream.Serial, b);
       opts.onSerial?.(b);
@@ -368,6 +391,16 @@ export class Recorder {
       let nextKeyframe = (Math.floor(cpu.steps / K) + 1) * K;
       for (;;) {
         const r = machine.run({ maxSteps: Math.min(limit, nextKeyframe) });
+        if (r.reason === "input-wait" && opts.inputs !== undefined) {
+          // The guest waits for input the source has not given yet: wait for it (the run goes on from
+          // this very step, so when the bytes come does not change where they enter).
+          await opts.inputs.waitForInput();
+          if (this.stopRequested) {
+            result = { reason: "interrupted", steps: cpu.steps, detail: this.stopDetail };
+            break;
+          }
+          continue;
+        }
         if (r.reason !== "max-steps" || r.steps >= limit) {
           result = r;
           break;
@@ -393,7 +426,7 @@ export class Recorder {
           }
         }
         if (this.stopRequested) {
-          result = { reason: "interrupted", steps: cpu.steps, detail: "interrupted by Ctrl-C" };
+          result = { reason: "interrupted", steps: cpu.steps, detail: this.stopDetail };
           break;
         }
       }
@@ -403,6 +436,7 @@ export class Recorder {
       cpu.mmu.observer = prevMmuObserver;
       machine.onSerial = prevSerial;
       machine.onDebugConsole = prevDebug;
+      machine.onInput = prevInput;
       await sink.abort().catch(() => {});
       throw e;
     }
@@ -410,6 +444,7 @@ export class Recorder {
     cpu.mmu.observer = prevMmuObserver;
     machine.onSerial = prevSerial;
     machine.onDebugConsole = prevDebug;
+    machine.onInput = prevInput;
     const end: TraceEnd = { reason: result.reason, detail: result.detail, exitStatus: result.exitStatus ?? null, steps: result.steps };
     const fileBytes = await sink.finish(end);
     return {
@@ -444,6 +479,7 @@ export class Recorder {
       created: new Date().toISOString(),
       host: `node ${process.version} ${process.platform}-${process.arch}`,
       [RECORDER_META]: recorderMeta(),
+      ...opts.extraMeta,
     };
   }
 }

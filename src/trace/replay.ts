@@ -14,6 +14,7 @@ import { TraceError } from "./errors.js";
 import type { TraceStore } from "./store.js";
 import { decodePage } from "./page-codec.js";
 import { DiskImage } from "../machine/disk-image.js";
+import { RecordedInputs } from "./recorded-inputs.js";
 
 /** Receives the writes made while it is attached (memory still holds the old value). */
 export interface WriteListener {
@@ -79,6 +80,8 @@ export class Replayer {
   private readonly states = new Map<number, string>();
   /** Decoded page versions ("page:keyframe"), least recently used first. */
   private readonly pages = new Map<string, Uint8Array>();
+  /** The recording's inputs (null when it took none): fed back at their steps on every re-execution. */
+  private readonly inputs: RecordedInputs | null;
 
   constructor(private readonly store: TraceStore) {
     const bytes = store.memoryBytes;
@@ -97,6 +100,9 @@ export class Replayer {
     this.observer = new ReplayObserver(this.machine, bytes >>> PAGE_SHIFT);
     this.machine.cpu.observer = this.observer;
     this.machine.cpu.mmu.observer = this.observer;
+    const inputs = store.inputs();
+    this.inputs = inputs.length > 0 ? new RecordedInputs(inputs) : null;
+    this.machine.inputFeed = this.inputs;
   }
 
   /** The step the machine is at (meaningless before the first seek). */
@@ -203,6 +209,8 @@ export class Replayer {
       // A state of the wrong shape (fields missing or of another type) is damage in the file.
       throw new TraceError(`${this.store.path}: corrupt trace (keyframe at step ${kf} does not restore: ${(e as Error).message.split("\n")[0]})`);
     }
+    // Every re-execution starts here, so this is where the inputs are lined up with the machine.
+    this.inputs?.seek(kf);
     this.ramKeyframe = kf;
   }
 

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { APPLICATION_ID, FORMAT_VERSION, LINE_BYTES, PAGE_BYTES, TRACE_FORMAT } from "./format.js";
 import { TraceError } from "./errors.js";
 import { decodeEntries, type IndexRow } from "./index-codec.js";
-import { damagedTables, DIGEST_TABLES, LARGE_TABLES, storedDigests } from "./digest.js";
+import { damagedTables, DIGEST_TABLES, LARGE_TABLES, LATER_TABLES, storedDigests } from "./digest.js";
 import { decodePage } from "./page-codec.js";
 
 const SQLITE_MAGIC = "SQLite format 3\0";
@@ -33,6 +33,13 @@ export interface StoredDisk {
   sha256: string;
   size: number;
   writeBack: boolean;
+}
+
+/** One input from outside (the `input` table): the step it entered at, the device, its bytes. */
+export interface StoredInput {
+  step: number;
+  device: number;
+  data: Uint8Array;
 }
 
 export interface StoredOutput {
@@ -116,6 +123,8 @@ export class TraceStore {
   readonly keyframes: Float64Array;
   /** The run's disks (none for traces recorded without disks, or before disks were recorded). */
   readonly disks: readonly StoredDisk[];
+  /** Whether the trace has an `input` table (traces from before inputs were recorded do not). */
+  private readonly hasInputTable: boolean;
 
   private readonly stmts: {
     keyframeState: Database.Statement<[number], { state: Buffer }>;
@@ -153,6 +162,8 @@ export class TraceStore {
     if (version < 1) throw new TraceError(`${path}: not a ttd trace (format version ${version})`);
     const required = ["meta", "image", "progress", "keyframe", "page", "write_index", "event", "serial", "port_index"];
     if (version >= 2) required.push("disk", "disk_chunk", "disk_sector");
+    if (version >= 3) required.push("input");
+    this.hasInputTable = tables.has("input");
     for (const t of required) {
       if (!tables.has(t)) throw new TraceError(`${path}: corrupt trace (table ${t} is missing)`);
     }
@@ -203,7 +214,7 @@ export class TraceStore {
     }
     this.imageMeta = this.checkImage();
     this.checked.push("image checksum");
-    this.checkDigests(fileBytes, level);
+    this.checkDigests(fileBytes, level, tables);
     this.stmts = {
       keyframeState: db.prepare("SELECT state FROM keyframe WHERE step = ?"),
       pagesBetween: db.prepare("SELECT DISTINCT page FROM page WHERE keyframe > ? AND keyframe <= ?"),
@@ -272,7 +283,7 @@ export class TraceStore {
    * Compares table checksums (digest.ts) when the trace has them: on every open the small tables, and
    * the large ones too when the file is small or `level` is "full". Throws naming every damaged table.
    */
-  private checkDigests(fileBytes: number, level: VerifyLevel): void {
+  private checkDigests(fileBytes: number, level: VerifyLevel, tables: ReadonlySet<string>): void {
     const stored = storedDigests(this.db);
     if (stored === null) {
       if (this.complete && level === "full") this.checked.push("no table checksums (finalized by an older ttd)");
@@ -281,7 +292,9 @@ export class TraceStore {
     }
     if (!this.complete) throw new TraceError(`${this.path}: corrupt trace (table checksums in a recording that was not finalized)`);
     const all = level === "full" || fileBytes <= FULL_CHECK_MAX_BYTES;
-    const names = Object.keys(DIGEST_TABLES).filter((n) => all || !LARGE_TABLES.has(n));
+    // Tables added after digests existed are checked where they exist and a digest was written (a
+    // version 3 trace, with inputs, is always written with one for `input`, a table it requires).
+    const names = Object.keys(DIGEST_TABLES).filter((n) => (all || !LARGE_TABLES.has(n)) && (!LATER_TABLES.has(n) || (tables.has(n) && (stored.has(n) || (n === "input" && this.formatVersion >= 3)))));
     const damaged = damagedTables(this.db, stored, names);
     if (damaged.length > 0) {
       throw new TraceError(`${this.path}: corrupt trace (${damaged.length === 1 ? "table" : "tables"} ${damaged.join(", ")} ${damaged.length === 1 ? "fails its" : "fail their"} checksum)`);
@@ -485,6 +498,23 @@ export class TraceStore {
   /** The image's name and checksum, without reading its bytes. */
   imageInfo(): { name: string; sha256: string } {
     return this.imageMeta;
+  }
+
+  /**
+   * Every input from outside, in the order it entered (empty for traces without inputs). Checked on
+   * the way out: a step outside the trace, an unknown device or an empty event is damage.
+   */
+  inputs(): StoredInput[] {
+    if (!this.hasInputTable) return [];
+    const rows = this.guard(() => this.db.prepare("SELECT step, device, data FROM input ORDER BY rowid").all()) as { step: unknown; device: unknown; data: unknown }[];
+    let last = this.startStep;
+    return rows.map((r) => {
+      const ok = typeof r.step === "number" && Number.isSafeInteger(r.step) && r.step >= last && r.step <= this.steps
+        && (r.device === 0 || r.device === 1) && Buffer.isBuffer(r.data) && r.data.length > 0 && r.data.length <= 16;
+      if (!ok) throw new TraceError(`${this.path}: corrupt trace (an input row is malformed or out of order)`);
+      last = r.step as number;
+      return { step: r.step as number, device: r.device as number, data: new Uint8Array(r.data as Buffer) };
+    });
   }
 
   /** The image of disk `drive` as the run started, checked against its SHA-256. */

@@ -14,6 +14,7 @@ import type { FpuStateData } from "../cpu/fpu-state.js";
 import type { Machine } from "../machine/machine.js";
 import { StepKind } from "../cpu/observer.js";
 import { CS } from "../cpu/constants.js";
+import { INPUT_DEVICE_NAMES } from "../machine/input-feed.js";
 import { TraceStore, type StoredOutput } from "./store.js";
 import { Replayer, type EventListener, type PortListener, type WriteListener } from "./replay.js";
 import { TraceError } from "./errors.js";
@@ -134,6 +135,13 @@ export interface TraceInfo {
   image: { name: string; sha256: string };
   /** The run's IDE disks (drive index 0-3), stored in the trace. */
   disks: { drive: number; name: string; sha256: string; size: number; writeBack: boolean }[];
+  /**
+   * Where input from outside came from (null: the run took none): `source` file, pipe or terminal,
+   * `device` com1 or keyboard, and how many input events the trace holds.
+   */
+  input: { source: string; device: string; events: number } | null;
+  /** Where the virtual CMOS clock started (ISO time), when `--rtc` chose it. */
+  rtcStart: string | null;
   memoryBytes: number;
   guestCmdline: string;
   /** The boot modules (string, size, SHA-256) the kernel was given; empty for traces from before they existed. */
@@ -184,6 +192,7 @@ export class Trace {
   readonly path: string;
   private readonly store: TraceStore;
   private replayer: Replayer | null = null;
+  private cachedInputs: { step: number; device: number; deviceName: string; data: Uint8Array }[] | null = null;
   /** Bumped by every query that moves the replay machine (StepState readers check it). */
   private generation = 0;
 
@@ -250,6 +259,8 @@ export class Trace {
       toolVersion: m.get("tool_version") ?? "unknown",
       image: { name: m.get("image_name") ?? "", sha256: this.store.imageInfo().sha256 },
       disks: this.store.disks.map((d) => ({ ...d })),
+      input: m.has("input_source") ? { source: m.get("input_source")!, device: m.get("input_device") ?? "com1", events: this.inputs().length } : null,
+      rtcStart: m.get("rtc_start") ?? null,
       memoryBytes: this.store.memoryBytes,
       guestCmdline: m.get("guest_cmdline") ?? "",
       modules: parseModules(m.get("modules")),
@@ -506,6 +517,16 @@ export class Trace {
       cplAfter: e.cplAfter,
       handlerEip: e.handlerEip,
     }));
+  }
+
+  /**
+   * Every input from outside (bytes on COM1, key events' scan codes), in the order they entered, each
+   * with the step it entered at: delivered after that many steps, before the step executes. Empty
+   * for a run that took none.
+   */
+  inputs(): { step: number; device: number; deviceName: string; data: Uint8Array }[] {
+    this.cachedInputs ??= this.store.inputs().map((i) => ({ ...i, deviceName: INPUT_DEVICE_NAMES[i.device] ?? String(i.device) }));
+    return this.cachedInputs;
   }
 
   /** Guest output bytes (COM1 and the 0xe9 console) with the step that produced each. */

@@ -12,7 +12,7 @@
 import Database from "better-sqlite3";
 import { closeSync, openSync, statSync } from "node:fs";
 import { deflateRawSync, constants as zlibConstants } from "node:zlib";
-import { APPLICATION_ID, DISK_CHUNK_BYTES, FORMAT_VERSION, FORMAT_VERSION_NO_DISKS, PAGE_BYTES, SCHEMA } from "./format.js";
+import { APPLICATION_ID, DISK_CHUNK_BYTES, formatVersionFor, PAGE_BYTES, SCHEMA } from "./format.js";
 import { SECTOR_BYTES } from "../machine/disk-image.js";
 import { rowsFromSegments } from "./index-codec.js";
 import { PageCompressor } from "./page-codec.js";
@@ -27,6 +27,7 @@ export class TraceWriter {
   private readonly insertPort: Database.Statement<[number, number, number, number]>;
   private readonly insertEvent: Database.Statement<[number, number, number, number | null, number, number, number, number]>;
   private readonly insertSerial: Database.Statement<[number, number, number]>;
+  private readonly insertInput: Database.Statement<[number, number, Buffer]>;
   private readonly insertKeyframe: Database.Statement<[number, Buffer]>;
   private readonly insertPage: Database.Statement<[number, number, Buffer]>;
   private readonly insertSector: Database.Statement<[number, number, number, Buffer]>;
@@ -49,7 +50,7 @@ export class TraceWriter {
     db.pragma("cache_size = -8192");
     const create = db.transaction(() => {
       db.pragma(`application_id = ${APPLICATION_ID}`);
-      db.pragma(`user_version = ${init.disks.length > 0 ? FORMAT_VERSION : FORMAT_VERSION_NO_DISKS}`);
+      db.pragma(`user_version = ${formatVersionFor(init)}`);
       db.exec(SCHEMA);
       const meta = db.prepare<[string, string]>("INSERT INTO meta(key, value) VALUES (?, ?)");
       for (const [k, v] of Object.entries(init.meta)) meta.run(k, v);
@@ -74,6 +75,7 @@ export class TraceWriter {
     );
     this.insertEvent = db.prepare("INSERT INTO event(step, kind, vector, error_code, eip, cpl_before, cpl_after, handler_eip) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     this.insertSerial = db.prepare("INSERT INTO serial(step, stream, byte) VALUES (?, ?, ?)");
+    this.insertInput = db.prepare("INSERT INTO input(step, device, data) VALUES (?, ?, ?)");
     this.insertKeyframe = db.prepare("INSERT INTO keyframe(step, state) VALUES (?, ?)");
     this.insertPage = db.prepare("INSERT INTO page(keyframe, page, data) VALUES (?, ?, ?)");
     this.insertSector = db.prepare("INSERT INTO disk_sector(drive, sector, keyframe, data) VALUES (?, ?, ?, ?)");
@@ -113,6 +115,12 @@ export class TraceWriter {
     }
     const s = b.serial;
     for (let i = 0; i < s.length; i += SERIAL_FIELDS) this.insertSerial.run(s[i], s[i + 1], s[i + 2]);
+    const inp = b.inputs;
+    for (let i = 0; i < inp.length; ) {
+      const n = inp[i + 2];
+      this.insertInput.run(inp[i], inp[i + 1], Buffer.from(Uint8Array.from(inp.subarray(i + 3, i + 3 + n))));
+      i += 3 + n;
+    }
     this.updateProgress.run(b.upTo, b.writes, b.seq + 1);
   }
 

@@ -31,6 +31,7 @@ describe("exit statuses in --help", () => {
     [["explain"], [/\b0 when explained/, /\b2 for bad input/]],
     [["diff"], [/\b0 when compared/, /\b2 for bad input/]],
     [["screen"], [/\b0 when printed/, /\b2 for bad input/]],
+    [["find-output"], [/\b0 when found/, /\b3 when the text was never printed/, /\b2 for bad input/]],
   ])("ttd %s --help", (cmd, expected) => {
     const r = ttd([...cmd, "--help"]);
     expect(r.status).toBe(0);

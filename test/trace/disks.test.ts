@@ -8,6 +8,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
 import Database from "better-sqlite3";
 import { beforeAll, describe, expect, test } from "vitest";
 import { Machine } from "../../src/machine/machine.js";
@@ -147,4 +148,52 @@ describe.skipIf(!canBuildGuests)("disks in recordings", () => {
       trace.close();
     }
   }, 120_000);
+});
+
+describe.skipIf(!canBuildGuests)("disks travel in the bundle", () => {
+  test("packed, moved to another folder with the image deleted: the same reads and writes; a changed image is refused", async () => {
+    requireBuiltCli();
+    const dir = tmpDir();
+    const elf = buildCGuest(dir, "ide");
+    const imgPath = path.join(dir, "moved.img");
+    fs.writeFileSync(imgPath, patternImage(SECTORS));
+    const out = path.join(dir, "moved.trace");
+    const r = ttd(["record", elf, "--cmdline", "0", "--hda", imgPath, "-o", out, "--no-progress"]);
+    expect(r.stderr).toContain("stopped: exit");
+    const portsOf = (trace: Trace) => trace.portIo(0x1f0, trace.startStep, trace.steps, { limit: 1_000_000 }).map((a) => `${a.step}:${a.direction === "out" ? "w" : "r"}:${a.value}`);
+    const original = Trace.open(out);
+    const ioBefore = portsOf(original);
+    const overlayBefore = original.stateAt(original.steps).machine.disks[0]!.overlaySectors();
+    original.close();
+    expect(ioBefore.length).toBeGreaterThan(0);
+    expect(ioBefore.some((a) => a.includes(":w:"))).toBe(true);
+
+    const bundle = path.join(dir, "moved.ttdb");
+    expect(ttd(["pack", out, "-o", bundle]).status).toBe(0);
+    const elsewhere = tmpDir();
+    fs.renameSync(bundle, path.join(elsewhere, "moved.ttdb"));
+    fs.rmSync(imgPath);
+    fs.rmSync(out);
+    const rec = openRecording(path.join(elsewhere, "moved.ttdb"), { cacheDir: path.join(elsewhere, "cache") });
+    try {
+      expect(portsOf(rec.trace)).toEqual(ioBefore);
+      expect(rec.trace.stateAt(rec.trace.steps).machine.disks[0]!.overlaySectors()).toEqual(overlayBefore);
+    } finally {
+      rec.close();
+    }
+
+    // The image stored in a trace is checked on replay: one changed byte is refused, naming the disk.
+    const changed = path.join(dir, "changed.trace");
+    expect(ttd(["record", elf, "--cmdline", "0", "--hda", (fs.writeFileSync(imgPath, patternImage(SECTORS)), imgPath), "-o", changed, "--no-progress"]).stderr).toContain("stopped: exit");
+    const db = new Database(changed);
+    const row = db.prepare("SELECT offset, data FROM disk_chunk WHERE drive = 0 ORDER BY offset LIMIT 1").get() as { offset: number; data: Buffer };
+    const bytes = inflateRawSync(row.data);
+    bytes[100] ^= 0xff;
+    db.prepare("UPDATE disk_chunk SET data = ? WHERE drive = 0 AND offset = ?").run(deflateRawSync(bytes), row.offset);
+    db.close();
+    const refused = ttd(["print", "$eax", "--trace", changed, "--at", "end"]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr.trim().split("\n")).toHaveLength(1);
+    expect(refused.stderr).toMatch(/changed\.trace: corrupt trace \((table disk_chunk fails its checksum|disk moved\.img does not match its SHA-256)\)/);
+  }, 300_000);
 });

@@ -156,7 +156,7 @@ describe("table checksums", () => {
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as { checked: string[] };
     expect(j.checked).toContain("image checksum");
-    expect(j.checked).toContain("checksums of all 9 tables");
+    expect(j.checked).toContain("checksums of all 13 tables");
   });
 });
 

@@ -1,0 +1,172 @@
+/*
+ * A tiny interrupt-driven shell for the record-and-replay tests of input from outside: it takes
+ * characters from COM1 (received-data interrupt, IRQ 4) and from the PS/2 keyboard (IRQ 1, set 1 scan
+ * codes as the 8042 translates them), echoes them, and runs each line as a command:
+ *
+ *   sum A B C...   prints sum=<total>            rev TEXT   prints TEXT backwards
+ *   ticks          prints the PIT ticks so far   date       prints the CMOS clock
+ *   spin           computes for a while without halting, then prints the ticks it took
+ *   quit           prints bye and leaves through isa-debug-exit with status 0 ((0 << 1) | 1 = 1)
+ *
+ * Between interrupts it halts, and a 10 kHz PIT tick runs throughout, so when the input arrives
+ * changes what `ticks` prints: a replay that delivered a byte a step late would print differently.
+ */
+typedef unsigned char u8;
+typedef unsigned short u16;
+typedef unsigned int u32;
+
+__attribute__((section(".multiboot"), used, aligned(4)))
+static const u32 multiboot_header[3] = { 0x1BADB002, 0x0, -(0x1BADB002 + 0x0) };
+
+static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+static inline u8 inb(u16 port) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+
+#define COM1 0x3f8
+
+static void putc(char c) { while (!(inb(COM1 + 5) & 0x20)) {} outb(COM1, (u8)c); }
+static void puts(const char *s) { while (*s) putc(*s++); }
+static void dec(u32 v) {
+  char b[12]; int n = 0;
+  do { b[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+  while (n) putc(b[--n]);
+}
+static void dec2(u32 v) { putc((char)('0' + v / 10 % 10)); putc((char)('0' + v % 10)); }
+
+struct gate { u16 lo, sel; u8 zero, flags; u16 hi; } __attribute__((packed));
+static struct gate idt[256];
+static struct { u16 limit; u32 base; } __attribute__((packed)) idtr = { sizeof(idt) - 1, (u32)idt };
+
+/* Characters from both devices, filled by the interrupt handlers. */
+volatile u8 ring[256];
+volatile u32 head, tail;
+volatile u32 ticks;
+static u32 shift;
+
+static const char keymap[0x3a] = {
+  0, 27, '1', '2', '3', '4', '5', '6', '7', '8', '9', '0', '-', '=', 8, '\t',
+  'q', 'w', 'e', 'r', 't', 'y', 'u', 'i', 'o', 'p', '[', ']', '\n', 0, 'a', 's',
+  'd', 'f', 'g', 'h', 'j', 'k', 'l', ';', '\'', '`', 0, '\\', 'z', 'x', 'c', 'v',
+  'b', 'n', 'm', ',', '.', '/', 0, '*', 0, ' ',
+};
+static const char shifted[] = "!@#$%^&*()_+";
+
+void uart_irq(void) {
+  (void)inb(COM1 + 2);
+  while (inb(COM1 + 5) & 0x01) ring[head++ & 255] = inb(COM1);
+  outb(0x20, 0x20);
+}
+
+void kbd_irq(void) {
+  u8 sc = inb(0x60);
+  if (sc == 0x2a || sc == 0x36) shift = 1;
+  else if (sc == 0xaa || sc == 0xb6) shift = 0;
+  else if (sc < 0x3a && keymap[sc]) {
+    char c = keymap[sc];
+    if (shift && c >= 'a' && c <= 'z') c = (char)(c - 32);
+    else if (shift && c >= '0' && c <= '9') c = shifted[c == '0' ? 9 : c - '1'];
+    ring[head++ & 255] = (u8)c;
+  }
+  outb(0x20, 0x20);
+}
+
+void timer_irq(void) { ticks++; outb(0x20, 0x20); }
+
+void isr0(void); void isr1(void); void isr4(void); void isr_other(void);
+__asm__(
+  ".text\n"
+  "isr0: pusha\n call timer_irq\n popa\n iret\n"
+  "isr1: pusha\n call kbd_irq\n popa\n iret\n"
+  "isr4: pusha\n call uart_irq\n popa\n iret\n"
+  "isr_other: push %eax\n mov $0x20, %al\n out %al, $0xa0\n out %al, $0x20\n pop %eax\n iret\n");
+
+static void set_gate(int v, void (*h)(void)) {
+  u32 a = (u32)h;
+  idt[v].lo = (u16)a; idt[v].hi = (u16)(a >> 16); idt[v].sel = 0x08; idt[v].zero = 0; idt[v].flags = 0x8e;
+}
+
+static u8 cmos(u8 reg) { outb(0x70, reg); u8 v = inb(0x71); return (u8)((v >> 4) * 10 + (v & 15)); }
+
+static int starts(const char *line, const char *word) {
+  while (*word) if (*line++ != *word++) return 0;
+  return *line == ' ' || *line == 0;
+}
+
+static void run(char *line) {
+  if (starts(line, "sum")) {
+    u32 total = 0, cur = 0;
+    for (char *p = line + 3;; p++) {
+      if (*p >= '0' && *p <= '9') cur = cur * 10 + (u32)(*p - '0');
+      else { total += cur; cur = 0; if (!*p) break; }
+    }
+    puts("sum="); dec(total); putc('\n');
+  } else if (starts(line, "rev")) {
+    char *p = line + 3;
+    while (*p == ' ') p++;
+    char *e = p;
+    while (*e) e++;
+    while (e > p) putc(*--e);
+    putc('\n');
+  } else if (starts(line, "ticks")) {
+    puts("ticks="); dec(ticks); putc('\n');
+  } else if (starts(line, "spin")) {
+    u32 t0 = ticks;
+    volatile u32 x = 0;
+    for (u32 i = 0; i < 200000; i++) x += i;
+    puts("spun ticks="); dec(ticks - t0); putc('\n');
+  } else if (starts(line, "date")) {
+    puts("20"); dec2(cmos(9)); putc('-'); dec2(cmos(8)); putc('-'); dec2(cmos(7)); putc(' ');
+    dec2(cmos(4)); putc(':'); dec2(cmos(2)); putc(':'); dec2(cmos(0)); putc('\n');
+  } else if (starts(line, "quit")) {
+    puts("bye\n");
+    __asm__ volatile("outl %0, %1" : : "a"(0u), "Nd"((u16)0xf4));
+  } else if (line[0]) {
+    puts("unknown: "); puts(line); putc('\n');
+  }
+}
+
+void main(void) {
+  for (int v = 0; v < 256; v++) set_gate(v, isr_other);
+  set_gate(0x20, isr0); set_gate(0x21, isr1); set_gate(0x24, isr4);
+  __asm__ volatile("lidt %0" : : "m"(idtr));
+  outb(0x20, 0x11); outb(0xa0, 0x11);
+  outb(0x21, 0x20); outb(0xa1, 0x28);
+  outb(0x21, 0x04); outb(0xa1, 0x02);
+  outb(0x21, 0x01); outb(0xa1, 0x01);
+  outb(0x21, 0xec); outb(0xa1, 0xff); /* IRQ 0, 1 and 4 */
+  outb(0x43, 0x34); outb(0x40, 119); outb(0x40, 0); /* 10 kHz */
+
+  outb(COM1 + 1, 0x00);
+  outb(COM1 + 3, 0x80); outb(COM1 + 0, 1); outb(COM1 + 1, 0);
+  outb(COM1 + 3, 0x03);
+  outb(COM1 + 2, 0x07); /* FIFO on, trigger 1 */
+  outb(COM1 + 4, 0x0b);
+  while (inb(COM1 + 5) & 0x01) (void)inb(COM1);
+  outb(COM1 + 1, 0x01);
+  puts("shell ready\n$ ");
+
+  char line[128];
+  u32 n = 0;
+  for (;;) {
+    __asm__ volatile("cli");
+    if (tail == head) { __asm__ volatile("sti; hlt"); continue; }
+    __asm__ volatile("sti");
+    char c = (char)ring[tail++ & 255];
+    if (c == '\r') c = '\n';
+    if (c == 8 || c == 127) { if (n) { n--; puts("\b \b"); } continue; }
+    if (c == '\n') {
+      putc('\n');
+      line[n] = 0;
+      run(line);
+      n = 0;
+      puts("$ ");
+      continue;
+    }
+    if (n < sizeof(line) - 1 && c >= ' ' && c < 127) { line[n++] = c; putc(c); }
+  }
+}
+
+__attribute__((used)) u8 stack[16384] __attribute__((aligned(16)));
+__asm__(
+  ".text\n.globl _start\n_start:\n"
+  " mov $stack+16384, %esp\n call main\n"
+  "2: hlt\n jmp 2b\n");

@@ -7,7 +7,9 @@
  * Time is cut three ways:
  *  - chunks of `chunkSteps` steps, by step number: the write index says which lines each chunk wrote;
  *  - keyframes about every `keyframeSteps` steps (where a run slice ends): state plus dirtied pages;
- *  - batches (about every 100 ms of wall time): one writer transaction, the unit of crash safety.
+ *  - batches every BATCH_STEPS steps (at the first chunk boundary after a keyframe past it): one
+ *    writer transaction, the unit of crash safety. Cut by steps, never by wall time, so one recording
+ *    made twice gives the same trace bytes however loaded the host is.
  */
 import { createHash } from "node:crypto";
 import type { Machine, RunResult } from "../machine/machine.js";
@@ -84,8 +86,13 @@ export interface RecordResult {
   threaded: boolean;
 }
 
-/** Wall time between batches: about the most a crash can lose. */
-const BATCH_MS = 250;
+/**
+ * Steps between batches: about the most a crash can lose (a quarter to one second of recording at
+ * 8-30 million steps/s).
+ */
+const BATCH_STEPS = 1 << 23;
+/** Wall time between yields to the event loop (writer acknowledgements, Ctrl-C, progress). */
+const YIELD_MS = 100;
 /** Uncommitted batch data allowed before the machine waits for the writer. */
 const MAX_PENDING_BYTES = 8 << 20;
 
@@ -385,8 +392,9 @@ export class Recorder {
 
       const limit = opts.maxSteps ?? Infinity;
       const progressMs = opts.progressIntervalMs ?? 500;
-      let lastBatch = performance.now();
-      let lastProgress = lastBatch;
+      let lastYield = performance.now();
+      let lastProgress = lastYield;
+      let nextBatch = (Math.floor(cpu.steps / BATCH_STEPS) + 1) * BATCH_STEPS;
       const K = this.keyframeSteps;
       let nextKeyframe = (Math.floor(cpu.steps / K) + 1) * K;
       for (;;) {
@@ -408,15 +416,16 @@ export class Recorder {
         obs.endSegment();
         takeKeyframe(obs.takeDirtyPages());
         nextKeyframe = (Math.floor(cpu.steps / K) + 1) * K;
+        // A batch ends only on a chunk boundary, so no chunk's index entries are split across batches
+        // (a slice overshoots its limit by one step when a fault's delivery follows its abort);
+        // otherwise it waits for the next keyframe.
+        if (cpu.steps >= nextBatch && cpu.steps % this.chunkSteps === 0) {
+          flush();
+          nextBatch = (Math.floor(cpu.steps / BATCH_STEPS) + 1) * BATCH_STEPS;
+        }
         const now = performance.now();
-        if (now - lastBatch >= BATCH_MS) {
-          // A batch ends only on a chunk boundary, so no chunk's index entries are split across
-          // batches (a slice overshoots its limit by one step when a fault's delivery follows its
-          // abort); otherwise it waits for the next keyframe.
-          if (cpu.steps % this.chunkSteps === 0) {
-            flush();
-            lastBatch = now;
-          }
+        if (now - lastYield >= YIELD_MS) {
+          lastYield = now;
           // Let the writer's acknowledgements, Ctrl-C and output reach us; wait if the writer lags.
           await new Promise<void>((resolve) => setImmediate(resolve));
           await sink.drain(MAX_PENDING_BYTES);

@@ -22,6 +22,7 @@ import { formatValue } from "../symbols/format.js";
 import { renderWhyWrite } from "../query/render.js";
 import { whyWrite } from "../query/why-write.js";
 import { screenAt } from "../query/screen.js";
+import { ReplayTimeline, type Search, type StopConditions } from "../query/timeline.js";
 import { changedFpuRegisters, fpuRegisters, type FpuRegister } from "../query/fpu-registers.js";
 import { explain, ExplainError, type Explanation } from "../query/explain.js";
 import { findCrash } from "../query/crash.js";
@@ -202,8 +203,6 @@ const PROGRESS_EVERY = 4096;
 const BACK_WINDOW = 4096;
 /** The longest near call: a segment override, then FF /2 with a SIB byte and a 32-bit displacement. */
 const MAX_CALL_LENGTH = 8;
-/** Steps searched for breakpoints at compiled speed between redraws (10-20 ms). */
-const BREAKPOINT_SLICE = 2_000_000;
 
 export const HELP: readonly [string, string][] = [
   ["n / p", "next step / previous step (reverse)"],
@@ -256,7 +255,8 @@ export class DebuggerViewModel {
   private idleWaiters: (() => void)[] = [];
   private listener: (() => void) | null = null;
   private readonly sliceMs: number;
-  private readonly breakpointSlice: number;
+  /** Continue, reverse-continue and instruction searches (shared with the gdb stub). */
+  private readonly timeline: ReplayTimeline;
   private readonly unitsPerSlice: number;
   /** Per code address: the instruction's length and whether it is a call or a return. */
   private readonly insnCache = new Map<number, { call: boolean; ret: boolean; length: number }>();
@@ -272,7 +272,7 @@ export class DebuggerViewModel {
     this.trace = recording.trace;
     this.sliceMs = options.sliceMs ?? 40;
     this.unitsPerSlice = options.unitsPerSlice ?? Infinity;
-    this.breakpointSlice = options.breakpointSliceSteps ?? BREAKPOINT_SLICE;
+    this.timeline = new ReplayTimeline(this.trace, { breakpointSliceSteps: options.breakpointSliceSteps });
     const start = at ?? this.trace.startStep;
     this.step = this.clamp(start);
     // The recording as named (a bundle's path, not the trace extracted from it into the cache).
@@ -445,7 +445,7 @@ export class DebuggerViewModel {
     if (this.breakpoints.size === 0 && this.watches.length === 0) {
       return dir > 0 ? this.goTo(this.trace.steps, "no breakpoints or watches: went to the end") : this.goTo(this.trace.startStep, "no breakpoints or watches: went to the start");
     }
-    this.startJob(dir > 0 ? "continue" : "reverse-continue", dir > 0 ? this.continueForward() : this.continueBackward());
+    this.startJob(dir > 0 ? "continue" : "reverse-continue", this.continueJob(dir));
   }
 
   /**
@@ -873,55 +873,42 @@ export class DebuggerViewModel {
     this.invalidate();
   }
 
-  private *continueForward(): JobBody {
-    const from = this.step + 1;
-    if (from > this.trace.steps) return this.say("at the end of the trace");
-    let stop: { step: number; why: string } | null = null;
-    for (const w of this.watches) {
-      yield `continue: checking watch ${w.expression}... (Esc cancels)`;
-      const hit = this.trace.writesIn(w.range, from, this.trace.steps, { limit: 1 })[0];
-      if (hit !== undefined && (stop === null || hit.step < stop.step)) stop = { step: hit.step, why: `watch ${w.expression}: written by step ${fmt(hit.step)} (${hex(hit.oldValue)} -> ${hex(hit.newValue)})` };
+  /** Continue or reverse-continue through the timeline, to a breakpoint, a watched write or an end. */
+  private *continueJob(dir: 1 | -1): JobBody {
+    if (dir > 0 && this.step >= this.trace.steps) return this.say("at the end of the trace");
+    if (dir < 0 && this.step <= this.trace.startStep) return this.say("at the start of the trace");
+    const label = dir > 0 ? "continue" : "reverse-continue";
+    // The timeline's watches stand for this.watches, in order.
+    const watches = this.watches.map((w) => ({ type: "write" as const, address: w.range.address, length: w.range.size, space: w.range.space ?? "linear" }));
+    const cond: StopConditions = { breakpoints: [...this.breakpoints.keys()], watches, writeStop: "at-write" };
+    const stop = yield* this.timelineJob(this.timeline.continue(this.step, dir > 0 ? "forward" : "backward", cond), label);
+    switch (stop.kind) {
+      case "breakpoint":
+        return this.goTo(stop.step, `breakpoint ${this.breakpoints.get(stop.address)} at step ${fmt(stop.step)}`);
+      case "watch": {
+        const w = this.watches[watches.indexOf(stop.watch as (typeof watches)[number])];
+        const hit = stop.write!;
+        const what = dir > 0 ? "written" : "last written";
+        return this.goTo(stop.step, `watch ${w.expression}: ${what} by step ${fmt(hit.step)} (${hex(hit.oldValue)} -> ${hex(hit.newValue)})`);
+      }
+      default:
+        if (dir > 0) this.goTo(this.trace.steps, "no breakpoint or watched write ahead: at the end");
+        else this.goTo(this.trace.startStep, "no breakpoint or watched write behind: at the start");
     }
-    if (this.breakpoints.size > 0) {
-      // Breakpoints only matter before the nearest watched write.
-      const end = stop?.step ?? this.trace.steps;
-      const hit = yield* this.findBreakpoint(from, end, 1);
-      if (hit !== null) stop = hit;
-    }
-    if (stop !== null) this.goTo(stop.step, stop.why);
-    else this.goTo(this.trace.steps, "no breakpoint or watched write ahead: at the end");
   }
 
-  private *continueBackward(): JobBody {
-    const before = this.step;
-    if (before <= this.trace.startStep) return this.say("at the start of the trace");
-    let stop: { step: number; why: string } | null = null;
-    for (const w of this.watches) {
-      yield `reverse-continue: checking watch ${w.expression}... (Esc cancels)`;
-      const hit = this.trace.lastWrite(w.range, before);
-      if (hit !== null && (stop === null || hit.step > stop.step)) stop = { step: hit.step, why: `watch ${w.expression}: last written by step ${fmt(hit.step)} (${hex(hit.oldValue)} -> ${hex(hit.newValue)})` };
+  /** Runs a timeline search as a job, its progress as the job's progress lines. */
+  private *timelineJob<T>(search: Search<T>, label: string): Generator<string, T, void> {
+    for (;;) {
+      const r = search.next();
+      if (r.done) return r.value;
+      yield this.progress(label, r.value.at, r.value.from, r.value.to);
     }
-    if (this.breakpoints.size > 0) {
-      const lowest = stop !== null ? stop.step + 1 : this.trace.startStep;
-      const hit = yield* this.findBreakpoint(lowest, before, -1);
-      if (hit !== null) stop = hit;
-    }
-    if (stop !== null) this.goTo(stop.step, stop.why);
-    else this.goTo(this.trace.startStep, "no breakpoint or watched write behind: at the start");
-  }
-
-  /** The first (dir 1) or last (dir -1) step in [lo, hi) about to execute an instruction at a breakpoint. */
-  private *findBreakpoint(lo: number, hi: number, dir: 1 | -1): Generator<string, { step: number; why: string } | null, void> {
-    const s = yield* this.searchInstructions([...this.breakpoints.keys()], lo, hi, dir, dir > 0 ? "continue" : "reverse-continue");
-    if (s === null) return null;
-    return { step: s, why: `breakpoint ${this.breakpoints.get(this.trace.stateAt(s).regs.eip >>> 0)} at step ${fmt(s)}` };
   }
 
   /**
    * The first (dir 1) or last (dir -1) step in [lo, hi) about to execute an instruction at one of
-   * `eips` and passing `accept` (given the state at that step), through the trace's compiled-speed
-   * search a slice at a time, yielding progress between slices. Backward it searches windows ending
-   * at `hi`, growing, so a near hit is found without searching far.
+   * `eips` and passing `accept` (given the state at that step).
    */
   private *searchInstructions(
     eips: number[],
@@ -931,33 +918,7 @@ export class DebuggerViewModel {
     label: string,
     accept: (regs: Registers) => boolean = () => true,
   ): Generator<string, number | null, void> {
-    const ok = (s: number) => accept(this.trace.stateAt(s).regs);
-    if (dir > 0) {
-      for (let a = lo; a < hi; ) {
-        const b = Math.min(hi, a + this.breakpointSlice);
-        const s = this.trace.findInstruction(eips, a, b, "first");
-        if (s !== null && ok(s)) return s;
-        a = s !== null ? s + 1 : b;
-        if (a < hi) yield this.progress(label, a, lo, hi);
-      }
-      return null;
-    }
-    let window = Math.min(BACK_WINDOW, this.breakpointSlice);
-    for (let b = hi; b > lo; ) {
-      const a = Math.max(lo, b - window);
-      // The last hit in [a, top) that passes; a rejected hit narrows the window to before it.
-      for (let top = b; ; ) {
-        const s = this.trace.findInstruction(eips, a, top, "last");
-        if (s === null) break;
-        if (ok(s)) return s;
-        top = s;
-        yield this.progress(label, s, hi, lo);
-      }
-      b = a;
-      window = Math.min(window * 4, this.breakpointSlice);
-      if (b > lo) yield this.progress(label, b, hi, lo);
-    }
-    return null;
+    return yield* this.timelineJob(this.timeline.findInstruction(eips, lo, hi, dir > 0 ? "forward" : "backward", accept), label);
   }
 
   private *stepOverJob(call: StepRecord, length: number): JobBody {

@@ -32,7 +32,8 @@ function comiFlags(c: number): number {
 /** ttd's answer for one oracle line, formatted as the oracle prints it. */
 function evaluate(op: string, a: string, b: string): string {
   if (a.length === 8) {
-    const x = parseInt(a, 16) | 0, y = parseInt(b, 16) | 0;
+    // Unsigned, as lanes read from a Uint32Array are.
+    const x = parseInt(a, 16) >>> 0, y = parseInt(b, 16) >>> 0;
     switch (op) {
       case "addss": return hex(f32Arith(0, x, y), 8);
       case "subss": return hex(f32Arith(1, x, y), 8);
@@ -46,15 +47,15 @@ function evaluate(op: string, a: string, b: string): string {
       case "cvtss2sd": f32ToF64(y); return hex64(bits64.lo, bits64.hi);
       case "cvtss2si": return hex(f32ToInt32(y, false), 8);
       case "cvttss2si": return hex(f32ToInt32(y, true), 8);
-      case "cvtsi2ss": return hex(int32ToF32(y), 8);
+      case "cvtsi2ss": return hex(int32ToF32(y | 0), 8);
       default: {
         const imm = Number(op.slice(5));
         return hex(predicateHolds(imm, f32Compare(x, y, predicateSignalsQuiet(imm))) ? -1 : 0, 8);
       }
     }
   }
-  const xl = parseInt(a.slice(8), 16) | 0, xh = parseInt(a.slice(0, 8), 16) | 0;
-  const yl = parseInt(b.slice(8), 16) | 0, yh = parseInt(b.slice(0, 8), 16) | 0;
+  const xl = parseInt(a.slice(8), 16) >>> 0, xh = parseInt(a.slice(0, 8), 16) >>> 0;
+  const yl = parseInt(b.slice(8), 16) >>> 0, yh = parseInt(b.slice(0, 8), 16) >>> 0;
   const arith = (k: number) => { f64Arith(k, xl, xh, yl, yh); return hex64(bits64.lo, bits64.hi); };
   switch (op) {
     case "addsd": return arith(0);

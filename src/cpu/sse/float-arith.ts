@@ -3,8 +3,9 @@
  * or double precision, with SSE's NaN rules (first source NaN wins, quieted; invalid operations give
  * the default NaN), DAZ, the denormal flag, and exact rounding through float-round.ts.
  *
- * Lanes travel as bit patterns (single: one dword; double: two dwords, result in `bits64`); values
- * that are not NaNs become JS numbers for the arithmetic.
+ * Lanes travel as bit patterns (single: one dword; double: two dwords, result in `bits64`), signed
+ * or unsigned alike (so signs are tested with masks); values that are not NaNs become JS numbers for
+ * the arithmetic.
  */
 import { fpEnv, MX_DE, MX_IE, MX_ZE, RC_DOWN } from "./mxcsr.js";
 import {
@@ -20,7 +21,7 @@ export const OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3;
 /** A single-precision source operand (not a NaN) as a number: DAZ or the denormal flag applied. */
 export function f32Operand(b: number): number {
   if (f32IsDenormal(b)) {
-    if (fpEnv.daz) return b < 0 ? -0 : 0;
+    if (fpEnv.daz) return (b & 0x80000000) !== 0 ? -0 : 0;
     fpEnv.flags |= MX_DE;
   }
   return f32Value(b);
@@ -28,7 +29,7 @@ export function f32Operand(b: number): number {
 
 export function f64Operand(lo: number, hi: number): number {
   if (f64IsDenormal(lo, hi)) {
-    if (fpEnv.daz) return hi < 0 ? -0 : 0;
+    if (fpEnv.daz) return (hi & 0x80000000) !== 0 ? -0 : 0;
     fpEnv.flags |= MX_DE;
   }
   return f64Value(lo, hi);
@@ -74,14 +75,14 @@ function zeroDivideHidesDenormal(before: number): void {
 
 export function f32Sqrt(a: number): number {
   if (f32IsNaN(a)) return f32NaNResult(a, a);
-  if (a < 0 && (a & 0x7fffffff) !== 0 && !(fpEnv.daz && f32IsDenormal(a))) return F32_DEFAULT_NAN | invalidFlag();
+  if ((a & 0x80000000) !== 0 && (a & 0x7fffffff) !== 0 && !(fpEnv.daz && f32IsDenormal(a))) return F32_DEFAULT_NAN | invalidFlag();
   const v = sqrtRounded(f32Operand(a), SINGLE);
   return v !== v ? F32_DEFAULT_NAN : f32Bits(v);
 }
 
 export function f64Sqrt(lo: number, hi: number): void {
   if (f64IsNaN(lo, hi)) return f64NaNResult(lo, hi, lo, hi);
-  if (hi < 0 && ((hi & 0x7fffffff) !== 0 || lo !== 0) && !(fpEnv.daz && f64IsDenormal(lo, hi))) {
+  if ((hi & 0x80000000) !== 0 && ((hi & 0x7fffffff) !== 0 || lo !== 0) && !(fpEnv.daz && f64IsDenormal(lo, hi))) {
     fpEnv.flags |= MX_IE;
     bits64.lo = 0;
     bits64.hi = F64_DEFAULT_NAN_HI;

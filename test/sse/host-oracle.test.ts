@@ -13,6 +13,9 @@ import { bits64 } from "../../src/cpu/sse/float-bits.js";
 import { f32Arith, f32Sqrt, f64Arith, f64Sqrt } from "../../src/cpu/sse/float-arith.js";
 import { CMP_EQUAL, CMP_LESS, CMP_UNORDERED, f32Compare, f32MinMax, f64Compare, f64MinMax, predicateHolds, predicateSignalsQuiet } from "../../src/cpu/sse/float-compare.js";
 import { f32ToF64, f32ToInt32, f64ToF32, f64ToInt32, int32ToF32 } from "../../src/cpu/sse/conversions.js";
+import { vectorInstruction } from "../../src/cpu/sse/instruction-table.js";
+import { A, B, PFX_66, R } from "../../src/cpu/sse/vector-unit.js";
+import type { CPU } from "../../src/cpu/cpu.js";
 
 const hasGcc = spawnSync("gcc", ["--version"], { stdio: "ignore" }).status === 0;
 const canRun = hasGcc && arch() === "x64";
@@ -78,31 +81,58 @@ function evaluate(op: string, a: string, b: string): string {
   }
 }
 
+/** Builds and runs one oracle program; its output lines. */
+function runOracle(name: string, args: string[]): string[] {
+  const dir = mkdtempSync(join(tmpdir(), "ttd-sse-oracle-"));
+  try {
+    const exe = join(dir, name);
+    execFileSync("gcc", ["-O1", "-msse2", "-o", exe, new URL(`./oracle/${name}.c`, import.meta.url).pathname]);
+    const out = execFileSync(exe, args, { encoding: "latin1", maxBuffer: 1 << 28 });
+    return out.split("\n").filter((l) => l.length > 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe.skipIf(!canRun)("SSE2 packed integer instructions vs the host CPU", () => {
+  it("agree on random and edge operands", () => {
+    const lines = runOracle("packed-oracle", ["400", "777"]);
+    const failures: string[] = [];
+    const ops = new Set<string>();
+    for (const line of lines) {
+      const f = line.split(" ");
+      const e = vectorInstruction(parseInt(f[0], 16), PFX_66)!;
+      ops.add(e.mnemonic);
+      for (let i = 0; i < 4; i++) {
+        A.u32[i] = parseInt(f[1 + i], 16);
+        B.u32[i] = parseInt(f[5 + i], 16);
+      }
+      R.copyFrom(A);
+      e.handler(null as unknown as CPU, 4);
+      const got = Array.from(R.u32, (v) => hex(v, 8)).join(" ");
+      if (got !== f.slice(9).join(" ")) failures.push(`${e.mnemonic} ${line} -> ttd ${got}`);
+    }
+    console.log(`packed oracle: ${lines.length} cases over ${ops.size} instructions; ${failures.length} differ`);
+    expect(failures.slice(0, 20)).toEqual([]);
+  });
+});
+
 describe.skipIf(!canRun)("SSE float lanes vs the host CPU", () => {
   it("agree on results and MXCSR flags in every rounding mode, DAZ and FTZ", () => {
-    const dir = mkdtempSync(join(tmpdir(), "ttd-sse-oracle-"));
-    try {
-      const exe = join(dir, "sse-oracle");
-      execFileSync("gcc", ["-O1", "-msse2", "-o", exe, new URL("./oracle/sse-oracle.c", import.meta.url).pathname]);
-      const out = execFileSync(exe, [String(CASES_PER_OP_AND_MODE), "12345"], { encoding: "latin1", maxBuffer: 1 << 28 });
-      const lines = out.split("\n").filter((l) => l.length > 0);
-      const failures: string[] = [];
-      const perOp = new Map<string, number>();
-      for (const line of lines) {
-        const [op, csrHex, a, b, res, flags] = line.split(" ");
-        const csr = parseInt(csrHex, 16);
-        beginFp(csr);
-        let got = evaluate(op, a, b);
-        // The integer conversions print a 32-bit register zero-extended in the oracle's 64-bit field.
-        if (got.length < res.length) got = got.padStart(res.length, "0");
-        const gotFlags = (fpEnv.flags & 0x3f).toString(16);
-        perOp.set(op, (perOp.get(op) ?? 0) + 1);
-        if (got !== res || gotFlags !== flags) failures.push(`${line}  -> ttd ${got} ${gotFlags}`);
-      }
-      console.log(`host oracle: ${lines.length} cases over ${perOp.size} instructions, 16 MXCSR modes; ${failures.length} differ`);
-      expect(failures.slice(0, 40)).toEqual([]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const lines = runOracle("sse-oracle", [String(CASES_PER_OP_AND_MODE), "12345"]);
+    const failures: string[] = [];
+    const perOp = new Map<string, number>();
+    for (const line of lines) {
+      const [op, csrHex, a, b, res, flags] = line.split(" ");
+      const csr = parseInt(csrHex, 16);
+      beginFp(csr);
+      let got = evaluate(op, a, b);
+      // The integer conversions print a 32-bit register zero-extended in the oracle's 64-bit field.
+      if (got.length < res.length) got = got.padStart(res.length, "0");
+      const gotFlags = (fpEnv.flags & 0x3f).toString(16);
+      perOp.set(op, (perOp.get(op) ?? 0) + 1);
+      if (got !== res || gotFlags !== flags) failures.push(`${line}  -> ttd ${got} ${gotFlags}`);
+    console.log(`host oracle: ${lines.length} cases over ${perOp.size} instructions, 16 MXCSR modes; ${failures.length} differ`);
+    expect(failures.slice(0, 40)).toEqual([]);
   }, 120_000);
 });

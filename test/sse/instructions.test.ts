@@ -175,7 +175,6 @@ describe("FXSAVE/FXRSTOR", () => {
     const f = m.cpu.fpu;
     f.fcw = 0x027f;
     f.setStatusWord(0x3800 | 0x20);
-    f.ftw = 0xfff0 | 1 << 2 | 2 << 0; // R0 special? overwritten below by contents: R0 zero, R1 valid
     f.mant.set([0, 0, 0, 0x80000000]);
     f.signExp.set([0, 0x3fff]);
     f.ftw = (3 << 4) | (3 << 6) | (3 << 8) | (3 << 10) | (3 << 12) | (3 << 14); // R0, R1 in use
@@ -190,7 +189,6 @@ describe("FXSAVE/FXRSTOR", () => {
     // ST(0) is physical R7 (TOP 7); R1 is ST(2).
     expect(rd32(m, DATA + 32 + 2 * 16 + 4)).toBe(0x80000000);
     expect(rd32(m, DATA + 160 + 7 * 16 + 12)).toBe(4);
-    const saved = saveCpuState(m.cpu);
     f.reset();
     exec(m, [0x0f, 0xae, ...mem(1, DATA)]);
     // R0 holds zero (tag 1), R1 a normal number (tag 0), the rest empty.
@@ -198,7 +196,6 @@ describe("FXSAVE/FXRSTOR", () => {
     expect(f.statusWord()).toBe(0x3820);
     expect(xmm(7)).toEqual([1, 2, 3, 4]);
     expect(f.mxcsr).toBe(0x3f80);
-    void saved;
     expect(fault([0x0f, 0xae, ...mem(0, DATA + 8)])).toBe(13);
     wr32(m, DATA + 24, 0x20000);
     f.mxcsr = 0x1f80;

@@ -104,9 +104,9 @@ function add(op: number, prefix: number, mnemonic: string, form: Form, handler: 
   };
 }
 
-/** An integer operation in its MMX (no prefix) and SSE2 (66) forms. */
-function integer(op: number, mnemonic: string, handler: (n: number) => void, mmx = true): void {
-  if (mmx) add(op, PFX_NONE, mnemonic, Form.RegFromRm, (_c, n) => handler(n), { reg: MM });
+/** An integer operation in its MMX (no prefix) and SSE2 (66) forms; `mmxMem`: the MMX form's memory operand size. */
+function integer(op: number, mnemonic: string, handler: (n: number) => void, mmx = true, mmxMem = 8): void {
+  if (mmx) add(op, PFX_NONE, mnemonic, Form.RegFromRm, (_c, n) => handler(n), { reg: MM, mem: mmxMem });
   add(op, PFX_66, mnemonic, Form.RegFromRm, (_c, n) => handler(n));
 }
 
@@ -220,9 +220,10 @@ add(0xe6, PFX_F2, "cvtpd2dq", Form.RegFromRm, () => F.cvtPd2Dq(false), { fp: tru
 add(0xe6, PFX_F3, "cvtdq2pd", Form.RegFromRm, F.cvtDq2Pd, { mem: 8 });
 
 // ---- Packed integers (MMX and SSE2) --------------------------------------------------------------
-integer(0x60, "punpcklbw", S.punpcklbw);
-integer(0x61, "punpcklwd", S.punpcklwd);
-integer(0x62, "punpckldq", S.punpckldq);
+// The MMX low unpacks read only the low half of their source: a 32-bit memory operand.
+integer(0x60, "punpcklbw", S.punpcklbw, true, 4);
+integer(0x61, "punpcklwd", S.punpcklwd, true, 4);
+integer(0x62, "punpckldq", S.punpckldq, true, 4);
 integer(0x63, "packsswb", S.packsswb);
 integer(0x64, "pcmpgtb", I.pcmpgtb);
 integer(0x65, "pcmpgtw", I.pcmpgtw);
@@ -314,9 +315,9 @@ function shiftImmediate(cpu: CPU, n: number): void {
 
 let opcodeNow = 0;
 
-/** The entry for second opcode byte `op` under the current prefixes, if there is one. */
-export function lookupVector(cpu: CPU, op: number): VectorInstruction | undefined {
-  return TABLE[(op << 2) | mandatoryPrefix(cpu)];
+/** The entry for second opcode byte `op` with mandatory prefix `prefix` (PFX_*), if there is one. */
+export function vectorInstruction(op: number, prefix: number): VectorInstruction | undefined {
+  return TABLE[(op << 2) | prefix];
 }
 
 /** Executes 0F `op` if it is an MMX/SSE instruction; false when the table has no entry. */

@@ -132,6 +132,7 @@ describe.skipIf(!canRun)("SSE float lanes vs the host CPU", () => {
       const gotFlags = (fpEnv.flags & 0x3f).toString(16);
       perOp.set(op, (perOp.get(op) ?? 0) + 1);
       if (got !== res || gotFlags !== flags) failures.push(`${line}  -> ttd ${got} ${gotFlags}`);
+    }
     console.log(`host oracle: ${lines.length} cases over ${perOp.size} instructions, 16 MXCSR modes; ${failures.length} differ`);
     expect(failures.slice(0, 40)).toEqual([]);
   }, 120_000);

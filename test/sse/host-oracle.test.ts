@@ -8,13 +8,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { arch, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { beginFp, fpEnv } from "../../src/cpu/sse/mxcsr.js";
+import { beginFp, fpEnv, settleFpFlags } from "../../src/cpu/sse/mxcsr.js";
 import { bits64 } from "../../src/cpu/sse/float-bits.js";
 import { f32Arith, f32Sqrt, f64Arith, f64Sqrt } from "../../src/cpu/sse/float-arith.js";
 import { CMP_EQUAL, CMP_LESS, CMP_UNORDERED, f32Compare, f32MinMax, f64Compare, f64MinMax, predicateHolds, predicateSignalsQuiet } from "../../src/cpu/sse/float-compare.js";
 import { f32ToF64, f32ToInt32, f64ToF32, f64ToInt32, int32ToF32 } from "../../src/cpu/sse/conversions.js";
 import { vectorInstruction } from "../../src/cpu/sse/instruction-table.js";
-import { A, B, PFX_66, R } from "../../src/cpu/sse/vector-unit.js";
+import { A, B, PFX_66, PFX_F3, PFX_NONE, R } from "../../src/cpu/sse/vector-unit.js";
 import type { CPU } from "../../src/cpu/cpu.js";
 
 const hasGcc = spawnSync("gcc", ["--version"], { stdio: "ignore" }).status === 0;
@@ -136,4 +136,40 @@ describe.skipIf(!canRun)("SSE float lanes vs the host CPU", () => {
     console.log(`host oracle: ${lines.length} cases over ${perOp.size} instructions, 16 MXCSR modes; ${failures.length} differ`);
     expect(failures.slice(0, 40)).toEqual([]);
   }, 120_000);
+});
+
+/** Packed/scalar opcode and prefix of the unmasked oracle's instructions. */
+const UNMASKED_OPS: Record<string, [number, number]> = {
+  addps: [0x58, PFX_NONE], subps: [0x5c, PFX_NONE], mulps: [0x59, PFX_NONE], divps: [0x5e, PFX_NONE], sqrtps: [0x51, PFX_NONE],
+  addss: [0x58, PFX_F3], mulss: [0x59, PFX_F3], divss: [0x5e, PFX_F3], sqrtss: [0x51, PFX_F3], addpd: [0x58, PFX_66],
+  mulpd: [0x59, PFX_66], divpd: [0x5e, PFX_66], sqrtpd: [0x51, PFX_66], maxps: [0x5f, PFX_NONE], cvtps2dq: [0x5b, PFX_66],
+  cvtpd2ps: [0x5a, PFX_66], cvtps2pd: [0x5a, PFX_NONE], cvtdq2ps: [0x5b, PFX_NONE],
+};
+
+describe.skipIf(!canRun)("unmasked SSE exceptions vs the host CPU", () => {
+  it("raise #XM in the same cases, with the same MXCSR flags; otherwise the same results", () => {
+    const lines = runOracle("unmasked-oracle", ["600", "99"]);
+    const failures: string[] = [];
+    let faults = 0;
+    for (const line of lines) {
+      const f = line.split(" ");
+      const [opc, prefix] = UNMASKED_OPS[f[0]];
+      const e = vectorInstruction(opc, prefix)!;
+      const csr = parseInt(f[1], 16);
+      for (let i = 0; i < 4; i++) {
+        A.u32[i] = parseInt(f[2 + i], 16);
+        B.u32[i] = parseInt(f[6 + i], 16);
+      }
+      R.copyFrom(A);
+      beginFp(csr);
+      e.handler(null as unknown as CPU, e.width);
+      settleFpFlags();
+      const xm = (fpEnv.flags & ~(csr >> 7) & 0x3f) !== 0;
+      if (xm) faults++;
+      const got = [xm ? "1" : "0", ...Array.from(xm ? A.u32 : R.u32, (v) => hex(v, 8)), (fpEnv.flags & 0x3f).toString(16)].join(" ");
+      if (got !== f.slice(10).join(" ")) failures.push(`${line}  -> ttd ${got}`);
+    }
+    console.log(`unmasked oracle: ${lines.length} cases (${faults} #XM); ${failures.length} differ`);
+    expect(failures.slice(0, 30)).toEqual([]);
+  });
 });

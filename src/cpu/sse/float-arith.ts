@@ -54,8 +54,9 @@ export function f64NaNResult(alo: number, ahi: number, blo: number, bhi: number)
 export function f32Arith(op: number, a: number, b: number): number {
   if (f32IsNaN(a) || f32IsNaN(b)) return f32NaNResult(a, b);
   const before = fpEnv.flags;
+  dividedByZero = false;
   const v = arith(op, f32Operand(a), f32Operand(b), SINGLE);
-  if ((fpEnv.flags & MX_ZE) !== 0) zeroDivideHidesDenormal(before);
+  if (dividedByZero) zeroDivideHidesDenormal(before);
   return v !== v ? F32_DEFAULT_NAN : f32Bits(v);
 }
 
@@ -63,10 +64,14 @@ export function f32Arith(op: number, a: number, b: number): number {
 export function f64Arith(op: number, alo: number, ahi: number, blo: number, bhi: number): void {
   if (f64IsNaN(alo, ahi) || f64IsNaN(blo, bhi)) return f64NaNResult(alo, ahi, blo, bhi);
   const before = fpEnv.flags;
+  dividedByZero = false;
   const v = arith(op, f64Operand(alo, ahi), f64Operand(blo, bhi), DOUBLE);
-  if ((fpEnv.flags & MX_ZE) !== 0) zeroDivideHidesDenormal(before);
+  if (dividedByZero) zeroDivideHidesDenormal(before);
   if (v !== v) { bits64.lo = 0; bits64.hi = F64_DEFAULT_NAN_HI; } else f64Bits(v);
 }
+
+/** Set by a division by zero in the current lane. */
+let dividedByZero = false;
 
 /** A denormal divided by zero reports only the division by zero (measured on the host). */
 function zeroDivideHidesDenormal(before: number): void {
@@ -181,6 +186,7 @@ function div(x: number, y: number, fmt: number): number {
   if (ay === 0) {
     if (ax === 0) return invalid();
     fpEnv.flags |= MX_ZE;
+    dividedByZero = true;
     return neg ? -Infinity : Infinity;
   }
   if (ax === 0) return neg ? -0 : 0;

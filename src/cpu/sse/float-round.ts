@@ -49,8 +49,10 @@ export function roundToFormat(hi: number, loSign: number, scale: number, fmt: nu
   }
 
   // Overflow: the rounded value with an unbounded exponent exceeds the largest finite number.
+  // An unmasked overflow or underflow reports precision only when the result rounded to the format's
+  // precision with an unbounded exponent is inexact (measured on the host); no result is delivered.
   if (m !== 0 && qe + exponentOf(m) > emax) {
-    fpEnv.flags |= MX_OE | MX_PE;
+    fpEnv.flags |= (fpEnv.masked & MX_OE) !== 0 || inexact ? MX_OE | MX_PE : MX_OE;
     const rc = fpEnv.rounding;
     const toInf = rc === RC_NEAREST || (rc === RC_UP && !neg) || (rc === RC_DOWN && neg);
     const v = toInf ? Infinity : MAX_FINITE[fmt];
@@ -62,7 +64,12 @@ export function roundToFormat(hi: number, loSign: number, scale: number, fmt: nu
       return neg ? -0 : 0;
     }
     // Masked underflow is reported only with a loss of accuracy; unmasked, whenever tiny.
-    if (inexact || (fpEnv.masked & MX_UE) === 0) fpEnv.flags |= MX_UE;
+    if ((fpEnv.masked & MX_UE) === 0) {
+      roundsUp(x, r, neg, scale, e - (p - 1), false);
+      fpEnv.flags |= roundedInexact ? MX_UE | MX_PE : MX_UE;
+      return neg ? -0 : 0; // not delivered: #XM follows
+    }
+    if (inexact) fpEnv.flags |= MX_UE;
   }
   if (inexact) fpEnv.flags |= MX_PE;
   const v = m === 0 ? 0 : scaleB(m, qe);

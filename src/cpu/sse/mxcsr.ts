@@ -57,9 +57,20 @@ export function beginFp(mxcsr: number): void {
   fpEnv.masked = (mxcsr >> MX_MASK_SHIFT) & 0x3f;
 }
 
+/**
+ * The flags an instruction reports: when any lane raised an unmasked pre-computation exception
+ * (invalid, denormal, divide by zero), the processor stops before the post-computation ones
+ * (overflow, underflow, precision) and reports none of those for any lane (measured on the host).
+ */
+export function settleFpFlags(): number {
+  const pre = fpEnv.flags & (MX_IE | MX_DE | MX_ZE);
+  if ((pre & ~fpEnv.masked) !== 0) fpEnv.flags = pre;
+  return fpEnv.flags;
+}
+
 /** Records the flags; raises #XM/#UD when one is unmasked (the destination must not be written yet). */
 export function commitFp(cpu: CPU): void {
-  const f = fpEnv.flags;
+  const f = settleFpFlags();
   if (f === 0) return;
   const fpu = cpu.fpu;
   fpu.mxcsr |= f;

@@ -108,8 +108,12 @@ export function checkedMxcsr(cpu: CPU, seg: number, off: number): number {
   return v;
 }
 
-/** Whether the whole legacy region can be read (so a restore cannot stop half-way). */
-function probeRead(cpu: CPU, seg: number, off: number, size: number): void {
+/**
+ * Faults now if any of `size` bytes at seg:off could not be read (segment limit, either page), so a
+ * restore cannot stop half-way with part of the state loaded.
+ */
+export function probeRead(cpu: CPU, seg: number, off: number, size: number): void {
+  if (cpu.segFastRead[seg] === 0) cpu.checkSegment(seg, off, size, false);
   cpu.readMem8(seg, off);
   cpu.readMem8(seg, (off + size - 1) | 0);
 }

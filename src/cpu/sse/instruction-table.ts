@@ -288,15 +288,16 @@ add(0xc4, PFX_NONE, "pinsrw", Form.RegFromGpr, (_c, n) => { R.u16[vec.imm & (2 *
 add(0xc4, PFX_66, "pinsrw", Form.RegFromGpr, (_c, n) => { R.u16[vec.imm & (2 * n - 1)] = B.u16[0]; }, { mem: 2, imm: true });
 add(0xc5, PFX_NONE, "pextrw", Form.GprFromRm, (_c, n) => B.u16[vec.imm & (2 * n - 1)], { reg: MM, regOnly: true, imm: true });
 add(0xc5, PFX_66, "pextrw", Form.GprFromRm, (_c, n) => B.u16[vec.imm & (2 * n - 1)], { regOnly: true, imm: true });
-for (const op of [0x71, 0x72, 0x73]) {
-  add(op, PFX_NONE, "shift", Form.ShiftImmediate, shiftImmediate, { reg: MM, regOnly: true, imm: true });
-  add(op, PFX_66, "shift", Form.ShiftImmediate, shiftImmediate, { regOnly: true, imm: true });
+for (const [op, name] of [[0x71, "psrlw/psraw/psllw"], [0x72, "psrld/psrad/pslld"], [0x73, "psrlq/psllq/psrldq/pslldq"]] as const) {
+  const handler = (c: CPU, n: number) => shiftImmediate(c, n, op);
+  add(op, PFX_NONE, name, Form.ShiftImmediate, handler, { reg: MM, regOnly: true, imm: true });
+  add(op, PFX_66, name, Form.ShiftImmediate, handler, { regOnly: true, imm: true });
 }
 
-/** 0F 71/72/73 /2 /4 /6 (and 66 0F 73 /3 /7, PSRLDQ/PSLLDQ): by the immediate. */
-function shiftImmediate(cpu: CPU, n: number): void {
-  const sub = (cpu.modrm >> 3) & 7, count = vec.imm, size = opcodeNow;
-  switch (size === 0x71 ? sub : size === 0x72 ? sub + 8 : sub + 16) {
+/** 0F 71/72/73 /2 /4 /6 (and 66 0F 73 /3 /7, PSRLDQ/PSLLDQ): by the immediate; the ModRM reg field picks. */
+function shiftImmediate(cpu: CPU, n: number, op: number): void {
+  const sub = (cpu.modrm >> 3) & 7, count = vec.imm;
+  switch (op === 0x71 ? sub : op === 0x72 ? sub + 8 : sub + 16) {
     case 2: I.shiftWords(n, count, I.SHIFT_RIGHT); return;
     case 4: I.shiftWords(n, count, I.SHIFT_RIGHT_ARITH); return;
     case 6: I.shiftWords(n, count, I.SHIFT_LEFT); return;
@@ -313,8 +314,6 @@ function shiftImmediate(cpu: CPU, n: number): void {
   }
 }
 
-let opcodeNow = 0;
-
 /** The entry for second opcode byte `op` with mandatory prefix `prefix` (PFX_*), if there is one. */
 export function vectorInstruction(op: number, prefix: number): VectorInstruction | undefined {
   return TABLE[(op << 2) | prefix];
@@ -330,7 +329,6 @@ export function executeVector(cpu: CPU, op: number): boolean {
     case Unit.SseMmx: requireSseWithMmx(cpu); break;
     default: break;
   }
-  opcodeNow = op;
   const mmx = e.reg === MM || e.rm === MM;
   if (e.form === Form.Custom) {
     if (op !== 0x77) {

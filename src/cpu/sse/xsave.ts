@@ -14,7 +14,7 @@ import { CR0_TS, EAX, ECX, EDX, NM, UD } from "../constants.js";
 import { requireCpl0 } from "../system.js";
 import { CR4_OSXSAVE } from "./mxcsr.js";
 import {
-  checkedMxcsr, FXSAVE_SIZE, restoreX87, restoreXmm, saveMxcsr, saveX87, saveXmm,
+  checkedMxcsr, FXSAVE_SIZE, probeRead, restoreX87, restoreXmm, saveMxcsr, saveX87, saveXmm,
 } from "./fxsave.js";
 import { FCW_POWER_ON } from "../fpu-state.js";
 
@@ -73,7 +73,7 @@ export function xrstor(cpu: CPU): void {
   if ((bvLo & ~f.xcr0) !== 0 || bvHi !== 0) cpu.gp(0);
   for (let o = 8; o < 24; o += 4) if (cpu.readMem32(seg, (off + HEADER + o) | 0) !== 0) cpu.gp(0);
   const mxcsr = (rfbm & XSTATE_SSE) !== 0 ? checkedMxcsr(cpu, seg, off) : 0;
-  if ((rfbm & XSTATE_SSE & bvLo) !== 0) cpu.readMem8(seg, (off + FXSAVE_SIZE - 1) | 0);
+  probeRead(cpu, seg, off, XSAVE_AREA_SIZE);
   if ((rfbm & XSTATE_X87) !== 0) {
     if ((bvLo & XSTATE_X87) !== 0) restoreX87(cpu, seg, off);
     else initX87(cpu);

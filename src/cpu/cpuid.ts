@@ -4,29 +4,43 @@
  * answers are constants (plus two model-specific registers they depend on), so traces never depend on
  * the host.
  *
- *   leaf 0           maximum basic leaf 4 (2 while IA32_MISC_ENABLE bit 22 "limit CPUID maxval" is
+ *   leaf 0           maximum basic leaf 0xD (2 while IA32_MISC_ENABLE bit 22 "limit CPUID maxval" is
  *                    set), "GenuineIntel"
  *   leaf 1           EAX signature 0x6fb; EBX CLFLUSH line 8 (64 bytes), one logical processor, APIC
- *                    ID 0; ECX 0; EDX PSE TSC MSR CX8 APIC SEP MTRR PGE CMOV PAT (no FPU, PAE, MMX, SSE).
+ *                    ID 0; ECX XSAVE, and OSXSAVE while CR4.OSXSAVE is set; EDX PSE TSC MSR CX8 APIC
+ *                    SEP MTRR PGE CMOV PAT MMX FXSR SSE SSE2 (no FPU, PAE).
  *                    Also loads the microcode revision into IA32_BIOS_SIGN_ID, as hardware does.
  *   leaf 2           cache and TLB descriptors of that core (L1d/L1i 32 KiB 8-way, L2 4 MiB 16-way,
  *                    64-byte lines, its TLBs, 64-byte prefetch)
  *   leaf 3           zeros (no processor serial number)
  *   leaf 4           the same caches as deterministic parameters, one core sharing each
+ *   leaves 5-0xC     zeros (no MONITOR/MWAIT, thermal, structured extended features, performance
+ *                    monitoring or topology leaves)
+ *   leaf 0xD         XSAVE: sub-leaf 0 EAX = 3 (x87 and SSE may be enabled in XCR0), EBX = ECX = 576
+ *                    (legacy region + header, for any XCR0 of those), EDX 0; sub-leaf 1 EAX bit 0
+ *                    XSAVEOPT; other sub-leaves zeros
  *   0x80000000       maximum extended leaf 0x80000008
  *   0x80000001       zeros (no NX, no SYSCALL, no long mode)
  *   0x80000002-4     the brand string
  *   0x80000006       L2: 4096 KiB, 16-way, 64-byte lines
  *   0x80000008       32-bit physical and linear addresses (no PAE)
- * Leaves above the maximum return what the highest basic leaf returns, as Intel processors do.
+ * Leaves above the maximum return what the highest basic leaf returns (leaf 0xD, for the sub-leaf in
+ * ECX), as Intel processors do.
  */
 import type { CPU } from "./cpu.js";
 import { EAX, EBX, ECX, EDX } from "./constants.js";
+import { CR4_OSXSAVE } from "./sse/mxcsr.js";
+import { XCR0_SUPPORTED, XSAVE_AREA_SIZE } from "./sse/xsave.js";
 
 export const CPUID_SIGNATURE = 0x6fb;
 /** Leaf 1 EDX: PSE(3) TSC(4) MSR(5) CX8(8) APIC(9) SEP(11) MTRR(12) PGE(13) CMOV(15) PAT(16). */
 export const CPUID_FEATURES_EDX =
   (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 9) | (1 << 11) | (1 << 12) | (1 << 13) | (1 << 15) | (1 << 16);
+/** Leaf 1 EDX, the vector unit: MMX(23) FXSR(24) SSE(25) SSE2(26). */
+export const CPUID_VECTOR_FEATURES_EDX = (1 << 23) | (1 << 24) | (1 << 25) | (1 << 26);
+/** Leaf 1 ECX: XSAVE(26); OSXSAVE(27) is added while CR4.OSXSAVE is set. */
+export const CPUID_FEATURES_ECX = 1 << 26;
+const ECX_OSXSAVE = 1 << 27;
 /** Leaf 1 EBX: brand index 0, CLFLUSH line size 8 x 8 bytes, 1 logical processor, initial APIC ID 0. */
 export const CPUID_LEAF1_EBX = (8 << 8) | (1 << 16);
 /** At most 47 characters; the TSC counts one tick per virtual nanosecond, hence 1.00GHz. */
@@ -34,7 +48,7 @@ export const CPUID_BRAND = "Intel(R) Core(TM)2 CPU (ttd) @ 1.00GHz";
 /** The microcode revision CPUID leaf 1 loads into IA32_BIOS_SIGN_ID[63:32]. */
 export const MICROCODE_REVISION = 0xba;
 
-const MAX_BASIC = 4;
+const MAX_BASIC = 0xd;
 const MAX_BASIC_LIMITED = 2;
 const MAX_EXTENDED = 0x80000008;
 
@@ -75,7 +89,8 @@ export function cpuid(cpu: CPU): void {
     case 1:
       a = CPUID_SIGNATURE;
       b = CPUID_LEAF1_EBX;
-      d = CPUID_FEATURES_EDX;
+      c = CPUID_FEATURES_ECX | ((cpu.cr4 & CR4_OSXSAVE) !== 0 ? ECX_OSXSAVE : 0);
+      d = CPUID_FEATURES_EDX | CPUID_VECTOR_FEATURES_EDX;
       cpu.msrs.loadMicrocodeRevision(MICROCODE_REVISION);
       break;
     case 2:
@@ -83,6 +98,15 @@ export function cpuid(cpu: CPU): void {
       break;
     case 4:
       if (subleaf < LEAF4.length) [a, b, c, d] = LEAF4[subleaf];
+      break;
+    case 0xd:
+      if (subleaf === 0) {
+        a = XCR0_SUPPORTED;
+        b = XSAVE_AREA_SIZE;
+        c = XSAVE_AREA_SIZE;
+      } else if (subleaf === 1) {
+        a = 1; // XSAVEOPT
+      }
       break;
     case 0x80000000:
       a = MAX_EXTENDED;

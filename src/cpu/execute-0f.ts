@@ -6,6 +6,7 @@ import { imulTrunc } from "./muldiv.js";
 import { loadDataSegment } from "./segments.js";
 import { jumpRelative, loadFarPointer } from "./execute.js";
 import { cpuid } from "./cpuid.js";
+import { executeVector } from "./sse/instruction-table.js";
 import { clts, group6, group7, larLsl, movControl, rdmsr, rdtsc, requireCpl0, sysenter, sysexit, wrmsr } from "./system.js";
 import { CF, EAX, EBX, ECX, EDX, FS, GS, SS, UD, ZF } from "./constants.js";
 
@@ -158,6 +159,8 @@ export function execute0F(cpu: CPU): void {
       return;
     }
     default:
+      // MMX, SSE, SSE2 and the save/restore group: the vector unit's table.
+      if (executeVector(cpu, op)) return;
       return cpu.unimplemented(`opcode 0x0f 0x${op.toString(16)}`);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * System instructions: descriptor-table registers (LGDT/LIDT/SGDT/SIDT/LLDT/LTR/SLDT/STR), control
- * and debug registers, RDMSR/WRMSR, RDTSC, SYSENTER/SYSEXIT, LAR/LSL/VERR/VERW, CLTS, INVLPG.
+ * and debug registers, RDMSR/WRMSR, RDTSC, SYSENTER/SYSEXIT, LAR/LSL/VERR/VERW, CLTS, INVLPG; group 7
+ * also holds XGETBV/XSETBV (sse/xsave.ts).
  * CPUID is in cpuid.ts, the MSRs other than TSC, APIC base and SYSENTER in msrs.ts.
  */
 import type { CPU } from "./cpu.js";
@@ -11,6 +12,8 @@ import {
 } from "./constants.js";
 import { attrDpl, desc, descAttr, descBase, descLimit, readDescriptor } from "./segments.js";
 import { WriteCause } from "./observer.js";
+import { CR4_OSXSAVE } from "./sse/mxcsr.js";
+import { xgetbv, xsetbv } from "./sse/xsave.js";
 
 /** Raises #GP(0) unless CPL is 0 (in protected mode). */
 export function requireCpl0(cpu: CPU): void {
@@ -20,8 +23,11 @@ export function requireCpl0(cpu: CPU): void {
 // ---- Control registers ----------------------------------------------------------------------------
 
 const CR4_PAE = 1 << 5;
-/** CR4 bits this CPU accepts (PAE is absent, as CPUID says). */
-const CR4_SUPPORTED = 0x7ff & ~CR4_PAE;
+/**
+ * CR4 bits this CPU accepts: VME through OSXMMEXCPT (bits 0-10: OSFXSR is 9, OSXMMEXCPT 10) and
+ * OSXSAVE (18); PAE is absent, as CPUID says.
+ */
+const CR4_SUPPORTED = (0x7ff & ~CR4_PAE) | CR4_OSXSAVE;
 
 export function writeCr0(cpu: CPU, v: number): void {
   if ((v & CR0_PG) !== 0 && (v & CR0_PE) === 0) cpu.gp(0);
@@ -104,7 +110,12 @@ export function group7(cpu: CPU): void {
       return;
     }
     case 2: case 3: {
-      if (!mem) cpu.raiseFault(UD, 0);
+      if (!mem) {
+        // 0F 01 D0 XGETBV, D1 XSETBV.
+        if (cpu.modrm === 0xd0) return xgetbv(cpu);
+        if (cpu.modrm === 0xd1) return xsetbv(cpu);
+        cpu.raiseFault(UD, 0);
+      }
       requireCpl0(cpu);
       const limit = cpu.readMem16(cpu.eaSeg, cpu.eaOff);
       let base = cpu.readMem32(cpu.eaSeg, (cpu.eaOff + 2) | 0);

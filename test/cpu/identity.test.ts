@@ -5,7 +5,7 @@
  * save/load of the CPU state (keyframes).
  */
 import { beforeEach, describe, expect, it } from "vitest";
-import { CPUID_BRAND, CPUID_FEATURES_EDX, MICROCODE_REVISION } from "../../src/cpu/cpuid.js";
+import { CPUID_BRAND, CPUID_FEATURES_EDX, CPUID_VECTOR_FEATURES_EDX, MICROCODE_REVISION } from "../../src/cpu/cpuid.js";
 import { loadCpuState, saveCpuState } from "../../src/cpu/cpu-state.js";
 import { KSTACK_TOP, exec, expectException, flatMachine, handlerAddr, loadCode, reg, setRegs, type TestMachine } from "./harness.js";
 
@@ -48,13 +48,13 @@ function faults(code: number[], index: number, hi = 0, lo = 0): number {
 }
 
 describe("CPUID leaves", () => {
-  it("leaf 0: maximum basic leaf 4, GenuineIntel", () => {
+  it("leaf 0: maximum basic leaf 0xD, GenuineIntel", () => {
     const [a, b, c, d] = cpuid(0);
-    expect(a).toBe(4);
+    expect(a).toBe(0xd);
     expect(text(b, d, c)).toBe("GenuineIntel");
   });
 
-  it("leaf 1: signature 0x6fb, CLFLUSH line 64 bytes, APIC ID 0, exactly PSE TSC MSR CX8 APIC SEP MTRR PGE CMOV PAT", () => {
+  it("leaf 1: signature 0x6fb, CLFLUSH line 64 bytes, APIC ID 0, exactly PSE TSC MSR CX8 APIC SEP MTRR PGE CMOV PAT MMX FXSR SSE SSE2, XSAVE", () => {
     const [a, b, c, d] = cpuid(1);
     expect(a).toBe(0x6fb);
     expect((a >>> 8) & 0xf).toBe(6); // family
@@ -62,9 +62,9 @@ describe("CPUID leaves", () => {
     expect((b >>> 8) & 0xff).toBe(8); // CLFLUSH line size in 8-byte units: seL4 requires it non-zero
     expect(b >>> 24).toBe(0); // initial APIC ID
     expect((b >>> 16) & 0xff).toBe(1);
-    expect(c).toBe(0);
-    expect(d).toBe(CPUID_FEATURES_EDX);
-    const set = [3, 4, 5, 8, 9, 11, 12, 13, 15, 16];
+    expect(c).toBe(1 << 26); // XSAVE; OSXSAVE (27) only while CR4.OSXSAVE is set
+    expect(d).toBe(CPUID_FEATURES_EDX | CPUID_VECTOR_FEATURES_EDX);
+    const set = [3, 4, 5, 8, 9, 11, 12, 13, 15, 16, 23, 24, 25, 26];
     for (let bit = 0; bit < 32; bit++) expect((d >>> bit) & 1, `EDX bit ${bit}`).toBe(set.includes(bit) ? 1 : 0);
   });
 
@@ -102,9 +102,9 @@ describe("CPUID leaves", () => {
   });
 
   it("a leaf above the maximum returns the highest basic leaf, as Intel processors do", () => {
-    expect(cpuid(5)).toEqual(cpuid(4, 0));
-    expect(cpuid(0x40000000)).toEqual(cpuid(4, 0));
-    expect(cpuid(0x80000009)).toEqual(cpuid(4, 0));
+    expect(cpuid(0xe)).toEqual(cpuid(0xd, 0));
+    expect(cpuid(0x40000000, 1)).toEqual(cpuid(0xd, 1));
+    expect(cpuid(0x80000009)).toEqual(cpuid(0xd, 0));
   });
 });
 
@@ -164,7 +164,7 @@ describe("MSRs", () => {
     expect(cpuid(0)[0]).toBe(2);
     expect(cpuid(4, 0)).toEqual(cpuid(2)); // leaf 4 is now above the maximum
     wrmsr(0x1a0, 0, 1);
-    expect(cpuid(0)[0]).toBe(4);
+    expect(cpuid(0)[0]).toBe(0xd);
     expect(faults(WRMSR, 0x1a0, 0, 1 | (1 << 16))).toBe(13); // no Enhanced SpeedStep on this processor
     expect(faults(WRMSR, 0x1a0, 1, 1)).toBe(13);
   });
@@ -208,5 +208,20 @@ describe("MSRs", () => {
     loadCpuState(m.cpu, old);
     expect(rdmsr(0x277)).toEqual([0x00070406, 0x00070406]);
     expect(rdmsr(0x2ff)).toEqual([0, 0]);
+  });
+});
+
+describe("CPUID leaf 0xD and OSXSAVE", () => {
+  it("sub-leaf 0: x87|SSE in XCR0, 576 bytes; sub-leaf 1: XSAVEOPT; leaves 5-0xC are zeros", () => {
+    expect(cpuid(0xd, 0)).toEqual([3, 576, 576, 0]);
+    expect(cpuid(0xd, 1)).toEqual([1, 0, 0, 0]);
+    expect(cpuid(0xd, 2)).toEqual([0, 0, 0, 0]);
+    for (let leaf = 5; leaf <= 0xc; leaf++) expect(cpuid(leaf), `leaf ${leaf}`).toEqual([0, 0, 0, 0]);
+  });
+  it("leaf 1 ECX.OSXSAVE follows CR4.OSXSAVE", () => {
+    m.cpu.cr4 |= 1 << 18;
+    expect(cpuid(1)[2]).toBe((1 << 26) | (1 << 27));
+    m.cpu.cr4 &= ~(1 << 18);
+    expect(cpuid(1)[2]).toBe(1 << 26);
   });
 });

@@ -19,23 +19,23 @@ process.on("exit", () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Compiles guests/<name>.c into a multiboot ELF and returns its path. */
-export function buildCGuest(name: string): string {
+/** Compiles guests/<name>.c (or `source`, a path) into a multiboot ELF and returns its path; `flags` go to clang. */
+export function buildCGuest(name: string, options: { source?: string; flags?: string[] } = {}): string {
   if (!dir) dir = mkdtempSync(join(tmpdir(), "ttd-c-guest-"));
   const start = join(dir, "c-start.o");
   execFileSync("clang", ["-m32", "-c", "-o", start, join(here, "c-start.S")]);
   const obj = join(dir, `${name}.o`);
-  execFileSync("clang", ["-m32", "-ffreestanding", "-fno-pic", "-fno-stack-protector", "-O1", "-nostdlib", "-Wall", "-Werror", "-c", "-o", obj, join(here, `${name}.c`)]);
+  execFileSync("clang", ["-m32", "-ffreestanding", "-fno-pic", "-fno-stack-protector", "-O1", "-nostdlib", "-Wall", "-Werror", ...(options.flags ?? []), "-I", here, "-c", "-o", obj, options.source ?? join(here, `${name}.c`)]);
   const elf = join(dir, `${name}.elf`);
   execFileSync("ld.lld", ["-m", "elf_i386", "-T", join(here, "c-guest.ld"), "-o", elf, start, obj]);
   return elf;
 }
 
-/** QEMU's COM1 output and exit status for a guest (the command line the issue names). */
-export function runQemu(elf: string): { stdout: string; status: number | null } {
+/** QEMU's COM1 output and exit status for a guest (the command line the issue names, plus `extraArgs`). */
+export function runQemu(elf: string, extraArgs: string[] = []): { stdout: string; status: number | null } {
   const q = spawnSync(
     "qemu-system-i386",
-    ["-display", "none", "-no-reboot", "-net", "none", "-monitor", "none", "-serial", "stdio",
+    [...extraArgs, "-display", "none", "-no-reboot", "-net", "none", "-monitor", "none", "-serial", "stdio",
       "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", elf],
     { encoding: "latin1", timeout: 60_000 },
   );

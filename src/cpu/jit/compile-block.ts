@@ -17,6 +17,7 @@ import { div, idiv, imul1, imulTrunc, mul } from "../muldiv.js";
 import { execute, leave } from "../execute.js";
 import type { CPU } from "../cpu.js";
 import { CS, DS, ES, FS, GS, SS } from "../constants.js";
+import { sseCopy128, sseLoad128, ssePxor, sseStore128 } from "../sse/compiled-moves.js";
 
 export type BlockFn = (c: CPU, r: Int32Array, e0: number) => void;
 
@@ -166,11 +167,12 @@ function decodePrefixes(src: ByteSource, pos: number, d: Decoded, def32: boolean
   d.a32 = def32;
   d.segOverride = -1;
   d.rep = 0;
+  d.opsize = false;
   d.modrm = -1;
   for (let n = 0; n < 14; n++) {
     const b = src.byte(pos++);
     switch (b) {
-      case 0x66: d.o32 = !def32; continue;
+      case 0x66: d.o32 = !def32; d.opsize = true; continue;
       case 0x67: d.a32 = !def32; continue;
       case 0x26: d.segOverride = ES; continue;
       case 0x2e: d.segOverride = CS; continue;
@@ -211,6 +213,10 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
   let code: string;
   let ends = false;
   let stack = false;
+  // An instruction that can fault without touching memory (the SSE availability checks).
+  let faults = false;
+  // Its mandatory prefix (SSE): 0 none, 1 66, 2 F3, 3 F2 (F2/F3 win over 66).
+  const prefix = d.rep === 1 ? 2 : d.rep === 2 ? 3 : d.opsize ? 1 : 0;
 
   // ModRM-based forms share decoding.
   const needsModrm = MODRM_OPS.has(op);
@@ -514,15 +520,27 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
       code = `{ const v = r[${i}]; r[${i}] = ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24); }`;
       break;
     }
+    // SSE 128-bit moves and PXOR (sse/compiled-moves.ts); their other prefixes (MOVSS, MMX...) are interpreted.
+    case 0x110: case 0x111: case 0x128: case 0x129: case 0x16f: case 0x17f: case 0x1ef: {
+      const low = op & 0xff;
+      const legal = low === 0x6f || low === 0x7f ? prefix === 1 || prefix === 2 : low === 0xef ? prefix === 1 : prefix <= 1;
+      if (!legal) return null;
+      const align = !(low === 0x10 || low === 0x11 || prefix === 2);
+      faults = true;
+      if (low === 0xef) code = mem ? `{ ${ea} ssePxor(c, ${d.reg}, 0, ${seg}, a); }` : `ssePxor(c, ${d.reg}, ${d.rm}, -1, 0);`;
+      else if (low === 0x10 || low === 0x28 || low === 0x6f) code = mem ? `{ ${ea} sseLoad128(c, ${seg}, a, ${d.reg}, ${align}); }` : `sseCopy128(c, ${d.reg}, ${d.rm});`;
+      else code = mem ? `{ ${ea} sseStore128(c, ${seg}, a, ${d.reg}, ${align}); }` : `sseCopy128(c, ${d.rm}, ${d.reg});`;
+      break;
+    }
     default:
       return null;
   }
-  if (d.rep !== 0 && op !== 0x90 && op !== 0xc3 && op !== 0xc2) {
+  if (d.rep !== 0 && op !== 0x90 && op !== 0xc3 && op !== 0xc2 && op !== 0x16f && op !== 0x17f) {
     // REP on a non-string instruction is ignored by the CPU; keep such oddities in the interpreter.
     return null;
   }
   const divides = (op === 0xf6 || op === 0xf7) && d.reg >= 6;
-  const pure = !mem && !stack && !ends && !divides && op !== 0xc9;
+  const pure = !mem && !stack && !ends && !divides && !faults && op !== 0xc9;
   return { e: { code, ends, stack, pure }, pos };
 }
 
@@ -532,12 +550,15 @@ const MODRM_OPS = new Set<number>([
   0x20, 0x21, 0x22, 0x23, 0x28, 0x29, 0x2a, 0x2b, 0x30, 0x31, 0x32, 0x33, 0x38, 0x39, 0x3a, 0x3b,
   0x69, 0x6b, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8d,
   0xc0, 0xc1, 0xc6, 0xc7, 0xd0, 0xd1, 0xd2, 0xd3, 0xf6, 0xf7, 0xfe, 0xff,
-  0x11f, 0x1af, 0x1b6, 0x1b7, 0x1be, 0x1bf,
+  0x11f, 0x1af, 0x1b6, 0x1b7, 0x1be, 0x1bf, 0x110, 0x111, 0x128, 0x129, 0x16f, 0x17f, 0x1ef,
   ...Array.from({ length: 16 }, (_, i) => 0x140 + i),
   ...Array.from({ length: 16 }, (_, i) => 0x190 + i),
 ]);
 
-const HELPERS = { add, sub, logic, alu, inc, dec, neg, shift, mul, imul1, div, idiv, imulTrunc, execute, leave };
+const HELPERS = {
+  add, sub, logic, alu, inc, dec, neg, shift, mul, imul1, div, idiv, imulTrunc, execute, leave,
+  sseLoad128, sseStore128, sseCopy128, ssePxor,
+};
 const HELPER_NAMES = Object.keys(HELPERS);
 const HELPER_VALUES = Object.values(HELPERS);
 

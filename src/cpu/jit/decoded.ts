@@ -13,6 +13,8 @@ export class Decoded {
   op = 0;
   o32 = true;
   a32 = true;
+  /** A 66 prefix was present (for SSE a mandatory prefix, not only an operand-size override). */
+  opsize = false;
   segOverride = -1;
   rep = 0;
   modrm = -1;

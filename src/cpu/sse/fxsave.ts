@@ -15,6 +15,7 @@ import type { CPU } from "../cpu.js";
 import { CR0_EM, CR0_TS, NM } from "../constants.js";
 import { CR4_OSFXSR, MXCSR_MASK } from "./mxcsr.js";
 import { requireAligned16 } from "./vector-unit.js";
+import { tagOf } from "../fpu-state.js";
 
 export const FXSAVE_SIZE = 512;
 
@@ -55,14 +56,6 @@ export function saveXmm(cpu: CPU, seg: number, off: number): void {
   for (let i = 0; i < 32; i++) cpu.writeMem32(seg, (off + 160 + 4 * i) | 0, x[i]);
 }
 
-/** The tag an x87 register's contents imply: 0 valid, 1 zero, 2 special (NaN, infinity, denormal, unnormal). */
-export function tagOf(signExp: number, mantLo: number, mantHi: number): number {
-  const e = signExp & 0x7fff;
-  if (e === 0x7fff) return 2;
-  if (e === 0) return mantLo === 0 && mantHi === 0 ? 1 : 2;
-  return (mantHi & 0x80000000) !== 0 ? 0 : 2;
-}
-
 /** Loads the x87 part (after every check has passed: nothing else can fault). */
 export function restoreX87(cpu: CPU, seg: number, off: number): void {
   const f = cpu.fpu;
@@ -90,7 +83,7 @@ export function restoreX87(cpu: CPU, seg: number, off: number): void {
   }
   let ftw = 0;
   for (let r = 0; r < 8; r++) {
-    const tag = (abridged & (1 << r)) === 0 ? 3 : tagOf(f.signExp[r], f.mant[2 * r], f.mant[2 * r + 1]);
+    const tag = (abridged & (1 << r)) === 0 ? 3 : tagOf(f.mant[2 * r], f.mant[2 * r + 1], f.signExp[r]);
     ftw |= tag << (2 * r);
   }
   f.ftw = ftw;

@@ -4,7 +4,7 @@
  * it to ask "which register put this store here" and "where did that value come from", for any
  * instruction, without knowledge of particular code.
  */
-import { InstructionInfoFactory, OpAccess, Register } from "iced-x86";
+import { InstructionInfoFactory, OpAccess, Register } from "./iced.js";
 import { decodeAt } from "./disassembler.js";
 
 export interface MemoryOperand {

@@ -3,7 +3,7 @@
  * syntax like objdump, which is what kernel developers read (`push %ebp`). Symbol names for branch
  * targets come from an optional resolver.
  */
-import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction } from "iced-x86";
+import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction } from "./iced.js";
 
 export interface Disassembled {
   /** Instruction text, e.g. `push %ebp` or `call 0xe0101234 <schedule>`. */

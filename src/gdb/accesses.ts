@@ -9,7 +9,7 @@
  * those either. For `repe`/`repne` compares and scans the whole ECX range counts, since where they
  * stop depends on the data.
  */
-import { Decoder, DecoderOptions, Instruction, InstructionInfoFactory, MemorySizeExt, OpAccess, Register } from "iced-x86";
+import { Decoder, DecoderOptions, Instruction, InstructionInfoFactory, MemorySizeExt, OpAccess, Register } from "../disasm/iced.js";
 import { CS, DS, ES, FS, GS, SS } from "../cpu/constants.js";
 import type { Registers } from "../trace/trace.js";
 

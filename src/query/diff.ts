@@ -9,7 +9,7 @@
  * two sequences differ is the divergence, and the visit before it the last common point. Guest output is compared byte
  * by byte as well, with the step that printed the first differing byte on each side.
  */
-import { FlowControl } from "iced-x86";
+import { FlowControl } from "../disasm/iced.js";
 import { decodeAt } from "../disasm/disassembler.js";
 import type { Trace } from "../trace/trace.js";
 import type { CodeRef, QueryContext } from "./context.js";

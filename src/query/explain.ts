@@ -8,7 +8,7 @@
  * that clobbered a word something else owned, or the step that moved the pointer a misplaced write
  * went through.
  */
-import { FlowControl, Mnemonic } from "iced-x86";
+import { FlowControl, Mnemonic } from "../disasm/iced.js";
 import { decodeAt } from "../disasm/disassembler.js";
 import { dependenciesOf, effectiveAddress } from "../disasm/dependencies.js";
 import type { ChainLink } from "./chain.js";

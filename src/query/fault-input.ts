@@ -7,7 +7,7 @@
  *
  * Addresses are linear: segment bases are taken as zero (flat segments, as the kernels ttd runs use).
  */
-import { Code, FlowControl, Mnemonic, OpKind, Register, type Instruction } from "iced-x86";
+import { Code, FlowControl, Mnemonic, OpKind, Register, type Instruction } from "../disasm/iced.js";
 import { decodeAt } from "../disasm/disassembler.js";
 import { gprIndex } from "../disasm/dependencies.js";
 import type { Registers, StepRecord } from "../trace/trace.js";

@@ -8,8 +8,8 @@
  * read from the instructions themselves (iced-x86's register usage), conservatively: anything that
  * can switch stacks or tasks counts as writing every register.
  */
-import { FlowControl, InstructionInfoFactory, Mnemonic, type Instruction } from "iced-x86";
-import { Decoder, DecoderOptions } from "iced-x86";
+import { FlowControl, InstructionInfoFactory, Mnemonic, type Instruction } from "../disasm/iced.js";
+import { Decoder, DecoderOptions } from "../disasm/iced.js";
 import type { CPU, RegisterWatch } from "../cpu/cpu.js";
 import type { CompiledBlock } from "../cpu/jit/compile-block.js";
 import { gprIndex, writes } from "../disasm/dependencies.js";

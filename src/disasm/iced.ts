@@ -1,0 +1,27 @@
+/**
+ * The one place iced-x86 (the disassembler and instruction-info library) is loaded. It is loaded
+ * with require, not an ES import: importing a CommonJS module from an ES module makes Node scan its
+ * source for export names first, and iced-x86's 900 KB of JavaScript takes about 100 ms to scan,
+ * which every query command would pay at start-up.
+ */
+import { createRequire } from "node:module";
+import type * as Iced from "iced-x86";
+
+const iced = createRequire(import.meta.url)("iced-x86") as typeof Iced;
+
+export const {
+  Code, Decoder, DecoderOptions, FlowControl, Formatter, FormatterSyntax, Instruction, InstructionInfoFactory,
+  MemorySizeExt, Mnemonic, OpAccess, OpKind, Register,
+} = iced;
+export type Code = Iced.Code;
+export type Decoder = Iced.Decoder;
+export type DecoderOptions = Iced.DecoderOptions;
+export type FlowControl = Iced.FlowControl;
+export type Formatter = Iced.Formatter;
+export type FormatterSyntax = Iced.FormatterSyntax;
+export type Instruction = Iced.Instruction;
+export type InstructionInfoFactory = Iced.InstructionInfoFactory;
+export type Mnemonic = Iced.Mnemonic;
+export type OpAccess = Iced.OpAccess;
+export type OpKind = Iced.OpKind;
+export type Register = Iced.Register;

@@ -102,8 +102,19 @@ export class FpuState {
     this.fsw = v & 0xffff & ~0x3800;
   }
 
-  /** The state at power-on and after RESET/INIT (FNINIT resets only the x87 part). */
+  /** The state at power-on and after RESET/INIT. */
   reset(): void {
+    this.resetX87();
+    this.xmm.fill(0);
+    this.mxcsr = MXCSR_POWER_ON;
+    this.xcr0 = 1;
+  }
+
+  /**
+   * The x87 part at power-on, which is also XSAVE's initial configuration of the x87 component:
+   * FNINIT's control registers, and zero registers and pointers (FNINIT itself leaves contents).
+   */
+  resetX87(): void {
     this.mant.fill(0);
     this.signExp.fill(0);
     this.fcw = FCW_POWER_ON;
@@ -111,9 +122,6 @@ export class FpuState {
     this.top = 0;
     this.ftw = 0xffff;
     this.fip = this.fcs = this.fdp = this.fds = this.fop = 0;
-    this.xmm.fill(0);
-    this.mxcsr = MXCSR_POWER_ON;
-    this.xcr0 = 1;
   }
 
   save(): FpuStateData {

@@ -76,25 +76,13 @@ export function xrstor(cpu: CPU): void {
   probeRead(cpu, seg, off, XSAVE_AREA_SIZE);
   if ((rfbm & XSTATE_X87) !== 0) {
     if ((bvLo & XSTATE_X87) !== 0) restoreX87(cpu, seg, off);
-    else initX87(cpu);
+    else cpu.fpu.resetX87();
   }
   if ((rfbm & XSTATE_SSE) !== 0) {
     f.mxcsr = mxcsr;
     if ((bvLo & XSTATE_SSE) !== 0) restoreXmm(cpu, seg, off);
     else f.xmm.fill(0);
   }
-}
-
-/** The x87 component's initial configuration: FNINIT's registers with zero contents and pointers. */
-function initX87(cpu: CPU): void {
-  const f = cpu.fpu;
-  f.fcw = FCW_POWER_ON;
-  f.fsw = 0;
-  f.top = 0;
-  f.ftw = 0xffff;
-  f.fip = f.fcs = f.fdp = f.fds = f.fop = 0;
-  f.mant.fill(0);
-  f.signExp.fill(0);
 }
 
 /** XGETBV (0F 01 D0): EDX:EAX = XCR[ECX]; only XCR0 exists. Any CPL. */

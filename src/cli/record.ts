@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { existsSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join, relative } from "node:path";
-import { collect, machineForKernel, multibootCmdline, readModules } from "./load-kernel.js";
+import { collect, machineForKernel, readModules } from "./load-kernel.js";
 import type { BootModule } from "../machine/boot-modules.js";
 import { createHash } from "node:crypto";
 import { fsErrorCode, fsProblem, parsePositiveInt, UsageError } from "./errors.js";
@@ -89,10 +89,9 @@ async function record(kernel: string, opts: RecordCliOptions): Promise<void> {
   }
   // The kernel first: a bad image is refused before any file or folder is created.
   const modules = readModules(opts.module, memoryMiB * 1048576);
-  const cmdline = multibootCmdline(kernel, opts.cmdline);
   const opened = openDisks(opts);
   try {
-    const { machine, image } = machineForKernel(kernel, { memoryMiB, cmdline, modules, compile: true, disks: opened.disks });
+    const { machine, image, cmdline } = machineForKernel(kernel, { memoryMiB, append: opts.cmdline, modules, compile: true, disks: opened.disks });
     const isDefault = opts.output === undefined;
     const lock = isDefault ? claimDefaultOutput(kernel) : claimNamedOutput(opts.output!, opts.force === true);
     const path = lock.tracePath;

@@ -1,6 +1,6 @@
 /** `ttd run`: boot a kernel, stream its serial output, report why and when it stopped. */
 import type { Command } from "commander";
-import { collect, machineForKernel, multibootCmdline, readModules } from "./load-kernel.js";
+import { collect, machineForKernel, readModules } from "./load-kernel.js";
 import { parsePositiveInt } from "./errors.js";
 import { reportErrorsAsJson } from "./json-errors.js";
 import { runToEnd, exitCodeFor, describeStop } from "./run-loop.js";
@@ -61,12 +61,11 @@ async function run(kernel: string, opts: RunCliOptions): Promise<void> {
   const maxSteps = opts.maxSteps !== undefined ? parsePositiveInt(opts.maxSteps, "--max-steps") : undefined;
   const memoryMiB = opts.memory !== undefined ? parsePositiveInt(opts.memory, "--memory", 3072) : DEFAULT_MEMORY_MIB;
   const modules = readModules(opts.module, memoryMiB * 1048576);
-  const cmdline = multibootCmdline(kernel, opts.cmdline);
   const screenWhen = parseScreenWhen(opts.screen);
   const opened = openDisks(opts);
   let machine;
   try {
-    machine = machineForKernel(kernel, { memoryMiB, cmdline, modules, compile: !opts.interpret, disks: opened.disks }).machine;
+    machine = machineForKernel(kernel, { memoryMiB, append: opts.cmdline, modules, compile: !opts.interpret, disks: opened.disks }).machine;
   } catch (e) {
     opened.close();
     throw e;

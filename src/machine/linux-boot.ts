@@ -169,7 +169,8 @@ export function loadLinux(image: Uint8Array, ram: Uint8Array, options: LinuxBoot
   const protOffset = (h.setupSects + 1) * 512;
   if (protOffset >= image.length) throw new LoadError(`truncated: the setup code (${h.setupSects} sectors) leaves no protected-mode kernel`);
   const protSize = image.length - protOffset;
-  if (h.syssize * 16 > protSize) {
+  // syssize counts 16-byte paragraphs, rounded up (memtest86+'s image ends mid-paragraph).
+  if (h.syssize > Math.ceil(protSize / 16)) {
     throw new LoadError(`truncated: the header says the protected-mode kernel has ${h.syssize * 16} bytes, the file has ${protSize}`);
   }
   const kernel = { start: h.code32Start, end: h.code32Start + protSize };

@@ -87,7 +87,7 @@ describe("Linux boot protocol: the zero page", () => {
     expect(boot.initrd).toEqual({ start: 0x0fed7000, end: 0x0fed7000 + 1085129 });
     expect(u32(zp, 0x218)).toBe(0x0fed7000);
     expect(u32(zp, 0x21c)).toBe(1085129);
-    expect(ram.subarray(0x0fed7000, 0x0fed7000 + initrd.length)).toEqual(initrd);
+    expect(Buffer.from(ram.subarray(0x0fed7000, 0x0fed7000 + initrd.length)).equals(Buffer.from(initrd))).toBe(true);
     // A lower initrd_addr_max wins over the top of RAM.
     const low = loaded(bzImage(HELLO_CODE, { initrdAddrMax: 0x01ffffff }), 256, "", initrd);
     expect(low.boot.initrd!.start).toBe((0x02000000 - 1085129) & ~0xfff);

@@ -36,7 +36,7 @@ if ! have_all; then
     exit 1
   fi
   echo "fetch-debian-linux: linux-image-686:i386 is $image"
-  (cd "$CACHE/debs" && apt-get download -qq "$image:i386" busybox-static:i386 memtest86+)
+  (cd "$CACHE/debs" && apt-get download -qq -o APT::Sandbox::User=root "$image:i386" busybox-static:i386 memtest86+)
 fi
 
 # Unpack each package into its own folder (once).

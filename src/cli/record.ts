@@ -32,14 +32,14 @@ interface RecordCliOptions extends DiskCliOptions {
 export function registerRecord(program: Command): void {
   const command = program
     .command("record")
-    .description("run a multiboot i386 kernel like 'ttd run' and record every step into a trace file (QEMU's -kernel, -initrd, -append, -m, -hda, -hdb are accepted)")
-    .argument("<kernel.elf>", "multiboot ELF32 kernel image")
+    .description("run a multiboot i386 kernel or a Linux bzImage like 'ttd run' and record every step into a trace file (QEMU's -kernel, -initrd, -append, -m, -hda, -hdb are accepted)")
+    .argument("<kernel>", "multiboot kernel (ELF32 or a.out kludge) or Linux bzImage, told apart by content")
     .option("-o, --output <file>", `trace file to write (default: ${TRACE_DIR}/<kernel>-<n>.trace, and ${TRACE_DIR}/latest points to it)`)
     .option("--max-steps <n>", "stop after this many steps (instructions plus interrupt deliveries)")
     .option("--force", "overwrite the output file if it exists")
     .option("--memory <MiB>", `guest RAM in MiB (default ${DEFAULT_MEMORY_MIB})`)
-    .option("--cmdline <text>", "kernel command line (the kernel sees '<kernel.elf> <text>', as under QEMU's -append)", "")
-    .option("--module <file>", "multiboot module, repeatable; text after a space is passed with it ('--module \"init.elf arg\"'); --initrd A,B adds modules A and B", collect, [])
+    .option("--cmdline <text>", "kernel command line, also spelled --append: a multiboot kernel sees '<kernel> <text>', a Linux kernel '<text>' (as under QEMU's -append)", "")
+    .option("--module <file>", "multiboot module, repeatable; text after a space is passed with it ('--module \"init.elf arg\"'); --initrd A,B adds modules A and B (for a Linux kernel: --initrd FILE, its one initrd)", collect, [])
     .option("--hda <file>", DISK_OPTION_HELP.hda)
     .option("--hdb <file>", DISK_OPTION_HELP.hdb)
     .option("--drive <spec>", DISK_OPTION_HELP.drive, collect)
@@ -66,7 +66,7 @@ replaced, even with --force. A lock left by a recording that was killed is taken
 Exit status:
   odd values  the guest wrote V to isa-debug-exit (port 0xf4): status is (V << 1) | 1, as in QEMU
   0           the guest halted with interrupts disabled
-  2           bad input: the kernel image (as 'ttd run'), an output that exists (without --force), that
+  2           bad input: the kernel image, its initrd or command line (as 'ttd run'), an output that exists (without --force), that
               another recording is writing, or that cannot be created (missing or read-only folder)
   4           --max-steps reached
   6           triple fault (or a reset through port 0x92)
@@ -75,7 +75,8 @@ Exit status:
 Examples:
   ttd record src/kernel/build/idle-bug.elf
   ttd record src/kernel/build/idle-fixed.elf -o idle-fixed.trace --force
-  ttd record src/kernel/build/idle-bug.elf --max-steps 10000 -o head.trace --force --json`,
+  ttd record src/kernel/build/idle-bug.elf --max-steps 10000 -o head.trace --force --json
+  ttd record src/guests/linux-hello/build/hello.bzImage --append 'console=ttyS0' -o hello.trace --force`,
     )
     .action((kernel: string, opts: RecordCliOptions) => record(kernel, opts));
   reportErrorsAsJson(command);

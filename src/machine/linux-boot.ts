@@ -123,6 +123,21 @@ export function readSetupHeader(image: Uint8Array): SetupHeader {
   };
 }
 
+/**
+ * The kernel release the image names (the first word of the string kernel_version points to, e.g.
+ * "6.1.0-57-686"), or null when the header has none (protocol before 2.00, or a zero pointer).
+ */
+export function kernelRelease(image: Uint8Array): string | null {
+  if (!isLinuxBzImage(image) || u16(image, 0x206) < 0x0200) return null;
+  const pointer = u16(image, 0x20e);
+  if (pointer === 0) return null;
+  const at = 0x200 + pointer;
+  const end = image.indexOf(0, at);
+  if (at >= image.length || end < 0 || end - at > 256) return null;
+  const text = new TextDecoder("latin1").decode(image.subarray(at, end));
+  return text.split(" ")[0] || null;
+}
+
 function version(v: number): string {
   return `${v >> 8}.${(v & 0xff).toString().padStart(2, "0")}`;
 }

@@ -57,6 +57,8 @@ export interface BzImageFields {
   syssize?: number;
   /** Leave out the 0xAA55 signature (not a kernel image at all). */
   noSignature?: boolean;
+  /** The kernel_version string ("<release> (builder) #1 ..."), stored in the setup sector. */
+  kernelVersion?: string;
 }
 
 function put(b: Uint8Array, o: number, size: 1 | 2 | 4, v: number): void {
@@ -86,6 +88,14 @@ export function bzImage(code: Uint8Array = HELLO_CODE, f: BzImageFields = {}): U
   put(out, 0x238, 4, f.cmdlineSize ?? 255);
   put(out, 0x258, 4, f.prefAddress ?? 0x100000);
   put(out, 0x260, 4, f.initSize ?? 0x10000);
+  if (f.kernelVersion !== undefined) {
+    // kernel_version points to the string, counted from 0x200; it must lie in the setup sectors.
+    const at = 0x300;
+    const text = new TextEncoder().encode(f.kernelVersion);
+    if (at + text.length + 1 > protOffset) throw new Error("kernelVersion does not fit in the setup sectors");
+    out.set(text, at);
+    put(out, 0x20e, 2, at - 0x200);
+  }
   return out;
 }
 

@@ -12,6 +12,7 @@
  *   as ttd's CPU executes FNINIT (fpu-probe.ts).
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { describe, expect, test } from "vitest";
 import { Machine } from "../../src/machine/machine.js";
@@ -22,7 +23,7 @@ import { findQemu } from "../../src/bench/qemu-log.js";
 import { debian, comparableMessages, kernelMessages, QEMU_CPU_LIKE_TTD } from "./debian.js";
 import { hasFpu } from "./fpu-probe.js";
 import { SYNTHETIC_FLAGS, ttdCpuidFlags } from "./cpuinfo-flags.js";
-import { requireBuiltCli, ttd } from "../trace/helpers.js";
+import { requireBuiltCli, tmpDir, ttd } from "../trace/helpers.js";
 
 const MiB = 1048576;
 const MEMORY_MIB = 256;
@@ -107,6 +108,26 @@ describe.skipIf(debian === null)("Debian's i386 kernel: the loader", () => {
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe(`ttd: ${debian!.memtest64}: a 64-bit kernel (xloadflags XLF_KERNEL_64): ttd emulates an i386 without long mode; use a 32-bit (i386/686) kernel`);
   });
+});
+
+describe.skipIf(debian === null)("Debian's i386 kernel: symbols", () => {
+  test("its package's System.map is a placeholder: a recording says where the real one is", () => {
+    requireBuiltCli();
+    const dir = tmpDir();
+    const trace = path.join(dir, "linux.trace");
+    const r = ttd(["record", debian!.vmlinuz, "--initrd", debian!.initrd, "--append", CMDLINE_NO_FPU, "--memory", "256", "--max-steps", "100000", "-o", trace, "--no-progress"]);
+    expect(r.status, r.stderr).toBe(4);
+    // Found next to the image as System.map-<release>, and refused for what it is.
+    const p = ttd(["print", "jiffies", "--trace", trace]);
+    expect(p.status).toBe(2);
+    expect(p.stderr).toContain(`${debian!.systemMap}: a placeholder System.map, without symbols: the real one is in the linux-image-<version>-dbg package`);
+    // An address still works, and so does a System.map named with --symbols.
+    expect(ttd(["history", "0x10000", "--trace", trace]).status).toBe(0);
+    const map = path.join(dir, `System.map-${debian!.release}`);
+    fs.writeFileSync(map, "c1000000 T _text\nc1000000 T startup_32\nc10000d0 T start_kernel_stub\nc2000000 D jiffies\n");
+    const q = ttd(["print", "&jiffies", "--trace", trace, "--symbols", map]);
+    expect(q.stdout + q.stderr).toContain("0xc2000000");
+  }, 300_000);
 });
 
 describe.skipIf(debian === null)("Debian's i386 kernel boots under ttd", () => {

@@ -4,6 +4,9 @@
 # initramfs the Linux boot tests use. Nothing fetched is ever committed: it all lives in the cache.
 #
 #   TTD_DEBIAN_CACHE   the cache folder (default ~/.cache/ttd-debian)
+#   TTD_DEBIAN_DBG=1   also fetch linux-image-<version>-dbg (about 765 MB) for the real System.map:
+#                      the image package's boot/System.map-<version> is a placeholder that says so.
+#                      The real map replaces it in $CACHE/linux/boot/, where ttd looks for it.
 #
 # Needs root the first time (dpkg --add-architecture i386 and apt-get update); a cache that already
 # holds every package is reused without touching apt. Prints the cache's layout at the end:
@@ -54,6 +57,28 @@ unpack() {
 unpack 'linux-image-*-686_*_i386.deb' "$CACHE/linux"
 unpack 'busybox-static_*_i386.deb' "$CACHE/busybox"
 unpack 'memtest86+_*.deb' "$CACHE/memtest"
+
+# The real System.map, from the -dbg package (optional: large, and slow to unpack).
+if [ "${TTD_DEBIAN_DBG:-0}" = 1 ]; then
+  release=$(ls -1 "$CACHE"/linux/boot/ | sed -n 's/^vmlinuz-//p' | head -n 1)
+  map="$CACHE/linux/boot/System.map-$release"
+  if grep -q "The real System.map is in" "$map" 2>/dev/null; then
+    if ! compgen -G "$CACHE/debs/linux-image-$release-dbg_*_i386.deb" >/dev/null; then
+      (cd "$CACHE/debs" && apt-get download -qq -o APT::Sandbox::User=root "linux-image-$release-dbg:i386")
+    fi
+    dbg=$(ls -1 "$CACHE"/debs/linux-image-"$release"-dbg_*_i386.deb | tail -n 1)
+    # The map is near the start of the archive: tar stops reading once it is out (so dpkg-deb may
+    # die of SIGPIPE, which is fine: what counts is the map).
+    set +o pipefail
+    dpkg-deb --fsys-tarfile "$dbg" | tar -x -O --occurrence=1 "./usr/lib/debug/boot/System.map-$release" >"$map.real"
+    set -o pipefail
+    if [ ! -s "$map.real" ]; then
+      echo "fetch-debian-linux: no System.map-$release in $dbg" >&2
+      exit 1
+    fi
+    mv "$map.real" "$map"
+  fi
+fi
 
 # The initramfs: busybox and an /init script (see src/tools/build-initramfs.ts).
 if [ ! -s "$CACHE/initrd.gz" ] || [ "$CACHE/busybox/.unpacked" -nt "$CACHE/initrd.gz" ] || [ src/tools/build-initramfs.ts -nt "$CACHE/initrd.gz" ]; then

@@ -77,6 +77,8 @@ if [ "${TTD_DEBIAN_DBG:-0}" = 1 ]; then
       exit 1
     fi
     mv "$map.real" "$map"
+    # The map was all that was wanted from it.
+    rm -f "$dbg"
   fi
 fi
 

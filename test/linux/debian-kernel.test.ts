@@ -24,6 +24,7 @@ import { debian, comparableMessages, kernelMessages, QEMU_CPU_LIKE_TTD } from ".
 import { hasFpu } from "./fpu-probe.js";
 import { SYNTHETIC_FLAGS, ttdCpuidFlags } from "./cpuinfo-flags.js";
 import { requireBuiltCli, tmpDir, ttd } from "../trace/helpers.js";
+import { readTextScreen, screenText } from "../../src/machine/text-screen.js";
 
 const MiB = 1048576;
 const MEMORY_MIB = 256;
@@ -110,6 +111,22 @@ describe.skipIf(debian === null)("Debian's i386 kernel: the loader", () => {
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe(`ttd: ${debian!.memtest64}: a 64-bit kernel (xloadflags XLF_KERNEL_64): ttd emulates an i386 without long mode; use a 32-bit (i386/686) kernel`);
   });
+});
+
+describe.skipIf(debian === null)("memtest86+ under ttd", () => {
+  test.skipIf(hasFpu)("without an FPU it stops at its first x87 instruction (FNINIT), as the summary says", () => {
+    const m = Machine.fromElf(read(debian!.memtest32), { memoryMiB: 64, cmdline: "" });
+    m.run({ maxSteps: 5_000_000 });
+    expect(m.cpu.firstUnimplemented).toMatch(/^x87 instruction 0xdb/);
+  });
+
+  test.skipIf(!hasFpu)("with an FPU its screen shows it testing memory", () => {
+    const m = Machine.fromElf(read(debian!.memtest32), { memoryMiB: 64, cmdline: "" });
+    m.run({ maxSteps: 2_000_000_000 });
+    const screen = screenText(readTextScreen(m.mem.u8, m.vga)).join("\n");
+    expect(screen).toContain("Memtest86+");
+    expect(m.cpu.firstUnimplemented).toBeNull();
+  }, 900_000);
 });
 
 describe.skipIf(debian === null)("Debian's i386 kernel: symbols", () => {

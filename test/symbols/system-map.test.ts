@@ -5,12 +5,15 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { spawn, spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, test } from "vitest";
 import { parseSystemMap, systemMapElf, looksLikeSystemMap } from "../../src/symbols/system-map.js";
 import { DebugInfo } from "../../src/symbols/debug-info.js";
 import { kernelRelease } from "../../src/machine/linux-boot.js";
 import { bzImage, HELLO_CODE } from "../../src/guests/linux-hello.js";
-import { requireBuiltCli, tmpDir, ttd } from "../trace/helpers.js";
+import { CLI, requireBuiltCli, tmpDir, ttd } from "../trace/helpers.js";
+
+const hasGdb = spawnSync("gdb", ["--version"], { stdio: "ignore" }).status === 0;
 
 /** A map of the hello kernel's code (its labels, see src/guests/linux-hello.ts) and its command line. */
 const HELLO_MAP = [
@@ -112,4 +115,37 @@ describe("System.map for a recorded bzImage", () => {
     expect(byBanner.stderr.trim()).toMatch(/at its linux_banner \(0x100010\) the recorded RAM holds ".*", not "Linux version 9\.9\.9-test"$/);
     expect(byBanner.stderr.trim().split("\n")).toHaveLength(1);
   });
+});
+
+describe.skipIf(!hasGdb)("System.map symbols through ttd gdbserver, with gdb", () => {
+  beforeAll(() => requireBuiltCli());
+
+  test("break on a map symbol, continue, reverse-continue", async () => {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, "vmlinuz"), bzImage());
+    fs.writeFileSync(path.join(dir, "System.map"), HELLO_MAP);
+    const trace = path.join(dir, "k.trace");
+    expect(ttd(["record", "vmlinuz", "--append", "gdb", "-o", trace, "--no-progress"], { cwd: dir }).status).toBe(0);
+    const server = spawn(process.execPath, [CLI, "gdbserver", trace, "--port", "0"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      const command = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        server.stdout!.on("data", (d: Buffer) => {
+          out += d.toString();
+          const m = /^ {2}gdb (.*)$/m.exec(out);
+          if (m) resolve(m[1]);
+        });
+        server.on("close", () => reject(new Error(`gdbserver ended: ${out}`)));
+      });
+      // The image gdb is given is the ELF made from the map: its symbols, no code.
+      expect(command).toMatch(/System\.map\.elf'?$/);
+      const args = [...command.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]);
+      const r = spawnSync("gdb", ["-batch", "-nx", ...args, "-ex", "break print_initrd", "-ex", "continue", "-ex", "info registers eip", "-ex", "reverse-continue", "-ex", "info registers eip"], { encoding: "utf8", timeout: 90_000 });
+      expect(r.stdout).toMatch(/Breakpoint 1, 0x00100017 in print_initrd/);
+      expect(r.stdout).toMatch(/eip\s+0x100017\s+0x100017 <print_initrd>/);
+      expect(r.stdout).toMatch(/eip\s+0x100000\s+0x100000 <startup_32>/);
+    } finally {
+      server.kill("SIGINT");
+    }
+  }, 180_000);
 });

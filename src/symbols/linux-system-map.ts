@@ -6,9 +6,8 @@
  * install` lay out /boot), then System.map next to it. A map that does not belong to the image would
  * name every address wrongly, so it is checked three ways, each only when both sides say something:
  * the release in the map's file name against the one in the image's header; the map's `_text` against
- * the address the kernel is built to run at (pref_address, seen at PAGE_OFFSET 0xc0000000 or 0); and,
- * once the recording has the kernel decompressed in RAM, the `linux_banner` string at the map's address
- * against "Linux version <release>".
+ * the address the kernel is built to run at (pref_address, seen at PAGE_OFFSET 0xc0000000 or 0); and
+ * the recorded RAM at the map's `linux_banner`: another kernel's "Linux version ..." there.
  */
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
@@ -50,19 +49,14 @@ export function systemMapMismatch(
     }
   }
   const banner = find("linux_banner");
-  if (banner !== undefined && release !== null && text !== undefined) {
-    // Only once the kernel is decompressed (its first bytes at _text are no longer zero) does the
-    // banner's place tell anything.
-    const physical = (a: number) => (a >= LINUX_PAGE_OFFSET ? a - LINUX_PAGE_OFFSET : a);
-    const head = readPhysical(physical(text), 16);
+  if (banner !== undefined && release !== null) {
+    // Only another kernel's banner at that place tells: before decompression, or when KASLR moved the
+    // kernel, other bytes are there, which say nothing about the map.
     const expected = `Linux version ${release} `;
-    const bytes = readPhysical(physical(banner), expected.length);
-    if (head !== null && head.some((b) => b !== 0) && bytes !== null) {
-      const found = new TextDecoder("latin1").decode(bytes);
-      if (found !== expected) {
-        const shown = found.replace(/[^\x20-\x7e]/g, ".");
-        return `at its linux_banner (0x${banner.toString(16)}) the recorded RAM holds "${shown}", not "${expected.trim()}"`;
-      }
+    const bytes = readPhysical(banner >= LINUX_PAGE_OFFSET ? banner - LINUX_PAGE_OFFSET : banner, expected.length);
+    const found = bytes === null ? "" : new TextDecoder("latin1").decode(bytes);
+    if (found.startsWith("Linux version ") && found !== expected) {
+      return `at its linux_banner (0x${banner.toString(16)}) the recorded RAM reads "${found.replace(/[^\x20-\x7e]/g, ".").trim()}", not "${expected.trim()}"`;
     }
   }
   return null;

@@ -59,11 +59,11 @@ describe("System.map for a recorded bzImage", () => {
   const RELEASE = "9.9.9-test";
 
   /** A folder with a versioned hello kernel, recorded, and its trace path. */
-  function recorded(fields: Parameters<typeof bzImage>[1] = {}): { dir: string; trace: string } {
+  function recorded(fields: Parameters<typeof bzImage>[1] = {}, cmdline = "hello map"): { dir: string; trace: string } {
     const dir = tmpDir();
     fs.writeFileSync(path.join(dir, "vmlinuz"), bzImage(HELLO_CODE, { kernelVersion: `${RELEASE} (builder@ttd) #1`, ...fields }));
     const trace = path.join(dir, "k.trace");
-    const r = ttd(["record", "vmlinuz", "--append", "hello map", "-o", trace, "--no-progress"], { cwd: dir });
+    const r = ttd(["record", "vmlinuz", "--append", cmdline, "-o", trace, "--no-progress"], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     return { dir, trace };
   }
@@ -107,13 +107,18 @@ describe("System.map for a recorded bzImage", () => {
     const byText = ttd(["why-write", "boot_command_line", "--trace", trace, "--symbols", moved], { cwd: dir });
     expect(byText.status).toBe(2);
     expect(byText.stderr.trim()).toMatch(/does not match the recorded kernel vmlinuz: its _text is at 0xc0200000, the kernel is built to run at 0x100000$/);
-    // linux_banner: the recorded RAM at its place does not read "Linux version <release>".
-    const banner = path.join(dir, "banner.map");
-    fs.writeFileSync(banner, "00100000 T _text\n00100010 D linux_banner\n" + HELLO_MAP);
-    const byBanner = ttd(["history", "boot_command_line", "--trace", trace, "--symbols", banner], { cwd: dir });
+    // linux_banner: the recorded RAM there reads another kernel's banner (here the command line).
+    const other2 = recorded({}, "Linux version 0.0.1 (someone) #1");
+    const banner = path.join(other2.dir, "banner.map");
+    fs.writeFileSync(banner, "00020000 D linux_banner\n" + HELLO_MAP);
+    const byBanner = ttd(["history", "boot_command_line", "--trace", other2.trace, "--symbols", banner], { cwd: other2.dir });
     expect(byBanner.status).toBe(2);
-    expect(byBanner.stderr.trim()).toMatch(/at its linux_banner \(0x100010\) the recorded RAM holds ".*", not "Linux version 9\.9\.9-test"$/);
+    expect(byBanner.stderr.trim()).toMatch(/at its linux_banner \(0x20000\) the recorded RAM reads "Linux version 0\.0\.1 \(some", not "Linux version 9\.9\.9-test"$/);
     expect(byBanner.stderr.trim().split("\n")).toHaveLength(1);
+    // Other bytes there (the kernel not yet decompressed, or moved) say nothing: the map is used.
+    const quiet = path.join(dir, "quiet.map");
+    fs.writeFileSync(quiet, "00100010 D linux_banner\n" + HELLO_MAP);
+    expect(ttd(["history", "boot_command_line", "--trace", trace, "--symbols", quiet], { cwd: dir }).status).toBe(0);
   });
 });
 

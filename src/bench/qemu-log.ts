@@ -420,9 +420,20 @@ export interface RecordResult {
 
 /** Runs the ELF under QEMU with the per-instruction log and parses it. */
 export async function recordQemuTrace(elfPath: string, opts: RecordOptions): Promise<RecordResult> {
+  const elf = new Elf32(new Uint8Array(fs.readFileSync(elfPath)));
+  const ranges = opts.filterToImage !== false ? imageCodeRanges(elf) : "";
+  return recordQemuLog(qemuBaseArgs(path.resolve(elfPath), opts.icount === true), elf.entry, ranges, opts);
+}
+
+/**
+ * Runs QEMU with `machineArgs` (the machine and the kernel to load: -kernel, -initrd, -append, -cpu...)
+ * and the per-instruction log from the first time `entry` runs in protected mode; `ranges` is a
+ * `-dfilter` list of the code to log ("" logs everything). Used for kernels that are not an ELF, such
+ * as a Linux bzImage entered at its code32_start.
+ */
+export async function recordQemuLog(machineArgs: string[], entry: number, ranges: string, opts: RecordOptions): Promise<RecordResult> {
   const qemu = opts.qemu ?? findQemu();
   if (!qemu) throw new QemuLogError(QEMU_MISSING);
-  const elf = new Elf32(new Uint8Array(fs.readFileSync(elfPath)));
   const [major, minor] = qemuVersion(qemu);
   // -singlestep was replaced by the one-insn-per-tb accelerator property in QEMU 8.1.
   const oneInsn = major > 8 || (major === 8 && minor >= 1)
@@ -431,12 +442,9 @@ export async function recordQemuTrace(elfPath: string, opts: RecordOptions): Pro
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ttd-qemu-"));
   const fifo = path.join(dir, "exec.log");
   execFileSync("mkfifo", [fifo]);
-  const args = [...qemuBaseArgs(path.resolve(elfPath), opts.icount === true), ...oneInsn, "-d", "exec,cpu,nochain", "-D", fifo];
-  if (opts.filterToImage !== false) {
-    const ranges = imageCodeRanges(elf);
-    if (ranges) args.push("-dfilter", ranges);
-  }
-  const parser = new QemuLogParser(elf.entry, opts.maxRecords);
+  const args = [...machineArgs, ...oneInsn, "-d", "exec,cpu,nochain", "-D", fifo];
+  if (ranges) args.push("-dfilter", ranges);
+  const parser = new QemuLogParser(entry, opts.maxRecords);
   parser.icount = opts.icount === true;
   const child = spawn(qemu, args, { stdio: ["ignore", "pipe", "pipe"] });
   let serial = "";

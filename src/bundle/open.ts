@@ -21,12 +21,21 @@ import { BUNDLE_SUFFIX, DEFAULT_LIMITS, sha256Hex, type BundleLimits, type Entry
 import { BundleReader, looksLikeBundle } from "./reader.js";
 import { BundleSources, DiskSources, lineTableMd5s, withAncestors, type DiskSearch, type SourceProvider } from "./sources.js";
 import { rewriteQemuArgs } from "../cli/qemu-options.js";
+import { looksLikeSystemMap, parseSystemMap, systemMapElf, type MapSymbol } from "../symbols/system-map.js";
+import { systemMapCandidates, systemMapMismatch } from "../symbols/linux-system-map.js";
+import { isLinuxBzImage } from "../machine/linux-boot.js";
 
 export interface OpenOptions {
   /** Extra folders to find source files in (plain traces; `--source-dir`). */
   sourceDirs?: string[];
   /** Load symbols from this ELF instead of the recorded image (e.g. an unstripped copy). */
   elf?: string;
+  /**
+   * Load symbols from this file: an ELF (as `elf`) or a Linux System.map, which must match the recorded
+   * kernel (`--symbols`). Without it, a recorded Linux bzImage gets the System.map-<release> found
+   * next to it.
+   */
+  symbols?: string;
   /**
    * Check a plain trace further than every open does: "quick", every page readable (SQLite's
    * quick_check, as `ttd info` does); "full", everything (`ttd info --verify`, see Trace.open). A
@@ -59,7 +68,10 @@ export interface BundleInfo {
   extractedTo: string;
 }
 
-/** The ELF symbols come from, and its bytes. */
+/**
+ * The ELF symbols come from, and its bytes. For a System.map this is the ELF made from it (a symbol
+ * table only, see system-map.ts), so packing the recording and handing gdb its image carry the symbols.
+ */
 export interface RecordingImage {
   name: string;
   sha256: string;
@@ -117,6 +129,32 @@ function loadSymbols(data: Uint8Array, from: string): { symbols: DebugInfo | nul
   }
 }
 
+/**
+ * A System.map as the image symbols come from: the ELF made from it. Throws a TraceError naming the file
+ * when it is not a usable map, or (given the recorded kernel) when it does not belong to that kernel.
+ */
+function systemMapImage(path: string, data: Uint8Array, kernel: { name: string; data: Uint8Array } | null, readPhysical: (a: number, n: number) => Uint8Array | null): RecordingImage {
+  let symbols: MapSymbol[];
+  try {
+    symbols = parseSystemMap(new TextDecoder("latin1").decode(data));
+  } catch (e) {
+    if (e instanceof ElfError) throw new TraceError(`${path}: ${e.message}`);
+    throw e;
+  }
+  if (kernel !== null && isLinuxBzImage(kernel.data)) {
+    const why = systemMapMismatch(symbols, path, kernel.data, readPhysical);
+    if (why !== null) throw new TraceError(`${path}: does not match the recorded kernel ${kernel.name}: ${why}`);
+  }
+  const elf = systemMapElf(symbols);
+  return { name: `${basename(path)}.elf`, sha256: sha256Hex(elf), data: elf, from: path };
+}
+
+/** The file `--symbols` names: an ELF as it is, a System.map as the ELF made from it (checked against the kernel). */
+function readSymbolsOption(path: string, kernel: { name: string; data: Uint8Array } | null, readPhysical: (a: number, n: number) => Uint8Array | null): RecordingImage {
+  const file = readElfOption(path);
+  return looksLikeSystemMap(file.data) ? systemMapImage(path, file.data, kernel, readPhysical) : file;
+}
+
 function readElfOption(path: string): RecordingImage {
   let data: Uint8Array;
   try {
@@ -166,15 +204,44 @@ function openTrace(path: string, options: OpenOptions): Recording {
   try {
     const info = trace.info();
     let image: RecordingImage;
-    if (options.elf !== undefined) {
+    const recorded = trace.image();
+    const kernelDirs = [...new Set(recordedKernelDirs(path, info.commandLine, info.image.name || recorded.name, cwd))];
+    // The recorded RAM at the last step, for checking a System.map against the kernel it ran.
+    const readPhysical = (address: number, size: number): Uint8Array | null => {
+      try {
+        return trace.stateAt(trace.steps).readPhysical(address, size);
+      } catch {
+        return null;
+      }
+    };
+    let mapProblem: string | null = null;
+    if (options.symbols !== undefined) {
+      image = readSymbolsOption(options.symbols, recorded, readPhysical);
+    } else if (options.elf !== undefined) {
       image = readElfOption(options.elf);
     } else {
-      const img = trace.image();
-      image = { name: img.name, sha256: img.sha256, data: img.data, from: "trace" };
+      image = { name: recorded.name, sha256: recorded.sha256, data: recorded.data, from: "trace" };
+      if (isLinuxBzImage(recorded.data)) {
+        // A bzImage holds no symbols: its System.map, found next to it, stands in.
+        const found = systemMapCandidates(recorded.data, kernelDirs);
+        mapProblem = `${path}: the recorded kernel ${recorded.name} is a Linux bzImage, which carries no symbols: name its System.map with --symbols` +
+          (kernelDirs.length > 0 ? ` (none found as System.map-<release> in ${kernelDirs.join(", ")})` : "");
+        for (const candidate of found) {
+          try {
+            image = systemMapImage(candidate, new Uint8Array(readFileSync(candidate)), recorded, readPhysical);
+            mapProblem = null;
+            break;
+          } catch (e) {
+            if (!(e instanceof TraceError)) throw e;
+            mapProblem = e.message;
+          }
+        }
+      }
     }
-    const { symbols, problem } = loadSymbols(image.data, image.from === "trace" ? `${path} (its image ${image.name})` : image.from);
+    const loaded = loadSymbols(image.data, image.from === "trace" ? `${path} (its image ${image.name})` : image.from);
+    const symbols = mapProblem === null ? loaded.symbols : null;
+    const problem = mapProblem ?? loaded.problem;
     const traceDir = dirname(resolve(cwd, path));
-    const kernelDirs = [...new Set(recordedKernelDirs(path, info.commandLine, info.image.name || image.name, cwd))];
     const search: DiskSearch = {
       sourceDirs: (options.sourceDirs ?? []).map((d) => resolve(cwd, d)),
       bases: [...new Set([cwd, ...kernelDirs.flatMap((d) => withAncestors(d)), ...withAncestors(traceDir)])],
@@ -251,7 +318,9 @@ function openBundle(path: string, options: OpenOptions): Recording {
   }
   try {
     let image: RecordingImage;
-    if (options.elf !== undefined) {
+    if (options.symbols !== undefined) {
+      image = readSymbolsOption(options.symbols, null, () => null);
+    } else if (options.elf !== undefined) {
       image = readElfOption(options.elf);
     } else {
       const data = new Uint8Array(readFileSync(local(m.elf.entry)));

@@ -1,6 +1,6 @@
 /** `ttd explain`: from the crash (or a step) back to its root, with no location named. */
 import type { Command } from "commander";
-import { openForQuery, parseAtStep } from "./open-recording.js";
+import { openForQuery, parseAtStep, SYMBOLS_OPTION_HELP } from "./open-recording.js";
 import { parsePositiveInt, UsageError } from "./errors.js";
 import { explain, ExplainError } from "../query/explain.js";
 import { explanationJson, renderExplanation } from "../query/explain-render.js";
@@ -12,6 +12,7 @@ export function registerExplain(program: Command): void {
     .argument("[trace]", "trace or bundle (default: the latest recording in ./.ttd)")
     .option("--at <step>", "explain this step instead: 'fault' (the first faulting instruction), 'end', or a step number (a fault, or a halt/breakpoint whose call site is wanted)")
     .option("--depth <n>", "most links to follow", "12")
+    .option("--symbols <file>", SYMBOLS_OPTION_HELP)
     .option("--json", "print one JSON object (see docs/queries.md for its fields)")
     .addHelpText(
       "after",
@@ -30,8 +31,8 @@ Examples:
 Exit status: 0 when explained; 2 for bad input (no such trace, a step out of range, a trace with no
 fault and no --at).`,
     )
-    .action((traceArg: string | undefined, opts: { at?: string; depth: string; json?: boolean }) => {
-      const { recording, ctx } = openForQuery(traceArg);
+    .action((traceArg: string | undefined, opts: { at?: string; depth: string; json?: boolean; symbols?: string }) => {
+      const { recording, ctx } = openForQuery(traceArg, { symbols: opts.symbols });
       try {
         const depth = parsePositiveInt(opts.depth, "--depth", 200);
         const at = opts.at === undefined ? undefined : parseAtStep(ctx, opts.at);

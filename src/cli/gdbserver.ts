@@ -6,12 +6,14 @@ import { UsageError } from "./errors.js";
 import { parseStepOption } from "./step-option.js";
 import { GdbServer } from "../gdb/server.js";
 import { imageFileFor, openReplay } from "../gdb/open.js";
+import { SYMBOLS_OPTION_HELP } from "./open-recording.js";
 import type { Recording } from "../bundle/open.js";
 import { QueryContext } from "../query/context.js";
 import { explain, ExplainError } from "../query/explain.js";
 import { renderExplanation } from "../query/explain-render.js";
 
 interface GdbserverCliOptions {
+  symbols?: string;
   port?: string;
   host: string;
   at?: string;
@@ -37,6 +39,7 @@ export function registerGdbserver(program: Command): void {
     .option("-p, --port <n>", "TCP port to listen on (default: any free port, printed at start)")
     .option("--host <address>", "address to listen on; anything but loopback exposes the recording to the network", "127.0.0.1")
     .option("--at <step>", "step each client starts at: a number, 'start', 'fault' (the first faulting instruction) or 'end' (default: start)")
+    .option("--symbols <file>", SYMBOLS_OPTION_HELP)
     .option("--once", "exit when the first client disconnects")
     .option("-v, --verbose", "log every packet on stderr")
     .addHelpText(
@@ -73,7 +76,7 @@ Examples:
       const port = opts.port !== undefined ? parsePort(opts.port) : 0;
       let recording;
       try {
-        recording = openReplay(traceArg);
+        recording = openReplay(traceArg, { symbols: opts.symbols });
       } catch (e) {
         const err = e as Error;
         if (err.name === "TraceError" || err.name === "BundleError" || err.name === "UsageError") throw new UsageError(err.message);

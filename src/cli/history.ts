@@ -1,6 +1,6 @@
 /** `ttd history`: every write to a memory location between two steps, in time order. */
 import type { Command } from "commander";
-import { openForQuery } from "./open-recording.js";
+import { openForQuery, SYMBOLS_OPTION_HELP } from "./open-recording.js";
 import { parsePositiveInt, UsageError } from "./errors.js";
 import { parseStepOption } from "./step-option.js";
 import { LocationError, resolveLocation } from "../query/location.js";
@@ -12,6 +12,7 @@ export function registerHistory(program: Command): void {
     .description("every write to a memory location between two steps, oldest first")
     .argument("<location>", "an address (0xe010f624) or a C expression over the guest's symbols")
     .option("--trace <file>", "trace or bundle to ask (default: the latest recording in ./.ttd)")
+    .option("--symbols <file>", SYMBOLS_OPTION_HELP)
     .option("--from <step>", "first step whose writes are listed: a number, 'start', 'fault' or 'end'", "start")
     .option("--to <step>", "list writes made before this step: a number, 'start', 'fault' or 'end'", "end")
     .option("--size <bytes>", "bytes to watch (default: the expression's type size, or 4 for an address)")
@@ -36,8 +37,8 @@ Examples:
 For the last change of a register, use why-write:
   ttd why-write '$esp' --trace traces/idle-bug.ttdb --at 61766`,
     )
-    .action((location: string, opts: { trace?: string; from: string; to: string; size?: string; limit: string; json?: boolean }) => {
-      const { recording, ctx } = openForQuery(opts.trace);
+    .action((location: string, opts: { trace?: string; symbols?: string; from: string; to: string; size?: string; limit: string; json?: boolean }) => {
+      const { recording, ctx } = openForQuery(opts.trace, { symbols: opts.symbols });
       try {
         const from = parseStepOption(ctx.trace, opts.from, "--from");
         const to = parseStepOption(ctx.trace, opts.to, "--to");

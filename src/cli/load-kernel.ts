@@ -4,6 +4,7 @@ import { Machine, type MachineOptions } from "../machine/machine.js";
 import { ElfError } from "../elf/elf32.js";
 import { LoadError, type BootModule } from "../machine/boot-modules.js";
 import { UsageError } from "./errors.js";
+import { isLinuxBzImage } from "../machine/linux-boot.js";
 
 /**
  * Reads a file the user named; `what` says what it should be ("kernel image", "module"). A missing
@@ -33,7 +34,7 @@ export function readInputFile(path: string, what: string, maxBytes = Infinity): 
 
 export function readKernelFile(path: string): Uint8Array {
   const image = readInputFile(path, "kernel image");
-  if (image.length === 0) throw new UsageError(`${path}: empty file, not an ELF kernel`);
+  if (image.length === 0) throw new UsageError(`${path}: empty file, not a kernel image`);
   return image;
 }
 
@@ -64,11 +65,24 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value];
 }
 
-/** A machine with the kernel at `path` loaded; bad images and modules become a UsageError naming the file. */
-export function machineForKernel(path: string, options: MachineOptions): { machine: Machine; image: Uint8Array } {
+/**
+ * The command line a kernel sees for `append` (--cmdline / -append), as QEMU's -kernel gives it: a
+ * Linux bzImage gets the text alone; a multiboot kernel gets its path as typed, a space, then the text.
+ */
+export function kernelCmdline(path: string, image: Uint8Array, append: string): string {
+  return isLinuxBzImage(image) ? append : multibootCmdline(path, append);
+}
+
+/**
+ * A machine with the kernel at `path` loaded (a multiboot image or a Linux bzImage, told apart by
+ * content); bad images and modules become a UsageError naming the file. With `append`, the command line
+ * is built from it for the kind of image (kernelCmdline); otherwise `cmdline` is used as it is.
+ */
+export function machineForKernel(path: string, options: MachineOptions & { append?: string }): { machine: Machine; image: Uint8Array; cmdline: string } {
   const image = readKernelFile(path);
+  const cmdline = options.append !== undefined ? kernelCmdline(path, image, options.append) : options.cmdline ?? "";
   try {
-    return { machine: Machine.fromElf(image, options), image };
+    return { machine: Machine.fromElf(image, { ...options, cmdline }), image, cmdline };
   } catch (e) {
     if (e instanceof LoadError) throw new UsageError(`${e.subject ?? path}: ${e.message}`);
     if (e instanceof ElfError) throw new UsageError(`${path}: ${e.message}`);

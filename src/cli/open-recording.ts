@@ -4,10 +4,14 @@ import { QueryContext } from "../query/context.js";
 import { UsageError } from "./errors.js";
 import { parseStepOption } from "./step-option.js";
 
-export function openForQuery(arg: string | undefined): { recording: Recording; ctx: QueryContext } {
+/** The help text of `--symbols`, shared by every command that takes it. */
+export const SYMBOLS_OPTION_HELP =
+  "symbols from this file instead of the recorded image: an ELF (e.g. vmlinux) or a Linux System.map (checked against the recorded kernel; found as System.map-<release> next to a recorded bzImage)";
+
+export function openForQuery(arg: string | undefined, options: { symbols?: string } = {}): { recording: Recording; ctx: QueryContext } {
   let recording: Recording;
   try {
-    recording = openRecordingArg(arg);
+    recording = openRecordingArg(arg, { symbols: options.symbols });
   } catch (e) {
     const err = e as Error;
     if (err.name === "TraceError" || err.name === "BundleError" || err.name === "UsageError") throw new UsageError(err.message);

@@ -1,6 +1,6 @@
 /** `ttd print`: the value of a C expression (globals, the locals of the code there) as it was at a step. */
 import type { Command } from "commander";
-import { openForQuery, parseAtStep } from "./open-recording.js";
+import { openForQuery, parseAtStep, SYMBOLS_OPTION_HELP } from "./open-recording.js";
 import { UsageError } from "./errors.js";
 import { hex } from "../query/context.js";
 import { stepEvalContext } from "../query/location.js";
@@ -18,6 +18,7 @@ export function registerPrint(program: Command): void {
     .description("the value of a C expression as it was at a step (pointers followed as they were then)")
     .argument("<expression>", "a C expression over the guest's symbols: globals, the locals and parameters of the code at --at, $registers")
     .option("--trace <file>", "trace or bundle to ask (default: the latest recording in ./.ttd)")
+    .option("--symbols <file>", SYMBOLS_OPTION_HELP)
     .option("--at <step>", "the state before this step: a number, 'start', 'fault' (the first faulting instruction) or 'end'", "end")
     .option("--hex", "integers in hexadecimal")
     .option("--json", "print one JSON object: expression, step, type, address (or register), size, value, bytes")
@@ -37,8 +38,8 @@ Examples:
   ttd print 'r[Error]' --trace traces/idle-bug.ttdb --at 61876   # restore_user_context's local r
   ttd print '$esp' --trace traces/idle-bug.ttdb --at 61766 --json`,
     )
-    .action((expression: string, opts: { trace?: string; at: string; hex?: boolean; json?: boolean }) => {
-      const { recording, ctx } = openForQuery(opts.trace);
+    .action((expression: string, opts: { trace?: string; symbols?: string; at: string; hex?: boolean; json?: boolean }) => {
+      const { recording, ctx } = openForQuery(opts.trace, { symbols: opts.symbols });
       try {
         const at = parseAtStep(ctx, opts.at);
         const di = ctx.symbols;

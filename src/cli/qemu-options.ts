@@ -141,8 +141,8 @@ export function rewriteQemuArgs(args: readonly string[], note: (line: string) =>
       continue;
     }
     const m = /^--?([A-Za-z][\w-]*)(?:=(.*))?$/s.exec(a);
-    // ttd's own options keep their double-dash spelling (--hda, --memory...); --initrd is both.
-    const name = m === null || (a.startsWith("--") && m[1] !== "initrd") ? null : m[1];
+    // ttd's own options keep their double-dash spelling (--hda, --memory...); --initrd and --append are both.
+    const name = m === null || (a.startsWith("--") && m[1] !== "initrd" && m[1] !== "append") ? null : m[1];
     if (name === null || !(Object.hasOwn(ALIASES, name) || Object.hasOwn(REFUSED, name))) {
       out.push(a);
       continue;

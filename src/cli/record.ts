@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { existsSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join, relative } from "node:path";
-import { collect, machineForKernel, multibootCmdline, readModules } from "./load-kernel.js";
+import { collect, machineForKernel, readModules } from "./load-kernel.js";
 import type { BootModule } from "../machine/boot-modules.js";
 import { createHash } from "node:crypto";
 import { fsErrorCode, fsProblem, parsePositiveInt, UsageError } from "./errors.js";
@@ -34,14 +34,14 @@ interface RecordCliOptions extends DiskCliOptions, InputCliOptions {
 export function registerRecord(program: Command): void {
   const command = addInputOptions(program
     .command("record")
-    .description("run a multiboot i386 kernel like 'ttd run' and record every step into a trace file (QEMU's -kernel, -initrd, -append, -m, -hda, -hdb are accepted)")
-    .argument("<kernel.elf>", "multiboot ELF32 kernel image")
+    .description("run a multiboot i386 kernel or a Linux bzImage like 'ttd run' and record every step into a trace file (QEMU's -kernel, -initrd, -append, -m, -hda, -hdb are accepted)")
+    .argument("<kernel>", "multiboot kernel (ELF32 or a.out kludge) or Linux bzImage, told apart by content")
     .option("-o, --output <file>", `trace file to write (default: ${TRACE_DIR}/<kernel>-<n>.trace, and ${TRACE_DIR}/latest points to it)`)
     .option("--max-steps <n>", "stop after this many steps (instructions plus interrupt deliveries)")
     .option("--force", "overwrite the output file if it exists")
     .option("--memory <MiB>", `guest RAM in MiB (default ${DEFAULT_MEMORY_MIB})`)
-    .option("--cmdline <text>", "kernel command line (the kernel sees '<kernel.elf> <text>', as under QEMU's -append)", "")
-    .option("--module <file>", "multiboot module, repeatable; text after a space is passed with it ('--module \"init.elf arg\"'); --initrd A,B adds modules A and B", collect, [])
+    .option("--cmdline <text>", "kernel command line, also spelled --append: a multiboot kernel sees '<kernel> <text>', a Linux kernel '<text>' (as under QEMU's -append)", "")
+    .option("--module <file>", "multiboot module, repeatable; text after a space is passed with it ('--module \"init.elf arg\"'); --initrd A,B adds modules A and B (for a Linux kernel: --initrd FILE, its one initrd)", collect, [])
     .option("--hda <file>", DISK_OPTION_HELP.hda)
     .option("--hdb <file>", DISK_OPTION_HELP.hdb)
     .option("--drive <spec>", DISK_OPTION_HELP.drive, collect)
@@ -71,7 +71,7 @@ replaced, even with --force. A lock left by a recording that was killed is taken
 Exit status:
   odd values  the guest wrote V to isa-debug-exit (port 0xf4): status is (V << 1) | 1, as in QEMU
   0           the guest halted with interrupts disabled
-  2           bad input: the kernel image (as 'ttd run'), an output that exists (without --force), that
+  2           bad input: the kernel image, its initrd or command line (as 'ttd run'), an output that exists (without --force), that
               another recording is writing, or that cannot be created (missing or read-only folder)
   4           --max-steps reached
   6           triple fault (or a reset through port 0x92)
@@ -81,7 +81,8 @@ Examples:
   ttd record src/kernel/build/idle-bug.elf
   ttd record src/kernel/build/idle-fixed.elf --input-file README.md -o typed.trace --force --rtc 2026-01-01T00:00:00
   ttd record src/kernel/build/idle-fixed.elf -o idle-fixed.trace --force
-  ttd record src/kernel/build/idle-bug.elf --max-steps 10000 -o head.trace --force --json`,
+  ttd record src/kernel/build/idle-bug.elf --max-steps 10000 -o head.trace --force --json
+  ttd record src/guests/linux-hello/build/hello.bzImage --append 'console=ttyS0' -o hello.trace --force`,
     )
     .action((kernel: string, opts: RecordCliOptions) => record(kernel, opts));
   reportErrorsAsJson(command);
@@ -95,12 +96,11 @@ async function record(kernel: string, opts: RecordCliOptions): Promise<void> {
   }
   // The kernel first: a bad image is refused before any file or folder is created.
   const modules = readModules(opts.module, memoryMiB * 1048576);
-  const cmdline = multibootCmdline(kernel, opts.cmdline);
   const rtc = opts.rtc !== undefined ? parseRtc(opts.rtc) : null;
   const input = openInput(opts);
   const opened = openDisks(opts);
   try {
-    const { machine, image } = machineForKernel(kernel, { memoryMiB, cmdline, modules, compile: true, disks: opened.disks });
+    const { machine, image, cmdline } = machineForKernel(kernel, { memoryMiB, append: opts.cmdline, modules, compile: true, disks: opened.disks });
     if (rtc !== null) machine.setRtcStart(rtc);
     const isDefault = opts.output === undefined;
     const lock = isDefault ? claimDefaultOutput(kernel) : claimNamedOutput(opts.output!, opts.force === true);

@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import "../tui/interactive-terminal.js";
 import { createElement } from "react";
 import { render } from "ink";
-import { openForQuery, parseAtStep } from "./open-recording.js";
+import { openForQuery, parseAtStep, SYMBOLS_OPTION_HELP } from "./open-recording.js";
 import { UsageError } from "./errors.js";
 import { DebuggerViewModel } from "../tui/view-model.js";
 import { App } from "../tui/app.js";
@@ -15,6 +15,7 @@ export function registerTui(program: Command): void {
     .description("full-screen time-travel debugger: step forward and back, ask who wrote what")
     .argument("[trace]", "trace or bundle (default: the latest recording in ./.ttd)")
     .option("--at <step>", "start at this step: a number, 'start', 'fault' (the first faulting instruction) or 'end'")
+    .option("--symbols <file>", SYMBOLS_OPTION_HELP)
     .addHelpText(
       "after",
       `
@@ -49,8 +50,8 @@ Examples:
   ttd tui traces/idle-bug.ttdb --at fault
   ttd tui traces/idle-fixed.ttdb --at 100`,
     )
-    .action(async (arg: string | undefined, opts: { at?: string }) => {
-      const { recording, ctx } = openForQuery(arg);
+    .action(async (arg: string | undefined, opts: { at?: string; symbols?: string }) => {
+      const { recording, ctx } = openForQuery(arg, { symbols: opts.symbols });
       try {
         const at = opts.at !== undefined ? parseAtStep(ctx, opts.at) : undefined;
         // Checked after the recording and --at, so their errors come first and a script can check them.

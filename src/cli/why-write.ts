@@ -1,6 +1,6 @@
 /** `ttd why-write`: the last write to a location before a step, who made it, and why it landed there. */
 import type { Command } from "commander";
-import { openForQuery, parseAtStep } from "./open-recording.js";
+import { openForQuery, parseAtStep, SYMBOLS_OPTION_HELP } from "./open-recording.js";
 import { parsePositiveInt, UsageError } from "./errors.js";
 import { LocationError, resolveLocation } from "../query/location.js";
 import { whyWrite } from "../query/why-write.js";
@@ -13,6 +13,7 @@ export function registerWhyWrite(program: Command): void {
     .description("who last wrote a memory location (or register) before a step, and why it landed there")
     .argument("<location>", "an address (0xe010f624), a $register ($esp) or a C expression over the guest's symbols (globals, and the locals of the code at --at)")
     .option("--trace <file>", "trace or bundle to ask (default: the latest recording in ./.ttd)")
+    .option("--symbols <file>", SYMBOLS_OPTION_HELP)
     .option("--at <step>", "ask about the state before this step: a number, 'start', 'fault' (the first faulting instruction) or 'end'", "end")
     .option("--size <bytes>", "bytes to watch (default: the expression's type size, or 4 for an address)")
     .option("--chain", "explain why the write landed there, step by step back through the trace")
@@ -36,8 +37,8 @@ Examples:
   ttd why-write '$esp' --trace traces/idle-bug.ttdb --at 61766     # the last step that changed a register
   ttd why-write 'r[Error]' --trace traces/idle-bug.ttdb --at 61876  # restore_user_context's local r`,
     )
-    .action((location: string, opts: { trace?: string; at: string; size?: string; chain?: boolean; depth: string; json?: boolean }) => {
-      const { recording, ctx } = openForQuery(opts.trace);
+    .action((location: string, opts: { trace?: string; symbols?: string; at: string; size?: string; chain?: boolean; depth: string; json?: boolean }) => {
+      const { recording, ctx } = openForQuery(opts.trace, { symbols: opts.symbols });
       try {
         const at = parseAtStep(ctx, opts.at);
         const size = opts.size !== undefined ? parsePositiveInt(opts.size, "--size", 4096) : undefined;

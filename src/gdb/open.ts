@@ -8,8 +8,8 @@ import { basename, join } from "node:path";
 import { openRecordingArg, type Recording } from "../bundle/open.js";
 
 /** Opens the trace or bundle `arg` names, or the latest recording in ./.ttd. */
-export function openReplay(arg: string | undefined): Recording {
-  return openRecordingArg(arg);
+export function openReplay(arg: string | undefined, options: { symbols?: string } = {}): Recording {
+  return openRecordingArg(arg, { symbols: options.symbols });
 }
 
 /** The kernel image written for gdb, and how to remove it (with its folder) when the server stops. */

@@ -17,6 +17,8 @@ import { DebugPorts } from "./debug-ports.js";
 import { findMultibootHeader, loadMultiboot } from "./multiboot.js";
 import { findMultiboot2Header, loadMultiboot2 } from "./multiboot2.js";
 import { findRsdp } from "./rsdp-scan.js";
+import { BOOT_CS, BOOT_DS, isLinuxBzImage, loadLinux } from "./linux-boot.js";
+import { LoadError } from "./boot-modules.js";
 import type { BootModule } from "./boot-modules.js";
 import { IOAPIC_BASE, IOAPIC_ID, IOAPIC_MMIO_SIZE, IoApic } from "./ioapic.js";
 import { PciHost } from "./pci-host.js";
@@ -26,7 +28,7 @@ import { installFirmware } from "./firmware/install.js";
 import { ACPI_AREA_SIZE, firmwareFits, HIGH_MEMORY_START } from "./firmware/layout.js";
 import { COM1_PORT } from "./firmware/bios-data-area.js";
 import { cpuid } from "../cpu/cpuid.js";
-import { EAX, EDX } from "../cpu/constants.js";
+import { EAX, EDX, ESI } from "../cpu/constants.js";
 import { IdeChannel, PRIMARY_IDE, SECONDARY_IDE } from "./ide-channel.js";
 import type { DiskImage } from "./disk-image.js";
 import { Vga } from "./vga.js";
@@ -268,7 +270,7 @@ export class Machine {
     this.ioapic.setPin(line === 0 ? 2 : line, level);
   }
 
-  /** A machine with `kernel` (a multiboot ELF) loaded and the CPU at its entry point. */
+  /** A machine with `kernel` (a multiboot image or a Linux bzImage) loaded and the CPU at its entry point. */
   static fromElf(kernel: Uint8Array, options: MachineOptions = {}): Machine {
     const m = new Machine(options);
     m.loadKernel(kernel, { cmdline: options.cmdline, modules: options.modules });
@@ -281,6 +283,10 @@ export class Machine {
    * multiboot2 header is loaded as GRUB's multiboot2 command would.
    */
   loadKernel(kernel: Uint8Array, inputs: { cmdline?: string; modules?: readonly BootModule[] } = {}): void {
+    if (isLinuxBzImage(kernel)) {
+      this.loadLinuxKernel(kernel, inputs);
+      return;
+    }
     const ram = this.mem.u8;
     const v2 = findMultibootHeader(kernel).offset < 0 && findMultiboot2Header(kernel).offset >= 0;
     // Seam with the firmware tables: the multiboot2 ACPI tags copy the RSDP found in RAM (EBDA, then
@@ -302,6 +308,37 @@ export class Machine {
     cpu.regs.fill(0);
     cpu.regs[0] = boot.magic;
     cpu.regs[3] = boot.infoAddress;
+  }
+
+  /**
+   * Loads a Linux bzImage through the 32-bit boot protocol (linux-boot.ts): the command line is the
+   * kernel's own (no kernel path in front), and the one module, if any, is the initrd. The CPU starts
+   * at code32_start with the protocol's flat __BOOT_CS/__BOOT_DS segments and ESI = the zero page.
+   */
+  private loadLinuxKernel(kernel: Uint8Array, inputs: { cmdline?: string; modules?: readonly BootModule[] }): void {
+    const modules = inputs.modules ?? [];
+    if (modules.length > 1) {
+      throw new LoadError(`a Linux kernel takes one initrd, not ${modules.length} (concatenate cpio archives into one file)`, { subject: modules[1].file });
+    }
+    if (modules.length === 1 && modules[0].string !== modules[0].file) {
+      throw new LoadError(`an initrd takes no arguments ('${modules[0].string}')`, { subject: modules[0].file });
+    }
+    const boot = loadLinux(kernel, this.mem.u8, {
+      cmdline: inputs.cmdline ?? "",
+      initrd: modules.length === 1 ? { file: modules[0].file, data: modules[0].data } : undefined,
+    });
+    const cpu = this.cpu;
+    cpu.cr0 = CR0_PE | CR0_ET;
+    cpu.gdtBase = boot.gdtBase;
+    cpu.gdtLimit = boot.gdtLimit;
+    const flat = ATTR_PRESENT | ATTR_S | ATTR_RW | ATTR_DB | ATTR_G | 1;
+    cpu.setSegmentCache(CS, BOOT_CS, 0, -1, flat | ATTR_CODE);
+    for (const s of [DS, ES, SS, FS, GS]) cpu.setSegmentCache(s, BOOT_DS, 0, -1, flat);
+    cpu.setCpl(0);
+    cpu.setEflags(0x2);
+    cpu.eip = boot.entry;
+    cpu.regs.fill(0);
+    cpu.regs[ESI] = boot.zeroPage;
   }
 
   /** Saves CPU and device state (RAM is the caller's: it is large and usually stored as deltas). */

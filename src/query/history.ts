@@ -82,7 +82,9 @@ export function history(ctx: QueryContext, location: Location & { kind: "memory"
     }
     return explainWrite(ctx, w, [lo, hi], null);
   });
-  const source = writes.length === 0 && from === trace.startStep ? (inImage(ctx, address) ? "image" : "zero") : null;
+  // Unwritten and not zero: put there before the first step (the loader's or the image's bytes).
+  const loaded = before !== null && before.some((x) => x !== 0);
+  const source = writes.length === 0 && from === trace.startStep ? (loaded || inImage(ctx, address) ? "image" : "zero") : null;
   return { location, from, to, before, after, writes, truncated, source };
 }
 

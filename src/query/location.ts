@@ -55,8 +55,16 @@ export function resolveLocation(ctx: QueryContext, text: string, step: number, s
   }
   const state = ctx.trace.stateAt(step);
   try {
-    const r = new ExpressionEvaluator(ctx.symbols).evaluate(t, stepEvalContext(state), { read: false });
-    const w = watchLocation(r);
+    const evaluator = new ExpressionEvaluator(ctx.symbols);
+    let w;
+    try {
+      w = watchLocation(evaluator.evaluate(t, stepEvalContext(state), { read: false }));
+    } catch (e) {
+      // An address computed from symbols (`symbol+0x10` over a System.map's untyped symbols, a cast
+      // address) is a value, which evaluating without reading memory leaves unknown: evaluate it.
+      if (!(e instanceof ExpressionError)) throw e;
+      w = watchLocation(evaluator.evaluate(t, stepEvalContext(state)));
+    }
     if (w.kind === "register") return { kind: "register", register: w.base.toLowerCase(), expression: t };
     return { kind: "memory", address: w.address >>> 0, size: sizeOverride ?? w.size, expression: t, name: ctx.describeData(w.address) };
   } catch (e) {

@@ -105,7 +105,10 @@ export function whyWrite(ctx: QueryContext, location: Location & { kind: "memory
     if (owner[b] >= 0) { b++; continue; }
     let e = b;
     while (e < size && owner[e] < 0) e++;
-    neverWritten.push({ bytes: [b, e], source: inImage(ctx, (address + b) >>> 0) ? "image" : "zero" });
+    // Bytes never written that are not zero now were put there before the first step: by the loader
+    // (a Linux zero page, a command line, an initrd) when not by the image's own segments.
+    const loaded = value !== null && value.subarray(b, e).some((x) => x !== 0);
+    neverWritten.push({ bytes: [b, e], source: loaded || inImage(ctx, (address + b) >>> 0) ? "image" : "zero" });
     b = e;
   }
   const chain = options.chain && found.length > 0 ? explainChain(ctx, found[0], new StepWindow(trace, found[0].step + 1), { depth: options.depth }) : [];

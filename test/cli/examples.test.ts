@@ -2,8 +2,9 @@
  * Every example in README.md and in each command's --help runs as written. Examples are the `ttd ...`
  * lines of README's code blocks and the indented `ttd ...` lines of the help texts. Each source's
  * examples run in order (a later one may use what an earlier one recorded) through `sh -c`, in a
- * fresh folder holding what a clone has at those paths (src/kernel and traces/), with `ttd` on PATH as
- * `npm link` puts it: a user pasting them from the clone's root gets the same.
+ * fresh folder holding what a clone has at those paths (src/kernel, src/guests/linux-hello and
+ * traces/), with `ttd` on PATH as `npm link` puts it: a user pasting them from the clone's root gets
+ * the same.
  *
  * gdbserver examples are started and stopped (they serve until Ctrl-C); tui examples need a terminal,
  * so they must get as far as asking for one: the recording opened and --at parsed. Everything else
@@ -44,6 +45,7 @@ function freshClone(): { dir: string; env: NodeJS.ProcessEnv } {
   const dir = tmpDir();
   fs.cpSync(path.join(REPO, "src", "kernel"), path.join(dir, "src", "kernel"), { recursive: true });
   fs.cpSync(path.join(REPO, "traces"), path.join(dir, "traces"), { recursive: true });
+  fs.cpSync(path.join(REPO, "src", "guests", "linux-hello"), path.join(dir, "src", "guests", "linux-hello"), { recursive: true });
   const bin = path.join(dir, ".bin");
   fs.mkdirSync(bin);
   fs.writeFileSync(path.join(bin, "ttd"), `#!/bin/sh\nexec '${process.execPath}' '${CLI}' "$@"\n`, { mode: 0o755 });

@@ -37,6 +37,7 @@ Keys (also on ? inside):
   s              segment and control registers
   v              the guest's VGA text screen (and cursor) as it was at this step
   f              the x87 and SSE registers at this step, those the last step changed marked
+  t              the guest's output (serial, 0xe9 console) as printed before this step
   ?              the key list
   Esc            cancel a running search (the position stays); close a prompt or overlay
   q              quit

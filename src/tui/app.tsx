@@ -5,7 +5,7 @@
 import { useEffect, useState } from "react";
 import { Box, Text, useApp, useInput, useStdout } from "ink";
 import { hex } from "../query/context.js";
-import { HELP, fmt, type DebuggerViewModel, type FpuView, type RegisterView, type ScreenView, type View } from "./view-model.js";
+import { HELP, fmt, type DebuggerViewModel, type FpuView, type OutputView, type RegisterView, type ScreenView, type View } from "./view-model.js";
 import { MIN_COLUMNS, MIN_ROWS, fitStatus, inputTail, shortenPath, wrapWords } from "./fit-text.js";
 
 /** Width of the right-hand column (registers and stack): wider where there is room for stack names. */
@@ -75,6 +75,8 @@ export function Screen({ view, columns, rows }: { view: View; columns: number; r
           <ScreenPanel screen={view.screen} step={view.step} height={body} />
         ) : view.fpu !== null ? (
           <FpuPanel fpu={view.fpu} step={view.step} height={body} />
+        ) : view.output !== null ? (
+          <OutputPanel output={view.output} step={view.step} height={body} />
         ) : (
           <>
             <Box flexDirection="column" width={columns - right} marginRight={1}>
@@ -338,6 +340,21 @@ function FpuPanel({ fpu, step, height }: { fpu: FpuView; step: number; height: n
     <Box flexDirection="column" height={height}>
       <Header title={`x87 / SSE registers at step ${fmt(step)} (* changed by the last step)   f: close`} />
       {rows.slice(0, Math.max(1, height - 1))}
+    </Box>
+  );
+}
+
+/** The guest's output as it stood when the current step began: its last lines, the latest at the bottom. */
+function OutputPanel({ output, step, height }: { output: OutputView; step: number; height: number }) {
+  const room = Math.max(1, height - 1);
+  return (
+    <Box flexDirection="column" height={height}>
+      <Header title={`Output before step ${fmt(step)} (${fmt(output.printed)} of ${fmt(output.total)} bytes)   t: close`} />
+      {output.lines.slice(-room).map((l, i) => (
+        <Text key={i} wrap="truncate">
+          {l === "" ? " " : l}
+        </Text>
+      ))}
     </Box>
   );
 }

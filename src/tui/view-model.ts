@@ -126,6 +126,17 @@ export interface View {
   screen: ScreenView | null;
   /** The x87/SSE registers at this step while the FPU panel is open (key f), else null. */
   fpu: FpuView | null;
+  /** The guest's output printed before this step while the Output panel is open (key t), else null. */
+  output: OutputView | null;
+}
+
+/** What the guest had printed (serial and 0xe9 console, in step order) when the current step began. */
+export interface OutputView {
+  /** The last lines, oldest first; the last one is the line being printed (possibly empty). */
+  lines: string[];
+  /** Bytes printed before this step, and in the whole recording. */
+  printed: number;
+  total: number;
 }
 
 /** The x87 and SSE registers at the current step, each marked when the last step changed it. */
@@ -160,7 +171,7 @@ export interface ViewModelOptions {
 }
 
 /** The part of the view that depends only on the position. */
-type StepView = Omit<View, "mode" | "input" | "message" | "showSystem" | "answer" | "breakpoints" | "watches" | "stackSelection" | "bookmarkList" | "busy" | "screen" | "fpu">;
+type StepView = Omit<View, "mode" | "input" | "message" | "showSystem" | "answer" | "breakpoints" | "watches" | "stackSelection" | "bookmarkList" | "busy" | "screen" | "fpu" | "output">;
 
 /** A long command: each `next()` does a bounded piece of work and yields a progress line. */
 type JobBody = Generator<string, void, void>;
@@ -199,6 +210,8 @@ const TIMELINE_CELLS = 64;
 const TIMELINE_EVENTS = 200_000;
 /** Steps walked between two progress reports (and chances to yield) in scanning jobs. */
 const PROGRESS_EVERY = 4096;
+/** Most output lines the Output panel keeps (more than any terminal shows). */
+const OUTPUT_LINES = 200;
 /** Steps read forward at a time when walking backward (each window costs one seek). */
 const BACK_WINDOW = 4096;
 /** The longest near call: a segment override, then FF /2 with a SIB byte and a 32-bit displacement. */
@@ -221,7 +234,7 @@ export const HELP: readonly [string, string][] = [
   ["m / '", "set a bookmark here (named) / jump to the next bookmark"],
   ["M", "list bookmarks; Enter jumps to the selected one"],
   ["s", "show segment and control registers"],
-  ["v / f", "show the VGA text screen / the x87 and SSE registers at this step (again to hide)"],
+  ["v / f / t", "show the VGA text screen / the x87 and SSE registers / the output printed so far, at this step (again to hide)"],
   ["?", "this help"],
   ["Esc", "cancel a running search; close a prompt, list, answer or help; clear the stack selection"],
   ["q", "quit"],
@@ -235,10 +248,12 @@ export class DebuggerViewModel {
   private input = "";
   private message = "";
   private showSystem = false;
-  private showScreen = false;
+  /** The panel shown instead of code and registers: the Screen (v), FPU (f) or Output (t) panel. */
+  private panel: "code" | "screen" | "fpu" | "output" = "code";
   /** The screen of one step, kept while the position stays there. */
   private screenCache: { step: number; view: ScreenView } | null = null;
-  private showFpu = false;
+  /** The output of one step, kept while the position stays there. */
+  private outputCache: { step: number; view: OutputView } | null = null;
   /** The FPU registers of one step, kept while the position stays there. */
   private fpuCache: { step: number; view: FpuView } | null = null;
   private answer: View["answer"] = null;
@@ -296,8 +311,9 @@ export class DebuggerViewModel {
         stackSelection: this.stackSelection,
         bookmarkList: this.bookmarkList,
         busy: this.job !== null ? { label: this.job.label, progress: this.job.progress } : null,
-        screen: this.showScreen ? this.screenView() : null,
-        fpu: this.showFpu ? this.fpuView() : null,
+        screen: this.panel === "screen" ? this.screenView() : null,
+        fpu: this.panel === "fpu" ? this.fpuView() : null,
+        output: this.panel === "output" ? this.outputView() : null,
       };
     }
     return this.snapshot;
@@ -585,9 +601,10 @@ export class DebuggerViewModel {
       case "c": this.continueTo(1); break;
       case "r": this.continueTo(-1); break;
       case "s": this.showSystem = !this.showSystem; this.invalidate(); break;
-      // The Screen and FPU panels share the body: opening one closes the other.
-      case "v": this.showScreen = !this.showScreen; this.showFpu = false; this.invalidate(); break;
-      case "f": this.showFpu = !this.showFpu; this.showScreen = false; this.invalidate(); break;
+      // The Screen, FPU and Output panels share the body: opening one closes the other.
+      case "v": this.togglePanel("screen"); break;
+      case "f": this.togglePanel("fpu"); break;
+      case "t": this.togglePanel("output"); break;
       case "'": this.nextBookmark(); break;
       case "M": this.listBookmarks(); break;
       case "?": this.setMode("help"); break;
@@ -1048,6 +1065,30 @@ export class DebuggerViewModel {
       if (this.eventsCapped) this.eventList.length = TIMELINE_EVENTS;
     }
     return this.eventList;
+  }
+
+  private togglePanel(panel: "screen" | "fpu" | "output"): void {
+    this.panel = this.panel === panel ? "code" : panel;
+    this.invalidate();
+  }
+
+  /** The output printed before the current step (from the trace's output table; cached per step). */
+  private outputView(): OutputView {
+    if (this.outputCache === null || this.outputCache.step !== this.step) {
+      const all = this.trace.output();
+      let printed = 0;
+      while (printed < all.length && all[printed].step < this.step) printed++;
+      // Decode only the tail that can show: the last OUTPUT_LINES lines.
+      let from = printed;
+      for (let newlines = 0; from > 0; from--) {
+        if (all[from - 1].byte === 10 && ++newlines > OUTPUT_LINES) break;
+      }
+      let text = "";
+      for (let i = from; i < printed; i++) text += String.fromCharCode(all[i].byte);
+      const lines = text.replace(/\r\n?/g, "\n").split("\n").map((l) => l.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "."));
+      this.outputCache = { step: this.step, view: { lines: lines.slice(-OUTPUT_LINES), printed, total: all.length } };
+    }
+    return this.outputCache.view;
   }
 
   /** The FPU registers at the current step, compared with the step before (two replays; cached per step). */

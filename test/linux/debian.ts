@@ -5,55 +5,11 @@
  * where TTD_REQUIRE_DEBIAN=1 says they must be there (CI sets it after fetching them), so a failed
  * download cannot pass CI as a skip.
  */
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { buildInitramfs } from "../../src/tools/build-initramfs.js";
+import { locateDebianLinux, type DebianLinux } from "../../src/guests/debian-linux.js";
 
-export interface DebianLinux {
-  cache: string;
-  /** The kernel release, e.g. 6.1.0-57-686. */
-  release: string;
-  vmlinuz: string;
-  /** boot/System.map-<release> (Debian's is a placeholder: the real one is in the -dbg package). */
-  systemMap: string;
-  busybox: string;
-  /** The initramfs built from busybox (src/tools/build-initramfs.ts); built here when missing. */
-  initrd: string;
-  /** memtest86+'s 32-bit and 64-bit bzImages. */
-  memtest32: string;
-  memtest64: string;
-}
+export { DEBIAN_CACHE, type DebianLinux } from "../../src/guests/debian-linux.js";
 
-export const DEBIAN_CACHE = process.env.TTD_DEBIAN_CACHE ?? path.join(os.homedir(), ".cache", "ttd-debian");
-
-function find(): { found: DebianLinux | null; reason: string } {
-  const boot = path.join(DEBIAN_CACHE, "linux", "boot");
-  const kernel = fs.existsSync(boot) ? fs.readdirSync(boot).find((f) => /^vmlinuz-.*-686$/.test(f)) : undefined;
-  const busybox = path.join(DEBIAN_CACHE, "busybox", "bin", "busybox");
-  const memtest = path.join(DEBIAN_CACHE, "memtest", "boot");
-  if (kernel === undefined || !fs.existsSync(busybox) || !fs.existsSync(path.join(memtest, "memtest86+ia32.bin"))) {
-    return { found: null, reason: `Debian's i386 kernel, busybox-static and memtest86+ are not in ${DEBIAN_CACHE}: run scripts/fetch-debian-linux.sh (as root, with network access) to fetch them` };
-  }
-  const release = kernel.slice("vmlinuz-".length);
-  const initrd = path.join(DEBIAN_CACHE, "initrd.gz");
-  if (!fs.existsSync(initrd)) fs.writeFileSync(initrd, buildInitramfs(new Uint8Array(fs.readFileSync(busybox))));
-  return {
-    found: {
-      cache: DEBIAN_CACHE,
-      release,
-      vmlinuz: path.join(boot, kernel),
-      systemMap: path.join(boot, `System.map-${release}`),
-      busybox,
-      initrd,
-      memtest32: path.join(memtest, "memtest86+ia32.bin"),
-      memtest64: path.join(memtest, "memtest86+x64.bin"),
-    },
-    reason: "",
-  };
-}
-
-const located = find();
+const located = locateDebianLinux();
 if (located.found === null) {
   if (process.env.TTD_REQUIRE_DEBIAN === "1") throw new Error(`TTD_REQUIRE_DEBIAN=1 but ${located.reason}`);
   process.stderr.write(`skipping the tests on Debian's kernel: ${located.reason}\n`);
@@ -63,13 +19,7 @@ if (located.found === null) {
 export const debian: DebianLinux | null = located.found;
 export const debianMissing = located.reason;
 
-/**
- * QEMU's CPU made as close to ttd's CPUID as QEMU allows: its Core 2 Duo model has ttd's signature
- * (family 6, model 15, stepping 11); every feature ttd does not report is switched off except the FPU,
- * without which Linux's real-mode setup (which QEMU runs and ttd does not) refuses to boot.
- */
-export const QEMU_CPU_LIKE_TTD =
-  "core2duo,-vme,-de,-mce,-pae,-mca,-mmx,-fxsr,-sse,-sse2,-ss,-ssse3,-pni,-monitor,-lm,-syscall,-nx,-lahf-lm,-dtes64,-ds-cpl,-vmx,-est,-tm2,-xtpr,-pdcm,-ds,-acpi,-tm,-pbe,-cx16,-pse36,-clflush,-hypervisor";
+export { QEMU_CPU_LIKE_TTD } from "../../src/bench/qemu-cpu.js";
 
 /**
  * Kernel log lines that differ between ttd and QEMU 7.2 for reasons docs/machine.md lists (the

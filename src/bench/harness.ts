@@ -33,6 +33,8 @@ export interface BenchSection {
   /** Short name for --only. */
   name: string;
   description: string;
+  /** Run only when named with --only (a section that takes many minutes). */
+  onlyWhenNamed?: boolean;
   run(ctx: BenchContext): Promise<BenchTable[]>;
 }
 

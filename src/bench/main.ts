@@ -2,7 +2,8 @@
  * npm run bench [-- --runs N] [--only SECTION] [--timeout SECONDS] [--guest NAME]...
  *
  * Prints speed tables measured against peers in the same run. Sections are listed in SECTIONS; the
- * recorder and query benchmarks add theirs there. Timings are printed, never asserted.
+ * recorder and query benchmarks add theirs there. Timings are printed, never asserted. The linux
+ * section (Debian's kernel booted to /init, several minutes per run) runs only with --only linux.
  *
  * The guests are the repository's workload guests (src/guests/workload/build): the emulator section
  * runs r30, pg-r10, r300 and r1000, the others record r30. `--guest` (repeatable) runs only the named
@@ -14,10 +15,11 @@ import { fileURLToPath } from "node:url";
 import { emulatorSection } from "./emulators.js";
 import { traceSection } from "./trace-bench.js";
 import { querySection } from "./query-bench.js";
+import { linuxSection } from "./linux-bench.js";
 import { renderTable, type BenchContext, type BenchSection } from "./harness.js";
 import { defaultTraceGuest, emulatorGuests, workloadByName, type BenchGuest } from "./guests.js";
 
-const SECTIONS: BenchSection[] = [emulatorSection, traceSection, querySection];
+const SECTIONS: BenchSection[] = [emulatorSection, traceSection, querySection, linuxSection];
 
 const USAGE = `usage: npm run bench -- [--runs N] [--only SECTION] [--timeout SECONDS] [--guest NAME]...
 guests: the workload guests in src/guests/workload/build (NAME: r1, r10, r30, r300, r1000, pg-r10);
@@ -66,7 +68,7 @@ async function main(): Promise<number> {
     log: (line) => console.error(line),
   };
   for (const section of SECTIONS) {
-    if (only && section.name !== only) continue;
+    if (only ? section.name !== only : section.onlyWhenNamed === true) continue;
     console.error(`== ${section.name}: ${section.description}`);
     const tables = await section.run(ctx);
     for (const t of tables) console.log(`\n${renderTable(t)}`);

@@ -8,7 +8,7 @@ import type { CPU } from "../cpu.js";
 import { AF, CF, OF, PF, SF as EFLAGS_SF, ZF } from "../constants.js";
 import {
   addUnpacked, CMP_EQUAL, CMP_LESS, CMP_UNORDERED, compareUnpacked, divUnpacked, fx, mulUnpacked, opA, opB,
-  sqrtUnpacked, unpack, IE,
+  sqrtUnpacked, unpack,
 } from "./float80.js";
 import { loaded, loadFloat32, loadFloat64, loadInt16, loadInt32 } from "./convert.js";
 import {
@@ -115,14 +115,14 @@ function setConditions(cpu: CPU, r: number): void {
   f.fsw = (f.fsw & ~(FSW_C0 | FSW_C1 | FSW_C2 | FSW_C3)) | cc;
 }
 
-/** Whether a comparison's unmasked IE/DE suppresses its effects (condition codes kept, no pop). */
-function compareFaulted(cpu: CPU): boolean {
+/**
+ * A comparison always sets its condition codes (or EFLAGS), even when it raises an unmasked IE or DE;
+ * the unmasked exception only suppresses the pops. Returns whether the pops may happen.
+ */
+function comparePops(cpu: CPU): boolean {
   const f = cpu.fpu;
-  if ((fx.flags & ~f.fcw & 0x3f) !== 0 && (fx.flags & ~f.fcw & (IE | 2)) !== 0) {
-    raise(f, fx.flags);
-    return true;
-  }
-  return false;
+  raise(f, fx.flags);
+  return (fx.flags & ~f.fcw & 0x3f) === 0;
 }
 
 /** FCOM/FCOMP/FCOMPP/FUCOM*: ST0 compared with ST(i); `pops` 0, 1 or 2. */
@@ -140,11 +140,8 @@ export function compareReg(cpu: CPU, i: number, quiet: boolean, pops: number): v
   unpack(opA, st.se, st.hi, st.lo);
   readST(f, i);
   unpack(opB, st.se, st.hi, st.lo);
-  const r = compareUnpacked(opA, opB, quiet);
-  if (compareFaulted(cpu)) return;
-  setConditions(cpu, r);
-  raise(f, fx.flags);
-  for (let n = 0; n < pops; n++) pop(f);
+  setConditions(cpu, compareUnpacked(opA, opB, quiet));
+  if (comparePops(cpu)) for (let n = 0; n < pops; n++) pop(f);
 }
 
 /** FCOM/FCOMP/FICOM/FICOMP with a memory operand. */
@@ -161,11 +158,8 @@ export function compareMem(cpu: CPU, fmt: number, popAfter: boolean): void {
   }
   readST(f, 0);
   unpack(opA, st.se, st.hi, st.lo);
-  const r = compareUnpacked(opA, opB, false);
-  if (compareFaulted(cpu)) return;
-  setConditions(cpu, r);
-  raise(f, fx.flags);
-  if (popAfter) pop(f);
+  setConditions(cpu, compareUnpacked(opA, opB, false));
+  if (comparePops(cpu) && popAfter) pop(f);
 }
 
 /** FCOMI/FCOMIP/FUCOMI/FUCOMIP: the result in ZF/PF/CF, OF/SF/AF cleared; C1 cleared. */
@@ -182,8 +176,7 @@ export function compareToEflags(cpu: CPU, i: number, quiet: boolean, popAfter: b
     readST(f, i);
     unpack(opB, st.se, st.hi, st.lo);
     r = compareUnpacked(opA, opB, quiet);
-    if (compareFaulted(cpu)) return;
-    raise(f, fx.flags);
+    if (!comparePops(cpu)) popAfter = false;
     setC1(f, false);
   }
   const bits = r === CMP_LESS ? CF : r === CMP_EQUAL ? ZF : r === CMP_UNORDERED ? ZF | PF | CF : 0;
@@ -203,9 +196,7 @@ export function ftst(cpu: CPU): void {
   readST(f, 0);
   unpack(opA, st.se, st.hi, st.lo);
   unpack(opB, 0, 0, 0);
-  const r = compareUnpacked(opA, opB, false);
-  if (compareFaulted(cpu)) return;
-  setConditions(cpu, r);
+  setConditions(cpu, compareUnpacked(opA, opB, false));
   raise(f, fx.flags);
 }
 

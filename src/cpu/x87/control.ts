@@ -23,9 +23,14 @@ export function fnclex(f: FpuState): void {
   f.fsw &= ~(0xff | FSW_B);
 }
 
+/** The reserved FCW bits (6, 7, 13-15) read as the hardware has them: bit 6 set, the others clear. */
+export function controlWordOf(v: number): number {
+  return (v & 0x1f3f) | 0x40;
+}
+
 export function fldcw(cpu: CPU): void {
   const f = cpu.fpu;
-  f.fcw = cpu.readMem16(cpu.eaSeg, cpu.eaOff);
+  f.fcw = controlWordOf(cpu.readMem16(cpu.eaSeg, cpu.eaOff));
   // A pending exception the new word unmasks is signalled by the next waiting instruction.
   updateSummary(f);
 }
@@ -94,7 +99,7 @@ function readEnvironment(cpu: CPU, seg: number, off: number, o32: boolean): void
 
 function applyEnvironment(cpu: CPU, o32: boolean): void {
   const f = cpu.fpu;
-  f.fcw = envWords[0] & 0xffff;
+  f.fcw = controlWordOf(envWords[0]);
   f.setStatusWord(envWords[1] & 0xffff);
   // Only "empty or not" is taken from the image; the other tags follow the registers' contents.
   const t = envWords[2] & 0xffff;

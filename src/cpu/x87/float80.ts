@@ -5,7 +5,7 @@
  *
  * Rounding follows the SDM's "Floating-Point Exception Conditions" and "Precision Control Field":
  * results are rounded to 24, 53 or 64 significand bits under the rounding control, but keep the 15-bit
- * exponent range; tininess is detected before rounding; a masked underflow is signalled only when the
+ * exponent range; tininess is detected after rounding; a masked underflow is signalled only when the
  * tiny result is also inexact; a masked overflow gives infinity or the largest finite number of the
  * precision, as the rounding direction says; with overflow/underflow unmasked a register result is
  * delivered with its exponent biased by -/+24576. C1 ("rounded up") is `fx.roundedUp`.
@@ -247,19 +247,27 @@ export function roundPack(sign: number, exp: number, hi: number, lo: number, ext
   hi >>>= 0; lo >>>= 0; ext >>>= 0;
   const rc = fx.rounding;
   let tiny = false;
-  if (exp < eMin) {
-    if (adjustable && !fx.underflowMasked) {
-      fx.flags |= UE;
-      exp += BIAS_ADJUST;
-    } else {
-      tiny = true;
-      shiftRightJam96(hi, lo, ext, eMin - exp);
-      hi = shifted.h; lo = shifted.l; ext = shifted.x;
-      exp = eMin;
-    }
+  if (exp < eMin && adjustable && !fx.underflowMasked) {
+    fx.flags |= UE;
+    exp += BIAS_ADJUST;
   } else if (exp > eMax && adjustable && !fx.overflowMasked) {
     fx.flags |= OE;
     exp -= BIAS_ADJUST;
+  }
+  if (exp < eMin && adjustable && !fx.underflowMasked) {
+    // Below even the bias-adjusted range of an unmasked underflow: a signed zero whatever RC says.
+    fx.flags |= PE;
+    fx.roundedUp = false;
+    setResult(sign << 15, 0, 0);
+    return;
+  }
+  if (exp < eMin) {
+    // Tininess is detected after rounding: a value that rounds (at unbounded exponent) up to the
+    // smallest normal is not tiny.
+    tiny = exp < eMin - 1 || !roundsToNextBinade(sign, hi, lo, ext, precision, rc);
+    shiftRightJam96(hi, lo, ext, eMin - exp);
+    hi = shifted.h; lo = shifted.l; ext = shifted.x;
+    exp = eMin;
   }
   // Which part of the significand is dropped, and where its least significant kept bit is.
   let state: number, lsb: number;
@@ -285,28 +293,36 @@ export function roundPack(sign: number, exp: number, hi: number, lo: number, ext
     else if (rc === RC_UP) inc = sign === 0;
   }
   if (inc) {
+    let h = hi;
     if (precision === 64) {
       lo = (lo + 1) >>> 0;
-      if (lo === 0) hi = (hi + 1) >>> 0;
+      if (lo === 0) h = hi + 1;
     } else if (precision === 53) {
       lo = (lo + 0x800) >>> 0;
-      if (lo < 0x800) hi = (hi + 1) >>> 0;
+      if (lo < 0x800) h = hi + 1;
     } else {
-      hi = (hi + 0x100) >>> 0;
+      h = hi + 0x100;
     }
-    if (hi === 0) {
+    if (h > 0xffffffff) {
       // Carry out of the integer bit: 1.111..1 rounded up to 2.0.
       hi = 0x80000000;
       exp++;
-    }
+    } else hi = h;
   }
   fx.roundedUp = inc;
   if (state !== 0) fx.flags |= PE;
-  if (tiny && state !== 0) fx.flags |= UE;
+  // Underflow: masked, only when the tiny result is also inexact; unmasked, whenever it is tiny.
+  if (tiny && (state !== 0 || !fx.underflowMasked)) fx.flags |= UE;
+  if (exp > eMax && adjustable && !fx.overflowMasked) {
+    // Rounding carried a register result out of the range with overflow unmasked.
+    fx.flags |= OE;
+    exp -= BIAS_ADJUST;
+  }
   if (exp > eMax) {
     // Masked overflow (the unmasked register case was adjusted above).
     fx.flags |= OE | PE;
-    const toInf = rc === RC_NEAREST || (rc === RC_UP && sign === 0) || (rc === RC_DOWN && sign === 1);
+    // Beyond even the bias-adjusted range of an unmasked overflow: infinity whatever RC says.
+    const toInf = rc === RC_NEAREST || (rc === RC_UP && sign === 0) || (rc === RC_DOWN && sign === 1) || (adjustable && !fx.overflowMasked);
     if (toInf) {
       fx.roundedUp = true;
       setResult((sign << 15) | 0x7fff, 0x80000000, 0);
@@ -323,6 +339,29 @@ export function roundPack(sign: number, exp: number, hi: number, lo: number, ext
     if (eMin === EXT_EMIN) exp = 0;
   }
   setResult((sign << 15) | exp, hi, lo);
+}
+
+/** Whether rounding hi:lo.ext to `precision` bits under `rc` carries into the next power of two. */
+function roundsToNextBinade(sign: number, hi: number, lo: number, ext: number, precision: number, rc: number): boolean {
+  // Only an all-ones kept part can carry.
+  let rest: number, half: boolean, above: boolean;
+  if (precision === 64) {
+    if (hi !== 0xffffffff || lo !== 0xffffffff) return false;
+    rest = ext; half = ext === 0x80000000; above = ext > 0x80000000;
+  } else if (precision === 53) {
+    if (hi !== 0xffffffff || (lo | 0x7ff) >>> 0 !== 0xffffffff) return false;
+    const d = lo & 0x7ff;
+    rest = d | ext; half = d === 0x400 && ext === 0; above = d > 0x400 || (d === 0x400 && ext !== 0);
+  } else {
+    if ((hi | 0xff) >>> 0 !== 0xffffffff) return false;
+    const d = hi & 0xff;
+    rest = d | lo | ext; half = d === 0x80 && lo === 0 && ext === 0; above = d > 0x80 || (d === 0x80 && (lo | ext) !== 0);
+  }
+  if (rest === 0) return false;
+  if (rc === RC_NEAREST) return above || half; // the kept part is odd (all ones): a tie rounds up
+  if (rc === RC_UP) return sign === 0;
+  if (rc === RC_DOWN) return sign === 1;
+  return false;
 }
 
 /** Signed zero for an exact zero sum/difference of opposite-signed operands: -0 only when rounding down. */
@@ -542,7 +581,7 @@ export function divUnpacked(a: Unpacked, b: Unpacked): void {
   }
   if (b.cls === ZERO) {
     if (a.cls === ZERO) return invalid();
-    if (a.denormal) fx.flags |= DE;
+    // Division by zero ranks above a denormal dividend: no DE.
     fx.flags |= ZE;
     setResult((sign << 15) | 0x7fff, 0x80000000, 0);
     return;

@@ -5,7 +5,7 @@
  * SDM lists no x87 state update that precedes a store's fault), so a faulting store leaves both alone.
  */
 import type { CPU } from "../cpu.js";
-import { fx, IE, DE, RC_DOWN, RC_ZERO, RC_UP } from "./float80.js";
+import { fx, IE, RC_DOWN, RC_ZERO, RC_UP } from "./float80.js";
 import {
   bcd, conv, loadBcd, loadFloat32, loadFloat64, loadInt16, loadInt32, loadInt64, storeBcd, storeFloat32, storeFloat64,
   storeInteger,
@@ -68,7 +68,8 @@ export function loadMem(cpu: CPU, fmt: number): void {
     if (stackOverflow(f)) push(f, 0xffff, 0xc0000000, 0);
     return;
   }
-  if ((fx.flags & ~f.fcw & (IE | DE)) !== 0) {
+  // An unmasked IE (a signalling NaN) suppresses the load; an unmasked DE does not.
+  if ((fx.flags & ~f.fcw & IE) !== 0) {
     raise(f, fx.flags);
     return;
   }

@@ -7,7 +7,7 @@
  *   leaf 0           maximum basic leaf 4 (2 while IA32_MISC_ENABLE bit 22 "limit CPUID maxval" is
  *                    set), "GenuineIntel"
  *   leaf 1           EAX signature 0x6fb; EBX CLFLUSH line 8 (64 bytes), one logical processor, APIC
- *                    ID 0; ECX 0; EDX PSE TSC MSR CX8 APIC SEP MTRR PGE CMOV PAT (no FPU, PAE, MMX, SSE).
+ *                    ID 0; ECX 0; EDX FPU PSE TSC MSR CX8 APIC SEP MTRR PGE CMOV PAT (no PAE, MMX, SSE).
  *                    Also loads the microcode revision into IA32_BIOS_SIGN_ID, as hardware does.
  *   leaf 2           cache and TLB descriptors of that core (L1d/L1i 32 KiB 8-way, L2 4 MiB 16-way,
  *                    64-byte lines, its TLBs, 64-byte prefetch)
@@ -24,9 +24,9 @@ import type { CPU } from "./cpu.js";
 import { EAX, EBX, ECX, EDX } from "./constants.js";
 
 export const CPUID_SIGNATURE = 0x6fb;
-/** Leaf 1 EDX: PSE(3) TSC(4) MSR(5) CX8(8) APIC(9) SEP(11) MTRR(12) PGE(13) CMOV(15) PAT(16). */
+/** Leaf 1 EDX: FPU(0) PSE(3) TSC(4) MSR(5) CX8(8) APIC(9) SEP(11) MTRR(12) PGE(13) CMOV(15) PAT(16). */
 export const CPUID_FEATURES_EDX =
-  (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 9) | (1 << 11) | (1 << 12) | (1 << 13) | (1 << 15) | (1 << 16);
+  (1 << 0) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 9) | (1 << 11) | (1 << 12) | (1 << 13) | (1 << 15) | (1 << 16);
 /** Leaf 1 EBX: brand index 0, CLFLUSH line size 8 x 8 bytes, 1 logical processor, initial APIC ID 0. */
 export const CPUID_LEAF1_EBX = (8 << 8) | (1 << 16);
 /** At most 47 characters; the TSC counts one tick per virtual nanosecond, hence 1.00GHz. */

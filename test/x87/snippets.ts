@@ -107,6 +107,9 @@ export const mem = (op: number, reg: number, disp: number) => [op, 0x40 | (reg <
 
 // XOR EAX,EAX first: EFLAGS start known (ZF PF set, CF OF SF AF clear) on both sides.
 const PROLOGUE_AB = [0x31, 0xc0, 0xdb, 0xe3, ...mem(0xd9, 5, OFF_CW), ...mem(0xdb, 5, OFF_B), ...mem(0xdb, 5, OFF_A), 0xdb, 0xe2];
+/** As PROLOGUE_AB with 0 and 1 loaded underneath, so nothing the case pops leaves ST0/ST1 empty. */
+const PROLOGUE_PADDED = [0x31, 0xc0, 0xdb, 0xe3, ...mem(0xd9, 5, OFF_CW), 0xd9, 0xee, 0xd9, 0xe8, ...mem(0xdb, 5, OFF_B), ...mem(0xdb, 5, OFF_A), 0xdb, 0xe2];
+const PROLOGUE_B_PADDED = [0x31, 0xc0, 0xdb, 0xe3, ...mem(0xd9, 5, OFF_CW), 0xd9, 0xee, 0xd9, 0xe8, ...mem(0xdb, 5, OFF_B), 0xdb, 0xe2];
 const PROLOGUE_B = [0x31, 0xc0, 0xdb, 0xe3, ...mem(0xd9, 5, OFF_CW), ...mem(0xdb, 5, OFF_B), 0xdb, 0xe2];
 const EPILOGUE = [
   0x0f, 0x94, 0x43, OFF_FLAGS, 0x0f, 0x9a, 0x43, OFF_FLAGS + 1, 0x0f, 0x92, 0x43, OFF_FLAGS + 2,
@@ -115,9 +118,10 @@ const EPILOGUE = [
 ];
 
 /** A case's code: load b then a (ST0 = a, ST1 = b) unless `onlyB`, run `core`, capture everything. */
-export function snippet(core: number[], onlyB = false): number[] {
-  // LAHF before FNSTSW's neighbours would clobber nothing the x87 uses: capture AF etc. via AH.
-  return [...(onlyB ? PROLOGUE_B : PROLOGUE_AB), ...core, 0x9f, 0x88, 0x63, OFF_FLAGS + 5, ...EPILOGUE];
+export function snippet(core: number[], onlyB = false, padded = false): number[] {
+  const prologue = padded ? (onlyB ? PROLOGUE_B_PADDED : PROLOGUE_PADDED) : onlyB ? PROLOGUE_B : PROLOGUE_AB;
+  // LAHF: AF and the other arithmetic flags via AH.
+  return [...prologue, ...core, 0x9f, 0x88, 0x63, OFF_FLAGS + 5, ...EPILOGUE];
 }
 
 export function dataBlock(cw: number, a: F80, b: F80, m: number[]): Uint8Array {

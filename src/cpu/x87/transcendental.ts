@@ -5,7 +5,7 @@
  * flag is raised and C1 is left as it was, as QEMU does.
  */
 import type { CPU } from "../cpu.js";
-import { fx } from "./float80.js";
+import { EXT_EMAX, EXT_EMIN, FINITE, fx, opA, roundPack, unpack } from "./float80.js";
 import { conv, loadFloat64, storeFloat64 } from "./convert.js";
 import { beginOp, FSW_C2, isEmpty, push, readST, st, stackUnderflow, writeST } from "./stack.js";
 
@@ -24,7 +24,10 @@ function st0AsDouble(cpu: CPU): number {
   return f64[0];
 }
 
-/** A double result widened to extended in fx; a NaN result keeps the operand's NaN (as the C library does). */
+/**
+ * A double result widened to extended in fx, rounded to the precision control under RC as QEMU's
+ * conversion does; a NaN result keeps the operand's NaN (as the C library does).
+ */
 function fromDouble(x: number, operandNaN: boolean): void {
   if (!operandNaN) {
     f64[0] = x;
@@ -35,6 +38,10 @@ function fromDouble(x: number, operandNaN: boolean): void {
     }
   }
   loadFloat64(u32[1], u32[0]);
+  if (fx.precision === 24) {
+    unpack(opA, fx.se, fx.hi, fx.lo);
+    if (opA.cls === FINITE) roundPack(opA.sign, opA.exp, opA.hi, opA.lo, 0, EXT_EMIN, EXT_EMAX, 24, false);
+  }
 }
 
 /** `which`: 0 FSIN, 1 FCOS, 2 FSINCOS, 3 FPTAN. */

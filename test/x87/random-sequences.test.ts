@@ -102,7 +102,7 @@ describe.skipIf(!canBuildC)("random x87 sequences against QEMU 7.2", () => {
     const h = [
       `#define CASE_COUNT ${seqs.length}`,
       "#define PRINT_FROM 4", "#define PRINT_TO 118", "#define FSW_AT 112", "#define MASK_AT 114",
-      ...seqs.map((s, i) => `static const u8 SNIPPET_${i}[] = {${bytes(s.code)}};`),
+      ...seqs.map((s, i) => `static const u8 SNIPPET_${i}[] SNIPPET_SECTION = {${bytes(s.code)}};`),
       `static const u8 *const SNIPPETS[] = {${seqs.map((_, i) => `SNIPPET_${i}`).join(",")}};`,
       `static const u32 SNIPPET_LENGTH[] = {${seqs.map((s) => s.code.length).join(",")}};`,
       `static const u16 CASE_SNIPPET[] = {${seqs.map((_, i) => i).join(",")}};`,

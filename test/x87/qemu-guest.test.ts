@@ -48,6 +48,15 @@ describe.skipIf(!canBuildC)("x87 guest against QEMU 7.2", () => {
       console.log(`x87 guest vs QEMU: ${op}: ${s.total - s.n} of ${s.total} equal${s.n ? `; first difference:\n   ${s.first}` : ""}`);
     }
     expect(differing.map(([op, s]) => `${op}: ${s.n} of ${s.total} differ, first:\n   ${s.first}`).join("\n")).toBe("");
+    // The transcendental results too: all of F2XM1/FYL2X/FYL2XP1/FPATAN; of the trigonometric ones, whose
+    // double results come from the host C library under QEMU, all but the rare operands where that library
+    // does not round correctly (measured: 2 in 4000).
+    for (const op of transcendental) {
+      const s = byOp.get(op);
+      if (s === undefined) continue;
+      const allowed = ["fsin", "fcos", "fsincos", "fptan"].includes(op) ? Math.ceil(s.total / 100) : 0;
+      expect(s.n, `${op}: ${s.first}`).toBeLessThanOrEqual(allowed);
+    }
     expect(ttd.result).toBeDefined();
   }, 600_000);
 });

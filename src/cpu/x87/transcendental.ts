@@ -1,11 +1,14 @@
 /**
  * FSIN, FCOS, FSINCOS and FPTAN as QEMU 7.2 computes them (the reference ttd is compared with): the
- * operand is rounded to a double under RC, the double function is evaluated, and the double result is
- * widened back. Operands beyond +/-2^63 (infinities included) set C2 and leave ST0 alone; no exception
- * flag is raised and C1 is left as it was, as QEMU does.
+ * operand is rounded to a double under RC, the double function is evaluated as the C library does
+ * (correctly rounded to nearest: here in 128-bit precision, wide-functions.ts, then rounded once), and
+ * the double result is widened back. Operands beyond +/-2^63 (infinities included) set C2 and leave
+ * ST0 alone; no exception flag is raised and C1 is left as it was, as QEMU does.
  */
 import type { CPU } from "../cpu.js";
-import { EXT_EMAX, EXT_EMIN, FINITE, fx, opA, roundPack, unpack } from "./float80.js";
+import { BIAS, EXT_EMAX, EXT_EMIN, F64_EMAX, F64_EMIN, FINITE, fx, opA, RC_NEAREST, roundPack, unpack } from "./float80.js";
+import { fromDouble as fromDouble64, Wide } from "./wide-float.js";
+import { trigOf } from "./wide-functions.js";
 import { conv, loadFloat64, storeFloat64 } from "./convert.js";
 import { beginOp, FSW_C2, isEmpty, push, readST, st, stackUnderflow, writeST } from "./stack.js";
 
@@ -44,6 +47,25 @@ function fromDouble(x: number, operandNaN: boolean): void {
   }
 }
 
+const wx = new Wide(), wr = new Wide();
+
+/** sin, cos or tan (`which` 0, 1, 3) of a finite double, correctly rounded to a double. */
+function libmTrig(x: number, which: number): number {
+  if (x === 0) return which === 1 ? 1 : x;
+  fromDouble64(wx, x);
+  trigOf(wr, wx, which);
+  if (wr.zero) return 0;
+  const saved = fx.flags, savedRc = fx.rounding;
+  fx.rounding = RC_NEAREST;
+  roundPack(wr.sign, wr.exp + BIAS, wr.w[0], wr.w[1], wr.w[2] | (wr.w[3] !== 0 ? 1 : 0), F64_EMIN, F64_EMAX, 53, false);
+  fx.rounding = savedRc;
+  fx.flags = saved;
+  // The double's value from the extended result (exact: 53 bits at most).
+  const e = fx.se & 0x7fff;
+  const mag = (fx.hi * 2 ** 32 + fx.lo) * 2 ** -63 * 2 ** (e - BIAS);
+  return (fx.se & 0x8000) !== 0 ? -mag : mag;
+}
+
 /** `which`: 0 FSIN, 1 FCOS, 2 FSINCOS, 3 FPTAN. */
 export function trig(cpu: CPU, which: number): void {
   const f = cpu.fpu;
@@ -57,7 +79,7 @@ export function trig(cpu: CPU, which: number): void {
     return;
   }
   const nan = x !== x;
-  const r = which === 1 ? Math.cos(x) : which === 3 ? Math.tan(x) : Math.sin(x);
+  const r = nan ? x : libmTrig(x, which === 2 ? 0 : which);
   fromDouble(r, nan);
   writeST(f, 0, fx.se, fx.hi, fx.lo);
   if (which === 2) {
@@ -66,7 +88,7 @@ export function trig(cpu: CPU, which: number): void {
       u32[0] = conv.lo;
       u32[1] = conv.hi;
     }
-    fromDouble(Math.cos(x), nan);
+    fromDouble(nan ? x : libmTrig(x, 1), nan);
     push(f, fx.se, fx.hi, fx.lo);
   } else if (which === 3) {
     push(f, 0x3fff, 0x80000000, 0);

@@ -62,6 +62,12 @@ export function fromInt(d: Wide, n: number): void {
 
 export function fromDouble(d: Wide, x: number): void {
   if (x === 0) return setZero(d);
+  if (Math.abs(x) < 2 ** -1000) {
+    // A denormal (or nearly): scale into the normal range exactly first.
+    fromDouble(d, x * 2 ** 200);
+    d.exp -= 200;
+    return;
+  }
   f64[0] = x;
   const hi = f64w[1], lo = f64w[0];
   const e = (hi >>> 20) & 0x7ff;
@@ -239,4 +245,30 @@ export function sqrt(d: Wide, a: Wide): void {
     t3.exp -= 1;
   }
   copy(d, t3);
+}
+
+/** d = trunc(a): the fraction bits cleared. */
+export function trunc(d: Wide, a: Wide): void {
+  copy(d, a);
+  if (a.zero || a.exp >= 127) return;
+  if (a.exp < 0) {
+    setZero(d);
+    d.sign = a.sign;
+    return;
+  }
+  // Keep bit positions 0..exp (position 0 the top bit of w[0]).
+  const keep = a.exp + 1;
+  for (let i = 0; i < 4; i++) {
+    const first = 32 * i;
+    if (keep <= first) d.w[i] = 0;
+    else if (keep < first + 32) d.w[i] &= ~(0xffffffff >>> (keep - first));
+  }
+}
+
+/** Bit `k` (2^k) of an integer-valued a (k >= 0). */
+export function integerBit(a: Wide, k: number): number {
+  if (a.zero) return 0;
+  const pos = a.exp - k;
+  if (pos < 0 || pos > 127) return 0;
+  return (a.w[pos >>> 5] >>> (31 - (pos & 31))) & 1;
 }

@@ -147,6 +147,8 @@ export interface OpCase {
   onlyB?: boolean;
   /** Bytes of the memory operand (loads, arithmetic with memory); random when absent and `memSize` set. */
   memSize?: number;
+  /** Results depend on where the code runs (FIP/FDP): not compared with the host. */
+  guestOnly?: boolean;
 }
 
 /** The operations compared, each one x87 instruction (or a short fixed sequence). */
@@ -207,6 +209,8 @@ export const OPS: OpCase[] = [
   { name: "fxch", core: [0xd9, 0xc9] },
   { name: "fadd empty", core: [0xd8, 0xc3] },
   { name: "fldcw/fnstcw", core: [...mem(0xd9, 5, OFF_M), ...mem(0xd9, 7, OFF_M + 4)], memSize: 2 },
+  // FIP/FDP are guest addresses: compared with QEMU only (the host runs the bytes elsewhere).
+  { name: "fildl; fnstenv", core: [...mem(0xdb, 0, OFF_M), ...mem(0xd9, 6, 88)], onlyB: true, memSize: 4, guestOnly: true },
 ];
 
 /** Random memory operand bytes: float bit patterns with specials, integers, BCD digits. */

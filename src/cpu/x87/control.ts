@@ -187,12 +187,16 @@ export function incdecstp(f: FpuState, delta: number): void {
   setC1(f, false);
 }
 
-/** Records the instruction (and its memory operand) as the last non-control x87 instruction. */
-export function recordLastInstruction(cpu: CPU, op: number, modrm: number): void {
+/**
+ * Records the instruction (and its memory operand) as the last non-control x87 instruction. The opcode
+ * is kept only when the instruction raised an unmasked exception (`faulted`): the default mode of the
+ * Pentium 4 and later, with FOP code compatibility off (SDM "x87 FPU Last Instruction Opcode").
+ */
+export function recordLastInstruction(cpu: CPU, op: number, modrm: number, faulted: boolean): void {
   const f = cpu.fpu;
   f.fip = cpu.instrEip;
   f.fcs = cpu.segSel[CS];
-  f.fop = ((op & 7) << 8) | modrm;
+  if (faulted) f.fop = ((op & 7) << 8) | modrm;
   if (modrm < 0xc0) {
     f.fdp = cpu.eaOff;
     f.fds = cpu.segSel[cpu.eaSeg];

@@ -31,7 +31,8 @@ export function executeX87(cpu: CPU, op: number): void {
   const modrm = cpu.decodeModrm();
   const entry = lookupX87(op, modrm);
   if (entry === undefined) cpu.raiseFault(UD, 0);
-  if (entry.kind !== 2 && (cpu.fpu.fsw & FSW_ES) !== 0) signalPending(cpu);
+  const pending = cpu.fpu.fsw & FSW_ES;
+  if (entry.kind !== 2 && pending !== 0) signalPending(cpu);
   entry.handler(cpu, modrm & 7);
-  if (entry.kind === 0) recordLastInstruction(cpu, op, modrm);
+  if (entry.kind === 0) recordLastInstruction(cpu, op, modrm, pending === 0 && (cpu.fpu.fsw & FSW_ES) !== 0);
 }

@@ -211,6 +211,8 @@ export const OPS: OpCase[] = [
   { name: "fldcw/fnstcw", core: [...mem(0xd9, 5, OFF_M), ...mem(0xd9, 7, OFF_M + 4)], memSize: 2 },
   // FIP/FDP are guest addresses: compared with QEMU only (the host runs the bytes elsewhere).
   { name: "fildl; fnstenv", core: [...mem(0xdb, 0, OFF_M), ...mem(0xd9, 6, 88)], onlyB: true, memSize: 4, guestOnly: true },
+  { name: "fildl; fnstenv (16-bit)", core: [...mem(0xdb, 0, OFF_M), 0x66, ...mem(0xd9, 6, 88)], onlyB: true, memSize: 4, guestOnly: true },
+  { name: "fnsave (16-bit); frstor (16-bit)", core: [...mem(0xdb, 0, OFF_M), 0x66, ...mem(0xdd, 6, 24), 0x66, ...mem(0xdd, 4, 24)], memSize: 4, guestOnly: true },
 ];
 
 /** Random memory operand bytes: float bit patterns with specials, integers, BCD digits. */

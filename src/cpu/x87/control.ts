@@ -8,7 +8,7 @@ import type { CPU } from "../cpu.js";
 import { CR0_PE, VM, CS } from "../constants.js";
 import { FCW_POWER_ON } from "../fpu-state.js";
 import type { FpuState } from "../fpu-state.js";
-import { FSW_B, FSW_ES, pop, setC1, setTagEmpty, tagOfValue, TAG_EMPTY, updateSummary } from "./stack.js";
+import { FSW_B, pop, setC1, setTagEmpty, tagOfValue, TAG_EMPTY, updateSummary } from "./stack.js";
 
 export function fninit(f: FpuState): void {
   f.fcw = FCW_POWER_ON;
@@ -203,4 +203,3 @@ export function recordLastInstruction(cpu: CPU, op: number, modrm: number, fault
   }
 }
 
-export { FSW_ES };

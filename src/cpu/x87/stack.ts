@@ -5,7 +5,7 @@
  * in `st` (the last read) so nothing is allocated.
  */
 import type { FpuState } from "../fpu-state.js";
-import { DE, fx, IE, OE, PE, SF, UE, ZE, RC_NEAREST } from "./float80.js";
+import { DE, fx, IE, OE, PE, SF, UE, ZE } from "./float80.js";
 
 // FSW bits.
 export const FSW_C0 = 0x0100;
@@ -14,7 +14,6 @@ export const FSW_C2 = 0x0400;
 export const FSW_C3 = 0x4000;
 export const FSW_ES = 0x0080;
 export const FSW_B = 0x8000;
-export const FSW_CC = FSW_C0 | FSW_C1 | FSW_C2 | FSW_C3;
 
 export const TAG_VALID = 0;
 export const TAG_ZERO = 1;
@@ -107,13 +106,6 @@ export function beginOpFullPrecision(f: FpuState): void {
   fx.precision = 64;
 }
 
-/** Round-to-nearest 64-bit context (constants and conversions that ignore RC call beginOp instead). */
-export function beginOpNearest(f: FpuState): void {
-  beginOp(f);
-  fx.rounding = RC_NEAREST;
-  fx.precision = 64;
-}
-
 /**
  * Whether the operation's result may be delivered: an unmasked invalid-operation, denormal-operand or
  * zero-divide exception leaves the destination (and the stack) untouched, and only those flags are
@@ -153,4 +145,3 @@ export function stackOverflow(f: FpuState): boolean {
   return (f.fcw & IE) !== 0;
 }
 
-export { DE, IE, OE, PE, SF, UE, ZE };

@@ -6,7 +6,7 @@
  * unnormals, infinities, QNaN/SNaN, extremes) and random values near rounding boundaries.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -62,6 +62,23 @@ function runTtd(c: Case, m: ReturnType<typeof createMachine>): Uint8Array {
   return mem.u8.slice(DATA, DATA + 128);
 }
 
+/**
+ * X87_WRITE_GOLDEN=1 keeps the first cases of each operation with the host's answers in
+ * fixtures/x87-golden.json, which golden.test.ts checks on hosts without gcc or an x87.
+ */
+function writeGolden(cases: Case[], host: Uint8Array): void {
+  const perOp = new Map<string, number>();
+  const rows: [string, string, string, string][] = [];
+  cases.forEach((c, i) => {
+    const n = perOp.get(c.op) ?? 0;
+    if (n >= 6) return;
+    perOp.set(c.op, n + 1);
+    // The block's inputs live in bytes 0..42 (control words, a, b) and 96..112 (memory operand).
+    rows.push([c.op, hex(c.data, 0, 42), hex(c.data, 96, 112), hex(host, 128 * i + 48, 128 * i + 112)]);
+  });
+  writeFileSync(new URL("./fixtures/x87-golden.json", import.meta.url).pathname, JSON.stringify(rows, null, 0).replace(/\],\[/g, "],\n[") + "\n");
+}
+
 const hex = (b: Uint8Array, from: number, to: number) => Array.from(b.subarray(from, to), (x) => x.toString(16).padStart(2, "0")).join("");
 
 describe.skipIf(!hasGcc || !isX86)("x87 arithmetic against the host FPU", () => {
@@ -93,6 +110,7 @@ describe.skipIf(!hasGcc || !isX86)("x87 arithmetic against the host FPU", () => 
       f.n++;
       failures.set(c.op, f);
     });
+    if (process.env.X87_WRITE_GOLDEN) writeGolden(cases, host);
     console.log(`x87 hardware oracle: ${passed} of ${cases.length} cases equal (${OPS.filter((o) => !o.guestOnly).length} operations)`);
     const report = [...failures].map(([op, f]) => `${op}: ${f.n} differ, first:\n   ${f.first}`).join("\n");
     expect(report).toBe("");

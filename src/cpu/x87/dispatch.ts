@@ -28,7 +28,15 @@ export function executeWait(cpu: CPU): void {
 /** An x87 instruction: opcode `op` (D8-DF) has been fetched. */
 export function executeX87(cpu: CPU, op: number): void {
   if ((cpu.cr0 & (CR0_EM | CR0_TS)) !== 0) cpu.raiseFault(NM, 0);
-  const modrm = cpu.decodeModrm();
+  executeX87Decoded(cpu, op, cpu.decodeModrm());
+}
+
+/**
+ * An x87 instruction whose ModRM (and memory operand: cpu.eaSeg/eaOff, operand size cpu.o32) is
+ * decoded: from executeX87, or called in place by compiled code (compile-block.ts).
+ */
+export function executeX87Decoded(cpu: CPU, op: number, modrm: number): void {
+  if ((cpu.cr0 & (CR0_EM | CR0_TS)) !== 0) cpu.raiseFault(NM, 0);
   const entry = lookupX87(op, modrm);
   if (entry === undefined) cpu.raiseFault(UD, 0);
   const pending = cpu.fpu.fsw & FSW_ES;

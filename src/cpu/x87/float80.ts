@@ -464,29 +464,37 @@ function addMagnitudes(as: number, ae: number, ah: number, al: number, bs: numbe
 let p3 = 0, p2 = 0, p1 = 0, p0 = 0;
 /** mul64's product, for other modules. */
 export const product = { w3: 0, w2: 0, w1: 0, w0: 0 };
-const limbA = new Float64Array(4), limbB = new Float64Array(4), col = new Float64Array(8);
+// Output of mul32: the 64-bit product of two uint32 as two words.
+let mh = 0, ml = 0;
 
-/** The 128-bit product of two 64-bit significands into p3:p2:p1:p0, on 16-bit limbs (exact in doubles). */
+/** a x b (uint32) into mh:ml, from 16-bit halves (every partial product exact in a double). */
+function mul32(a: number, b: number): void {
+  const a0 = a & 0xffff, a1 = a >>> 16, b0 = b & 0xffff, b1 = b >>> 16;
+  const mid = a0 * b1 + a1 * b0; // < 2^33
+  const low = a0 * b0 + (mid % 65536) * 65536; // < 2^33
+  ml = low >>> 0;
+  mh = (a1 * b1 + Math.floor(mid / 65536) + (low >= 4294967296 ? 1 : 0)) >>> 0;
+}
+
+/** The 128-bit product of two 64-bit significands into p3:p2:p1:p0. */
 export function mul64(ah: number, al: number, bh: number, bl: number): void {
-  limbA[0] = al & 0xffff; limbA[1] = al >>> 16; limbA[2] = ah & 0xffff; limbA[3] = ah >>> 16;
-  limbB[0] = bl & 0xffff; limbB[1] = bl >>> 16; limbB[2] = bh & 0xffff; limbB[3] = bh >>> 16;
-  col.fill(0);
-  for (let i = 0; i < 4; i++) {
-    const x = limbA[i];
-    if (x === 0) continue;
-    for (let j = 0; j < 4; j++) col[i + j] += x * limbB[j];
-  }
-  let carry = 0;
-  for (let k = 0; k < 8; k++) {
-    const t = col[k] + carry;
-    const limb = t % 65536;
-    carry = (t - limb) / 65536;
-    col[k] = limb;
-  }
-  p0 = (col[0] + col[1] * 65536) >>> 0;
-  p1 = (col[2] + col[3] * 65536) >>> 0;
-  p2 = (col[4] + col[5] * 65536) >>> 0;
-  p3 = (col[6] + col[7] * 65536) >>> 0;
+  ah >>>= 0; al >>>= 0; bh >>>= 0; bl >>>= 0;
+  mul32(al, bl);
+  p0 = ml;
+  let w1 = mh, w2 = 0, w3 = 0;
+  mul32(al, bh);
+  w1 += ml; w2 += mh;
+  mul32(ah, bl);
+  w1 += ml; w2 += mh;
+  mul32(ah, bh);
+  w2 += ml; w3 += mh;
+  // Propagate carries (each sum stays below 2^35, exact).
+  let c = Math.floor(w1 / 4294967296);
+  p1 = w1 >>> 0;
+  w2 += c;
+  c = Math.floor(w2 / 4294967296);
+  p2 = w2 >>> 0;
+  p3 = (w3 + c) >>> 0;
   product.w3 = p3; product.w2 = p2; product.w1 = p1; product.w0 = p0;
 }
 

@@ -10,7 +10,7 @@ import { BIAS, EXT_EMAX, EXT_EMIN, F64_EMAX, F64_EMIN, FINITE, fx, opA, RC_NEARE
 import { fromDouble as fromDouble64, Wide } from "./wide-float.js";
 import { trigOf } from "./wide-functions.js";
 import { conv, loadFloat64, storeFloat64 } from "./convert.js";
-import { beginOp, FSW_C2, isEmpty, push, readST, st, stackUnderflow, writeST } from "./stack.js";
+import { beginOp, FSW_C2, isEmpty, push, readST, st, stackOverflow, stackUnderflow, writeST } from "./stack.js";
 
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
@@ -71,6 +71,14 @@ export function trig(cpu: CPU, which: number): void {
   const f = cpu.fpu;
   if (isEmpty(f, 0)) {
     if (stackUnderflow(f)) writeST(f, 0, 0xffff, 0xc0000000, 0);
+    return;
+  }
+  if (which >= 2 && !isEmpty(f, 7)) {
+    // FSINCOS and FPTAN push: a full stack is a stack fault (QEMU overwrites ST7; the hardware faults).
+    if (stackOverflow(f)) {
+      writeST(f, 0, 0xffff, 0xc0000000, 0);
+      push(f, 0xffff, 0xc0000000, 0);
+    }
     return;
   }
   const x = st0AsDouble(cpu);

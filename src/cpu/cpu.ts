@@ -162,6 +162,11 @@ export class CPU {
   interrupts: InterruptSource | null = null;
   /** Virtual time in ticks (1 ns), provided by the machine; used by RDTSC. */
   clock: () => number = () => this.steps;
+  /**
+   * The FERR# output (an unmasked x87 exception met by a waiting instruction while CR0.NE is clear):
+   * the machine routes it to IRQ 13. Null when nothing is wired.
+   */
+  fpuError: ((asserted: boolean) => void) | null = null;
   /** Called when the guest writes IA32_APIC_BASE. */
   onApicBaseWrite: ((value: number) => void) | null = null;
 

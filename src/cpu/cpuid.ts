@@ -7,8 +7,8 @@
  *   leaf 0           maximum basic leaf 0xD (2 while IA32_MISC_ENABLE bit 22 "limit CPUID maxval" is
  *                    set), "GenuineIntel"
  *   leaf 1           EAX signature 0x6fb; EBX CLFLUSH line 8 (64 bytes), one logical processor, APIC
- *                    ID 0; ECX XSAVE, and OSXSAVE while CR4.OSXSAVE is set; EDX PSE TSC MSR CX8 APIC
- *                    SEP MTRR PGE CMOV PAT MMX FXSR SSE SSE2 (no FPU, PAE).
+ *                    ID 0; ECX XSAVE, and OSXSAVE while CR4.OSXSAVE is set; EDX FPU PSE TSC MSR CX8 APIC
+ *                    SEP MTRR PGE CMOV PAT MMX FXSR SSE SSE2 (no PAE).
  *                    Also loads the microcode revision into IA32_BIOS_SIGN_ID, as hardware does.
  *   leaf 2           cache and TLB descriptors of that core (L1d/L1i 32 KiB 8-way, L2 4 MiB 16-way,
  *                    64-byte lines, its TLBs, 64-byte prefetch)
@@ -33,9 +33,9 @@ import { CR4_OSXSAVE } from "./sse/mxcsr.js";
 import { XCR0_SUPPORTED, XSAVE_AREA_SIZE } from "./sse/xsave.js";
 
 export const CPUID_SIGNATURE = 0x6fb;
-/** Leaf 1 EDX: PSE(3) TSC(4) MSR(5) CX8(8) APIC(9) SEP(11) MTRR(12) PGE(13) CMOV(15) PAT(16). */
+/** Leaf 1 EDX: FPU(0) PSE(3) TSC(4) MSR(5) CX8(8) APIC(9) SEP(11) MTRR(12) PGE(13) CMOV(15) PAT(16). */
 export const CPUID_FEATURES_EDX =
-  (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 9) | (1 << 11) | (1 << 12) | (1 << 13) | (1 << 15) | (1 << 16);
+  (1 << 0) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 9) | (1 << 11) | (1 << 12) | (1 << 13) | (1 << 15) | (1 << 16);
 /** Leaf 1 EDX, the vector unit: MMX(23) FXSR(24) SSE(25) SSE2(26). */
 export const CPUID_VECTOR_FEATURES_EDX = (1 << 23) | (1 << 24) | (1 << 25) | (1 << 26);
 /** Leaf 1 ECX: XSAVE(26); OSXSAVE(27) is added while CR4.OSXSAVE is set. */

@@ -15,9 +15,10 @@ import { farCall, farJump, farReturn } from "./far-transfer.js";
 import { deliverEvent, EventSource, iret, mergeEflags } from "./interrupts.js";
 import { loadDataSegment } from "./segments.js";
 import { execute0F } from "./execute-0f.js";
+import { executeWait, executeX87 } from "./x87/dispatch.js";
 import {
-  AF, BP, BR, CF, CR0_EM, CR0_PE, CR0_TS, CS, DF, DS, EAX, EBP, EBX, ECX, EDX, EFLAGS_IOPL_SHIFT, ES, ESP,
-  FS, GS, IF, IOPL, NM, OVERFLOW, PF, RF, SF, SS, UD, VM, ZF,
+  AF, BP, BR, CF, CR0_PE, CS, DF, DS, EAX, EBP, EBX, ECX, EDX, EFLAGS_IOPL_SHIFT, ES, ESP,
+  FS, GS, IF, IOPL, OVERFLOW, PF, RF, SF, SS, UD, VM, ZF,
 } from "./constants.js";
 
 /** Executes the instruction at CS:EIP. */
@@ -302,9 +303,7 @@ export function execute(cpu: CPU): void {
       farCall(cpu, sel, off);
       return;
     }
-    case 0x9b: // WAIT/FWAIT: no FPU, so nothing to wait for unless CR0 says to trap.
-      if ((cpu.cr0 & (CR0_TS | 2)) === (CR0_TS | 2)) cpu.raiseFault(NM, 0);
-      return;
+    case 0x9b: executeWait(cpu); return; // WAIT/FWAIT
     case 0x9c: {
       // PUSHF/POPF fault on IOPL only in virtual-8086 mode (unsupported); in protected mode POPF just
       // leaves IF (and IOPL) alone when the privilege does not allow changing them.
@@ -422,9 +421,8 @@ export function execute(cpu: CPU): void {
       return;
     }
     case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf:
-      // x87 escape: #NM when CR0.EM or CR0.TS asks for it; there is no FPU otherwise.
-      if ((cpu.cr0 & (CR0_EM | CR0_TS)) !== 0) cpu.raiseFault(NM, 0);
-      return cpu.unimplemented(`x87 instruction 0x${op.toString(16)}`);
+      executeX87(cpu, op); // x87 escape
+      return;
 
     // ---- LOOP, JCXZ, IN/OUT, CALL/JMP ------------------------------------------------------------
     case 0xe0: case 0xe1: case 0xe2: {

@@ -14,6 +14,7 @@ import { APIC_DEFAULT_BASE, APIC_MMIO_SIZE, APIC_VERSION, LocalApic } from "./ap
 import { COM1_BASE, COM1_IRQ, Uart } from "./uart.js";
 import { Cmos } from "./cmos.js";
 import { DebugPorts } from "./debug-ports.js";
+import { FpuErrorLatch, FPU_ERROR_IRQ } from "./fpu-error.js";
 import { findMultibootHeader, loadMultiboot } from "./multiboot.js";
 import { findMultiboot2Header, loadMultiboot2 } from "./multiboot2.js";
 import { findRsdp } from "./rsdp-scan.js";
@@ -195,6 +196,11 @@ export class Machine {
     this.pm.registerOn(this.ports);
     this.vga.registerOn(this.ports);
     this.keyboard.registerOn(this.ports);
+    const fpuError = new FpuErrorLatch((level) => this.setIsaIrq(FPU_ERROR_IRQ, level));
+    fpuError.registerOn(this.ports);
+    this.cpu.fpuError = (asserted) => {
+      if (asserted) fpuError.assert();
+    };
     this.keyboardAtPowerOn = this.keyboard.saveState();
     // The local APIC first: MMIO regions are searched in order and it is the busiest.
     this.mem.mapMmio(APIC_DEFAULT_BASE, APIC_MMIO_SIZE, this.apic);

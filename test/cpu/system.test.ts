@@ -241,10 +241,10 @@ describe("LOCK prefix", () => {
 });
 
 describe("unimplemented and invalid opcodes", () => {
-  it("an x87 instruction raises #UD and names itself in firstUnimplemented", () => {
+  it("an unimplemented instruction raises #UD and names itself in firstUnimplemented", () => {
     expect(m.cpu.firstUnimplemented).toBeNull();
-    expect(faultIn([0xd9, 0xe8]).vector).toBe(6); // fld1
-    expect(m.cpu.firstUnimplemented).toMatch(/0xd9.*0x10000/);
+    expect(faultIn([0x0f, 0x37]).vector).toBe(6); // getsec
+    expect(m.cpu.firstUnimplemented).toMatch(/0x0f 0x37.*0x10000/);
     expect(stackWord(m, 0)).toBe(CODE);
   });
   it("only the first one is remembered", () => {
@@ -252,8 +252,11 @@ describe("unimplemented and invalid opcodes", () => {
     const first = m.cpu.firstUnimplemented;
     expect(first).toMatch(/0x0f 0x37/);
     setRegs(m, { esp: KSTACK_TOP });
-    faultIn([0xd9, 0xe8]);
+    faultIn([0x0f, 0x36]);
     expect(m.cpu.firstUnimplemented).toBe(first);
+  });
+  it("a reserved x87 encoding is #UD", () => {
+    expect(faultIn([0xd9, 0xd1]).vector).toBe(6);
   });
   it("ud2 is a defined #UD, not an unimplemented opcode", () => {
     expect(faultIn([0x0f, 0x0b]).vector).toBe(6);

@@ -19,13 +19,14 @@ process.on("exit", () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Compiles guests/<name>.c (or `source`, a path) into a multiboot ELF and returns its path; `flags` go to clang. */
-export function buildCGuest(name: string, options: { source?: string; flags?: string[] } = {}): string {
+/** Compiles guests/<name>.c (or `source`, a path) into a multiboot ELF and returns its path; `includeDir` holds generated headers, `flags` go to clang. */
+export function buildCGuest(name: string, options: { source?: string; flags?: string[]; includeDir?: string } = {}): string {
   if (!dir) dir = mkdtempSync(join(tmpdir(), "ttd-c-guest-"));
   const start = join(dir, "c-start.o");
   execFileSync("clang", ["-m32", "-c", "-o", start, join(here, "c-start.S")]);
   const obj = join(dir, `${name}.o`);
-  execFileSync("clang", ["-m32", "-ffreestanding", "-fno-pic", "-fno-stack-protector", "-O1", "-nostdlib", "-Wall", "-Werror", ...(options.flags ?? []), "-I", here, "-c", "-o", obj, options.source ?? join(here, `${name}.c`)]);
+  const include = options.includeDir !== undefined ? ["-I", options.includeDir] : [];
+  execFileSync("clang", ["-m32", "-ffreestanding", "-fno-pic", "-fno-stack-protector", "-O1", "-nostdlib", "-Wall", "-Werror", ...(options.flags ?? []), ...include, "-I", here, "-c", "-o", obj, options.source ?? join(here, `${name}.c`)]);
   const elf = join(dir, `${name}.elf`);
   execFileSync("ld.lld", ["-m", "elf_i386", "-T", join(here, "c-guest.ld"), "-o", elf, start, obj]);
   return elf;

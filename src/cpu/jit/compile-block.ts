@@ -15,6 +15,8 @@ import { add, alu, dec, inc, logic, neg, sub } from "../alu.js";
 import { shift } from "../shift.js";
 import { div, idiv, imul1, imulTrunc, mul } from "../muldiv.js";
 import { execute, leave } from "../execute.js";
+import { executeX87Decoded } from "../x87/dispatch.js";
+import { lookupX87 } from "../x87/table.js";
 import type { CPU } from "../cpu.js";
 import { CS, DS, ES, FS, GS, SS } from "../constants.js";
 import { sseCopy128, sseLoad128, ssePxor, sseStore128 } from "../sse/compiled-moves.js";
@@ -222,6 +224,7 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
   const needsModrm = MODRM_OPS.has(op);
   if (needsModrm) pos = decodeModrm(src, pos, d);
   const mem = needsModrm && d.isMemory;
+  const isX87 = op >= 0xd8 && op <= 0xdf;
   const seg = d.eaSeg;
   const ea = `const a = ${d.eaExpr};`;
 
@@ -532,15 +535,23 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
       else code = mem ? `{ ${ea} sseStore128(c, ${seg}, a, ${d.reg}, ${align}); }` : `sseCopy128(c, ${d.rm}, ${d.reg});`;
       break;
     }
+    // x87: the table entry is found now and its handler runs in place (a reserved encoding, which
+    // raises #UD, is left to the interpreter).
+    case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf: {
+      if (lookupX87(op, d.modrm) === undefined) return null;
+      const call = `c.o32 = ${d.o32}; x87(c, ${op}, ${d.modrm});`;
+      code = mem ? `{ ${ea} c.eaSeg = ${seg}; c.eaOff = a; ${call} }` : call;
+      break;
+    }
     default:
       return null;
   }
-  if (d.rep !== 0 && op !== 0x90 && op !== 0xc3 && op !== 0xc2 && op !== 0x16f && op !== 0x17f) {
+  if (d.rep !== 0 && op !== 0x90 && op !== 0xc3 && op !== 0xc2 && op !== 0x16f && op !== 0x17f && !isX87) {
     // REP on a non-string instruction is ignored by the CPU; keep such oddities in the interpreter.
     return null;
   }
   const divides = (op === 0xf6 || op === 0xf7) && d.reg >= 6;
-  const pure = !mem && !stack && !ends && !divides && !faults && op !== 0xc9;
+  const pure = !mem && !stack && !ends && !divides && !faults && op !== 0xc9 && !isX87;
   return { e: { code, ends, stack, pure }, pos };
 }
 
@@ -550,6 +561,7 @@ const MODRM_OPS = new Set<number>([
   0x20, 0x21, 0x22, 0x23, 0x28, 0x29, 0x2a, 0x2b, 0x30, 0x31, 0x32, 0x33, 0x38, 0x39, 0x3a, 0x3b,
   0x69, 0x6b, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8d,
   0xc0, 0xc1, 0xc6, 0xc7, 0xd0, 0xd1, 0xd2, 0xd3, 0xf6, 0xf7, 0xfe, 0xff,
+  0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf,
   0x11f, 0x1af, 0x1b6, 0x1b7, 0x1be, 0x1bf, 0x110, 0x111, 0x128, 0x129, 0x16f, 0x17f, 0x1ef,
   ...Array.from({ length: 16 }, (_, i) => 0x140 + i),
   ...Array.from({ length: 16 }, (_, i) => 0x190 + i),
@@ -558,6 +570,7 @@ const MODRM_OPS = new Set<number>([
 const HELPERS = {
   add, sub, logic, alu, inc, dec, neg, shift, mul, imul1, div, idiv, imulTrunc, execute, leave,
   sseLoad128, sseStore128, sseCopy128, ssePxor,
+  x87: executeX87Decoded,
 };
 const HELPER_NAMES = Object.keys(HELPERS);
 const HELPER_VALUES = Object.values(HELPERS);

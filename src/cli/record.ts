@@ -79,7 +79,7 @@ Exit status:
 
 Examples:
   ttd record src/kernel/build/idle-bug.elf
-  ttd record src/kernel/build/idle-fixed.elf --input-file README.md -o typed.trace --force --rtc 2026-01-01T00:00:00
+  ttd record src/kernel/build/idle-fixed.elf --input-file src/kernel/config.h -o typed.trace --force --rtc 2026-01-01T00:00:00
   ttd record src/kernel/build/idle-fixed.elf -o idle-fixed.trace --force
   ttd record src/kernel/build/idle-bug.elf --max-steps 10000 -o head.trace --force --json
   ttd record src/guests/linux-hello/build/hello.bzImage --append 'console=ttyS0' -o hello.trace --force`,

@@ -51,7 +51,7 @@ i386 kernel and builds a busybox initrd into ~/.cache/ttd-debian (see README.md,
 
 Examples:
   ttd run src/kernel/build/idle-fixed.elf
-  ttd run src/kernel/build/idle-fixed.elf --input-file README.md --rtc 2026-01-01T00:00:00
+  ttd run src/kernel/build/idle-fixed.elf --input-file src/kernel/config.h --rtc 2026-01-01T00:00:00
   ttd run src/kernel/build/idle-bug.elf --max-steps 5000000 --json
   ttd run src/guests/linux-hello/build/hello.bzImage --append 'console=ttyS0 quiet' --initrd src/kernel/config.h
   ttd run -kernel src/guests/linux-hello/build/hello.bzImage -append console=ttyS0 -m 64M`,

@@ -38,6 +38,11 @@ export interface LockstepOptions {
   /** Called about every `progressInterval` records with the number compared so far. */
   onProgress?: (records: number) => void;
   progressInterval?: number;
+  /**
+   * More state to compare before each record whose EIP and general registers match (the x87 unit, for
+   * a trace recorded with `fpu`): returns a description of the difference, or null.
+   */
+  check?: (record: number) => string | null;
 }
 
 export interface RegisterDifference {
@@ -159,6 +164,12 @@ export function runLockstep(m: LockstepMachine, trace: QemuTrace, opts: Lockstep
     let differs = cpu.eip >>> 0 !== tEip[j];
     for (let r = 0; r < 8 && !differs; r++) differs = regs[r] !== tRegs[base + r];
     if (!differs && eflagsMask !== 0) differs = ((cpu.getEflags() ^ tFlags[j]) & eflagsMask) !== 0;
+    const extra = !differs && opts.check !== undefined ? opts.check(j) : null;
+    if (extra !== null) {
+      const s = snapshot(m);
+      result.divergence = { kind: "state", record: j, step: cpu.steps, differences: [], ttd: s, message: extra };
+      return result;
+    }
     // The state is kept only when it differs: if the step turns out to be an event delivery the
     // difference means nothing (QEMU has no record there), otherwise it is the divergence.
     const before = differs ? snapshot(m) : null;

@@ -56,7 +56,16 @@ export interface QemuTrace {
   complete: boolean;
   /** Records dropped because QEMU logged a block it then did not execute ("Stopped execution ..."). */
   droppedRepeats: number;
+  /**
+   * With `-d fpu` (RecordOptions.fpu): the x87 state of each record, FPU_WORDS words: FCW, FSW (TOP
+   * included), the abridged tag byte (bit i set: physical register i not empty), then for physical
+   * registers 0-7 the significand's low and high dwords and the sign/exponent word.
+   */
+  fpu?: Uint32Array;
 }
+
+/** Words per record in QemuTrace.fpu. */
+export const FPU_WORDS = 27;
 
 export class QemuLogError extends Error {
   constructor(message: string) {
@@ -123,6 +132,8 @@ const LIT_EAX = Buffer.from("EAX=", "latin1");
 const LIT_ESI = Buffer.from("ESI=", "latin1");
 const LIT_EIP = Buffer.from("EIP=", "latin1");
 const LIT_CR0 = Buffer.from("CR0=", "latin1");
+const LIT_FCW = Buffer.from("FCW=", "latin1");
+const LIT_FPR = Buffer.from("FPR", "latin1");
 
 const SEEN_EAX = 1, SEEN_ESI = 2, SEEN_EIP = 4, SEEN_CR0 = 8, SEEN_ALL = 15;
 
@@ -153,6 +164,10 @@ export class QemuLogParser {
 
   /** Set for logs of QEMU run with -icount, whose I/O re-execution duplicates records. */
   icount = false;
+  /** Set for logs of QEMU run with -d fpu: the FCW/FSW/FTW and FPR lines are kept per record. */
+  fpu = false;
+  private fpuWords = new Uint32Array(0);
+  private readonly pFpu = new Uint32Array(FPU_WORDS);
 
   constructor(entry: number, maxRecords: number) {
     this.entry = entry >>> 0;
@@ -213,6 +228,7 @@ export class QemuLogParser {
       eflags: this.eflags.slice(0, n),
       complete: guestFinished && !this.done,
       droppedRepeats: this.dropped,
+      ...(this.fpu ? { fpu: this.fpuWords.slice(0, n * FPU_WORDS) } : {}),
     };
   }
 
@@ -276,6 +292,26 @@ export class QemuLogParser {
     } else if ((this.seen & SEEN_CR0) === 0 && startsWith(buf, s, e, LIT_CR0)) {
       this.pCr0 = hex8(buf, s + 4);
       this.seen |= SEEN_CR0;
+    } else if (this.fpu) {
+      this.fpuLine(buf, s, e);
+    }
+  }
+
+  /** "FCW=037f FSW=0000 [ST=0] FTW=00 ..." and "FPR0=<16 hex digits> <4 hex digits> FPR1=...". */
+  private fpuLine(buf: Uint8Array, s: number, e: number): void {
+    const f = this.pFpu;
+    if (startsWith(buf, s, e, LIT_FCW)) {
+      f[0] = hexVar(buf, s + 4, s + 8);
+      f[1] = hexVar(buf, s + 13, s + 17);
+      f[2] = hexVar(buf, s + 29, s + 31); // after " [ST=n] FTW="
+    } else if (startsWith(buf, s, e, LIT_FPR)) {
+      // Two registers per line, 27 characters apart.
+      for (let at = s; at + 26 <= e && startsWith(buf, at, e, LIT_FPR); at += 27) {
+        const i = buf[at + 3] - 0x30;
+        f[3 + 3 * i + 1] = hexVar(buf, at + 5, at + 13);
+        f[3 + 3 * i] = hexVar(buf, at + 13, at + 21);
+        f[3 + 3 * i + 2] = hexVar(buf, at + 22, at + 26);
+      }
     }
   }
 
@@ -308,6 +344,14 @@ export class QemuLogParser {
       return;
     }
     if (n === this.eip.length) this.grow();
+    if (this.fpu) {
+      if (this.fpuWords.length < this.eip.length * FPU_WORDS) {
+        const w = new Uint32Array(this.eip.length * FPU_WORDS);
+        w.set(this.fpuWords);
+        this.fpuWords = w;
+      }
+      this.fpuWords.set(this.pFpu, n * FPU_WORDS);
+    }
     this.eip[n] = this.pEip;
     this.eflags[n] = this.pEfl;
     this.regs.set(this.pRegs, n * 8);
@@ -408,6 +452,8 @@ export interface RecordOptions {
    * same instructions and guests with interrupts compare whole. Default false.
    */
   icount?: boolean;
+  /** Also log and keep the x87 registers (`-d fpu`; QemuTrace.fpu). Default false. */
+  fpu?: boolean;
 }
 
 export interface RecordResult {
@@ -442,10 +488,11 @@ export async function recordQemuLog(machineArgs: string[], entry: number, ranges
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ttd-qemu-"));
   const fifo = path.join(dir, "exec.log");
   execFileSync("mkfifo", [fifo]);
-  const args = [...machineArgs, ...oneInsn, "-d", "exec,cpu,nochain", "-D", fifo];
+  const args = [...machineArgs, ...oneInsn, "-d", opts.fpu === true ? "exec,cpu,fpu,nochain" : "exec,cpu,nochain", "-D", fifo];
   if (ranges) args.push("-dfilter", ranges);
   const parser = new QemuLogParser(entry, opts.maxRecords);
   parser.icount = opts.icount === true;
+  parser.fpu = opts.fpu === true;
   const child = spawn(qemu, args, { stdio: ["ignore", "pipe", "pipe"] });
   let serial = "";
   let stderr = "";

@@ -24,7 +24,7 @@ describe.each(["run", "record"])("ttd %s --json", (command) => {
     ["a file that is not an ELF", (dir) => { const p = path.join(dir, "text.elf"); fs.writeFileSync(p, "hello\n"); return [p]; }, /text\.elf: .*not an ELF/],
     ["a bad option value", () => [IDLE_BUG, "--max-steps", "lots"], /--max-steps expects a positive integer, got 'lots'/],
     ["an unknown option", () => [IDLE_BUG, "--bogus"], /unknown option '--bogus'/],
-    ["no kernel at all", () => [], /missing required argument 'kernel\.elf'/],
+    ["no kernel at all", () => [], /missing required argument 'kernel'/],
   ];
   for (const [what, args, message] of badInputs) {
     test(`${what}: one JSON object on stderr, exit status 2`, () => {

@@ -16,7 +16,7 @@ export interface BenchGuest {
 }
 
 /** The emulator section's guests: short, paging, and long ones (a JIT's compile cost spreads out). */
-const EMULATOR_ROLES = ["r30", "pg-r10", "r300", "r1000"] as const;
+const EMULATOR_ROLES = ["r30", "pg-r10", "fpu-r10", "r300", "r1000"] as const;
 
 function workloadGuest(repoRoot: string, image: WorkloadImage): BenchGuest {
   return { image, path: path.join(workloadBuildDir(repoRoot), image), expect: WORKLOAD[image].serial };

@@ -6,7 +6,7 @@
  * section (Debian's kernel booted to /init, several minutes per run) runs only with --only linux.
  *
  * The guests are the repository's workload guests (src/guests/workload/build): the emulator section
- * runs r30, pg-r10, r300 and r1000, the others record r30. `--guest` (repeatable) runs only the named
+ * runs r30, pg-r10, fpu-r10 (x87 arithmetic), r300 and r1000, the others record r30. `--guest` (repeatable) runs only the named
  * workload guests, in every section (`--guest r1` for a quick check). TTD_PROBE_DIR, when set, gives
  * the emulator section the folder's probe-*.elf images instead.
  */
@@ -22,7 +22,7 @@ import { defaultTraceGuest, emulatorGuests, workloadByName, type BenchGuest } fr
 const SECTIONS: BenchSection[] = [emulatorSection, traceSection, querySection, linuxSection];
 
 const USAGE = `usage: npm run bench -- [--runs N] [--only SECTION] [--timeout SECONDS] [--guest NAME]...
-guests: the workload guests in src/guests/workload/build (NAME: r1, r10, r30, r300, r1000, pg-r10);
+guests: the workload guests in src/guests/workload/build (NAME: r1, r10, r30, r300, r1000, pg-r10, fpu-r10);
 TTD_PROBE_DIR=DIR runs DIR's probe-*.elf in the emulator section instead
 sections: ${SECTIONS.map((s) => `${s.name} (${s.description})`).join("; ")}`;
 

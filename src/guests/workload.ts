@@ -12,13 +12,16 @@ export type WorkloadImage =
   | "workload-r30.elf"
   | "workload-r300.elf"
   | "workload-r1000.elf"
-  | "workload-pg-r10.elf";
+  | "workload-pg-r10.elf"
+  | "workload-fpu-r10.elf";
 
 export interface WorkloadRun {
   /** Rounds of the compute loop. */
   rounds: number;
   /** Built with 4 KiB paging on (identity map of the first 16 MiB). */
   paging: boolean;
+  /** The floating-point workload (fpu.c: x87 arithmetic) instead of the integer one. */
+  fpu?: true;
   /** The one line the guest prints on COM1, without its newline. */
   serial: string;
   /** Steps under ttd from the entry to the isa-debug-exit write (QEMU runs as many instructions). */
@@ -32,6 +35,7 @@ export const WORKLOAD: Readonly<Record<WorkloadImage, WorkloadRun>> = {
   "workload-r300.elf": { rounds: 300, paging: false, serial: "workload rounds=300 sum=47d34432 ok", steps: 1_030_907_689 },
   "workload-r1000.elf": { rounds: 1000, paging: false, serial: "workload rounds=1000 sum=41c16b4e ok", steps: 3_436_357_613 },
   "workload-pg-r10.elf": { rounds: 10, paging: true, serial: "workload rounds=10 paging sum=7d3997be ok", steps: 34_384_776 },
+  "workload-fpu-r10.elf": { rounds: 10, paging: false, fpu: true, serial: "fpu rounds=10 iterations=560750 pi=400921e11d614242 ok", steps: 15_735_191 },
 };
 
 export const WORKLOAD_IMAGES = Object.keys(WORKLOAD) as WorkloadImage[];

@@ -2,6 +2,7 @@
 # Builds the workload guests with Debian clang 14 and ld.lld:
 #   workload-r<N>.elf     N rounds (1, 10, 30, 300, 1000)
 #   workload-pg-r10.elf   10 rounds with 4 KiB paging on (identity map of the first 16 MiB)
+#   workload-fpu-r10.elf  10 rounds of x87 floating point (fpu.c)
 #
 # Usage: bash src/guests/workload/build.sh [output-dir]   (default: src/guests/workload/build)
 #
@@ -43,9 +44,9 @@ compile -c serial.c -o "$obj_root/serial.o"
 compile -c paging.c -o "$obj_root/paging.o"
 
 build_image() {
-    local name="$1" rounds="$2"
+    local name="$1" rounds="$2" source="${SOURCE:-workload.c}"
     shift 2
-    compile -DROUNDS="$rounds" "$@" -c workload.c -o "$obj_root/$name.o"
+    compile -DROUNDS="$rounds" "$@" -c "$source" -o "$obj_root/$name.o"
     local objs=("$obj_root/entry.o" "$obj_root/$name.o" "$obj_root/serial.o")
     case " $* " in *" -DPAGING "*) objs+=("$obj_root/paging.o") ;; esac
     "$LD" -m elf_i386 -T "$src_dir/workload.ld" --no-undefined -o "$obj_root/$name.elf" "${objs[@]}"
@@ -57,3 +58,4 @@ for rounds in ${WORKLOAD_ROUNDS:-1 10 30 300 1000}; do
     build_image "workload-r$rounds" "$rounds"
 done
 build_image workload-pg-r10 10 -DPAGING
+SOURCE=fpu.c build_image workload-fpu-r10 10

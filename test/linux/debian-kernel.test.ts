@@ -178,7 +178,7 @@ describe.skipIf(debian === null)("Debian's i386 kernel boots under ttd", () => {
     expect(ours).toEqual(theirs);
   }, 900_000);
 
-  test.skipIf(!hasFpu)("to /init: the marker, /proc/cpuinfo's flags are ttd's CPUID, power off; the log up to /init is QEMU's", () => {
+  test.skipIf(!hasFpu)("to /init: the marker, /proc/cpuinfo's flags are ttd's CPUID, power off; the log up to the ACPI interpreter is QEMU's", () => {
     const { serial, result } = bootUnderTtd(CMDLINE, 12_000_000_000, () => false);
     expect(result.reason).toBe("power-off");
     expect(serial).toContain(INIT_MARKER);
@@ -190,6 +190,13 @@ describe.skipIf(debian === null)("Debian's i386 kernel boots under ttd", () => {
     if (!findQemu()) return console.log("qemu-system-i386 is not installed: the comparison with QEMU is skipped");
     const qemu = bootUnderQemu(CMDLINE);
     expect(qemu).toContain(INIT_MARKER);
-    expect(comparableMessages(serial, /^Run \/init as init process/)).toEqual(comparableMessages(qemu, /^Run \/init as init process/));
+    // Equal up to the ACPI interpreter (about 140 messages: memory, ACPI tables, APIC, timers, the FPU
+    // and XSAVE, SMP alternatives, the CPU). After it the machines part: ttd's DSDT declares S0 and S5
+    // only, no PCI root bridge, hotplug slots or PnP devices, and ttd's PCI bus has no VGA or network
+    // card, so Linux enumerates less (docs/machine.md).
+    const upTo = /^ACPI: Interpreter enabled/;
+    const ours = comparableMessages(serial, upTo);
+    expect(ours.length).toBeGreaterThan(120);
+    expect(ours).toEqual(comparableMessages(qemu, upTo));
   }, 3_600_000);
 });

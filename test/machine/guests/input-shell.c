@@ -11,26 +11,20 @@
  * Between interrupts it halts, and a 10 kHz PIT tick runs throughout, so when the input arrives
  * changes what `ticks` prints: a replay that delivered a byte a step late would print differently.
  */
-typedef unsigned char u8;
-typedef unsigned short u16;
-typedef unsigned int u32;
+#include "c-guest.h"
 
 __attribute__((section(".multiboot"), used, aligned(4)))
 static const u32 multiboot_header[3] = { 0x1BADB002, 0x0, -(0x1BADB002 + 0x0) };
 
-static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
-static inline u8 inb(u16 port) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 
 #define COM1 0x3f8
 
-static void putc(char c) { while (!(inb(COM1 + 5) & 0x20)) {} outb(COM1, (u8)c); }
-static void puts(const char *s) { while (*s) putc(*s++); }
 static void dec(u32 v) {
   char b[12]; int n = 0;
   do { b[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-  while (n) putc(b[--n]);
+  while (n) serial_putc(b[--n]);
 }
-static void dec2(u32 v) { putc((char)('0' + v / 10 % 10)); putc((char)('0' + v % 10)); }
+static void dec2(u32 v) { serial_putc((char)('0' + v / 10 % 10)); serial_putc((char)('0' + v % 10)); }
 
 struct gate { u16 lo, sel; u8 zero, flags; u16 hi; } __attribute__((packed));
 static struct gate idt[256];
@@ -98,29 +92,29 @@ static void run(char *line) {
       if (*p >= '0' && *p <= '9') cur = cur * 10 + (u32)(*p - '0');
       else { total += cur; cur = 0; if (!*p) break; }
     }
-    puts("sum="); dec(total); putc('\n');
+    print("sum="); dec(total); serial_putc('\n');
   } else if (starts(line, "rev")) {
     char *p = line + 3;
     while (*p == ' ') p++;
     char *e = p;
     while (*e) e++;
-    while (e > p) putc(*--e);
-    putc('\n');
+    while (e > p) serial_putc(*--e);
+    serial_putc('\n');
   } else if (starts(line, "ticks")) {
-    puts("ticks="); dec(ticks); putc('\n');
+    print("ticks="); dec(ticks); serial_putc('\n');
   } else if (starts(line, "spin")) {
     u32 t0 = ticks;
     volatile u32 x = 0;
     for (u32 i = 0; i < 200000; i++) x += i;
-    puts("spun ticks="); dec(ticks - t0); putc('\n');
+    print("spun ticks="); dec(ticks - t0); serial_putc('\n');
   } else if (starts(line, "date")) {
-    puts("20"); dec2(cmos(9)); putc('-'); dec2(cmos(8)); putc('-'); dec2(cmos(7)); putc(' ');
-    dec2(cmos(4)); putc(':'); dec2(cmos(2)); putc(':'); dec2(cmos(0)); putc('\n');
+    print("20"); dec2(cmos(9)); serial_putc('-'); dec2(cmos(8)); serial_putc('-'); dec2(cmos(7)); serial_putc(' ');
+    dec2(cmos(4)); serial_putc(':'); dec2(cmos(2)); serial_putc(':'); dec2(cmos(0)); serial_putc('\n');
   } else if (starts(line, "quit")) {
-    puts("bye\n");
+    print("bye\n");
     __asm__ volatile("outl %0, %1" : : "a"(0u), "Nd"((u16)0xf4));
   } else if (line[0]) {
-    puts("unknown: "); puts(line); putc('\n');
+    print("unknown: "); print(line); serial_putc('\n');
   }
 }
 
@@ -142,7 +136,7 @@ void main(void) {
   outb(COM1 + 4, 0x0b);
   while (inb(COM1 + 5) & 0x01) (void)inb(COM1);
   outb(COM1 + 1, 0x01);
-  puts("shell ready\n$ ");
+  print("shell ready\n$ ");
 
   char line[128];
   u32 n = 0;
@@ -152,16 +146,16 @@ void main(void) {
     __asm__ volatile("sti");
     char c = (char)ring[tail++ & 255];
     if (c == '\r') c = '\n';
-    if (c == 8 || c == 127) { if (n) { n--; puts("\b \b"); } continue; }
+    if (c == 8 || c == 127) { if (n) { n--; print("\b \b"); } continue; }
     if (c == '\n') {
-      putc('\n');
+      serial_putc('\n');
       line[n] = 0;
       run(line);
       n = 0;
-      puts("$ ");
+      print("$ ");
       continue;
     }
-    if (n < sizeof(line) - 1 && c >= ' ' && c < 127) { line[n++] = c; putc(c); }
+    if (n < sizeof(line) - 1 && c >= ' ' && c < 127) { line[n++] = c; serial_putc(c); }
   }
 }
 

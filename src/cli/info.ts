@@ -7,16 +7,12 @@ import { TraceError } from "../trace/errors.js";
 import { openRecordingArg, type Recording } from "../bundle/open.js";
 import { formatBytes } from "./record.js";
 import { groupDigits } from "../text/group-digits.js";
+import { exceptionMnemonic } from "../cpu/exceptions.js";
 
 const KIND_INTERRUPT = 1, KIND_EXCEPTION = 2, KIND_SOFTWARE = 3, KIND_FAULT = 4;
 
-const EXCEPTION_NAMES: Record<number, string> = {
-  0: "#DE", 1: "#DB", 2: "NMI", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM", 8: "#DF", 10: "#TS", 11: "#NP",
-  12: "#SS", 13: "#GP", 14: "#PF", 16: "#MF", 17: "#AC", 18: "#MC", 19: "#XM",
-};
-
 export function vectorName(v: number): string {
-  const name = EXCEPTION_NAMES[v];
+  const name = exceptionMnemonic(v);
   return name ? `${name} (${v})` : `0x${v.toString(16)} (${v})`;
 }
 

@@ -46,10 +46,6 @@ export const CR4_PGE = 1 << 7;
 // Exception vectors.
 export const DE = 0, DB = 1, NMI = 2, BP = 3, OVERFLOW = 4, BR = 5, UD = 6, NM = 7, DF_VECTOR = 8;
 export const TS = 10, NP = 11, SS_FAULT = 12, GP = 13, PF_VECTOR = 14, MF = 16, AC_VECTOR = 17;
-/** Exceptions that push an error code. */
-export function hasErrorCode(vector: number): boolean {
-  return vector === 8 || (vector >= 10 && vector <= 14) || vector === 17;
-}
 
 // Model-specific registers that the CPU implements.
 export const MSR_TSC = 0x10;

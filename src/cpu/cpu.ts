@@ -17,6 +17,8 @@ import { computeAF, computeCF, computeOF, materializeFlags, PARITY, SIZE_MASK, S
 import { StepKind, type CpuObserver } from "./observer.js";
 import { execute } from "./execute.js";
 import { deliverEvent, EventSource } from "./interrupts.js";
+import { escalate } from "./exceptions.js";
+import { Descriptor } from "./segments.js";
 
 /** How the CPU reaches I/O ports. */
 export interface PortIo {
@@ -149,6 +151,16 @@ export class CPU {
    * Null (the normal case) costs one comparison per block.
    */
   registerWatch: RegisterWatch | null = null;
+
+  /**
+   * Descriptors being checked by the instruction or delivery in progress, one per role so that code
+   * holding a CS and an SS descriptor at once (IRET, RETF, interrupt delivery) keeps both. Filled by
+   * readDescriptor (segments.ts); scratch, meaningful only within one instruction or delivery.
+   */
+  readonly descCode = new Descriptor();
+  readonly descStack = new Descriptor();
+  /** Data segment loads and the descriptor instructions (LLDT, LTR, VERR/VERW, LAR/LSL). */
+  readonly descData = new Descriptor();
 
   // Code fetch cache: linear page of EIP and its physical page, valid while `fetchGen` matches the MMU.
   private fetchLinPage = -1;
@@ -478,14 +490,8 @@ export class CPU {
         if (x !== CPU_FAULT) throw x;
         const second = this.faultVector;
         if (v === 8) throw new TripleFault(`fault #${second} while delivering a double fault`);
-        const contributory = (n: number) => n === 0 || (n >= 10 && n <= 13);
-        if (first >= 0 && ((contributory(first) && contributory(second)) || (first === 14 && (second === 14 || contributory(second))))) {
-          v = 8;
-          e = 0;
-        } else {
-          v = second;
-          e = this.faultError;
-        }
+        v = first >= 0 ? escalate(first, second) : second;
+        e = v === 8 ? 0 : this.faultError;
         first = v;
       }
     }

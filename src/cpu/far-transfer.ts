@@ -6,18 +6,19 @@
 import type { CPU } from "./cpu.js";
 import { ATTR_CODE, ATTR_DC, ATTR_PRESENT, ATTR_RW, ATTR_S } from "./constants.js";
 import { CR0_PE, CS, ESP, NP, SS, SS_FAULT } from "./constants.js";
-import { attrDpl, commitCode, commitSegment, desc, descAttr, descLimit, markAccessed, nullInaccessibleSegments, readDescriptor } from "./segments.js";
+import { attrDpl, commitCode, commitSegment, markAccessed, nullInaccessibleSegments, readDescriptor } from "./segments.js";
 import { OUTER_RETURN_SEGMENTS } from "./interrupts.js";
 
 /**
  * Checks `sel` as the target of a far JMP or CALL at the current privilege and leaves its descriptor
- * in `desc`. Conforming: DPL <= CPL. Non-conforming: RPL <= CPL and DPL = CPL.
+ * in CPU.descCode. Conforming: DPL <= CPL. Non-conforming: RPL <= CPL and DPL = CPL.
  */
 function checkFarTarget(cpu: CPU, sel: number, offset: number): void {
   const err = sel & 0xfffc;
   if (err === 0) cpu.gp(0);
-  if (!readDescriptor(cpu, sel)) cpu.gp(err);
-  const attr = descAttr(desc.hi);
+  const d = cpu.descCode;
+  if (!readDescriptor(cpu, sel, d)) cpu.gp(err);
+  const attr = d.attr;
   if ((attr & ATTR_S) === 0) {
     const type = attr & 0xf;
     if (type === 4 || type === 0xc) cpu.unimplemented("far transfer through a call gate");
@@ -32,7 +33,7 @@ function checkFarTarget(cpu: CPU, sel: number, offset: number): void {
     cpu.gp(err);
   }
   if ((attr & ATTR_PRESENT) === 0) cpu.raiseFault(NP, err);
-  if ((offset >>> 0) > (descLimit(desc.lo, desc.hi) >>> 0)) cpu.gp(0);
+  if ((offset >>> 0) > (d.limit >>> 0)) cpu.gp(0);
 }
 
 function loadCsReal(cpu: CPU, sel: number): void {
@@ -47,8 +48,8 @@ export function farJump(cpu: CPU, sel: number, offset: number): void {
     return;
   }
   checkFarTarget(cpu, sel, offset);
-  markAccessed(cpu);
-  commitCode(cpu, sel, cpu.cpl);
+  markAccessed(cpu, cpu.descCode);
+  commitCode(cpu, sel, cpu.cpl, cpu.descCode);
   cpu.eip = offset;
 }
 
@@ -64,13 +65,11 @@ export function farCall(cpu: CPU, sel: number, offset: number): void {
     return;
   }
   checkFarTarget(cpu, sel, offset);
-  const lo = desc.lo, hi = desc.hi, addr = desc.addr;
   // The pushes may fault; CS is committed only after both succeed (ESP is restored on a fault).
   cpu.pushV(oldCs);
   cpu.pushV(retEip);
-  desc.lo = lo; desc.hi = hi; desc.addr = addr;
-  markAccessed(cpu);
-  commitCode(cpu, sel, cpu.cpl);
+  markAccessed(cpu, cpu.descCode);
+  commitCode(cpu, sel, cpu.cpl, cpu.descCode);
   cpu.eip = offset;
 }
 
@@ -89,9 +88,9 @@ export function farReturn(cpu: CPU, imm: number): void {
   const err = csSel & 0xfffc;
   const rpl = csSel & 3;
   if (err === 0) cpu.gp(0);
-  if (!readDescriptor(cpu, csSel)) cpu.gp(err);
-  const csLo = desc.lo, csHi = desc.hi, csAddr = desc.addr;
-  const attr = descAttr(csHi);
+  const cs = cpu.descCode;
+  if (!readDescriptor(cpu, csSel, cs)) cpu.gp(err);
+  const attr = cs.attr;
   if ((attr & ATTR_S) === 0 || (attr & ATTR_CODE) === 0) cpu.gp(err);
   if (rpl < cpu.cpl) cpu.gp(err);
   const dpl = attrDpl(attr);
@@ -103,26 +102,26 @@ export function farReturn(cpu: CPU, imm: number): void {
     const ssSel = cpu.peekStack(3 * size + imm, size) & 0xffff;
     const ssErr = ssSel & 0xfffc;
     if (ssErr === 0) cpu.gp(0);
-    if (!readDescriptor(cpu, ssSel)) cpu.gp(ssErr);
-    const ssAttr = descAttr(desc.hi);
+    const ss = cpu.descStack;
+    if (!readDescriptor(cpu, ssSel, ss)) cpu.gp(ssErr);
+    const ssAttr = ss.attr;
     if ((ssSel & 3) !== rpl || attrDpl(ssAttr) !== rpl) cpu.gp(ssErr);
     if ((ssAttr & ATTR_S) === 0 || (ssAttr & ATTR_CODE) !== 0 || (ssAttr & ATTR_RW) === 0) cpu.gp(ssErr);
     if ((ssAttr & ATTR_PRESENT) === 0) cpu.raiseFault(SS_FAULT, ssErr);
-    if ((eip >>> 0) > (descLimit(csLo, csHi) >>> 0)) cpu.gp(0);
-    markAccessed(cpu);
-    commitSegment(cpu, SS, ssSel);
+    if ((eip >>> 0) > (cs.limit >>> 0)) cpu.gp(0);
+    markAccessed(cpu, ss);
+    commitSegment(cpu, SS, ssSel, ss);
     if (cpu.stack32) cpu.regs[ESP] = (newEsp + imm) | 0;
     else cpu.regs16[ESP << 1] = newEsp + imm;
-    desc.lo = csLo; desc.hi = csHi; desc.addr = csAddr;
-    markAccessed(cpu);
-    commitCode(cpu, csSel, rpl);
+    markAccessed(cpu, cs);
+    commitCode(cpu, csSel, rpl, cs);
     cpu.eip = eip;
     nullInaccessibleSegments(cpu, OUTER_RETURN_SEGMENTS);
     return;
   }
-  if ((eip >>> 0) > (descLimit(csLo, csHi) >>> 0)) cpu.gp(0);
-  markAccessed(cpu);
-  commitCode(cpu, csSel, cpu.cpl);
+  if ((eip >>> 0) > (cs.limit >>> 0)) cpu.gp(0);
+  markAccessed(cpu, cs);
+  commitCode(cpu, csSel, cpu.cpl, cs);
   cpu.eip = eip;
   cpu.adjustStack(2 * size + imm);
 }

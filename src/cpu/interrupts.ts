@@ -10,9 +10,10 @@ import type { CPU } from "./cpu.js";
 import { ATTR_CODE, ATTR_DB, ATTR_DC, ATTR_PRESENT, ATTR_RW, ATTR_S } from "./constants.js";
 import {
   AC, CF, CR0_PE, CS, DF, EFLAGS_IOPL_SHIFT, ESP, ID, IF, IOPL, NP, NT, OF, PF, AF, ZF, SF, RF, SS, SS_FAULT, TF, TS, VM,
-  ES, DS, FS, GS, hasErrorCode,
+  ES, DS, FS, GS,
 } from "./constants.js";
-import { attrDpl, commitCode, commitSegment, desc, descAttr, descBase, descLimit, markAccessed, nullInaccessibleSegments, readDescriptor } from "./segments.js";
+import { hasErrorCode } from "./exceptions.js";
+import { attrDpl, commitCode, commitSegment, markAccessed, nullInaccessibleSegments, readDescriptor } from "./segments.js";
 import { StepKind, WriteCause } from "./observer.js";
 
 export const enum EventSource {
@@ -95,14 +96,14 @@ function deliverProtected(cpu: CPU, vector: number, errorCode: number, source: E
   const sel = lo >>> 16;
   const offset = gate32 ? ((lo & 0xffff) | (hi & 0xffff0000)) : lo & 0xffff;
   if ((sel & 0xfffc) === 0) cpu.gp(ext);
-  if (!readDescriptor(cpu, sel)) cpu.gp((sel & 0xfffc) | ext);
-  const csLo = desc.lo, csHi = desc.hi, csAddr = desc.addr;
-  const csAttr = descAttr(csHi);
+  const cs = cpu.descCode;
+  if (!readDescriptor(cpu, sel, cs)) cpu.gp((sel & 0xfffc) | ext);
+  const csAttr = cs.attr;
   if ((csAttr & ATTR_S) === 0 || (csAttr & ATTR_CODE) === 0) cpu.gp((sel & 0xfffc) | ext);
   const dpl = attrDpl(csAttr);
   if (dpl > cpu.cpl) cpu.gp((sel & 0xfffc) | ext);
   if ((csAttr & ATTR_PRESENT) === 0) cpu.raiseFault(NP, (sel & 0xfffc) | ext);
-  if ((offset >>> 0) > (descLimit(csLo, csHi) >>> 0)) cpu.gp(ext);
+  if ((offset >>> 0) > (cs.limit >>> 0)) cpu.gp(ext);
 
   const pushError = source === EventSource.Exception && hasErrorCode(vector);
   const size = gate32 ? 4 : 2;
@@ -119,13 +120,13 @@ function deliverProtected(cpu: CPU, vector: number, errorCode: number, source: E
     const newSs = cpu.mmu.readSys((cpu.trBase + slot + (tss32 ? 4 : 2)) | 0, 2);
     const ssErr = (newSs & 0xfffc) | ext;
     if ((newSs & 0xfffc) === 0) cpu.raiseFault(TS, ext);
-    if (!readDescriptor(cpu, newSs)) cpu.raiseFault(TS, ssErr);
-    const ssAttr = descAttr(desc.hi);
+    const ss = cpu.descStack;
+    if (!readDescriptor(cpu, newSs, ss)) cpu.raiseFault(TS, ssErr);
+    const ssAttr = ss.attr;
     if ((newSs & 3) !== dpl || attrDpl(ssAttr) !== dpl) cpu.raiseFault(TS, ssErr);
     if ((ssAttr & ATTR_S) === 0 || (ssAttr & ATTR_CODE) !== 0 || (ssAttr & ATTR_RW) === 0) cpu.raiseFault(TS, ssErr);
     if ((ssAttr & ATTR_PRESENT) === 0) cpu.raiseFault(SS_FAULT, ssErr);
-    const ssLo = desc.lo, ssHi = desc.hi, ssAddr = desc.addr;
-    const ssBase = descBase(ssLo, ssHi);
+    const ssBase = ss.base;
     const ss32 = (ssAttr & ATTR_DB) !== 0;
 
     frame[n++] = cpu.segSel[SS];
@@ -135,13 +136,12 @@ function deliverProtected(cpu: CPU, vector: number, errorCode: number, source: E
     frame[n++] = returnEip;
     if (pushError) frame[n++] = errorCode;
     const top = ss32 ? newEsp : newEsp & 0xffff;
-    checkStackRoom(cpu, ssAttr, descLimit(ssLo, ssHi), top, n * size, ssErr);
+    checkStackRoom(cpu, ssAttr, ss.limit, top, n * size, ssErr);
     writeFrame(cpu, ssBase, top, n, size, ss32, dpl === 3);
 
     // Commit: nothing below can fault.
-    desc.lo = ssLo; desc.hi = ssHi; desc.addr = ssAddr;
-    markAccessed(cpu);
-    commitSegment(cpu, SS, (newSs & 0xfffc) | dpl);
+    markAccessed(cpu, ss);
+    commitSegment(cpu, SS, (newSs & 0xfffc) | dpl, ss);
     setStackPointer(cpu, ss32, top - n * size);
   } else if (conforming || dpl === cpu.cpl) {
     frame[n++] = eflags;
@@ -157,9 +157,8 @@ function deliverProtected(cpu: CPU, vector: number, errorCode: number, source: E
     cpu.gp((sel & 0xfffc) | ext);
   }
 
-  desc.lo = csLo; desc.hi = csHi; desc.addr = csAddr;
-  markAccessed(cpu);
-  commitCode(cpu, sel, conforming ? cpu.cpl : dpl);
+  markAccessed(cpu, cs);
+  commitCode(cpu, sel, conforming ? cpu.cpl : dpl, cs);
   cpu.eip = offset;
   let f = eflags & ~(TF | NT | RF | VM);
   if (!trapGate) f &= ~IF;
@@ -239,9 +238,9 @@ export function iret(cpu: CPU): void {
   const rpl = csSel & 3;
   const csErr = csSel & 0xfffc;
   if (csErr === 0) cpu.gp(0);
-  if (!readDescriptor(cpu, csSel)) cpu.gp(csErr);
-  const csLo = desc.lo, csHi = desc.hi, csAddr = desc.addr;
-  const csAttr = descAttr(csHi);
+  const cs = cpu.descCode;
+  if (!readDescriptor(cpu, csSel, cs)) cpu.gp(csErr);
+  const csAttr = cs.attr;
   if ((csAttr & ATTR_S) === 0 || (csAttr & ATTR_CODE) === 0) cpu.gp(csErr);
   if (rpl < cpu.cpl) cpu.gp(csErr);
   const dpl = attrDpl(csAttr);
@@ -255,33 +254,32 @@ export function iret(cpu: CPU): void {
     const ssSel = cpu.peekStack(4 * size, size) & 0xffff;
     const ssErr = ssSel & 0xfffc;
     if (ssErr === 0) cpu.gp(0);
-    if (!readDescriptor(cpu, ssSel)) cpu.gp(ssErr);
-    const ssAttr = descAttr(desc.hi);
+    const ss = cpu.descStack;
+    if (!readDescriptor(cpu, ssSel, ss)) cpu.gp(ssErr);
+    const ssAttr = ss.attr;
     if ((ssSel & 3) !== rpl) cpu.gp(ssErr);
     if ((ssAttr & ATTR_S) === 0 || (ssAttr & ATTR_CODE) !== 0 || (ssAttr & ATTR_RW) === 0) cpu.gp(ssErr);
     if (attrDpl(ssAttr) !== rpl) cpu.gp(ssErr);
     if ((ssAttr & ATTR_PRESENT) === 0) cpu.raiseFault(SS_FAULT, ssErr);
-    if ((eip >>> 0) > (descLimit(csLo, csHi) >>> 0)) cpu.gp(0);
+    if ((eip >>> 0) > (cs.limit >>> 0)) cpu.gp(0);
 
     const flags = mergeEflags(cpu, newFlags, o32, cpu.cpl);
-    markAccessed(cpu);
-    commitSegment(cpu, SS, ssSel);
+    markAccessed(cpu, ss);
+    commitSegment(cpu, SS, ssSel, ss);
     if (cpu.stack32) cpu.regs[ESP] = o32 ? newEsp : newEsp & 0xffff;
     else cpu.regs16[ESP << 1] = newEsp;
-    desc.lo = csLo; desc.hi = csHi; desc.addr = csAddr;
-    markAccessed(cpu);
-    commitCode(cpu, csSel, rpl);
+    markAccessed(cpu, cs);
+    commitCode(cpu, csSel, rpl, cs);
     cpu.eip = eip;
     cpu.setEflags(flags);
     nullInaccessibleSegments(cpu, OUTER_RETURN_SEGMENTS);
     return;
   }
 
-  if ((eip >>> 0) > (descLimit(csLo, csHi) >>> 0)) cpu.gp(0);
+  if ((eip >>> 0) > (cs.limit >>> 0)) cpu.gp(0);
   const flags = mergeEflags(cpu, newFlags, o32, cpu.cpl);
-  desc.lo = csLo; desc.hi = csHi; desc.addr = csAddr;
-  markAccessed(cpu);
-  commitCode(cpu, csSel, cpu.cpl);
+  markAccessed(cpu, cs);
+  commitCode(cpu, csSel, cpu.cpl, cs);
   cpu.adjustStack(3 * size);
   cpu.eip = eip;
   cpu.setEflags(flags);

@@ -8,8 +8,28 @@ import { ATTR_CODE, ATTR_DC, ATTR_PRESENT, ATTR_RW, ATTR_S } from "./constants.j
 import { CR0_PE, NP, SS, SS_FAULT, CS } from "./constants.js";
 import { WriteCause } from "./observer.js";
 
-/** The descriptor most recently read by readDescriptor (scratch state: no allocation per load). */
-export const desc = { lo: 0, hi: 0, addr: 0 };
+/**
+ * A segment descriptor as read from the GDT or LDT: its two dwords and the linear address it was read
+ * from (for the accessed and busy bits). The CPU owns one per role (CPU.descCode, descStack, descData)
+ * so that code checking a CS and an SS descriptor at once keeps both without copying.
+ */
+export class Descriptor {
+  lo = 0;
+  hi = 0;
+  addr = 0;
+
+  get base(): number {
+    return descBase(this.lo, this.hi);
+  }
+
+  get limit(): number {
+    return descLimit(this.lo, this.hi);
+  }
+
+  get attr(): number {
+    return descAttr(this.hi);
+  }
+}
 
 /** Base address encoded in a descriptor. */
 export function descBase(lo: number, hi: number): number {
@@ -32,10 +52,10 @@ export function attrDpl(attr: number): number {
 }
 
 /**
- * Reads the descriptor for `sel` into `desc`. Returns false when the selector's index lies beyond the
+ * Reads the descriptor for `sel` into `d`. Returns false when the selector's index lies beyond the
  * GDT or LDT limit (the caller raises the fault its instruction specifies).
  */
-export function readDescriptor(cpu: CPU, sel: number): boolean {
+export function readDescriptor(cpu: CPU, sel: number, d: Descriptor): boolean {
   const index = sel & 0xfff8;
   let base: number, limit: number;
   if ((sel & 4) !== 0) {
@@ -48,29 +68,29 @@ export function readDescriptor(cpu: CPU, sel: number): boolean {
   }
   if (index + 7 > limit) return false;
   const addr = (base + index) | 0;
-  desc.addr = addr;
-  desc.lo = cpu.mmu.readSys(addr, 4);
-  desc.hi = cpu.mmu.readSys((addr + 4) | 0, 4);
+  d.addr = addr;
+  d.lo = cpu.mmu.readSys(addr, 4);
+  d.hi = cpu.mmu.readSys((addr + 4) | 0, 4);
   return true;
 }
 
-/** Sets the accessed bit of the descriptor in `desc` if it is clear (a CPU write of its own). */
-export function markAccessed(cpu: CPU): void {
-  if ((desc.hi & 0x100) !== 0) return;
-  desc.hi |= 0x100;
+/** Sets the accessed bit of descriptor `d` if it is clear (a CPU write of its own). */
+export function markAccessed(cpu: CPU, d: Descriptor): void {
+  if ((d.hi & 0x100) !== 0) return;
+  d.hi |= 0x100;
   const mmu = cpu.mmu;
   const saved = mmu.writeCause;
   mmu.writeCause = WriteCause.Descriptor;
   try {
-    mmu.writeSys((desc.addr + 4) | 0, 4, desc.hi);
+    mmu.writeSys((d.addr + 4) | 0, 4, d.hi);
   } finally {
     mmu.writeCause = saved;
   }
 }
 
-/** Loads the hidden cache of `seg` from `desc` with selector `sel`. */
-export function commitSegment(cpu: CPU, seg: number, sel: number): void {
-  cpu.setSegmentCache(seg, sel, descBase(desc.lo, desc.hi), descLimit(desc.lo, desc.hi), descAttr(desc.hi));
+/** Loads the hidden cache of `seg` from descriptor `d` with selector `sel`. */
+export function commitSegment(cpu: CPU, seg: number, sel: number, d: Descriptor): void {
+  cpu.setSegmentCache(seg, sel, d.base, d.limit, d.attr);
 }
 
 /** Real-mode style load: base = selector * 16, limits and attributes kept. */
@@ -92,22 +112,24 @@ export function loadDataSegment(cpu: CPU, seg: number, selector: number): void {
   const errSel = sel & 0xfffc;
   if (seg === SS) {
     if (errSel === 0) cpu.gp(0);
-    if (!readDescriptor(cpu, sel)) cpu.gp(errSel);
-    const attr = descAttr(desc.hi);
+    const d = cpu.descStack;
+    if (!readDescriptor(cpu, sel, d)) cpu.gp(errSel);
+    const attr = d.attr;
     if ((sel & 3) !== cpu.cpl) cpu.gp(errSel);
     if ((attr & ATTR_S) === 0 || (attr & ATTR_CODE) !== 0 || (attr & ATTR_RW) === 0) cpu.gp(errSel);
     if (attrDpl(attr) !== cpu.cpl) cpu.gp(errSel);
     if ((attr & ATTR_PRESENT) === 0) cpu.raiseFault(SS_FAULT, errSel);
-    markAccessed(cpu);
-    commitSegment(cpu, SS, sel);
+    markAccessed(cpu, d);
+    commitSegment(cpu, SS, sel, d);
     return;
   }
   if (errSel === 0) {
     cpu.setSegmentNull(seg, sel);
     return;
   }
-  if (!readDescriptor(cpu, sel)) cpu.gp(errSel);
-  const attr = descAttr(desc.hi);
+  const d = cpu.descData;
+  if (!readDescriptor(cpu, sel, d)) cpu.gp(errSel);
+  const attr = d.attr;
   if ((attr & ATTR_S) === 0) cpu.gp(errSel);
   const code = (attr & ATTR_CODE) !== 0;
   if (code && (attr & ATTR_RW) === 0) cpu.gp(errSel);
@@ -117,8 +139,8 @@ export function loadDataSegment(cpu: CPU, seg: number, selector: number): void {
     if ((sel & 3) > dpl || cpu.cpl > dpl) cpu.gp(errSel);
   }
   if ((attr & ATTR_PRESENT) === 0) cpu.raiseFault(NP, errSel);
-  markAccessed(cpu);
-  commitSegment(cpu, seg, sel);
+  markAccessed(cpu, d);
+  commitSegment(cpu, seg, sel, d);
 }
 
 /**
@@ -134,9 +156,9 @@ export function nullInaccessibleSegments(cpu: CPU, segs: readonly number[]): voi
   }
 }
 
-/** Loads CS from `desc` with the RPL set to `cpl`, and makes `cpl` current. */
-export function commitCode(cpu: CPU, sel: number, cpl: number): void {
-  cpu.setSegmentCache(CS, (sel & 0xfffc) | cpl, descBase(desc.lo, desc.hi), descLimit(desc.lo, desc.hi), descAttr(desc.hi));
+/** Loads CS from descriptor `d` with the RPL set to `cpl`, and makes `cpl` current. */
+export function commitCode(cpu: CPU, sel: number, cpl: number, d: Descriptor): void {
+  cpu.setSegmentCache(CS, (sel & 0xfffc) | cpl, d.base, d.limit, d.attr);
   cpu.setCpl(cpl);
 }
 

@@ -10,7 +10,7 @@ import {
   CR0_PE, CR0_PG, CR0_TS, CR0_WP, CR4_PGE, CR4_PSE, CS, ECX, EDX, EAX, ESP, IF, MSR_APIC_BASE, MSR_SYSENTER_CS,
   MSR_SYSENTER_EIP, MSR_SYSENTER_ESP, MSR_TSC, NP, RF, SS, UD, VM, ZF,
 } from "./constants.js";
-import { attrDpl, desc, descAttr, descBase, descLimit, readDescriptor } from "./segments.js";
+import { attrDpl, readDescriptor } from "./segments.js";
 import { WriteCause } from "./observer.js";
 import { CR4_OSXSAVE } from "./sse/mxcsr.js";
 import { xgetbv, xsetbv } from "./sse/xsave.js";
@@ -177,13 +177,14 @@ function lldt(cpu: CPU, sel: number): void {
     return;
   }
   if ((sel & 4) !== 0) cpu.gp(sel & 0xfffc);
-  if (!readDescriptor(cpu, sel)) cpu.gp(sel & 0xfffc);
-  const attr = descAttr(desc.hi);
+  const d = cpu.descData;
+  if (!readDescriptor(cpu, sel, d)) cpu.gp(sel & 0xfffc);
+  const attr = d.attr;
   if ((attr & ATTR_S) !== 0 || (attr & 0xf) !== 2) cpu.gp(sel & 0xfffc);
   if ((attr & ATTR_PRESENT) === 0) cpu.raiseFault(NP, sel & 0xfffc);
   cpu.ldtSel = sel;
-  cpu.ldtBase = descBase(desc.lo, desc.hi);
-  cpu.ldtLimit = descLimit(desc.lo, desc.hi);
+  cpu.ldtBase = d.base;
+  cpu.ldtLimit = d.limit;
 }
 
 function ltr(cpu: CPU, sel: number): void {
@@ -191,8 +192,9 @@ function ltr(cpu: CPU, sel: number): void {
   const err = sel & 0xfffc;
   if (err === 0) cpu.gp(0);
   if ((sel & 4) !== 0) cpu.gp(err);
-  if (!readDescriptor(cpu, sel)) cpu.gp(err);
-  const attr = descAttr(desc.hi);
+  const d = cpu.descData;
+  if (!readDescriptor(cpu, sel, d)) cpu.gp(err);
+  const attr = d.attr;
   const type = attr & 0xf;
   // Only an available TSS (16-bit type 1 or 32-bit type 9) can be loaded.
   if ((attr & ATTR_S) !== 0 || (type !== 1 && type !== 9)) cpu.gp(err);
@@ -202,17 +204,17 @@ function ltr(cpu: CPU, sel: number): void {
   const saved = mmu.writeCause;
   mmu.writeCause = WriteCause.TaskState;
   try {
-    mmu.writeSys((desc.addr + 4) | 0, 4, desc.hi | 0x200);
+    mmu.writeSys((d.addr + 4) | 0, 4, d.hi | 0x200);
   } finally {
     mmu.writeCause = saved;
   }
   cpu.trSel = sel;
-  cpu.trBase = descBase(desc.lo, desc.hi);
-  cpu.trLimit = descLimit(desc.lo, desc.hi);
+  cpu.trBase = d.base;
+  cpu.trLimit = d.limit;
   cpu.trAttr = attr | 0x2;
 }
 
-/** Whether the descriptor in `desc` for `sel` is visible at CPL/RPL (non-conforming needs DPL >= both). */
+/** Whether a descriptor with attributes `attr` for `sel` is visible at CPL/RPL (non-conforming needs DPL >= both). */
 function privilegeVisible(cpu: CPU, sel: number, attr: number): boolean {
   const conformingCode = (attr & ATTR_S) !== 0 && (attr & ATTR_CODE) !== 0 && (attr & ATTR_DC) !== 0;
   if (conformingCode) return true;
@@ -222,8 +224,8 @@ function privilegeVisible(cpu: CPU, sel: number, attr: number): boolean {
 
 function verify(cpu: CPU, sel: number, write: boolean): void {
   let ok = false;
-  if ((sel & 0xfffc) !== 0 && readDescriptor(cpu, sel)) {
-    const attr = descAttr(desc.hi);
+  if ((sel & 0xfffc) !== 0 && readDescriptor(cpu, sel, cpu.descData)) {
+    const attr = cpu.descData.attr;
     if ((attr & ATTR_S) !== 0 && privilegeVisible(cpu, sel, attr)) {
       const code = (attr & ATTR_CODE) !== 0;
       ok = write ? !code && (attr & ATTR_RW) !== 0 : !code || (attr & ATTR_RW) !== 0;
@@ -242,8 +244,9 @@ export function larLsl(cpu: CPU, lsl: boolean): void {
   cpu.decodeModrm();
   const sel = cpu.readE16();
   let ok = false;
-  if ((sel & 0xfffc) !== 0 && readDescriptor(cpu, sel)) {
-    const attr = descAttr(desc.hi);
+  const d = cpu.descData;
+  if ((sel & 0xfffc) !== 0 && readDescriptor(cpu, sel, d)) {
+    const attr = d.attr;
     let typeOk = true;
     if ((attr & ATTR_S) === 0) {
       const t = attr & 0xf;
@@ -252,8 +255,8 @@ export function larLsl(cpu: CPU, lsl: boolean): void {
     ok = typeOk && privilegeVisible(cpu, sel, attr);
     if (ok) {
       const reg = (cpu.modrm >> 3) & 7;
-      if (lsl) cpu.setRegV(reg, descLimit(desc.lo, desc.hi));
-      else cpu.setRegV(reg, desc.hi & 0x00f0ff00);
+      if (lsl) cpu.setRegV(reg, d.limit);
+      else cpu.setRegV(reg, d.hi & 0x00f0ff00);
     }
   }
   cpu.setFlag(ZF, ok);

@@ -6,6 +6,7 @@
  * fault, the one that started it.
  */
 import type { Trace, TraceEvent } from "../trace/trace.js";
+import { exceptionMnemonic, hasErrorCode } from "../cpu/exceptions.js";
 
 export interface CrashPoint {
   /** The step of the faulting instruction's abort (the state before it is the instruction's input). */
@@ -53,15 +54,8 @@ function point(e: TraceEvent, reason: string): CrashPoint {
   return { step: e.step, vector: e.vector, errorCode: e.errorCode, eip: e.eip >>> 0, reason };
 }
 
-const NAMES: Record<number, string> = {
-  0: "#DE", 1: "#DB", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM", 8: "#DF", 10: "#TS", 11: "#NP", 12: "#SS", 13: "#GP", 14: "#PF", 16: "#MF", 17: "#AC", 18: "#MC", 19: "#XM",
-};
-
-/** Exceptions that push an error code. */
-const WITH_ERROR_CODE = new Set([8, 10, 11, 12, 13, 14, 17]);
-
 /** `#GP(0x200)`, `#PF(0x2)`, `#UD`. */
 export function faultName(vector: number, errorCode: number | null): string {
-  const name = NAMES[vector] ?? `vector ${vector}`;
-  return errorCode === null || !WITH_ERROR_CODE.has(vector) ? name : `${name}(0x${(errorCode >>> 0).toString(16)})`;
+  const name = exceptionMnemonic(vector) ?? `vector ${vector}`;
+  return errorCode === null || !hasErrorCode(vector) ? name : `${name}(0x${(errorCode >>> 0).toString(16)})`;
 }

@@ -11,7 +11,6 @@ import { ModelSpecificRegisters } from "./msrs.js";
 import { FpuState } from "./fpu-state.js";
 import { BLOCK_EXIT, CPU_FAULT, TripleFault } from "./fault.js";
 import { BlockCache } from "./jit/block-cache.js";
-import type { CompiledBlock } from "./jit/compile-block.js";
 import { ATTR_CODE, ATTR_DB, ATTR_DC, ATTR_G, ATTR_PRESENT, ATTR_RW, ATTR_S, ARITH_FLAGS, CF, CR0_ET, CS, DS, EBP, ESP, FLAGS_FIXED_ONE, GP, IF, OF, PF, SF, SS, SS_FAULT, ZF, AF, DE, UD, TF, DB } from "./constants.js";
 import { computeAF, computeCF, computeOF, materializeFlags, PARITY, SIZE_MASK, SIZE_SIGN } from "./flags.js";
 import { StepKind, type CpuObserver } from "./observer.js";
@@ -19,6 +18,7 @@ import { execute } from "./execute.js";
 import { deliverEvent, EventSource } from "./interrupts.js";
 import { escalate } from "./exceptions.js";
 import { Descriptor } from "./segments.js";
+import { RunControl } from "./run-control.js";
 
 /** How the CPU reaches I/O ports. */
 export interface PortIo {
@@ -35,7 +35,7 @@ export const enum CpuStop {
   Requested = 2,
   /** A fault while delivering a double fault. */
   TripleFault = 3,
-  /** The next instruction's EIP is one of `codeStops` (a debugger's breakpoint search). */
+  /** The next instruction's EIP is one of the run control's code stops (a debugger's breakpoint search). */
   CodeStop = 4,
 }
 
@@ -136,21 +136,8 @@ export class CPU {
   /** The first opcode met that this CPU does not implement (raised #UD), for the run summary. */
   firstUnimplemented: string | null = null;
   tripleFaultReason = "";
-  /**
-   * EIPs before which run() stops (CpuStop.CodeStop), as a debugger's breakpoints would: checked only
-   * where an instruction is about to execute (an interrupt due at that boundary is delivered first, as
-   * hardware ranks it above a code breakpoint), and at every iteration of a repeated string
-   * instruction. Null (the normal case) costs one comparison per block.
-   */
-  codeStops: Int32Array | null = null;
-  /** The step whose code stop is not taken: the one a search resumes from after reporting it. */
-  codeStopSkipStep = -1;
-  /**
-   * A register being watched for changes (a debugger asking when it last changed): run() looks at
-   * it before every step it takes on its own, and interprets the compiled blocks that may write it.
-   * Null (the normal case) costs one comparison per block.
-   */
-  registerWatch: RegisterWatch | null = null;
+  /** A debugger's breakpoint search or register watch for run() to honour (see run-control.ts). */
+  readonly control = new RunControl();
 
   /**
    * Descriptors being checked by the instruction or delivery in progress, one per role so that code
@@ -273,7 +260,8 @@ export class CPU {
     // A fault unwinding through run() may have left a one-instruction limit behind (see below).
     this.stepLimit = stepLimit;
     while (this.steps < stepLimit) {
-      const watch = this.registerWatch;
+      const control = this.control;
+      const watch = control.registerWatch;
       if (watch !== null) watch.observe(this);
       let single = this.interpretNext;
       if (this.irqPending && (this.flags & IF) !== 0) {
@@ -285,8 +273,7 @@ export class CPU {
         single = true;
       }
       if (this.halted || this.stopReason !== CpuStop.None) return;
-      const stops = this.codeStops;
-      if (stops !== null && this.steps !== this.codeStopSkipStep && stops.includes(this.eip)) {
+      if (control.codeStops !== null && control.stopsBefore(this.steps, this.eip)) {
         this.stopReason = CpuStop.CodeStop;
         return;
       }
@@ -302,8 +289,7 @@ export class CPU {
           if (
             block !== null &&
             this.steps + block.count <= stepLimit &&
-            (stops === null || !blockHoldsStop(stops, this.eip, block.physEnd - block.physStart)) &&
-            (watch === null || !watch.mayWrite(block, this.codeDefault32))
+            ((control.codeStops === null && watch === null) || control.allowsBlock(block, this.eip, this.codeDefault32))
           ) {
             this.mmu.inBlock = true;
             block.fn(this, regs, this.eip);
@@ -314,7 +300,7 @@ export class CPU {
       }
       this.interpretNext = false;
       this.eventDeliveredInStep = false;
-      if (stops !== null || watch !== null) {
+      if (control.active) {
         // One iteration of a repeated string instruction at a time, so each is looked at.
         this.stepLimit = this.steps + 1;
         execute(this);
@@ -1001,22 +987,3 @@ export class CPU {
   }
 }
 
-/** What CPU.registerWatch needs: see src/trace/register-search.ts. */
-export interface RegisterWatch {
-  /** Called before each step run() takes by itself (not inside compiled blocks it lets run). */
-  observe(cpu: CPU): void;
-  /** Whether the compiled block (for code of that default size) may write the watched register. */
-  mayWrite(block: CompiledBlock, def32: boolean): boolean;
-}
-
-/**
- * Whether a code stop lies in a block starting at `eip` whose compiled instructions span `length`
- * bytes (its last instruction may be an interpreted one starting at eip + length).
- */
-function blockHoldsStop(stops: Int32Array, eip: number, length: number): boolean {
-  for (let i = 0; i < stops.length; i++) {
-    const d = (stops[i] - eip) >>> 0;
-    if (d <= length) return true;
-  }
-  return false;
-}

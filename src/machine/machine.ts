@@ -56,7 +56,7 @@ export interface MachineOptions {
 }
 
 /**
- * "code-stop": the CPU is about to execute an instruction at one of its `codeStops`. "power-off": the
+ * "code-stop": the CPU is about to execute an instruction at one of its code stops (CPU.control). "power-off": the
  * guest switched the machine off through ACPI (PM1a control, SLP_TYP soft-off + SLP_EN).
  * "input-wait": the input feed asked the run to return because the guest waits for input the feed
  * does not have yet (the caller waits for it and runs on; nothing was skipped).

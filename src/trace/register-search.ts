@@ -2,7 +2,7 @@
  * "When did this general register last change?" at compiled speed. Registers are not indexed in a
  * trace, so the answer comes from re-execution; stepping every instruction would cost minutes on a
  * long stretch where the register sits still (ESP in a call-free loop). Instead the replay machine
- * runs compiled code with a register watch (CPU.registerWatch): compiled blocks that cannot write
+ * runs compiled code with a register watch (CPU.control.registerWatch): compiled blocks that cannot write
  * the register run as usual, and everything else (blocks that may write it, interrupts, exceptions)
  * goes one step at a time with the register looked at before each. What may write a register is
  * read from the instructions themselves (iced-x86's register usage), conservatively: anything that
@@ -10,7 +10,8 @@
  */
 import { FlowControl, InstructionInfoFactory, Mnemonic, type Instruction } from "../disasm/iced.js";
 import { Decoder, DecoderOptions } from "../disasm/iced.js";
-import type { CPU, RegisterWatch } from "../cpu/cpu.js";
+import type { CPU } from "../cpu/cpu.js";
+import type { RegisterWatch } from "../cpu/run-control.js";
 import type { CompiledBlock } from "../cpu/jit/compile-block.js";
 import { gprIndex, writes } from "../disasm/dependencies.js";
 

@@ -623,11 +623,11 @@ export class Trace {
     const watch = new RegisterChangeWatch(read, gpr, machine.mem.u8, cpu);
     // A compiled run may take a fault's abort and delivery together, one step past its limit: stop
     // short of `end` and step the rest.
-    cpu.registerWatch = watch;
+    cpu.control.registerWatch = watch;
     try {
       if (end - cpu.steps > 2) machine.run({ maxSteps: end - 2 });
     } finally {
-      cpu.registerWatch = null;
+      cpu.control.registerWatch = null;
       this.generation++;
     }
     while (cpu.steps < end) {
@@ -661,19 +661,17 @@ export class Trace {
     const machine = this.replay.machine;
     const cpu = machine.cpu;
     let found: number | null = null;
-    cpu.codeStops = stops;
-    cpu.codeStopSkipStep = -1;
+    cpu.control.setCodeStops(stops);
     try {
       while (cpu.steps < end) {
         const r = machine.run({ maxSteps: end });
         if (r.reason !== "code-stop") break;
         found = cpu.steps;
         if (which === "first") break;
-        cpu.codeStopSkipStep = cpu.steps;
+        cpu.control.skipCodeStopAt(cpu.steps);
       }
     } finally {
-      cpu.codeStops = null;
-      cpu.codeStopSkipStep = -1;
+      cpu.control.clearCodeStops();
       this.generation++;
     }
     return found;

@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { locateDebianLinux } from "../guests/debian-linux.js";
 import { findQemu } from "./qemu-log.js";
-import { QEMU_CPU_LIKE_TTD } from "./qemu-cpu.js";
+import { QEMU_CPU_LIKE_TTD, QEMU_MACHINE_LIKE_TTD } from "./qemu-cpu.js";
 import { fmtCount, fmtRatio, timeProcess, type BenchContext, type BenchSection, type BenchTable } from "./harness.js";
 import { runSampled } from "./sampled-process.js";
 import { Trace } from "../trace/trace.js";
@@ -36,7 +36,7 @@ async function runLinuxBench(ctx: BenchContext): Promise<BenchTable[]> {
     for (let i = 0; i < ctx.runs; i++) {
       if (qemu !== null) {
         ctx.log(`linux: qemu TCG (${i + 1}/${ctx.runs})`);
-        const q = await timeProcess(qemu, ["-cpu", QEMU_CPU_LIKE_TTD, "-m", String(MEMORY_MIB), "-kernel", d.vmlinuz, "-initrd", d.initrd, "-append", APPEND, "-nographic", "-no-reboot", "-accel", "tcg"], { timeoutMs: ctx.timeoutMs });
+        const q = await timeProcess(qemu, ["-cpu", QEMU_CPU_LIKE_TTD, ...QEMU_MACHINE_LIKE_TTD, "-m", String(MEMORY_MIB), "-kernel", d.vmlinuz, "-initrd", d.initrd, "-append", APPEND, "-display", "none", "-monitor", "none", "-no-reboot", "-accel", "tcg"], { timeoutMs: ctx.timeoutMs });
         if (q.timedOut || !q.stdout.includes(MARKER)) throw new Error(`qemu did not reach /init: ${q.stderr.trim().split("\n")[0] ?? ""}`);
         qemuS = Math.min(qemuS, q.seconds);
       }
@@ -69,7 +69,7 @@ async function runLinuxBench(ctx: BenchContext): Promise<BenchTable[]> {
         ["peak RSS ttd run (MiB)", mb(runRss), "", ""],
         ["peak RSS ttd record (MiB)", mb(recRss), "", ""],
       ],
-      notes: [`qemu: -cpu ${QEMU_CPU_LIKE_TTD.split(",")[0]} made like ttd's CPUID; both boot with -m ${MEMORY_MIB} and '${APPEND}'.`],
+      notes: [`qemu: -cpu ${QEMU_CPU_LIKE_TTD.split(",")[0]} made like ttd's CPUID, its machine reduced to ttd's devices (${QEMU_MACHINE_LIKE_TTD.join(" ")}); both boot with -m ${MEMORY_MIB} and '${APPEND}'.`],
     };
     // ---- queries on the recorded boot ---------------------------------------------------------------
     const trace = Trace.open(tracePath);

@@ -1,6 +1,9 @@
 /**
- * The MC146818-compatible CMOS RTC and NVRAM at ports 0x70 (index; bit 7 disables NMI) and 0x71
- * (data): 128 bytes, of which 0x00-0x0d are the clock and its status registers.
+ * The MC146818-compatible CMOS RTC and NVRAM of the PIIX-family south bridge: 256 bytes in two banks.
+ * The standard bank, 128 bytes of which 0x00-0x0d are the clock and its status registers, is reached
+ * through ports 0x70 (index; bit 7 disables NMI) and 0x71 (data); the extended bank, 128 more bytes of
+ * plain storage, through 0x72 (index, 7 bits) and 0x73 (data), as on the PIIX4 and later chipsets. The
+ * DSDT describes these four ports as the RTC's (firmware/dsdt.ts).
  *
  * The clock is deterministic: it shows 2000-01-01 00:00:00 plus the whole virtual seconds elapsed
  * (`now()` ticks / 1e9), plus whatever offset the guest introduced by setting the time. Registers
@@ -43,8 +46,11 @@ const EPOCH_MS = Date.UTC(2000, 0, 1);
 export interface CmosState {
   index: number;
   nmiDisabled: boolean;
-  /** All 128 bytes (the clock registers as last stored; the live time is computed). */
+  /** The standard bank's 128 bytes (the clock registers as last stored; the live time is computed). */
   bytes: number[];
+  /** The extended bank's index and 128 bytes (absent in traces made before ttd had that bank). */
+  extendedIndex?: number;
+  extended?: number[];
   /** Seconds added to the virtual clock by guest writes. */
   offsetSeconds: number;
 }
@@ -82,6 +88,8 @@ export class Cmos implements PortDevice, StatefulDevice {
   private index = 0;
   private nmiDisabled = false;
   private bytes = new Uint8Array(128);
+  private extendedIndex = 0;
+  private extended = new Uint8Array(128);
   private offsetSeconds = 0;
   private readonly now: () => number;
 
@@ -101,9 +109,9 @@ export class Cmos implements PortDevice, StatefulDevice {
     this.updateChecksum();
   }
 
-  /** Maps 0x70-0x71 (byte-wide) on `bus`. */
+  /** Maps 0x70-0x73 (byte-wide) on `bus`. */
   registerOn(bus: PortBus): void {
-    bus.register(0x70, 2, this);
+    bus.register(0x70, 4, this);
   }
 
   /** Whether the guest has disabled NMI (bit 7 of the last index write). */
@@ -112,8 +120,9 @@ export class Cmos implements PortDevice, StatefulDevice {
   }
 
   portRead(port: number, _size: AccessSize): number {
-    if (port !== 0x71) return 0xff; // the index register is write-only
-    return this.readByte(this.index);
+    if (port === 0x71) return this.readByte(this.index);
+    if (port === 0x73) return this.extended[this.extendedIndex];
+    return 0xff; // the index registers are write-only
   }
 
   portWrite(port: number, _size: AccessSize, value: number): void {
@@ -123,6 +132,10 @@ export class Cmos implements PortDevice, StatefulDevice {
       this.nmiDisabled = (v & 0x80) !== 0;
     } else if (port === 0x71) {
       this.writeByte(this.index, v);
+    } else if (port === 0x72) {
+      this.extendedIndex = v & 0x7f;
+    } else if (port === 0x73) {
+      this.extended[this.extendedIndex] = v;
     }
   }
 
@@ -277,6 +290,7 @@ export class Cmos implements PortDevice, StatefulDevice {
   saveState(): CmosState {
     return {
       index: this.index, nmiDisabled: this.nmiDisabled, bytes: Array.from(this.bytes), offsetSeconds: this.offsetSeconds,
+      extendedIndex: this.extendedIndex, extended: Array.from(this.extended),
     };
   }
 
@@ -285,9 +299,15 @@ export class Cmos implements PortDevice, StatefulDevice {
     if (typeof s !== "object" || s === null || !Array.isArray(s.bytes) || s.bytes.length !== 128) {
       throw new Error("CMOS state is malformed");
     }
+    if (s.extended !== undefined && (!Array.isArray(s.extended) || s.extended.length !== 128)) {
+      throw new Error("CMOS state is malformed");
+    }
     this.index = s.index;
     this.nmiDisabled = s.nmiDisabled;
     this.bytes = Uint8Array.from(s.bytes);
     this.offsetSeconds = s.offsetSeconds;
+    // A trace recorded before the extended bank existed: its guest never saw one, so it was all zero.
+    this.extendedIndex = s.extendedIndex ?? 0;
+    this.extended = s.extended === undefined ? new Uint8Array(128) : Uint8Array.from(s.extended);
   }
 }

@@ -53,6 +53,30 @@ describe("Cmos", () => {
     expect(read(0x04)).toBe(0x92);
   });
 
+  it("has a second bank of 128 bytes at ports 0x72/0x73, apart from the clock, kept in saved state", () => {
+    const ext = (index: number, v?: number) => {
+      cmos.portWrite(0x72, 1, index);
+      if (v === undefined) return cmos.portRead(0x73, 1);
+      cmos.portWrite(0x73, 1, v);
+      return v;
+    };
+    for (let i = 0; i < 128; i++) expect(ext(i)).toBe(0);
+    ext(0x00, 0x5a);
+    ext(0x7f, 0xa5);
+    ext(0x80 | 0x10, 0x33); // the index is 7 bits
+    expect([ext(0x00), ext(0x7f), ext(0x10)]).toEqual([0x5a, 0xa5, 0x33]);
+    expect(read(0x00)).toBe(0x00); // the clock's seconds are not the extended bank's byte 0
+    expect(cmos.portRead(0x72, 1)).toBe(0xff);
+    const saved = JSON.parse(JSON.stringify(cmos.saveState()));
+    ext(0x00, 0);
+    cmos.loadState(saved);
+    expect(ext(0x00)).toBe(0x5a);
+    // A state saved before the bank existed loads with the bank clear.
+    const { extended: _e, extendedIndex: _i, ...old } = saved;
+    cmos.loadState(old);
+    expect(ext(0x00)).toBe(0);
+  });
+
   it("never reports an update in progress", () => {
     for (let i = 0; i < 5; i++) {
       tick = i * SECOND - 1;

@@ -10,9 +10,7 @@
  *   0x608 (4 bytes, 24-bit), GPE0 block 0xafe0 (4 bytes), C2/C3 latencies 0xfff (not supported),
  *   RTC century at CMOS 0x32, flags 0x80a5 (WBINVD, C1, sleep button not fixed, RTC wake from S4,
  *   platform clock).
- * - DSDT: only `Name(\_S5, Package(4){0, 0, 0, 0})`: SLP_TYP 0 is soft-off on the PIIX4 PM, which is
- *   all a kernel needs to power off. QEMU's DSDT also describes PCI routing, the ISA devices and
- *   hotplug in AML; a kernel without them probes PCI and takes interrupts from the MP tables/MADT.
+ * - DSDT: the AML that dsdt.ts builds (the PCI root and its routing, the ISA devices, sleep states).
  * - MADT: the local APIC at 0xfee00000 with PC/AT compatibility (dual 8259), processor 0 / APIC 0,
  *   the I/O APIC 0 at 0xfec00000 with GSI base 0, interrupt source overrides IRQ 0 -> GSI 2 and the
  *   PCI IRQs 5, 9, 10 and 11 as level-triggered active high, and LINT1 as NMI for every processor.
@@ -45,6 +43,8 @@ export interface AcpiOptions {
   acpiDisable: number;
   /** ISA IRQs used by PCI: level-triggered, active high. */
   pciIrqs: number[];
+  /** The DSDT's body (its AML, after the header). */
+  dsdtAml: Uint8Array;
 }
 
 /** What was written where (for the tests and the docs). */
@@ -58,9 +58,6 @@ export interface AcpiLayout {
   madt: number;
   end: number;
 }
-
-/** `Name(_S5_, Package(4){Zero, Zero, Zero, Zero})` in AML. */
-const DSDT_AML = [0x08, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00];
 
 const MADT_FLAG_PCAT_COMPAT = 1;
 const MPS_INTI_LEVEL_HIGH = 0x000d; // trigger level (3 << 2), polarity active high (1)
@@ -92,8 +89,8 @@ export function writeAcpiTables(ram: Uint8Array, o: AcpiOptions): AcpiLayout {
   w.u32(facs + 4, 64);
 
   const dsdt = facs + 64;
-  const dsdtLength = HEADER_SIZE + DSDT_AML.length;
-  w.bytes(dsdt + HEADER_SIZE, DSDT_AML);
+  const dsdtLength = HEADER_SIZE + o.dsdtAml.length;
+  w.bytes(dsdt + HEADER_SIZE, o.dsdtAml);
   header(w, dsdt, "DSDT", dsdtLength, 1);
 
   const fadt = align(dsdt + dsdtLength, 8);

@@ -7,6 +7,8 @@
 import { writeBiosDataArea } from "./bios-data-area.js";
 import { writeMpTables } from "./mp-table.js";
 import { writeAcpiTables, type AcpiLayout } from "./acpi-tables.js";
+import { dsdtAml } from "./dsdt.js";
+import { COM1_IRQ } from "../uart.js";
 import { ACPI_AREA_SIZE, MP_CONFIG_TABLE_ADDRESS, MP_FLOATING_POINTER_ADDRESS, RSDP_ADDRESS, acpiAreaStart } from "./layout.js";
 
 /** ISA IRQs that QEMU's pc machine gives to PCI (level-triggered, active high). */
@@ -58,5 +60,15 @@ export function installFirmware(ram: Uint8Array, d: FirmwareDescription): AcpiLa
     acpiEnable: d.acpiEnable,
     acpiDisable: d.acpiDisable,
     pciIrqs: PCI_IRQS,
+    dsdtAml: dsdtAml({
+      ramBytes: ram.length,
+      ioApicAddress: d.ioApicAddress,
+      sciIrq: d.sciIrq,
+      pciInterrupts: d.pciInterrupts,
+      // The PIRQ links may take any PCI IRQ but the SCI's, which LNKS holds.
+      pirqIrqs: PCI_IRQS.filter((irq) => irq !== d.sciIrq),
+      // COM1, the only port ttd has (the BIOS data area lists it too).
+      serial: d.serialPorts.length > 0 ? { port: d.serialPorts[0], irq: COM1_IRQ } : null,
+    }),
   });
 }

@@ -54,7 +54,7 @@ Examples:
           printRegisterAnswer(ctx, loc.register, at, opts.json === true, loc.expression);
           return;
         }
-        const answer = whyWrite(ctx, loc, at, { chain: opts.chain === true, depth });
+        const answer = whyWrite(ctx, loc, at, { chain: opts.chain === true, depth, callPath: true });
         if (opts.json) process.stdout.write(JSON.stringify(whyWriteJson(answer)) + "\n");
         else process.stdout.write(renderWhyWrite(answer, ctx.symbolsProblem) + "\n");
       } finally {

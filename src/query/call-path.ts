@@ -90,9 +90,9 @@ export function callPath(ctx: QueryContext, step: number, options: CallPathOptio
   let first = true;
   let earliest = step;
   while (end === null) {
-    const a = Math.max(trace.startStep, b - window);
+    const a = Math.max(trace.startStep, b - window, step - maxSteps);
     if (a >= b) {
-      end = "trace-start";
+      end = a === trace.startStep ? "trace-start" : "searched";
       break;
     }
     earliest = a;

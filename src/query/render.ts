@@ -82,8 +82,8 @@ export function renderWhyWrite(a: WhyWriteAnswer, symbolsProblem: string | null)
 /** What opened a frame of a call path, in words. */
 function frameText(f: CallFrame): string {
   if (f.kind === "call") return `${codeName(f.site)}`;
-  const what = f.external ? "an external interrupt" : "an exception or int n";
-  return `${what}, vector ${f.vector} (${hex(f.vector)}), interrupting ${codeName(f.site)}`;
+  if (f.external) return `an external interrupt, vector ${f.vector} (${hex(f.vector)}), interrupting ${codeName(f.site)}`;
+  return `an exception or int n, vector ${f.vector} (${hex(f.vector)}), at ${codeName(f.site)}`;
 }
 
 /** The call path as indented lines: the callers of the code at its step, innermost first. */

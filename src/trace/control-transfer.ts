@@ -26,7 +26,7 @@ export interface ControlTransfer {
   slot: number;
   /** Calls and deliveries: where the matching return goes. Returns and irets: where they went. */
   returnTo: number;
-  /** The EIP the step ran at: the call or return instruction, or the interrupted instruction. */
+  /** The EIP the step ran at: the call or return instruction, or for a delivery the interrupted or faulting instruction, or the `int n`. */
   from: number;
   /** EIP after the step: the callee's or handler's first instruction, or the code returned to. */
   to: number;

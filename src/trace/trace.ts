@@ -726,7 +726,9 @@ export class Trace {
         if (delivered) {
           // The pushed EIP sits just above the error code, when the vector has one.
           const slot = (espAfter + (errorCode >= 0 ? 4 : 0)) >>> 0;
-          out.push({ step, kind: "delivery", slot, returnTo: interrupted, from: interrupted, to, vector, external });
+          // `from` is the instruction the CPU was at: the interrupted one, the faulting one, or `int n`
+          // itself (whose frame holds the address after it).
+          out.push({ step, kind: "delivery", slot, returnTo: interrupted, from: eip, to, vector, external });
         } else if (kind !== StepKind.Instruction) {
           continue;
         } else if (op === OpcodeClass.Call) {

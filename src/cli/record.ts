@@ -55,7 +55,8 @@ export function registerRecord(program: Command): void {
       `
 Serial output (COM1) and the 0xe9 debug console go to stdout as the guest writes them. Progress
 (steps, steps per second, trace size and the guest's latest output line) and the final summary go to
-stderr: on a terminal one line rewritten in place, otherwise a line every 5 seconds.
+stderr: on a terminal one line rewritten in place, otherwise a line every 5 seconds (and one as soon
+as the guest prints its first line).
 
 ${INPUT_HELP} Every input is stored in the trace with the step it entered at, and every
 replay (queries, the TUI, gdb) delivers it at that step.
@@ -297,6 +298,8 @@ class ProgressLine {
   private readonly tty: boolean;
   private shown = false;
   private lastPrinted = 0;
+  /** Whether a progress line has named a guest line yet. */
+  private guestShown = false;
   private lastSteps = 0;
   private lastSeconds = 0;
 
@@ -309,14 +312,18 @@ class ProgressLine {
 
   show(p: RecordProgress): void {
     if (!this.enabled) return;
-    // On a terminal the rate over the last update; in a log over the interval since the last line.
-    if (!this.tty && p.seconds - this.lastPrinted < 5) return;
+    // On a terminal the rate over the last update; in a log over the interval since the last line,
+    // which comes every 5 seconds, and early once when the guest prints its first line (a kernel may
+    // be silent for billions of steps: the log then shows at once that it started talking).
+    const guest = this.guestLine.text();
+    const firstWords = guest !== "" && !this.guestShown;
+    if (!this.tty && p.seconds - this.lastPrinted < 5 && !firstWords) return;
+    this.guestShown ||= guest !== "";
     const dt = p.seconds - this.lastSeconds;
     const rate = dt > 0 ? (p.steps - this.lastSteps) / dt : 0;
     this.lastSteps = p.steps;
     this.lastSeconds = p.seconds;
     const text = `ttd: recording: ${groupDigits(p.steps)} steps, ${(rate / 1e6).toFixed(1)} million steps/s, trace ${formatBytes(p.fileBytes)}`;
-    const guest = this.guestLine.text();
     const said = guest === "" ? "" : ` | guest: ${guest}`;
     if (this.tty) {
       // A line longer than the terminal would wrap, and "\r" would then rewrite only its last row.

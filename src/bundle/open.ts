@@ -22,7 +22,7 @@ import { BundleReader, looksLikeBundle } from "./reader.js";
 import { BundleSources, DiskSources, lineTableMd5s, withAncestors, type DiskSearch, type SourceProvider } from "./sources.js";
 import { rewriteQemuArgs } from "../cli/qemu-options.js";
 import { looksLikeSystemMap, parseSystemMap, systemMapElf, type MapSymbol } from "../symbols/system-map.js";
-import { systemMapCandidates, systemMapMismatch } from "../symbols/linux-system-map.js";
+import { NO_RAM, systemMapCandidates, systemMapMismatch, type RecordedRam } from "../symbols/linux-system-map.js";
 import { isLinuxBzImage } from "../machine/linux-boot.js";
 
 export interface OpenOptions {
@@ -133,7 +133,7 @@ function loadSymbols(data: Uint8Array, from: string): { symbols: DebugInfo | nul
  * A System.map as the image symbols come from: the ELF made from it. Throws a TraceError naming the file
  * when it is not a usable map, or (given the recorded kernel) when it does not belong to that kernel.
  */
-function systemMapImage(path: string, data: Uint8Array, kernel: { name: string; data: Uint8Array } | null, readPhysical: (a: number, n: number) => Uint8Array | null): RecordingImage {
+function systemMapImage(path: string, data: Uint8Array, kernel: { name: string; data: Uint8Array } | null, ram: RecordedRam): RecordingImage {
   let symbols: MapSymbol[];
   try {
     symbols = parseSystemMap(new TextDecoder("latin1").decode(data));
@@ -142,7 +142,7 @@ function systemMapImage(path: string, data: Uint8Array, kernel: { name: string; 
     throw e;
   }
   if (kernel !== null && isLinuxBzImage(kernel.data)) {
-    const why = systemMapMismatch(symbols, path, kernel.data, readPhysical);
+    const why = systemMapMismatch(symbols, path, kernel.data, ram);
     if (why !== null) throw new TraceError(`${path}: does not match the recorded kernel ${kernel.name}: ${why}`);
   }
   const elf = systemMapElf(symbols);
@@ -150,9 +150,9 @@ function systemMapImage(path: string, data: Uint8Array, kernel: { name: string; 
 }
 
 /** The file `--symbols` names: an ELF as it is, a System.map as the ELF made from it (checked against the kernel). */
-function readSymbolsOption(path: string, kernel: { name: string; data: Uint8Array } | null, readPhysical: (a: number, n: number) => Uint8Array | null): RecordingImage {
+function readSymbolsOption(path: string, kernel: { name: string; data: Uint8Array } | null, ram: RecordedRam): RecordingImage {
   const file = readElfOption(path);
-  return looksLikeSystemMap(file.data) ? systemMapImage(path, file.data, kernel, readPhysical) : file;
+  return looksLikeSystemMap(file.data) ? systemMapImage(path, file.data, kernel, ram) : file;
 }
 
 function readElfOption(path: string): RecordingImage {
@@ -207,16 +207,28 @@ function openTrace(path: string, options: OpenOptions): Recording {
     const recorded = trace.image();
     const kernelDirs = [...new Set(recordedKernelDirs(path, info.commandLine, info.image.name || recorded.name, cwd))];
     // The recorded RAM at the last step, for checking a System.map against the kernel it ran.
-    const readPhysical = (address: number, size: number): Uint8Array | null => {
+    const lastRam = (): Uint8Array | null => {
       try {
-        return trace.stateAt(trace.steps).readPhysical(address, size);
+        return trace.stateAt(trace.steps).machine.mem.u8;
       } catch {
         return null;
       }
     };
+    const ram: RecordedRam = {
+      read(address, size) {
+        const mem = lastRam();
+        return mem === null || address < 0 || address + size > mem.length ? null : mem.slice(address, address + size);
+      },
+      *find(bytes) {
+        const mem = lastRam();
+        if (mem === null) return;
+        const hay = Buffer.from(mem.buffer, mem.byteOffset, mem.length);
+        for (let at = hay.indexOf(bytes); at >= 0; at = hay.indexOf(bytes, at + 1)) yield at;
+      },
+    };
     let mapProblem: string | null = null;
     if (options.symbols !== undefined) {
-      image = readSymbolsOption(options.symbols, recorded, readPhysical);
+      image = readSymbolsOption(options.symbols, recorded, ram);
     } else if (options.elf !== undefined) {
       image = readElfOption(options.elf);
     } else {
@@ -228,7 +240,7 @@ function openTrace(path: string, options: OpenOptions): Recording {
           (kernelDirs.length > 0 ? ` (none found as System.map-<release> in ${kernelDirs.join(", ")})` : "");
         for (const candidate of found) {
           try {
-            image = systemMapImage(candidate, new Uint8Array(readFileSync(candidate)), recorded, readPhysical);
+            image = systemMapImage(candidate, new Uint8Array(readFileSync(candidate)), recorded, ram);
             mapProblem = null;
             break;
           } catch (e) {
@@ -319,7 +331,7 @@ function openBundle(path: string, options: OpenOptions): Recording {
   try {
     let image: RecordingImage;
     if (options.symbols !== undefined) {
-      image = readSymbolsOption(options.symbols, null, () => null);
+      image = readSymbolsOption(options.symbols, null, NO_RAM);
     } else if (options.elf !== undefined) {
       image = readElfOption(options.elf);
     } else {

@@ -8,6 +8,7 @@ import { openRecordingArg, type Recording } from "../bundle/open.js";
 import { formatBytes } from "./record.js";
 import { groupDigits } from "../text/group-digits.js";
 import { exceptionMnemonic } from "../cpu/exceptions.js";
+import { isLinuxBzImage } from "../machine/linux-boot.js";
 
 const KIND_INTERRUPT = 1, KIND_EXCEPTION = 2, KIND_SOFTWARE = 3, KIND_FAULT = 4;
 
@@ -97,6 +98,11 @@ Examples:
         const bytes = bundle !== null ? bundle.fileBytes : fileSize(info.path);
         const bytesPerStep = bytes / Math.max(1, info.steps - info.startStep);
         const live = !info.complete && info.recorderPid !== null;
+        // What the recorded files were to the kernel: a Linux bzImage (boot protocol) takes one initrd,
+        // a multiboot kernel a list of modules. The trace stores both as its boot modules.
+        const linux = isLinuxBzImage(trace.image().data);
+        const initrd = linux ? info.modules[0] ?? null : null;
+        const modules = linux ? [] : info.modules;
         const checked = bundle !== null ? ["bundle checksums", ...trace.checked] : [...trace.checked];
         if (opts.json) {
           const obj = {
@@ -123,7 +129,9 @@ Examples:
             rtcStart: info.rtcStart,
             memoryBytes: info.memoryBytes,
             guestCmdline: info.guestCmdline,
-            modules: info.modules,
+            boot: linux ? "linux" : "multiboot",
+            initrd,
+            modules,
             commandLine: info.commandLine,
             complete: info.complete,
             recording: live ? { pid: info.recorderPid } : null,
@@ -163,7 +171,7 @@ Examples:
           row("trace", info.path);
         }
         row("format", `ttd-trace version ${info.formatVersion}, written by ttd ${info.toolVersion}${info.created ? ` on ${info.created}` : ""}`);
-        row("image", `${info.image.name} (sha256 ${info.image.sha256})`);
+        row("image", `${info.image.name} (${linux ? "Linux bzImage" : "multiboot kernel"}, sha256 ${info.image.sha256})`);
         for (const d of info.disks) {
           row(`disk ${d.drive}`, `${d.name}, ${formatBytes(d.size)} (sha256 ${d.sha256})${d.writeBack ? ", written back to the file" : ""}`);
         }
@@ -171,10 +179,11 @@ Examples:
         if (info.rtcStart !== null) row("clock start", info.rtcStart);
         row("memory", formatBytes(info.memoryBytes));
         if (info.guestCmdline) row("guest cmdline", info.guestCmdline);
-        info.modules.forEach((mod, i) => {
-          const text = `${mod.string} (${n(mod.bytes)} bytes, sha256 ${mod.sha256})`;
-          if (i === 0) row("modules", text);
-          else lines.push(" ".repeat(20) + text);
+        const file = (mod: { string: string; bytes: number; sha256: string }) => `${mod.string} (${n(mod.bytes)} bytes, sha256 ${mod.sha256})`;
+        if (initrd !== null) row("initrd", file(initrd));
+        modules.forEach((mod, i) => {
+          if (i === 0) row("modules", file(mod));
+          else lines.push(" ".repeat(20) + file(mod));
         });
         if (info.commandLine.length > 0) row("recorded with", info.commandLine.join(" "));
         if (info.end) {

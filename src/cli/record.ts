@@ -17,6 +17,7 @@ import { claimNewTracePath, removeTraceFiles, setLatest, TRACE_DIR } from "../tr
 import { lockPathFor, TraceLock, tryLockTrace } from "../trace/output-lock.js";
 import { TraceError } from "../trace/errors.js";
 import { groupDigits } from "../text/group-digits.js";
+import { fitWidth, LatestLine } from "../text/latest-line.js";
 import { addInputOptions, INPUT_HELP, openInput, parseRtc, type InputCliOptions, type InputSession } from "./input-options.js";
 
 interface RecordCliOptions extends DiskCliOptions, InputCliOptions {
@@ -53,7 +54,9 @@ export function registerRecord(program: Command): void {
       "after",
       `
 Serial output (COM1) and the 0xe9 debug console go to stdout as the guest writes them. Progress
-(steps, steps per second, trace size) and the final summary go to stderr.
+(steps, steps per second, trace size and the guest's latest output line) and the final summary go to
+stderr: on a terminal one line rewritten in place, otherwise a line every 5 seconds (and one as soon
+as the guest prints its first line).
 
 ${INPUT_HELP} Every input is stored in the trace with the step it entered at, and every
 replay (queries, the TUI, gdb) delivers it at that step.
@@ -185,8 +188,14 @@ async function recordInto(
     modules: modules.map((m) => ({ string: m.string, bytes: m.data.length, sha256: createHash("sha256").update(m.data).digest("hex") })),
     commandLine: ["ttd", ...process.argv.slice(2)],
     maxSteps,
-    onSerial: (b) => out.push(b),
-    onDebugConsole: (b) => out.push(b),
+    onSerial: (b) => {
+      out.push(b);
+      progress.guestLine.push(b);
+    },
+    onDebugConsole: (b) => {
+      out.push(b);
+      progress.guestLine.push(b);
+    },
     onProgress: (p) => {
       out.flush();
       progress.show(p);
@@ -280,13 +289,17 @@ class OutputWriter {
 }
 
 /**
- * Progress on stderr: one line rewritten in place on a terminal; otherwise a line every few seconds
- * (so logs of long recordings show it is alive without flooding them).
+ * Progress on stderr: one line rewritten in place on a terminal (cut to its width); otherwise a line
+ * every few seconds (so logs of long recordings show it is alive without flooding them). Each names the
+ * latest line of the guest's output, which tells where a long boot is even when stdout goes to a file.
  */
 class ProgressLine {
+  readonly guestLine = new LatestLine();
   private readonly tty: boolean;
   private shown = false;
   private lastPrinted = 0;
+  /** Whether a progress line has named a guest line yet. */
+  private guestShown = false;
   private lastSteps = 0;
   private lastSeconds = 0;
 
@@ -299,17 +312,26 @@ class ProgressLine {
 
   show(p: RecordProgress): void {
     if (!this.enabled) return;
+    // On a terminal the rate over the last update; in a log over the interval since the last line,
+    // which comes every 5 seconds, and early once when the guest prints its first line (a kernel may
+    // be silent for billions of steps: the log then shows at once that it started talking).
+    const guest = this.guestLine.text();
+    const firstWords = guest !== "" && !this.guestShown;
+    if (!this.tty && p.seconds - this.lastPrinted < 5 && !firstWords) return;
+    this.guestShown ||= guest !== "";
     const dt = p.seconds - this.lastSeconds;
     const rate = dt > 0 ? (p.steps - this.lastSteps) / dt : 0;
     this.lastSteps = p.steps;
     this.lastSeconds = p.seconds;
     const text = `ttd: recording: ${groupDigits(p.steps)} steps, ${(rate / 1e6).toFixed(1)} million steps/s, trace ${formatBytes(p.fileBytes)}`;
+    const said = guest === "" ? "" : ` | guest: ${guest}`;
     if (this.tty) {
-      process.stderr.write(`\r\x1b[K${text}`);
+      // A line longer than the terminal would wrap, and "\r" would then rewrite only its last row.
+      process.stderr.write(`\r\x1b[K${fitWidth(text + said, (process.stderr.columns ?? 80) - 1)}`);
       this.shown = true;
-    } else if (p.seconds - this.lastPrinted >= 5) {
+    } else {
       this.lastPrinted = p.seconds;
-      process.stderr.write(`${text} (${this.path})\n`);
+      process.stderr.write(`${text} (${this.path})${fitWidth(said, 200)}\n`);
     }
   }
 

@@ -25,7 +25,10 @@ export function registerWhyWrite(program: Command): void {
 Locations are evaluated at the --at step, so pointers are followed as they were then. A write is
 reported with its step, the instruction (function+offset, file:line, disassembly) or the CPU event that
 made it (e.g. an interrupt frame push, naming the word pushed), old and new values. Bytes never written
-in the trace say whether their value came from the loaded image or zeroed memory.
+in the trace say whether their value came from the loaded image or zeroed memory. The most recent write
+made by an instruction also gets its call path: the calls open when it ran, innermost first, back to the
+interrupt or exception that led there, rebuilt from the trace's own calls and returns (no frame
+pointers or debug information needed).
 
 Exit status: 0 when answered (a location never written in the trace is an answer too); 2 for bad input
 (no such trace or a damaged one, a location that does not parse or resolve at that step, an --at that
@@ -54,7 +57,7 @@ Examples:
           printRegisterAnswer(ctx, loc.register, at, opts.json === true, loc.expression);
           return;
         }
-        const answer = whyWrite(ctx, loc, at, { chain: opts.chain === true, depth });
+        const answer = whyWrite(ctx, loc, at, { chain: opts.chain === true, depth, callPath: true });
         if (opts.json) process.stdout.write(JSON.stringify(whyWriteJson(answer)) + "\n");
         else process.stdout.write(renderWhyWrite(answer, ctx.symbolsProblem) + "\n");
       } finally {

@@ -66,7 +66,12 @@ export function resolveLocation(ctx: QueryContext, text: string, step: number, s
       w = watchLocation(evaluator.evaluate(t, stepEvalContext(state)));
     }
     if (w.kind === "register") return { kind: "register", register: w.base.toLowerCase(), expression: t };
-    return { kind: "memory", address: w.address >>> 0, size: sizeOverride ?? w.size, expression: t, name: ctx.describeData(w.address) };
+    // A typeless label (a System.map's symbols) has no size of its own: a word, as for an address.
+    const named = /^[A-Za-z_]\w*$/.test(t) ? ctx.symbols.variable(t) : undefined;
+    const size = sizeOverride ?? (named?.extentGuessed === true ? 4 : w.size);
+    // A symbol that shares its address with others (jiffies and jiffies_64) is named as it was asked.
+    const name = named !== undefined && named.address === w.address >>> 0 ? t : ctx.describeData(w.address);
+    return { kind: "memory", address: w.address >>> 0, size, expression: t, name };
   } catch (e) {
     if (e instanceof ExpressionError) throw new LocationError(e.message, e.underline(t));
     throw new LocationError(`cannot evaluate \`${t}\` at step ${step}: ${(e as Error).message}`);

@@ -3,6 +3,7 @@ import type { CodeRef } from "./context.js";
 import { hex } from "./context.js";
 import type { ChainLink } from "./chain.js";
 import type { WhyWriteAnswer, WriteExplanation } from "./why-write.js";
+import type { CallFrame, CallPath } from "./call-path.js";
 import { groupDigits } from "../text/group-digits.js";
 
 const n = (v: number) => groupDigits(v);
@@ -64,6 +65,7 @@ export function renderWhyWrite(a: WhyWriteAnswer, symbolsProblem: string | null)
     const code = w.writer.code;
     out.push(`    ${w.writer.kind === "cpu" ? "interrupted code: " : ""}${codeLine(code)}`);
     out.push(...sourceLine(code, "    "));
+    if (a.callPath !== null && a.callPath.step === w.step) out.push(...renderCallPath(a.callPath, "    "));
   }
   for (const nw of a.neverWritten) {
     if (a.writes.length === 0) break;
@@ -75,6 +77,27 @@ export function renderWhyWrite(a: WhyWriteAnswer, symbolsProblem: string | null)
     out.push(...renderChain(a.chain));
   }
   return out.join("\n");
+}
+
+/** What opened a frame of a call path, in words. */
+function frameText(f: CallFrame): string {
+  if (f.kind === "call") return `${codeName(f.site)}`;
+  if (f.external) return `an external interrupt, vector ${f.vector} (${hex(f.vector)}), interrupting ${codeName(f.site)}`;
+  return `an exception or int n, vector ${f.vector} (${hex(f.vector)}), at ${codeName(f.site)}`;
+}
+
+/** The call path as indented lines: the callers of the code at its step, innermost first. */
+export function renderCallPath(p: CallPath, indent: string): string[] {
+  if (p.frames.length === 0 && p.end !== "searched") return [];
+  const out = [`${indent}called from (innermost first; the step each call or delivery happened at):`];
+  const width = Math.max(...p.frames.map((f) => n(f.step).length), 1);
+  for (const f of p.frames) {
+    const where = f.site.file !== null && f.site.line !== null ? `  ${f.site.file}:${f.site.line}` : "";
+    out.push(`${indent}  step ${n(f.step).padStart(width)}  ${frameText(f)}${where}`);
+  }
+  if (p.end === "searched") out.push(`${indent}  (callers entered before step ${n(p.searchedFrom)} were not searched for)`);
+  else if (p.end === "depth") out.push(`${indent}  (more callers not shown)`);
+  return out;
 }
 
 export function renderChain(chain: ChainLink[]): string[] {
@@ -109,6 +132,7 @@ export function whyWriteJson(a: WhyWriteAnswer): unknown {
       ...code(w.writer.code),
     })),
     neverWritten: a.neverWritten,
+    callPath: a.callPath === null ? null : callPathJson(a.callPath),
     chain: a.chain.map((l) => ({
       step: l.step,
       kind: l.kind,
@@ -120,6 +144,28 @@ export function whyWriteJson(a: WhyWriteAnswer): unknown {
       text: l.text,
       ...(code(l.code) ?? { eip: null, function: null, symbol: null, file: null, line: null, disasm: null }),
       ...(l.count !== undefined ? { count: l.count, firstStep: l.firstStep } : {}),
+    })),
+  };
+}
+
+/** The JSON shape of a call path (docs/queries.md). */
+export function callPathJson(p: CallPath): unknown {
+  return {
+    step: p.step,
+    end: p.end,
+    searchedFrom: p.searchedFrom,
+    frames: p.frames.map((f) => ({
+      kind: f.kind,
+      step: f.step,
+      vector: f.kind === "delivery" ? f.vector : null,
+      external: f.kind === "delivery" ? f.external : null,
+      entry: hex(f.entry),
+      eip: hex(f.site.eip),
+      function: f.site.function,
+      symbol: f.site.symbol,
+      file: f.site.file,
+      line: f.site.line,
+      disasm: f.site.disasm,
     })),
   };
 }

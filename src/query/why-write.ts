@@ -9,6 +9,7 @@ import { type CodeRef, type QueryContext, hex } from "./context.js";
 import type { Location } from "./location.js";
 import { explainChain, type ChainLink } from "./chain.js";
 import { StepWindow } from "./step-window.js";
+import { callPath, type CallPath } from "./call-path.js";
 
 /** Who made a write. */
 export type Writer =
@@ -48,6 +49,8 @@ export interface WhyWriteAnswer {
   /** Bytes no step wrote before atStep, and where their value comes from. */
   neverWritten: { bytes: [number, number]; source: "image" | "zero" }[];
   chain: ChainLink[];
+  /** The calls (and the interrupt) open when the most recent write was made: who called the writer. */
+  callPath: CallPath | null;
 }
 
 const FRAME_SAME = ["EFLAGS", "CS", "EIP", "error code"];
@@ -56,6 +59,8 @@ const FRAME_INNER = ["SS", "ESP", "EFLAGS", "CS", "EIP", "error code"];
 export interface WhyWriteOptions {
   chain?: boolean;
   depth?: number;
+  /** Reconstruct the call path of the most recent write made by an instruction (call-path.ts). */
+  callPath?: boolean;
 }
 
 export function whyWrite(ctx: QueryContext, location: Location & { kind: "memory" }, atStep: number, options: WhyWriteOptions = {}): WhyWriteAnswer {
@@ -112,7 +117,8 @@ export function whyWrite(ctx: QueryContext, location: Location & { kind: "memory
     b = e;
   }
   const chain = options.chain && found.length > 0 ? explainChain(ctx, found[0], new StepWindow(trace, found[0].step + 1), { depth: options.depth }) : [];
-  return { location, atStep, value: value ? Uint8Array.from(value) : null, writes, neverWritten, chain };
+  const path = options.callPath && found.length > 0 && found[0].cause === "instruction" ? callPath(ctx, found[0].step) : null;
+  return { location, atStep, value: value ? Uint8Array.from(value) : null, writes, neverWritten, chain, callPath: path };
 }
 
 /** The location as one physical range at `step` when its pages are mapped contiguously, else linear. */

@@ -15,6 +15,9 @@ import { parseUnits, type AttrValue, type Die, type Unit } from "./info.js";
 import { parseLineTable, type LineTable } from "./line.js";
 import { LineIndex, type SourceLocation } from "./line-index.js";
 import { dieRanges, type AddressRange } from "./ranges.js";
+
+/** ELF symbol type of a label with no type (a System.map's data symbols become these). */
+const STT_NOTYPE = 0;
 import { DwarfSections } from "./sections.js";
 import { constantNumber, TypeBuilder } from "./type-builder.js";
 import { resolveType, sizeOf, type CType, type EnumType, type FunctionType } from "./types.js";
@@ -47,6 +50,11 @@ export interface Variable {
   declLine: number | undefined;
   /** True when the variable is known only from the ELF symbol table: its type is then unknown. */
   elfOnly: boolean;
+  /**
+   * True for a typeless data label (STT_NOTYPE, as a System.map's symbols become): its size is only
+   * the distance to the next symbol, which names addresses inside it but says nothing of the object.
+   */
+  extentGuessed?: boolean;
   /** The value, when the compiler folded the variable into a constant (DW_AT_const_value) and gave it no storage. */
   constValue?: Uint8Array;
 }
@@ -284,6 +292,8 @@ export class DebugInfo {
   }
 
   private describePath(v: Variable, offset: number): DataLocation {
+    // A symbol without a type is bytes: `sym+8` says more than `sym[8]`.
+    if (v.elfOnly) return { variable: v, path: v.name, offset, type: v.type };
     const inner = this.pathWithin(v.type, offset);
     return { variable: v, path: v.name + inner.path, offset: inner.offset, type: inner.type };
   }
@@ -752,6 +762,7 @@ export class DebugInfo {
         // Without DWARF the type is unknown: bytes, so `sym+off` counts bytes and casts take its address.
         name: s.name, address: s.value, type: { kind: "array", element: ELF_BYTE, count: s.size || undefined, lowerBound: 0 },
         size: s.size, external: s.bind !== 0, scope: undefined, cu: undefined, declFile: undefined, declLine: undefined, elfOnly: true,
+        ...(s.type === STT_NOTYPE ? { extentGuessed: true } : {}),
       });
     }
   }

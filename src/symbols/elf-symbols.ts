@@ -37,6 +37,9 @@ export class ElfSymbolIndex {
       if (s.name.startsWith(".L")) continue;
       const flags = s.shndx === SHN_ABS ? SHF_ALLOC : s.shndx > 0 && s.shndx < SHN_LORESERVE ? elf.sections[s.shndx]?.flags ?? 0 : 0;
       if (!(flags & SHF_ALLOC)) continue;
+      // An absolute symbol without a size is a constant (a System.map's phys_startup_32), not a place:
+      // it must not name the addresses that follow its value.
+      if (s.shndx === SHN_ABS && s.size === 0) continue;
       if (s.type === STT_FUNC || (s.type === STT_NOTYPE && flags & SHF_EXECINSTR)) code.push(s);
       else if (s.type === STT_OBJECT || s.type === STT_NOTYPE) data.push(s);
     }

@@ -7,7 +7,10 @@
  * name every address wrongly, so it is checked three ways, each only when both sides say something:
  * the release in the map's file name against the one in the image's header; the map's `_text` against
  * the address the kernel is built to run at (pref_address, seen at PAGE_OFFSET 0xc0000000 or 0); and
- * the recorded RAM at the map's `linux_banner`: another kernel's "Linux version ..." there.
+ * the recorded RAM at the map's `linux_banner`: another kernel's "Linux version ..." there. A kernel
+ * that the decompressor moved (KASLR) is the map's own kernel at other addresses: its banner is found
+ * in RAM a multiple of the kernel's alignment away from where the map puts it, and every name would be
+ * wrong, so that is said too (the cure is `nokaslr` on the command line).
  */
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
@@ -24,15 +27,23 @@ export function systemMapCandidates(image: Uint8Array, dirs: readonly string[]):
   return dirs.flatMap((d) => names.map((n) => join(d, n))).filter((p) => existsSync(p));
 }
 
-/**
- * Why the map at `mapPath` does not belong to `image`, or null when nothing says it does not.
- * `readPhysical` reads the recording's RAM (at its last step) or returns null when it cannot.
- */
+/** The recording's RAM at its last step, as the check reads it. */
+export interface RecordedRam {
+  /** `size` bytes at physical `address`, or null when they cannot be read. */
+  read(address: number, size: number): Uint8Array | null;
+  /** Physical addresses at which `bytes` occur, in order (none when RAM cannot be read). */
+  find(bytes: Uint8Array): Iterable<number>;
+}
+
+/** RAM that cannot be read (a bundle's map is checked when it is packed): every check that needs it says nothing. */
+export const NO_RAM: RecordedRam = { read: () => null, find: () => [] };
+
+/** Why the map at `mapPath` does not belong to `image`, or null when nothing says it does not. */
 export function systemMapMismatch(
   symbols: readonly MapSymbol[],
   mapPath: string,
   image: Uint8Array,
-  readPhysical: (address: number, size: number) => Uint8Array | null,
+  ram: RecordedRam,
 ): string | null {
   const release = kernelRelease(image);
   const named = /^System\.map-(.+)$/.exec(basename(mapPath))?.[1];
@@ -53,10 +64,22 @@ export function systemMapMismatch(
     // Only another kernel's banner at that place tells: before decompression, or when KASLR moved the
     // kernel, other bytes are there, which say nothing about the map.
     const expected = `Linux version ${release} `;
-    const bytes = readPhysical(banner >= LINUX_PAGE_OFFSET ? banner - LINUX_PAGE_OFFSET : banner, expected.length);
+    const physical = banner >= LINUX_PAGE_OFFSET ? banner - LINUX_PAGE_OFFSET : banner;
+    const bytes = ram.read(physical, expected.length);
     const found = bytes === null ? "" : new TextDecoder("latin1").decode(bytes);
     if (found.startsWith("Linux version ") && found !== expected) {
       return `at its linux_banner (0x${banner.toString(16)}) the recorded RAM reads "${found.replace(/[^\x20-\x7e]/g, ".").trim()}", not "${expected.trim()}"`;
+    }
+    if (found !== expected && header.relocatable && header.kernelAlignment > 0) {
+      // The banner elsewhere, moved by a whole number of alignments: the kernel itself, relocated. (Its
+      // text also sits in the log buffer and elsewhere, at addresses no relocation explains.)
+      for (const at of ram.find(new TextEncoder().encode(expected))) {
+        const delta = at - physical;
+        if (delta !== 0 && delta % header.kernelAlignment === 0) {
+          const by = `${delta < 0 ? "-" : ""}0x${Math.abs(delta).toString(16)}`;
+          return `the kernel ran ${by} bytes away from the addresses the map names (its banner is at physical 0x${at.toString(16)}, linux_banner says 0x${physical.toString(16)}): the decompressor moved it (KASLR); record with nokaslr in the kernel command line`;
+        }
+      }
     }
   }
   return null;

@@ -6,7 +6,9 @@
  * without debug information.
  *
  * Sizes are not in the map: each symbol is taken to run up to the next symbol's address, so any address
- * inside the kernel names the symbol before it (`function+0x1c`).
+ * inside the kernel names the symbol before it (`function+0x1c`). Data symbols are typeless labels
+ * (STT_NOTYPE), so the distance to the next is not taken for the object's size: a question about
+ * `jiffies` watches a word unless `--size` says more (src/query/location.ts).
  */
 import { ElfError } from "../elf/elf32.js";
 
@@ -49,7 +51,7 @@ export function parseSystemMap(text: string): MapSymbol[] {
   return out;
 }
 
-const STT_OBJECT = 1;
+const STT_NOTYPE = 0;
 const STT_FUNC = 2;
 const STB_LOCAL = 0;
 const STB_GLOBAL = 1;
@@ -71,9 +73,10 @@ function classify(type: string): { elfType: number; section: number; bind: numbe
     case "t": case "w":
       return { elfType: STT_FUNC, section: TEXT_SECTION, bind };
     case "d": case "b": case "r": case "g": case "s": case "v":
-      return { elfType: STT_OBJECT, section: DATA_SECTION, bind };
+      // A label, not an object: the map says where data starts, not its type or size.
+      return { elfType: STT_NOTYPE, section: DATA_SECTION, bind };
     case "a":
-      return { elfType: STT_OBJECT, section: SHN_ABS, bind };
+      return { elfType: STT_NOTYPE, section: SHN_ABS, bind };
     default:
       return null; // undefined (U), debugging (N), unknown
   }
@@ -86,10 +89,13 @@ export function systemMapElf(symbols: readonly MapSymbol[]): Uint8Array {
     .filter((x): x is { s: MapSymbol; c: NonNullable<ReturnType<typeof classify>> } => x.c !== null)
     .sort((a, b) => a.s.address - b.s.address);
   const enc = new TextEncoder();
-  const strtab: number[] = [0];
+  // The string table: every name, NUL-terminated, encoded in one piece at the end.
+  const names: string[] = [""];
+  let strtabLength = 1;
   const nameOffset = (name: string): number => {
-    const at = strtab.length;
-    strtab.push(...enc.encode(name), 0);
+    const at = strtabLength;
+    names.push(name);
+    strtabLength += name.length + 1;
     return at;
   };
   // Sizes: up to the next higher address (absolute symbols are constants: no size).
@@ -128,6 +134,8 @@ export function systemMapElf(symbols: readonly MapSymbol[]): Uint8Array {
   });
   const firstGlobal = 1 + kept.filter((x) => x.c.bind === STB_LOCAL).length;
 
+  // The map was read as latin1, so one character is one byte, as it was in the file.
+  const strtabBytes = new Uint8Array(Buffer.from(names.join("\0") + "\0", "latin1"));
   const shstr: number[] = [0];
   const shName = (n: string) => {
     const at = shstr.length;
@@ -139,7 +147,7 @@ export function systemMapElf(symbols: readonly MapSymbol[]): Uint8Array {
     { name: shName(".text"), type: SHT_NOBITS, flags: SHF_ALLOC | SHF_EXECINSTR, addr: text.low, data: new Uint8Array(0), size: text.high - text.low, link: 0, info: 0, entsize: 0 },
     { name: shName(".data"), type: SHT_NOBITS, flags: SHF_ALLOC | SHF_WRITE, addr: data.low, data: new Uint8Array(0), size: data.high - data.low, link: 0, info: 0, entsize: 0 },
     { name: shName(".symtab"), type: SHT_SYMTAB, flags: 0, addr: 0, data: symtab, size: symtab.length, link: 4, info: firstGlobal, entsize: 16 },
-    { name: shName(".strtab"), type: SHT_STRTAB, flags: 0, addr: 0, data: Uint8Array.from(strtab), size: strtab.length, link: 0, info: 0, entsize: 0 },
+    { name: shName(".strtab"), type: SHT_STRTAB, flags: 0, addr: 0, data: strtabBytes, size: strtabBytes.length, link: 0, info: 0, entsize: 0 },
   ];
   const shstrIndex = sections.length;
   sections.push({ name: shName(".shstrtab"), type: SHT_STRTAB, flags: 0, addr: 0, data: new Uint8Array(0), size: 0, link: 0, info: 0, entsize: 0 });

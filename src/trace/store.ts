@@ -129,7 +129,7 @@ export class TraceStore {
   private readonly stmts: {
     keyframeState: Database.Statement<[number], { state: Buffer }>;
     pagesBetween: Database.Statement<[number, number], { page: number }>;
-    pageVersions: Database.Statement<[number], { keyframe: number }>;
+    allPageVersions: Database.Statement<[], [number, number]>;
     pageBlob: Database.Statement<[number, number], { data: Buffer }>;
     indexBackward: Database.Statement<[number, number], { first_chunk: number; last_chunk: number; entries: Buffer }>;
     indexRange: Database.Statement<[number, number, number, number], { line: number; first_chunk: number; last_chunk: number; entries: Buffer }>;
@@ -218,7 +218,7 @@ export class TraceStore {
     this.stmts = {
       keyframeState: db.prepare("SELECT state FROM keyframe WHERE step = ?"),
       pagesBetween: db.prepare("SELECT DISTINCT page FROM page WHERE keyframe > ? AND keyframe <= ?"),
-      pageVersions: db.prepare("SELECT keyframe FROM page WHERE page = ? ORDER BY keyframe"),
+      allPageVersions: db.prepare<[], [number, number]>("SELECT page, keyframe FROM page ORDER BY page, keyframe").raw(true),
       pageBlob: db.prepare("SELECT data FROM page WHERE page = ? AND keyframe = ?"),
       indexBackward: db.prepare("SELECT first_chunk, last_chunk, entries FROM write_index WHERE line = ? AND first_chunk <= ? ORDER BY first_chunk DESC"),
       indexRange: db.prepare(
@@ -422,15 +422,15 @@ export class TraceStore {
   }
 
   /** Keyframes that stored a version of each page, loaded on first use (ascending). */
-  private readonly versions = new Map<number, Float64Array>();
+  private versions: Map<number, Float64Array> | null = null;
 
   /** The keyframe holding the version of `page` current at keyframe `kf`, or -1 (never stored: zeros). */
   pageVersion(page: number, kf: number): number {
-    let v = this.versions.get(page);
-    if (v === undefined) {
-      v = Float64Array.from(this.guard(() => this.stmts.pageVersions.all(page).map((r) => r.keyframe)));
-      this.versions.set(page, v);
-    }
+    // All at once, read from the (page, keyframe) index alone: the first restore of a large trace asks
+    // for every page of RAM, and one query per page cost a second on a 256 MiB guest.
+    this.versions ??= this.loadPageVersions();
+    const v = this.versions.get(page);
+    if (v === undefined) return -1;
     let lo = 0, hi = v.length - 1, found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
@@ -442,6 +442,21 @@ export class TraceStore {
       }
     }
     return found;
+  }
+
+  private loadPageVersions(): Map<number, Float64Array> {
+    const rows = this.guard(() => this.stmts.allPageVersions.all());
+    const out = new Map<number, Float64Array>();
+    for (let i = 0; i < rows.length; ) {
+      const page = rows[i][0];
+      let j = i;
+      while (j < rows.length && rows[j][0] === page) j++;
+      const v = new Float64Array(j - i);
+      for (let k = i; k < j; k++) v[k - i] = rows[k][1];
+      out.set(page, v);
+      i = j;
+    }
+    return out;
   }
 
   /** The stored blob of `page` at exactly keyframe `kf` (see page-codec.ts). */

@@ -13,7 +13,7 @@
 import type { FpuStateData } from "../cpu/fpu-state.js";
 import type { Machine } from "../machine/machine.js";
 import { StepKind } from "../cpu/observer.js";
-import { CS } from "../cpu/constants.js";
+import { CS, SS } from "../cpu/constants.js";
 import { INPUT_DEVICE_NAMES } from "../machine/input-feed.js";
 import { TraceStore, type StoredOutput } from "./store.js";
 import { Replayer, type EventListener, type PortListener, type WriteListener } from "./replay.js";
@@ -26,6 +26,7 @@ import { linearPieces, translateLinear } from "./paging.js";
 import { containingGpr, registerReader, snapshotRegisters, type Registers } from "./registers.js";
 import { RegisterChangeWatch } from "./register-search.js";
 import type { CPU } from "../cpu/cpu.js";
+import { InstructionClassifier, OpcodeClass, type ControlTransfer } from "./control-transfer.js";
 
 export type { Registers } from "./registers.js";
 export { REGISTER_NAMES } from "./registers.js";
@@ -675,6 +676,75 @@ export class Trace {
       this.generation++;
     }
     return found;
+  }
+
+  /**
+   * The calls, returns, interrupt deliveries and irets of steps [from, to), in order (see
+   * control-transfer.ts). Every step is re-executed one at a time, several times slower than
+   * findInstruction's compiled run: callers keep the range to what they need (a few keyframes).
+   */
+  controlTransfers(from: number, to: number): ControlTransfer[] {
+    this.checkStep(from);
+    const end = Math.min(to, this.store.steps);
+    const out: ControlTransfer[] = [];
+    if (from >= end) return out;
+    this.seek(from);
+    const machine = this.replay.machine;
+    const cpu = machine.cpu;
+    const mem = machine.mem.u8;
+    const classifier = new InstructionClassifier(mem, cpu);
+    // The delivery a step made, if any (set by the listener, read after the step).
+    let delivered = false, external = false, vector = 0, errorCode = -1, interrupted = 0;
+    const events: EventListener = {
+      onEvent(kind, _step, v, err, eip) {
+        if (kind === StepKind.Fault) return;
+        delivered = true;
+        external = kind === StepKind.Interrupt;
+        vector = v;
+        errorCode = err;
+        interrupted = eip >>> 0;
+      },
+    };
+    const stackWord = (lin: number): number => {
+      const p = translateLinear(mem, cpu, lin);
+      if (p === null || p + 4 > mem.length) return 0;
+      return (mem[p] | (mem[p + 1] << 8) | (mem[p + 2] << 16) | (mem[p + 3] << 24)) >>> 0;
+    };
+    try {
+      while (cpu.steps < end) {
+        const step = cpu.steps;
+        const eip = cpu.eip >>> 0;
+        const op = classifier.classify((cpu.segBase[CS] + eip) >>> 0);
+        const espBefore = (cpu.segBase[SS] + cpu.regs[4]) >>> 0;
+        delivered = false;
+        const kind = this.replay.stepWith(null, events);
+        if (cpu.steps === step) break;
+        const to = cpu.eip >>> 0;
+        const espAfter = (cpu.segBase[SS] + cpu.regs[4]) >>> 0;
+        if (delivered) {
+          // The pushed EIP sits just above the error code, when the vector has one.
+          const slot = (espAfter + (errorCode >= 0 ? 4 : 0)) >>> 0;
+          // `from` is the instruction the CPU was at: the interrupted one, the faulting one, or `int n`
+          // itself (whose frame holds the address after it).
+          out.push({ step, kind: "delivery", slot, returnTo: interrupted, from: eip, to, vector, external });
+        } else if (kind !== StepKind.Instruction) {
+          continue;
+        } else if (op === OpcodeClass.Call) {
+          // A near call pushes 4 bytes, a far call 8 (CS above EIP). A call to the next instruction
+          // (a get-EIP idiom, popped rather than returned from) is not a frame.
+          const pushed = (espBefore - espAfter) >>> 0;
+          const returnTo = stackWord(espAfter);
+          if ((pushed === 4 || pushed === 8) && returnTo !== to) out.push({ step, kind: "call", slot: espAfter, returnTo, from: eip, to, vector: null, external: false });
+        } else if (op === OpcodeClass.Return) {
+          out.push({ step, kind: "return", slot: espBefore, returnTo: to, from: eip, to, vector: null, external: false });
+        } else if (op === OpcodeClass.Iret) {
+          out.push({ step, kind: "iret", slot: espBefore, returnTo: to, from: eip, to, vector: null, external: false });
+        }
+      }
+    } finally {
+      this.generation++;
+    }
+    return out;
   }
 
   // ---- Stepping -------------------------------------------------------------------------------------

@@ -191,7 +191,12 @@ describe("ttd run on a bzImage", () => {
     expect(r.stdout).toBe("rec\nreplayed\n");
     const info = ttd(["info", trace, "--json"]);
     expect(info.status, info.stderr).toBe(0);
-    expect(JSON.parse(info.stdout)).toMatchObject({ guestCmdline: "rec", modules: [{ string: initrd, bytes: 9 }] });
+    // A Linux boot protocol's file is its initrd, not a multiboot module.
+    expect(JSON.parse(info.stdout)).toMatchObject({ guestCmdline: "rec", boot: "linux", initrd: { string: initrd, bytes: 9 }, modules: [] });
+    const text = ttd(["info", trace]).stdout;
+    expect(text).toMatch(new RegExp(`^initrd: +${initrd.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(9 bytes, sha256 [0-9a-f]{64}\\)$`, "m"));
+    expect(text).toMatch(/^image: +hello\.bzImage \(Linux bzImage, /m);
+    expect(text).not.toMatch(/^modules:/m);
     const log = ttd(["log", trace, "--from", "0", "--count", "2", "--json"]);
     expect(log.status, log.stderr).toBe(0);
     expect(log.stdout).toContain("ebx");

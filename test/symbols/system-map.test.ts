@@ -115,7 +115,15 @@ describe("System.map for a recorded bzImage", () => {
     expect(byBanner.status).toBe(2);
     expect(byBanner.stderr.trim()).toMatch(/at its linux_banner \(0x20000\) the recorded RAM reads "Linux version 0\.0\.1 \(some", not "Linux version 9\.9\.9-test"$/);
     expect(byBanner.stderr.trim().split("\n")).toHaveLength(1);
-    // Other bytes there (the kernel not yet decompressed, or moved) say nothing: the map is used.
+    // The banner a whole number of alignments (here 0x1000) away from linux_banner: the kernel was moved
+    // (KASLR), and every address the map names would be wrong.
+    const moved2 = recorded({ relocatable: 1 }, `Linux version ${RELEASE} (someone) #1`);
+    const kaslr = path.join(moved2.dir, "kaslr.map");
+    fs.writeFileSync(kaslr, "0001e000 D linux_banner\n" + HELLO_MAP);
+    const byMove = ttd(["history", "boot_command_line", "--trace", moved2.trace, "--symbols", kaslr], { cwd: moved2.dir });
+    expect(byMove.status).toBe(2);
+    expect(byMove.stderr.trim()).toBe(`ttd: ${kaslr}: does not match the recorded kernel vmlinuz: the kernel ran 0x2000 bytes away from the addresses the map names (its banner is at physical 0x20000, linux_banner says 0x1e000): the decompressor moved it (KASLR); record with nokaslr in the kernel command line`);
+    // Other bytes there (the kernel not yet decompressed) say nothing: the map is used.
     const quiet = path.join(dir, "quiet.map");
     fs.writeFileSync(quiet, "00100010 D linux_banner\n" + HELLO_MAP);
     expect(ttd(["history", "boot_command_line", "--trace", trace, "--symbols", quiet], { cwd: dir }).status).toBe(0);

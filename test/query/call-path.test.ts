@@ -1,0 +1,85 @@
+/**
+ * The call path of a write (src/query/call-path.ts), on a guest built for it (test/trace/guests/calls.S):
+ * nested calls through a retpoline-style thunk, an interrupt handler that moves to a stack of its own,
+ * and a switch to another "task" whose stack leaves the first task's frames dormant. The answers are
+ * the guest's own labels; nothing but the trace's calls and returns is used to find them.
+ */
+import * as path from "node:path";
+import { beforeAll, describe, expect, test } from "vitest";
+import { Trace } from "../../src/trace/trace.js";
+import { QueryContext } from "../../src/query/context.js";
+import { callPath, type CallPath } from "../../src/query/call-path.js";
+import { buildGuest, canBuildGuests, recordInline, requireBuiltCli, tmpDir, ttd } from "../trace/helpers.js";
+
+describe.skipIf(!canBuildGuests)("the call path of a write", () => {
+  let trace: Trace;
+  let ctx: QueryContext;
+  let tracePath: string;
+  /** The step that wrote each target (the guest writes each once). */
+  const writer = new Map<string, number>();
+
+  beforeAll(async () => {
+    tracePath = path.join(tmpDir(), "calls.trace");
+    // Small keyframes and chunks: the windows the path is searched in then cross keyframes.
+    const rec = await recordInline(buildGuest("calls"), tracePath, { keyframeSteps: 16, chunkSteps: 8 });
+    expect(rec.result.reason).toBe("halt");
+    trace = Trace.open(tracePath);
+    ctx = new QueryContext(trace);
+    for (const name of ["target1", "target2", "target3"]) {
+      const address = ctx.symbols!.variable(name)!.address!;
+      const w = trace.lastWrite({ address, size: 4 }, trace.steps);
+      expect(w, name).not.toBeNull();
+      writer.set(name, w!.step);
+    }
+  });
+
+  const sites = (p: CallPath) => p.frames.map((f) => `${f.kind} ${(f.site.symbol ?? "?").replace(/\+0x[0-9a-f]+$/, "")}`);
+
+  test("nested calls through a thunk that returns into its target: the thunk's own call is not a caller", () => {
+    const p = callPath(ctx, writer.get("target1")!);
+    expect(p.code.symbol).toBe("inner");
+    expect(sites(p)).toEqual(["call middle", "call outer", "call _start"]);
+    // middle called the thunk, which went on into inner.
+    expect(ctx.symbols!.symbolize(p.frames[0].entry)).toBe("thunk_eax");
+    expect(p.end).toBe("trace-start");
+    expect(p.frames.map((f) => f.step)).toEqual([...p.frames.map((f) => f.step)].sort((a, b) => b - a));
+  });
+
+  test("a handler on a stack of its own: the path ends at the delivery, which names the int instruction", () => {
+    const p = callPath(ctx, writer.get("target2")!);
+    expect(p.code.symbol).toBe("work");
+    expect(sites(p)).toEqual(["call handler", "delivery _start"]);
+    const d = p.frames[1];
+    expect(d).toMatchObject({ kind: "delivery", vector: 0x40, external: false });
+    expect(d.site.disasm).toMatch(/^int \$0x40/);
+    expect(p.end).toBe("delivery");
+    // Asked to go on, the path continues into the interrupted code's callers (none: _start).
+    expect(callPath(ctx, writer.get("target2")!, { throughDeliveries: true }).end).toBe("trace-start");
+  });
+
+  test("after a switch to another stack, the first task's dormant frames are not callers", () => {
+    const p = callPath(ctx, writer.get("target3")!);
+    expect(p.code.symbol).toBe("b_work");
+    expect(sites(p)).toEqual(["call b_entry"]);
+  });
+
+  test("limits: frames and steps searched", () => {
+    expect(callPath(ctx, writer.get("target1")!, { maxFrames: 2 })).toMatchObject({ end: "depth" });
+    expect(sites(callPath(ctx, writer.get("target1")!, { maxFrames: 2 }))).toEqual(["call middle", "call outer"]);
+    const near = callPath(ctx, writer.get("target1")!, { maxSteps: 1 });
+    expect(near.end).toBe("searched");
+    expect(near.searchedFrom).toBeLessThan(writer.get("target1")!);
+  });
+
+  test("why-write prints and returns the path", () => {
+    requireBuiltCli();
+    const text = ttd(["why-write", "target2", "--trace", tracePath]);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^ {4}called from \(innermost first; the step each call or delivery happened at\):\n {6}step +\d+ {2}handler\+0x[0-9a-f]+\n {6}step +\d+ {2}an exception or int n, vector 64 \(0x40\), at _start\+0x[0-9a-f]+$/m);
+    const json = JSON.parse(ttd(["why-write", "target1", "--trace", tracePath, "--json"]).stdout) as { location: { size: number }; callPath: { end: string; frames: { kind: string; symbol: string; entry: string }[] } };
+    // A typeless label (an assembler label, as a System.map's symbols) watches a word.
+    expect(json.location.size).toBe(4);
+    expect(json.callPath.end).toBe("trace-start");
+    expect(json.callPath.frames.map((f) => f.symbol.replace(/\+0x[0-9a-f]+$/, ""))).toEqual(["middle", "outer", "_start"]);
+  });
+});

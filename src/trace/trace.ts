@@ -16,7 +16,7 @@ import { StepKind } from "../cpu/observer.js";
 import { CS } from "../cpu/constants.js";
 import { INPUT_DEVICE_NAMES } from "../machine/input-feed.js";
 import { TraceStore, type StoredOutput } from "./store.js";
-import { Replayer, type EventListener, type PortListener, type WriteListener } from "./replay.js";
+import { Replayer, type EventListener, type PortListener, type ReplayStats, type WriteListener } from "./replay.js";
 import { TraceError } from "./errors.js";
 import { liveRecorder, RECORDER_META } from "./liveness.js";
 import type { RecordedModule } from "./recorder.js";
@@ -30,6 +30,8 @@ import type { CPU } from "../cpu/cpu.js";
 export type { Registers } from "./registers.js";
 export { REGISTER_NAMES } from "./registers.js";
 
+/** The first window lastWrite re-executes backward from its question, inside a chunk of the write index. */
+const FIRST_WRITE_WINDOW = 4096;
 /** The first window lastRegisterChange re-executes backward from its question. */
 const FIRST_REGISTER_WINDOW = 64;
 /** Windows up to this many steps are stepped even for general registers. */
@@ -293,6 +295,11 @@ export class Trace {
     return { name: img.name, sha256: img.sha256, data: new Uint8Array(img.data) };
   }
 
+  /** Restores and checkpoints of this trace's replay so far (tests and benchmarks). */
+  replayStats(): ReplayStats {
+    return this.replayer?.stats() ?? { keyframeRestores: 0, checkpointRestores: 0, checkpoints: 0 };
+  }
+
   // ---- States -------------------------------------------------------------------------------------
 
   private seek(step: number): void {
@@ -442,12 +449,33 @@ export class Trace {
         if (c > best) best = c;
       }
       if (best < 0) return null;
-      const listener = this.collector(ranges, this.store.startStep, before, false);
-      this.replayChunks(best, best, this.store.startStep, before, listener);
-      if (listener.found.length > 0) return listener.found[0];
+      const found = this.lastWriteInChunk(ranges, best, before);
+      if (found !== null) return found;
       // Same lines, other bytes (or only at steps >= before): look further back.
       bound = best - 1;
     }
+  }
+
+  /**
+   * The last write to `ranges` in chunk `chunk` by a step before `before`. The chunk is re-executed
+   * in windows that end at `before` and grow backward (the write is usually recent, and re-execution
+   * keeps checkpoints, so a window costs little more than its own steps); null when none wrote there.
+   */
+  private lastWriteInChunk(ranges: PhysRange[], chunk: number, before: number): MemoryWrite | null {
+    const C = this.store.chunkSteps;
+    const first = Math.max(chunk * C, this.store.startStep);
+    let end = Math.min(before, (chunk + 1) * C, this.store.steps);
+    let window = FIRST_WRITE_WINDOW;
+    while (end > first) {
+      const start = Math.max(first, end - window);
+      const listener = this.collector(ranges, start, end, false);
+      this.seek(start);
+      this.replay.runWith(end, listener);
+      if (listener.found.length > 0) return listener.found[0];
+      end = start;
+      window *= 4;
+    }
+    return null;
   }
 
   /** The latest chunk <= bound in which `line` was written in a dword of `mask`, or -1. */

@@ -15,7 +15,7 @@ export interface MemoryOperand {
   scale: number;
   /** Displacement as a signed 32-bit value. */
   displacement: number;
-  /** Bytes accessed (0 when iced gives no size, e.g. for an address-only operand like lea's). */
+  /** Bytes accessed (for a repeated string instruction, by one iteration); 0 when unknown. */
   size: number;
   reads: boolean;
   writes: boolean;
@@ -88,7 +88,8 @@ export function dependenciesOf(bytes: Uint8Array, eip: number): Dependencies {
       index: gprIndex(m.index),
       scale: m.scale,
       displacement: Number(BigInt.asIntN(32, m.displacement)),
-      size: MemorySizeExt.size(m.memorySize),
+      // A repeated string instruction's operands have no size of their own (the count is in ECX).
+      size: MemorySizeExt.size(m.memorySize) || MemorySizeExt.size(instr.memorySize),
       reads: reads(m.access),
       writes: writes(m.access),
     });

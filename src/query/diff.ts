@@ -10,9 +10,10 @@
  * by byte as well, with the step that printed the first differing byte on each side, and so are the
  * inputs from outside the recordings took (bytes on COM1, key presses).
  *
- * For one image, a divergence in data (a register differs before the same instruction) has a source:
- * the step before read something that differed, a port (the UART's receive buffer holding another
- * typed byte) or memory; it is named, and the walk goes on to where control flow parts, if it does.
+ * For one image, a divergence in data (a register differs before the same instruction, or the same
+ * instruction stores another value) has a source: a step that ran the same instruction with the same
+ * registers on both sides read something that differed, a port (the UART's receive buffer holding
+ * another typed byte) or memory; it is named, and the walk goes on to where control flow parts, if it does.
  */
 import { FlowControl } from "../disasm/iced.js";
 import { decodeAt } from "../disasm/disassembler.js";
@@ -30,6 +31,15 @@ export interface DiffSide {
   code: CodeRef;
   /** Registers that differ from the other side at this step (same-image diffs only). */
   registers: { name: string; value: number }[];
+}
+
+/** A store of one image whose value differs between the sides (the same instruction, other data). */
+export interface StoreDifference {
+  /** Linear address and size of the write. */
+  address: number;
+  size: number;
+  a: number;
+  b: number;
 }
 
 /** What the last common step read that differed between the sides: the source of a data divergence. */
@@ -56,11 +66,14 @@ export interface DiffAnswer {
   alignment: "step" | "source";
   /** The last point both executions shared, or null when they differ from the first step. */
   common: { a: DiffSide; b: DiffSide } | null;
+  /** The last common points, oldest first, `common` last (as many as the `context` option asked for). */
+  context: { a: DiffSide; b: DiffSide }[];
   /**
-   * The first divergence, or null when the executions agree over their common length. `source`: for a
-   * data divergence of one image, what the step before read that differed (null when not found).
+   * The first divergence, or null when the executions agree over their common length. For one image:
+   * `store`, a store whose value differs; `source`, what was read that differed (by the step before
+   * for registers that differ, by the storing step itself for a store), null when not found.
    */
-  divergence: { a: DiffSide | null; b: DiffSide | null; what: string; source: DataSource | null } | null;
+  divergence: { a: DiffSide | null; b: DiffSide | null; what: string; store: StoreDifference | null; source: DataSource | null } | null;
   /** After a data divergence (one image): the first step where control flow or events part, or null when they never do. */
   flow: { a: DiffSide | null; b: DiffSide | null; what: string } | null;
   /** The first byte of guest output that differs (or that one side lacks), with the step that printed it. */
@@ -80,9 +93,15 @@ interface Visit {
   bytes: Uint8Array;
 }
 
-export function diffRecordings(a: QueryContext, b: QueryContext): DiffAnswer {
+export interface DiffOptions {
+  /** How many common points before the divergence to show (default 1: the last one). */
+  context?: number;
+}
+
+export function diffRecordings(a: QueryContext, b: QueryContext, options: DiffOptions = {}): DiffAnswer {
   const same = a.trace.image().sha256 === b.trace.image().sha256;
-  const answer = same ? byStep(a, b) : bySource(a, b);
+  const context = new ContextRing(options.context ?? 1);
+  const answer = same ? byStep(a, b, context) : bySource(a, b, context);
   answer.output = outputDiff(a.trace, b.trace);
   answer.input = inputDiff(a.trace, b.trace);
   return answer;
@@ -94,12 +113,29 @@ function side(ctx: QueryContext, step: number, kind: DiffSide["kind"], vector: n
 
 const COMPARED = [...GPR_NAMES, "eflags"] as const;
 
+/** The last `size` common points of a walk, described only when the answer needs them. */
+class ContextRing {
+  private readonly items: (() => { a: DiffSide; b: DiffSide })[] = [];
+  constructor(private readonly size: number) {}
+
+  push(describe: () => { a: DiffSide; b: DiffSide }): void {
+    this.items.push(describe);
+    if (this.items.length > this.size) this.items.shift();
+  }
+
+  /** The points, oldest first, and the last one as `common`. */
+  described(): { common: { a: DiffSide; b: DiffSide } | null; context: { a: DiffSide; b: DiffSide }[] } {
+    const context = this.items.map((d) => d());
+    return { common: context[context.length - 1] ?? null, context };
+  }
+}
+
 const ENDED = ["the first recording ends here; the second goes on", "the second recording ends here; the first goes on"];
 
-function byStep(a: QueryContext, b: QueryContext): DiffAnswer {
-  const ca = a.trace.cursor(a.trace.startStep), cb = b.trace.cursor(b.trace.startStep);
+function byStep(a: QueryContext, b: QueryContext, context: ContextRing): DiffAnswer {
+  const ca = a.trace.cursor(a.trace.startStep, { writes: true }), cb = b.trace.cursor(b.trace.startStep, { writes: true });
   const sideOf = (ctx: QueryContext, r: StepRecord, registers: DiffSide["registers"] = []) => side(ctx, r.step, r.kind, r.vector ?? null, r.regs.eip, r.bytes, registers);
-  let last: { ra: StepRecord; rb: StepRecord } | null = null;
+  let last: StepRecord | null = null;
   // The first data divergence, once seen: the walk goes on to where control flow parts.
   let data: Omit<DiffAnswer, "flow" | "output" | "input"> | null = null;
   for (;;) {
@@ -114,28 +150,47 @@ function byStep(a: QueryContext, b: QueryContext): DiffAnswer {
     }
     if (ra === null || rb === null || parted !== null) {
       if (data !== null) return { ...data, flow: parted, output: null, input: null };
-      const common = last === null ? null : { a: sideOf(a, last.ra), b: sideOf(b, last.rb) };
       const compared = parted === null ? { a: a.trace.steps, b: b.trace.steps } : { a: ra?.step ?? ca.step, b: rb?.step ?? cb.step };
-      return { alignment: "step", common, divergence: parted && { ...parted, source: null }, flow: null, output: null, input: null, compared };
+      return { alignment: "step", ...context.described(), divergence: parted && { ...parted, store: null, source: null }, flow: null, output: null, input: null, compared };
     }
     if (data === null) {
       const differing = COMPARED.filter((r) => ra.regs[r] !== rb.regs[r]);
-      if (differing.length > 0) {
+      const store = differing.length === 0 ? storeDifference(ra, rb) : null;
+      if (differing.length > 0 || store !== null) {
         const regsOf = (rec: StepRecord) => differing.map((r) => ({ name: r, value: rec.regs[r] >>> 0 }));
         data = {
           alignment: "step",
-          common: last === null ? null : { a: sideOf(a, last.ra), b: sideOf(b, last.rb) },
+          ...context.described(),
           divergence: {
             a: sideOf(a, ra, regsOf(ra)), b: sideOf(b, rb, regsOf(rb)),
-            what: `data: ${differing.map((r) => r.toUpperCase()).join(", ")} differ${differing.length === 1 ? "s" : ""} before the same instruction`,
-            source: last === null ? null : dataSource(a.trace, b.trace, last.ra),
+            what: store !== null
+              ? "data: the same store writes another value"
+              : `data: ${differing.map((r) => r.toUpperCase()).join(", ")} differ${differing.length === 1 ? "s" : ""} before the same instruction`,
+            store,
+            // Registers that differ before this step come from what the step before read; a store
+            // that differs with equal registers, from what this step read.
+            source: store !== null ? dataSource(a.trace, b.trace, ra) : last === null ? null : dataSource(a.trace, b.trace, last),
           },
           compared: { a: ra.step, b: rb.step },
         };
       }
     }
-    last = { ra, rb };
+    if (data === null) {
+      const x = ra, y = rb;
+      context.push(() => ({ a: sideOf(a, x), b: sideOf(b, y) }));
+    }
+    last = ra;
   }
+}
+
+/** The first write of two records of the same instruction whose value (or address, or size) differs, or null. */
+function storeDifference(ra: StepRecord, rb: StepRecord): StoreDifference | null {
+  const wa = ra.writes ?? [], wb = rb.writes ?? [];
+  for (let i = 0; i < Math.min(wa.length, wb.length); i++) {
+    const x = wa[i], y = wb[i];
+    if (x.linear !== y.linear || x.size !== y.size || x.value !== y.value) return { address: x.linear, size: x.size, a: x.value, b: y.value };
+  }
+  return null;
 }
 
 /**
@@ -240,18 +295,17 @@ function* visits(ctx: QueryContext): Generator<Visit> {
   }
 }
 
-function bySource(a: QueryContext, b: QueryContext): DiffAnswer {
+function bySource(a: QueryContext, b: QueryContext, context: ContextRing): DiffAnswer {
   const va = visits(a), vb = visits(b);
-  let last: { x: Visit; y: Visit } | null = null;
-  const common = () => (last === null ? null : { a: side(a, last.x.step, last.x.kind, last.x.vector, last.x.eip, last.x.bytes), b: side(b, last.y.step, last.y.kind, last.y.vector, last.y.eip, last.y.bytes) });
+  const common = () => context.described();
   for (;;) {
     const x = va.next(), y = vb.next();
     if (x.done === true || y.done === true) {
-      if (x.done === true && y.done === true) return { alignment: "source", common: common(), divergence: null, flow: null, output: null, input: null, compared: { a: a.trace.steps, b: b.trace.steps } };
+      if (x.done === true && y.done === true) return { alignment: "source", ...common(), divergence: null, flow: null, output: null, input: null, compared: { a: a.trace.steps, b: b.trace.steps } };
       const xa = x.done === true ? null : x.value, yb = y.done === true ? null : y.value;
       return {
-        alignment: "source", common: common(),
-        divergence: { a: xa && side(a, xa.step, xa.kind, xa.vector, xa.eip, xa.bytes), b: yb && side(b, yb.step, yb.kind, yb.vector, yb.eip, yb.bytes), what: ENDED[xa === null ? 0 : 1], source: null },
+        alignment: "source", ...common(),
+        divergence: { a: xa && side(a, xa.step, xa.kind, xa.vector, xa.eip, xa.bytes), b: yb && side(b, yb.step, yb.kind, yb.vector, yb.eip, yb.bytes), what: ENDED[xa === null ? 0 : 1], store: null, source: null },
         flow: null, output: null, input: null, compared: { a: xa?.step ?? a.trace.steps, b: yb?.step ?? b.trace.steps },
       };
     }
@@ -260,12 +314,13 @@ function bySource(a: QueryContext, b: QueryContext): DiffAnswer {
       const sameFunction = !events && x.value.key.split("|")[0] === y.value.key.split("|")[0];
       const what = events ? "an event: an interrupt or exception on one side only (or a different one) at this point" : sameFunction ? "control flow: the same function runs different source lines" : "control flow: the executions go on in different functions";
       return {
-        alignment: "source", common: common(),
-        divergence: { a: side(a, x.value.step, x.value.kind, x.value.vector, x.value.eip, x.value.bytes), b: side(b, y.value.step, y.value.kind, y.value.vector, y.value.eip, y.value.bytes), what, source: null },
+        alignment: "source", ...common(),
+        divergence: { a: side(a, x.value.step, x.value.kind, x.value.vector, x.value.eip, x.value.bytes), b: side(b, y.value.step, y.value.kind, y.value.vector, y.value.eip, y.value.bytes), what, store: null, source: null },
         flow: null, output: null, input: null, compared: { a: x.value.step, b: y.value.step },
       };
     }
-    last = { x: x.value, y: y.value };
+    const p = x.value, q = y.value;
+    context.push(() => ({ a: side(a, p.step, p.kind, p.vector, p.eip, p.bytes), b: side(b, q.step, q.kind, q.vector, q.eip, q.bytes) }));
   }
 }
 

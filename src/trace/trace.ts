@@ -106,6 +106,17 @@ export interface StepRecord {
   errorCode?: number | null;
   /** The x87/MMX/SSE registers before the step, when the cursor was asked for them. */
   fpu?: FpuStateData;
+  /** The memory writes the step made, in order, when the cursor was asked for them. */
+  writes?: StepWrite[];
+}
+
+/** A write a step made: where (linear and physical), how many bytes and the value written. */
+export interface StepWrite {
+  linear: number;
+  physical: number;
+  size: 1 | 2 | 4;
+  value: number;
+  cause: WriteCauseName;
 }
 
 /** The machine at one step. Memory readers are valid until the next query on the same Trace. */
@@ -709,14 +720,14 @@ export class Trace {
 
   // ---- Stepping -------------------------------------------------------------------------------------
 
-  /** Steps one at a time from `from` (for `ttd log` and the TUI). */
-  cursor(from = this.store.startStep, options: { fpu?: boolean } = {}): TraceCursor {
+  /** Steps one at a time from `from` (for `ttd log`, the TUI, diff); `writes` adds each step's memory writes. */
+  cursor(from = this.store.startStep, options: { fpu?: boolean; writes?: boolean } = {}): TraceCursor {
     this.checkStep(from);
-    return new TraceCursor(this, from, options.fpu === true);
+    return new TraceCursor(this, from, options.fpu === true, options.writes === true);
   }
 
   /** @internal Executes step `step` (positioning first if needed) and describes it. */
-  describeStep(step: number, withFpu = false): StepRecord | null {
+  describeStep(step: number, withFpu = false, withWrites = false): StepRecord | null {
     if (step >= this.store.steps) return null;
     if (!this.replay.positioned || this.replay.step !== step) this.seek(step);
     else this.generation++;
@@ -736,7 +747,17 @@ export class Trace {
         errorCode = err < 0 ? null : err;
       },
     };
-    const kind = this.replay.stepWith(null, events);
+    let writes: StepWrite[] | undefined;
+    let listener: WriteListener | null = null;
+    if (withWrites) {
+      const list: StepWrite[] = (writes = []);
+      listener = {
+        onWrite(_s, linear, physical, size, value, cause) {
+          list.push({ linear: linear >>> 0, physical, size, value: size === 4 ? value >>> 0 : value & (size === 2 ? 0xffff : 0xff), cause: CAUSE_NAMES[cause] ?? "instruction" });
+        },
+      };
+    }
+    const kind = this.replay.stepWith(listener, events);
     if (cpu.steps === step) return null;
     let name: StepKindName;
     switch (kind) {
@@ -747,6 +768,7 @@ export class Trace {
     }
     const rec: StepRecord = { step, kind: name, regs, bytes };
     if (fpu !== undefined) rec.fpu = fpu;
+    if (writes !== undefined) rec.writes = writes;
     if (eventKind >= 0) {
       rec.vector = vector;
       rec.errorCode = errorCode;
@@ -779,6 +801,7 @@ export class TraceCursor {
     private readonly trace: Trace,
     private nextStep: number,
     private readonly withFpu = false,
+    private readonly withWrites = false,
   ) {}
 
   /** The step the next call to next() describes. */
@@ -788,7 +811,7 @@ export class TraceCursor {
 
   /** Describes the next step and moves past it; null at the end of the trace. */
   next(): StepRecord | null {
-    const rec = this.trace.describeStep(this.nextStep, this.withFpu);
+    const rec = this.trace.describeStep(this.nextStep, this.withFpu, this.withWrites);
     if (rec !== null) this.nextStep++;
     return rec;
   }

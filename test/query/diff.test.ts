@@ -5,15 +5,17 @@
  * where guest_main takes a different scenario; one image recorded twice agrees step for step; one
  * image recorded twice with different serial input parts at the first read of the UART's receive
  * buffer that returns another byte, the input that put it there is named, and control flow parts
- * later only when the inputs make the guest run other code.
+ * later only when the inputs make the guest run other code; given boot modules that differ in a byte,
+ * at the first load of it, or at the first store of it when a copy moves it memory to memory.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { diffRecordings } from "../../src/query/diff.js";
 import type { Recording } from "../../src/bundle/open.js";
-import { fixture, lineOf, open, record, REPO, requireBuiltCli, tmpDir, ttd } from "./helpers.js";
+import { documentedFields, fixture, keysOf, lineOf, open, record, REPO, requireBuiltCli, tmpDir, ttd } from "./helpers.js";
 import { buildCGuest, canBuildGuests } from "../machine/ide-guests.js";
+import { buildGuest } from "../trace/helpers.js";
 
 const opened: Recording[] = [];
 const ctxOf = (p: string) => {
@@ -48,6 +50,7 @@ describe("ttd diff", () => {
     expect(r.stdout).toContain("First divergence: control flow");
     expect(r.stdout).toMatch(/A step 61,750 +idle_thread +src\/kernel\/idle\.c:29 +push %ebp/);
     const j = JSON.parse(ttd(["diff", "traces/idle-bug.ttdb", "traces/idle-fixed.ttdb", "--json"]).stdout);
+    expect(keysOf(j)).toEqual(documentedFields("diff: the answer"));
     expect(j.divergence.a.line).toBe(29);
     expect(j.divergence.b.disasm).toBe("hlt");
     const bad = ttd(["diff", "traces/idle-bug.ttdb", "nope.trace"]);
@@ -77,7 +80,7 @@ describe("ttd diff", () => {
   });
 });
 
-describe.skipIf(!canBuildGuests)("ttd diff of one guest given different serial input", () => {
+describe.skipIf(!canBuildGuests)("ttd diff of one guest given different input: serial bytes, a boot module", () => {
   // The input-shell guest (test/machine/guests/input-shell.c) reads COM1 in its receive interrupt.
   let dir: string;
   let elf: string;
@@ -156,5 +159,38 @@ describe.skipIf(!canBuildGuests)("ttd diff of one guest given different serial i
     // The byte read is the module's fifth, where the loader put it.
     const state = ctxOf(a).trace.stateAt(source.step);
     expect(String.fromCharCode(...state.readLinear(source.address - 4, 5)!)).toBe("hello");
+  });
+
+  test("a copy of the module (rep movsb): the first divergence is the store of the byte that differs", () => {
+    const guest = buildGuest("copy-module");
+    const module = path.join(dir, "copied.bin");
+    fs.writeFileSync(module, "hello module\n");
+    const a = record(guest, ["--module", module]);
+    fs.writeFileSync(module, "hellO module\n");
+    const b = record(guest, ["--module", module]);
+    const d = diffRecordings(ctxOf(a), ctxOf(b), { context: 3 });
+    const div = d.divergence!;
+    expect(div.what).toBe("data: the same store writes another value");
+    expect(div.a!.code.disasm).toMatch(/^rep movsb/);
+    expect(div.a!.registers).toEqual([]);
+    const copy = ctxOf(a).symbols!.variable("copy")!.address!;
+    expect(div.store).toEqual({ address: copy + 4, size: 1, a: "o".charCodeAt(0), b: "O".charCodeAt(0) });
+    // This very step read the module's byte: the source is its own load, by the module's address.
+    expect(div.source).toMatchObject({ step: div.a!.step, kind: "memory", size: 1, a: "o".charCodeAt(0), b: "O".charCodeAt(0) });
+    // Three common points before it, the copy's earlier iterations, oldest first.
+    expect(d.context.map((c) => c.a.step)).toEqual([div.a!.step - 3, div.a!.step - 2, div.a!.step - 1]);
+    expect(d.common).toEqual(d.context[2]);
+    // The registers part at the load of the copy; control flow never does.
+    expect(d.flow).toBeNull();
+    const text = ttd(["diff", a, b, "--context", "3"]);
+    expect(text.stdout).toContain("Last 3 common points, oldest first:");
+    expect(text.stdout).toContain(`It stores 0x6f on A, 0x4f on B (1 byte at 0x${(copy + 4).toString(16)}).`);
+    expect(text.stdout).toMatch(/The values come from step [\d,]+, this step: it read 0x6f from memory at 0x[0-9a-f]+ \(1 byte\) on A, 0x4f on B\./);
+    const j = JSON.parse(ttd(["diff", a, b, "--json", "--context", "2"]).stdout);
+    expect(j.context).toHaveLength(2);
+    expect(j.divergence.store).toEqual({ address: `0x${(copy + 4).toString(16)}`, size: 1, a: "0x6f", b: "0x4f" });
+    const bad = ttd(["diff", a, b, "--context", "0"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
   });
 });

@@ -9,10 +9,20 @@
  * only: RAM as the keyframe's image plus copies of the pages dirtied since it. Pages unchanged since
  * the previous checkpoint of the same re-execution share its copy. The set is bounded by the bytes it
  * copied; the least recently used checkpoints go first.
+ *
+ * Where: at multiples of CHECKPOINT_STEPS, once re-execution since the last keyframe or checkpoint
+ * has taken CHECKPOINT_REPLAY_MS. What a checkpoint saves is re-execution time, and that varies a
+ * hundredfold: code run for the first time is interpreted (the demo's first replay, about a
+ * microsecond a step), hot code compiled (a long compute guest, a hundred times faster). Spaced by
+ * time, checkpoints are dense where going back is slow and cost little where it is fast (a checkpoint
+ * takes a few tenths of a millisecond).
  */
 
-/** Re-execution takes a checkpoint at every multiple of this many steps it passes. */
+/** Checkpoints are taken only at multiples of this many steps (where re-execution splits its runs). */
 export const CHECKPOINT_STEPS = 4096;
+
+/** Re-execution time since the last keyframe or checkpoint after which the next grid point gets one. */
+export const CHECKPOINT_REPLAY_MS = 4;
 
 /** Bytes of page and sector copies the checkpoints of one replay may hold. */
 const CHECKPOINT_BUDGET_BYTES = 64 * 1024 * 1024;

@@ -19,7 +19,7 @@ import type { TraceStore } from "./store.js";
 import { decodePage } from "./page-codec.js";
 import { DiskImage } from "../machine/disk-image.js";
 import { RecordedInputs } from "./recorded-inputs.js";
-import { CHECKPOINT_STEPS, CheckpointSet, type Checkpoint } from "./checkpoints.js";
+import { CHECKPOINT_REPLAY_MS, CHECKPOINT_STEPS, CheckpointSet, type Checkpoint } from "./checkpoints.js";
 
 /** Receives the writes made while it is attached (memory still holds the old value). */
 export interface WriteListener {
@@ -109,6 +109,8 @@ export class Replayer {
    * hold its copies, which the next checkpoint shares.
    */
   private lineage: Checkpoint | null = null;
+  /** Milliseconds of compiled re-execution since the last keyframe or checkpoint restored or taken. */
+  private replayMs = 0;
   private readonly states = new Map<number, string>();
   /** Decoded page versions ("page:keyframe"), least recently used first. */
   private readonly pages = new Map<string, Uint8Array>();
@@ -206,18 +208,28 @@ export class Replayer {
   }
 
   /**
-   * Runs (compiled) to `limit`, taking a checkpoint at each multiple of CHECKPOINT_STEPS on the way
-   * that has none yet. Like the recorder's keyframes, each is taken where a run ends at its limit.
+   * Runs (compiled) to `limit`, in runs that end at multiples of CHECKPOINT_STEPS, taking a checkpoint
+   * at such a boundary once re-execution since the last restore point has taken CHECKPOINT_REPLAY_MS
+   * (see checkpoints.ts). Like the recorder's keyframes, each is taken where a run ends at its limit.
    */
   private runTo(limit: number): void {
     const m = this.machine;
     const cpu = m.cpu;
     while (cpu.steps < limit) {
       const next = (Math.floor(cpu.steps / CHECKPOINT_STEPS) + 1) * CHECKPOINT_STEPS;
+      const t0 = performance.now();
       const r = m.run({ maxSteps: Math.min(limit, next) });
+      this.replayMs += performance.now() - t0;
       if (r.reason !== "max-steps" || cpu.steps >= limit) return;
-      if (!this.checkpoints.has(cpu.steps) && this.store.keyframeAtOrBefore(cpu.steps) !== cpu.steps) this.checkpoints.add(this.takeCheckpoint());
+      if (this.replayMs >= CHECKPOINT_REPLAY_MS && !this.checkpoints.has(cpu.steps) && this.store.keyframeAtOrBefore(cpu.steps) !== cpu.steps) {
+        this.checkpoints.add(this.takeCheckpoint());
+      }
     }
+  }
+
+  /** The latest step at or before `step` a seek can restore without re-executing: a keyframe or a checkpoint. */
+  restorePointAtOrBefore(step: number): number {
+    return Math.max(this.store.keyframeAtOrBefore(step), this.checkpoints.atOrBefore(step)?.step ?? -1);
   }
 
   /** Executes one step with listeners attached; returns the machine's StepKind. */
@@ -255,6 +267,7 @@ export class Replayer {
     // Every re-execution starts here, so this is where the inputs are lined up with the machine.
     this.inputs?.seek(kf);
     this.lineage = null;
+    this.replayMs = 0;
   }
 
   /** Puts the machine back at checkpoint `cp` (taken by this replay, so it restores as it was saved). */
@@ -265,6 +278,7 @@ export class Replayer {
     this.machine.loadState(JSON.parse(cp.state) as MachineState);
     this.inputs?.seek(cp.step);
     this.lineage = cp;
+    this.replayMs = 0;
   }
 
   /**
@@ -333,6 +347,7 @@ export class Replayer {
     const cp: Checkpoint = { step: this.machine.cpu.steps, keyframe: this.ramKeyframe, state: JSON.stringify(this.machine.saveState()), pages, disks, ownBytes };
     obs.epoch++;
     this.lineage = cp;
+    this.replayMs = 0;
     return cp;
   }
 

@@ -30,8 +30,6 @@ import type { CPU } from "../cpu/cpu.js";
 export type { Registers } from "./registers.js";
 export { REGISTER_NAMES } from "./registers.js";
 
-/** The first window lastWrite re-executes backward from its question, inside a chunk of the write index. */
-const FIRST_WRITE_WINDOW = 4096;
 /** The first window lastRegisterChange re-executes backward from its question. */
 const FIRST_REGISTER_WINDOW = 64;
 /** Windows up to this many steps are stepped even for general registers. */
@@ -468,23 +466,24 @@ export class Trace {
   }
 
   /**
-   * The last write to `ranges` in chunk `chunk` by a step before `before`. The chunk is re-executed
-   * in windows that end at `before` and grow backward (the write is usually recent, and re-execution
-   * keeps checkpoints, so a window costs little more than its own steps); null when none wrote there.
+   * The last write to `ranges` in chunk `chunk` by a step before `before`, or null. The write is
+   * usually recent: the steps from the last keyframe or checkpoint before `before` are re-executed
+   * first (restoring it costs no re-execution); only when the write is not there, the rest of the
+   * chunk, in one run.
    */
   private lastWriteInChunk(ranges: PhysRange[], chunk: number, before: number): MemoryWrite | null {
     const C = this.store.chunkSteps;
     const first = Math.max(chunk * C, this.store.startStep);
     let end = Math.min(before, (chunk + 1) * C, this.store.steps);
-    let window = FIRST_WRITE_WINDOW;
-    while (end > first) {
-      const start = Math.max(first, end - window);
+    if (end <= first) return null;
+    const near = this.replay.restorePointAtOrBefore(end - 1);
+    const windows = near > first ? [near, first] : [first];
+    for (const start of windows) {
       const listener = this.collector(ranges, start, end, false);
       this.seek(start);
       this.replay.runWith(end, listener);
       if (listener.found.length > 0) return listener.found[0];
       end = start;
-      window *= 4;
     }
     return null;
   }

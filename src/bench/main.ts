@@ -16,10 +16,11 @@ import { emulatorSection } from "./emulators.js";
 import { traceSection } from "./trace-bench.js";
 import { querySection } from "./query-bench.js";
 import { linuxSection } from "./linux-bench.js";
+import { startupSection } from "./startup-bench.js";
 import { renderTable, type BenchContext, type BenchSection } from "./harness.js";
 import { defaultTraceGuest, emulatorGuests, workloadByName, type BenchGuest } from "./guests.js";
 
-const SECTIONS: BenchSection[] = [emulatorSection, traceSection, querySection, linuxSection];
+const SECTIONS: BenchSection[] = [emulatorSection, traceSection, querySection, startupSection, linuxSection];
 
 const USAGE = `usage: npm run bench -- [--runs N] [--only SECTION] [--timeout SECONDS] [--guest NAME]...
 guests: the workload guests in src/guests/workload/build (NAME: r1, r10, r30, r300, r1000, pg-r10, fpu-r10);

@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { fmtCount, timeProcess, type BenchContext, type BenchSection, type BenchTable } from "./harness.js";
+import { fmtCount, measurePaired, median, PAIRED_COLUMNS, pairedRows, timeProcess, type BenchContext, type BenchSection, type BenchTable } from "./harness.js";
 import { openRecording } from "../bundle/open.js";
 import { Trace } from "../trace/trace.js";
 import { QueryContext } from "../query/context.js";
@@ -34,7 +34,7 @@ const CHAIN_TARGET_MS = 100;
 type MemoryLocation = Location & { kind: "memory" };
 
 /** The cached trace of `elf`, recorded with the CLI when missing or unusable. */
-async function cachedTrace(ctx: BenchContext, elf: string): Promise<{ path: string; recorded: boolean; seconds: number }> {
+export async function cachedTrace(ctx: BenchContext, elf: string): Promise<{ path: string; recorded: boolean; seconds: number }> {
   const sha = createHash("sha256").update(fs.readFileSync(elf)).digest("hex");
   const dir = path.join(os.tmpdir(), "ttd-query-bench");
   fs.mkdirSync(dir, { recursive: true });
@@ -66,11 +66,6 @@ function ms(f: () => unknown): number {
   const t = performance.now();
   f();
   return performance.now() - t;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 function pct(xs: number[], p: number): number {
@@ -165,27 +160,18 @@ export async function runQueryBench(ctx: BenchContext): Promise<BenchTable[]> {
 
   // ---- whole processes ---------------------------------------------------------------------------
   const cli = path.join(ctx.repoRoot, "dist/cli/main.js");
-  const proc = async (label: string, args: string[]): Promise<string[]> => {
-    const times: number[] = [];
-    for (let i = 0; i < Math.max(3, ctx.runs); i++) {
-      ctx.log(`query: ${label} (${i + 1})`);
-      const r = await timeProcess(process.execPath, args, { timeoutMs: ctx.timeoutMs, cwd: ctx.repoRoot });
-      if (r.exitCode !== 0) throw new Error(`${label} exited ${r.exitCode}: ${r.stderr.trim()}`);
-      times.push(r.seconds * 1000);
-    }
-    return [label, f1(Math.min(...times)), f1(median(times))];
-  };
+  const times = await measurePaired(ctx, [
+    { label: "node -e 0 (Node itself)", args: ["-e", "0"] },
+    { label: "ttd --version (start-up, no query)", args: [cli, "--version"] },
+    { label: `ttd why-write '${HEADLINE}'`, args: [cli, "why-write", HEADLINE, "--trace", cached.path] },
+    { label: `ttd why-write '${HEADLINE}' --chain`, args: [cli, "why-write", HEADLINE, "--trace", cached.path, "--chain"] },
+    { label: `ttd history '${HEADLINE}' --limit 50`, args: [cli, "history", HEADLINE, "--trace", cached.path, "--limit", "50"] },
+  ], Math.max(3, ctx.runs));
   const processes: BenchTable = {
-    title: "Whole process, ms",
-    columns: ["command", "best", "median"],
-    rows: [
-      await proc(`ttd why-write '${HEADLINE}'`, [cli, "why-write", HEADLINE, "--trace", cached.path]),
-      await proc(`ttd why-write '${HEADLINE}' --chain`, [cli, "why-write", HEADLINE, "--trace", cached.path, "--chain"]),
-      await proc(`ttd history '${HEADLINE}' --limit 50`, [cli, "history", HEADLINE, "--trace", cached.path, "--limit", "50"]),
-      await proc("ttd --version (start-up, no query)", [cli, "--version"]),
-      await proc("node -e '' (Node itself)", ["-e", ""]),
-    ],
-    notes: ["The difference between a query command and `ttd --version` is the query's own cost in a cold process."],
+    title: `Whole process on ${image}, paired, ms`,
+    columns: PAIRED_COLUMNS,
+    rows: pairedRows(times, times[0]),
+    notes: ["The difference between a query command and `ttd --version` is the query's own cost in a cold process; the startup section does the same on the demo bundle."],
   };
   return [inProcess, breakpoints, processes];
 }

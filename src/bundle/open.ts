@@ -38,7 +38,7 @@ export interface OpenOptions {
   symbols?: string;
   /**
    * Check a plain trace further than every open does: "quick", every page readable (SQLite's
-   * quick_check, as `ttd info` does); "full", everything (`ttd info --verify`, see Trace.open). A
+   * quick_check); "full", everything (`ttd info --verify`, see Trace.open). A
    * bundle's checksums are verified on every open regardless, and "full" checks its trace too.
    * `true` means "quick".
    */

@@ -4,7 +4,7 @@
  * it to ask "which register put this store here" and "where did that value come from", for any
  * instruction, without knowledge of particular code.
  */
-import { InstructionInfoFactory, OpAccess, Register } from "./iced.js";
+import { InstructionInfoFactory, MemorySizeExt, OpAccess, Register } from "./iced.js";
 import { decodeAt } from "./disassembler.js";
 
 export interface MemoryOperand {
@@ -15,6 +15,8 @@ export interface MemoryOperand {
   scale: number;
   /** Displacement as a signed 32-bit value. */
   displacement: number;
+  /** Bytes accessed (for a repeated string instruction, by one iteration); 0 when unknown. */
+  size: number;
   reads: boolean;
   writes: boolean;
 }
@@ -86,6 +88,8 @@ export function dependenciesOf(bytes: Uint8Array, eip: number): Dependencies {
       index: gprIndex(m.index),
       scale: m.scale,
       displacement: Number(BigInt.asIntN(32, m.displacement)),
+      // A repeated string instruction's operands have no size of their own (the count is in ECX).
+      size: MemorySizeExt.size(m.memorySize) || MemorySizeExt.size(instr.memorySize),
       reads: reads(m.access),
       writes: writes(m.access),
     });

@@ -7,11 +7,18 @@
  * is reduced to its source visits in first-visit order (see visits()): each (function, file, line)
  * and each interrupt or exception the first time an activation reaches it; the first visit where the
  * two sequences differ is the divergence, and the visit before it the last common point. Guest output is compared byte
- * by byte as well, with the step that printed the first differing byte on each side.
+ * by byte as well, with the step that printed the first differing byte on each side, and so are the
+ * inputs from outside the recordings took (bytes on COM1, key presses).
+ *
+ * For one image, a divergence in data (a register differs before the same instruction, or the same
+ * instruction stores another value) has a source: a step that ran the same instruction with the same
+ * registers on both sides read something that differed, a port (the UART's receive buffer holding
+ * another typed byte) or memory; it is named, and the walk goes on to where control flow parts, if it does.
  */
 import { FlowControl } from "../disasm/iced.js";
 import { decodeAt } from "../disasm/disassembler.js";
-import type { Trace } from "../trace/trace.js";
+import { dependenciesOf, effectiveAddress } from "../disasm/dependencies.js";
+import type { Registers, StepRecord, Trace } from "../trace/trace.js";
 import type { CodeRef, QueryContext } from "./context.js";
 import { GPR_NAMES } from "./step-window.js";
 
@@ -26,15 +33,53 @@ export interface DiffSide {
   registers: { name: string; value: number }[];
 }
 
+/** A store of one image whose value differs between the sides (the same instruction, other data). */
+export interface StoreDifference {
+  /** Linear address and size of the write. */
+  address: number;
+  size: number;
+  a: number;
+  b: number;
+}
+
+/** What the last common step read that differed between the sides: the source of a data divergence. */
+export interface DataSource {
+  /** The step (the same on both sides) whose instruction read it. */
+  step: number;
+  kind: "port" | "memory";
+  /** The port, or the linear address read. */
+  address: number;
+  size: number;
+  a: number;
+  b: number;
+}
+
+/** An input from outside as a recording stored it: the step it entered at, the device, its bytes. */
+export interface DiffInput {
+  step: number;
+  device: string;
+  data: number[];
+}
+
 export interface DiffAnswer {
   /** "step": one image, aligned by step; "source": two images, aligned by source lines and events. */
   alignment: "step" | "source";
   /** The last point both executions shared, or null when they differ from the first step. */
   common: { a: DiffSide; b: DiffSide } | null;
-  /** The first divergence, or null when the executions agree over their common length. */
-  divergence: { a: DiffSide | null; b: DiffSide | null; what: string } | null;
+  /** The last common points, oldest first, `common` last (as many as the `context` option asked for). */
+  context: { a: DiffSide; b: DiffSide }[];
+  /**
+   * The first divergence, or null when the executions agree over their common length. For one image:
+   * `store`, a store whose value differs; `source`, what was read that differed (by the step before
+   * for registers that differ, by the storing step itself for a store), null when not found.
+   */
+  divergence: { a: DiffSide | null; b: DiffSide | null; what: string; store: StoreDifference | null; source: DataSource | null } | null;
+  /** After a data divergence (one image): the first step where control flow or events part, or null when they never do. */
+  flow: { a: DiffSide | null; b: DiffSide | null; what: string } | null;
   /** The first byte of guest output that differs (or that one side lacks), with the step that printed it. */
   output: { offset: number; a: { step: number; byte: number } | null; b: { step: number; byte: number } | null } | null;
+  /** The first input from outside that differs (its step, device or bytes), or that one side lacks; null when they agree. */
+  input: { index: number; a: DiffInput | null; b: DiffInput | null } | null;
   /** How far the comparison went on each side. */
   compared: { a: number; b: number };
 }
@@ -48,10 +93,17 @@ interface Visit {
   bytes: Uint8Array;
 }
 
-export function diffRecordings(a: QueryContext, b: QueryContext): DiffAnswer {
+export interface DiffOptions {
+  /** How many common points before the divergence to show (default 1: the last one). */
+  context?: number;
+}
+
+export function diffRecordings(a: QueryContext, b: QueryContext, options: DiffOptions = {}): DiffAnswer {
   const same = a.trace.image().sha256 === b.trace.image().sha256;
-  const answer = same ? byStep(a, b) : bySource(a, b);
+  const context = new ContextRing(options.context ?? 1);
+  const answer = same ? byStep(a, b, context) : bySource(a, b, context);
   answer.output = outputDiff(a.trace, b.trace);
+  answer.input = inputDiff(a.trace, b.trace);
   return answer;
 }
 
@@ -61,37 +113,110 @@ function side(ctx: QueryContext, step: number, kind: DiffSide["kind"], vector: n
 
 const COMPARED = [...GPR_NAMES, "eflags"] as const;
 
-function byStep(a: QueryContext, b: QueryContext): DiffAnswer {
-  const ca = a.trace.cursor(a.trace.startStep), cb = b.trace.cursor(b.trace.startStep);
-  let last: { ra: NonNullable<ReturnType<typeof ca.next>>; rb: NonNullable<ReturnType<typeof cb.next>> } | null = null;
+/** The last `size` common points of a walk, described only when the answer needs them. */
+class ContextRing {
+  private readonly items: (() => { a: DiffSide; b: DiffSide })[] = [];
+  constructor(private readonly size: number) {}
+
+  push(describe: () => { a: DiffSide; b: DiffSide }): void {
+    this.items.push(describe);
+    if (this.items.length > this.size) this.items.shift();
+  }
+
+  /** The points, oldest first, and the last one as `common`. */
+  described(): { common: { a: DiffSide; b: DiffSide } | null; context: { a: DiffSide; b: DiffSide }[] } {
+    const context = this.items.map((d) => d());
+    return { common: context[context.length - 1] ?? null, context };
+  }
+}
+
+const ENDED = ["the first recording ends here; the second goes on", "the second recording ends here; the first goes on"];
+
+function byStep(a: QueryContext, b: QueryContext, context: ContextRing): DiffAnswer {
+  const ca = a.trace.cursor(a.trace.startStep, { writes: true }), cb = b.trace.cursor(b.trace.startStep, { writes: true });
+  const sideOf = (ctx: QueryContext, r: StepRecord, registers: DiffSide["registers"] = []) => side(ctx, r.step, r.kind, r.vector ?? null, r.regs.eip, r.bytes, registers);
+  let last: StepRecord | null = null;
+  // The first data divergence, once seen: the walk goes on to where control flow parts.
+  let data: Omit<DiffAnswer, "flow" | "output" | "input"> | null = null;
   for (;;) {
     const ra = ca.next(), rb = cb.next();
+    let parted: { a: DiffSide | null; b: DiffSide | null; what: string } | null = null;
     if (ra === null || rb === null) {
-      const common = last === null ? null : { a: side(a, last.ra.step, last.ra.kind, last.ra.vector ?? null, last.ra.regs.eip, last.ra.bytes), b: side(b, last.rb.step, last.rb.kind, last.rb.vector ?? null, last.rb.regs.eip, last.rb.bytes) };
-      if (ra === null && rb === null) return { alignment: "step", common, divergence: null, output: null, compared: { a: a.trace.steps, b: b.trace.steps } };
-      const which = ra === null ? "the first recording ends here; the second goes on" : "the second recording ends here; the first goes on";
-      return {
-        alignment: "step", common,
-        divergence: { a: ra === null ? null : side(a, ra.step, ra.kind, ra.vector ?? null, ra.regs.eip, ra.bytes), b: rb === null ? null : side(b, rb.step, rb.kind, rb.vector ?? null, rb.regs.eip, rb.bytes), what: which },
-        output: null, compared: { a: ca.step, b: cb.step },
-      };
+      if (ra !== null || rb !== null) parted = { a: ra && sideOf(a, ra), b: rb && sideOf(b, rb), what: ENDED[ra === null ? 0 : 1] };
+    } else if (ra.regs.eip !== rb.regs.eip) {
+      parted = { a: sideOf(a, ra), b: sideOf(b, rb), what: "control flow: the two executions are at different instructions" };
+    } else if (ra.kind !== rb.kind || ra.vector !== rb.vector) {
+      parted = { a: sideOf(a, ra), b: sideOf(b, rb), what: "an event: an interrupt or exception on one side only (or a different one)" };
     }
-    const differing = COMPARED.filter((r) => ra.regs[r] !== rb.regs[r]);
-    const eipDiffers = ra.regs.eip !== rb.regs.eip;
-    if (eipDiffers || differing.length > 0 || ra.kind !== rb.kind || ra.vector !== rb.vector) {
-      const regsOf = (rec: typeof ra) => differing.map((r) => ({ name: r, value: rec.regs[r] >>> 0 }));
-      const what = eipDiffers ? "control flow: the two executions are at different instructions"
-        : ra.kind !== rb.kind || ra.vector !== rb.vector ? "an event: an interrupt or exception on one side only (or a different one)"
-          : `data: ${differing.map((r) => r.toUpperCase()).join(", ")} differ${differing.length === 1 ? "s" : ""} before the same instruction`;
-      return {
-        alignment: "step",
-        common: last === null ? null : { a: side(a, last.ra.step, last.ra.kind, last.ra.vector ?? null, last.ra.regs.eip, last.ra.bytes), b: side(b, last.rb.step, last.rb.kind, last.rb.vector ?? null, last.rb.regs.eip, last.rb.bytes) },
-        divergence: { a: side(a, ra.step, ra.kind, ra.vector ?? null, ra.regs.eip, ra.bytes, regsOf(ra)), b: side(b, rb.step, rb.kind, rb.vector ?? null, rb.regs.eip, rb.bytes, regsOf(rb)), what },
-        output: null, compared: { a: ra.step, b: rb.step },
-      };
+    if (ra === null || rb === null || parted !== null) {
+      if (data !== null) return { ...data, flow: parted, output: null, input: null };
+      const compared = parted === null ? { a: a.trace.steps, b: b.trace.steps } : { a: ra?.step ?? ca.step, b: rb?.step ?? cb.step };
+      return { alignment: "step", ...context.described(), divergence: parted && { ...parted, store: null, source: null }, flow: null, output: null, input: null, compared };
     }
-    last = { ra, rb };
+    if (data === null) {
+      const differing = COMPARED.filter((r) => ra.regs[r] !== rb.regs[r]);
+      const store = differing.length === 0 ? storeDifference(ra, rb) : null;
+      if (differing.length > 0 || store !== null) {
+        const regsOf = (rec: StepRecord) => differing.map((r) => ({ name: r, value: rec.regs[r] >>> 0 }));
+        data = {
+          alignment: "step",
+          ...context.described(),
+          divergence: {
+            a: sideOf(a, ra, regsOf(ra)), b: sideOf(b, rb, regsOf(rb)),
+            what: store !== null
+              ? "data: the same store writes another value"
+              : `data: ${differing.map((r) => r.toUpperCase()).join(", ")} differ${differing.length === 1 ? "s" : ""} before the same instruction`,
+            store,
+            // Registers that differ before this step come from what the step before read; a store
+            // that differs with equal registers, from what this step read.
+            source: store !== null ? dataSource(a.trace, b.trace, ra) : last === null ? null : dataSource(a.trace, b.trace, last),
+          },
+          compared: { a: ra.step, b: rb.step },
+        };
+      }
+    }
+    if (data === null) {
+      const x = ra, y = rb;
+      context.push(() => ({ a: sideOf(a, x), b: sideOf(b, y) }));
+    }
+    last = ra;
   }
+}
+
+/** The first write of two records of the same instruction whose value (or address, or size) differs, or null. */
+function storeDifference(ra: StepRecord, rb: StepRecord): StoreDifference | null {
+  const wa = ra.writes ?? [], wb = rb.writes ?? [];
+  for (let i = 0; i < Math.min(wa.length, wb.length); i++) {
+    const x = wa[i], y = wb[i];
+    if (x.linear !== y.linear || x.size !== y.size || x.value !== y.value) return { address: x.linear, size: x.size, a: x.value, b: y.value };
+  }
+  return null;
+}
+
+/**
+ * What step `rec` (the same instruction with the same registers on both sides) read that differs
+ * between the traces: a port (an `in`), else a memory operand. Null when neither differs.
+ */
+function dataSource(ta: Trace, tb: Trace, rec: StepRecord): DataSource | null {
+  const step = rec.step;
+  const ins = (t: Trace) => t.portIo(null, step, step + 1).filter((p) => p.direction === "in");
+  const pa = ins(ta), pb = ins(tb);
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    if (pa[i].value !== pb[i].value) return { step, kind: "port", address: pa[i].port, size: pa[i].size, a: pa[i].value, b: pb[i].value };
+  }
+  if (rec.kind !== "instruction") return null;
+  const regs: Registers = rec.regs;
+  for (const m of dependenciesOf(rec.bytes, regs.eip).memory) {
+    if (!m.reads || m.size === 0 || m.size > 4) continue;
+    // The registers agree before this step, so the operand's address is the same on both sides.
+    const address = effectiveAddress(m, (i) => regs[GPR_NAMES[i]]);
+    const va = ta.stateAt(step).readLinear(address, m.size);
+    const vb = tb.stateAt(step).readLinear(address, m.size);
+    if (va === null || vb === null || va.every((x, i) => x === vb[i])) continue;
+    const le = (v: Uint8Array) => v.reduceRight((acc, x) => acc * 256 + x, 0);
+    return { step, kind: "memory", address, size: m.size, a: le(va), b: le(vb) };
+  }
+  return null;
 }
 
 /**
@@ -170,19 +295,18 @@ function* visits(ctx: QueryContext): Generator<Visit> {
   }
 }
 
-function bySource(a: QueryContext, b: QueryContext): DiffAnswer {
+function bySource(a: QueryContext, b: QueryContext, context: ContextRing): DiffAnswer {
   const va = visits(a), vb = visits(b);
-  let last: { x: Visit; y: Visit } | null = null;
-  const common = () => (last === null ? null : { a: side(a, last.x.step, last.x.kind, last.x.vector, last.x.eip, last.x.bytes), b: side(b, last.y.step, last.y.kind, last.y.vector, last.y.eip, last.y.bytes) });
+  const common = () => context.described();
   for (;;) {
     const x = va.next(), y = vb.next();
     if (x.done === true || y.done === true) {
-      if (x.done === true && y.done === true) return { alignment: "source", common: common(), divergence: null, output: null, compared: { a: a.trace.steps, b: b.trace.steps } };
+      if (x.done === true && y.done === true) return { alignment: "source", ...common(), divergence: null, flow: null, output: null, input: null, compared: { a: a.trace.steps, b: b.trace.steps } };
       const xa = x.done === true ? null : x.value, yb = y.done === true ? null : y.value;
       return {
-        alignment: "source", common: common(),
-        divergence: { a: xa && side(a, xa.step, xa.kind, xa.vector, xa.eip, xa.bytes), b: yb && side(b, yb.step, yb.kind, yb.vector, yb.eip, yb.bytes), what: xa === null ? "the first recording ends here; the second goes on" : "the second recording ends here; the first goes on" },
-        output: null, compared: { a: xa?.step ?? a.trace.steps, b: yb?.step ?? b.trace.steps },
+        alignment: "source", ...common(),
+        divergence: { a: xa && side(a, xa.step, xa.kind, xa.vector, xa.eip, xa.bytes), b: yb && side(b, yb.step, yb.kind, yb.vector, yb.eip, yb.bytes), what: ENDED[xa === null ? 0 : 1], store: null, source: null },
+        flow: null, output: null, input: null, compared: { a: xa?.step ?? a.trace.steps, b: yb?.step ?? b.trace.steps },
       };
     }
     if (x.value.key !== y.value.key) {
@@ -190,12 +314,13 @@ function bySource(a: QueryContext, b: QueryContext): DiffAnswer {
       const sameFunction = !events && x.value.key.split("|")[0] === y.value.key.split("|")[0];
       const what = events ? "an event: an interrupt or exception on one side only (or a different one) at this point" : sameFunction ? "control flow: the same function runs different source lines" : "control flow: the executions go on in different functions";
       return {
-        alignment: "source", common: common(),
-        divergence: { a: side(a, x.value.step, x.value.kind, x.value.vector, x.value.eip, x.value.bytes), b: side(b, y.value.step, y.value.kind, y.value.vector, y.value.eip, y.value.bytes), what },
-        output: null, compared: { a: x.value.step, b: y.value.step },
+        alignment: "source", ...common(),
+        divergence: { a: side(a, x.value.step, x.value.kind, x.value.vector, x.value.eip, x.value.bytes), b: side(b, y.value.step, y.value.kind, y.value.vector, y.value.eip, y.value.bytes), what, store: null, source: null },
+        flow: null, output: null, input: null, compared: { a: x.value.step, b: y.value.step },
       };
     }
-    last = { x: x.value, y: y.value };
+    const p = x.value, q = y.value;
+    context.push(() => ({ a: side(a, p.step, p.kind, p.vector, p.eip, p.bytes), b: side(b, q.step, q.kind, q.vector, q.eip, q.bytes) }));
   }
 }
 
@@ -207,4 +332,15 @@ function outputDiff(a: Trace, b: Trace): DiffAnswer["output"] {
   }
   if (oa.length === ob.length) return null;
   return { offset: n, a: n < oa.length ? { step: oa[n].step, byte: oa[n].byte } : null, b: n < ob.length ? { step: ob[n].step, byte: ob[n].byte } : null };
+}
+
+function inputDiff(a: Trace, b: Trace): DiffAnswer["input"] {
+  const ia = a.inputs(), ib = b.inputs();
+  const of = (i: (typeof ia)[number] | undefined): DiffInput | null => (i === undefined ? null : { step: i.step, device: i.deviceName, data: Array.from(i.data) });
+  const n = Math.min(ia.length, ib.length);
+  for (let i = 0; i < n; i++) {
+    const x = ia[i], y = ib[i];
+    if (x.step !== y.step || x.device !== y.device || x.data.length !== y.data.length || x.data.some((v, k) => v !== y.data[k])) return { index: i, a: of(x), b: of(y) };
+  }
+  return ia.length === ib.length ? null : { index: n, a: of(ia[n]), b: of(ib[n]) };
 }

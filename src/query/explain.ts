@@ -71,7 +71,10 @@ export class ExplainError extends Error {
 }
 
 export interface ExplainOptions {
-  /** The step to explain: a fault's step, or any step (a halt or breakpoint in a panic routine). */
+  /**
+   * The step to explain: a fault's step, or any step (a halt or breakpoint in a panic routine). The
+   * trace's end (the state after its last step) stands for the last step.
+   */
   at?: number;
   /** Most links after the input (default 12). */
   depth?: number;
@@ -85,10 +88,12 @@ const OVERRUN_LOOKBACK = 1_000_000;
 
 export function explain(ctx: QueryContext, options: ExplainOptions = {}): Explanation {
   const trace = ctx.trace;
-  const crash = findCrash(trace, options.at);
+  // No step runs at the end; how the run got there is its last step's story.
+  const at = options.at === trace.steps && trace.steps > trace.startStep ? trace.steps - 1 : options.at;
+  const crash = findCrash(trace, at);
   if (crash === null) {
-    if (options.at === undefined) throw new ExplainError("the trace has no fault to explain; give --at STEP to explain a step (a halt or breakpoint in a panic routine)");
-    return explainStep(ctx, options.at);
+    if (at === undefined) throw new ExplainError("the trace has no fault to explain; give --at STEP to explain a step (a halt or breakpoint in a panic routine)");
+    return explainStep(ctx, at);
   }
   const rec = trace.describeStep(crash.step);
   const code = ctx.describeCode(crash.eip, rec?.bytes);
@@ -141,6 +146,14 @@ class Trail {
     return this.links.length - 1;
   }
 
+  /** True (with a "limit" link ending the trail) when `depth` links follow the input already. */
+  private overDepth(step: number): boolean {
+    if (this.links.length <= this.depth) return false;
+    this.push({ kind: "limit", step, text: "depth limit reached (raise it with --depth)", code: null });
+    this.ended = "the trail is longer than --depth";
+    return true;
+  }
+
   conclusion(): string {
     if (this.root >= 0) {
       const r = this.links[this.root];
@@ -159,11 +172,7 @@ class Trail {
       return;
     }
     while (subject !== null) {
-      if (this.links.length > this.depth) {
-        this.push({ kind: "limit", step: subject.step, text: "depth limit reached (raise it with --depth)", code: null });
-        this.ended = "the trail is longer than --depth";
-        return;
-      }
+      if (this.overDepth(subject.step)) return;
       subject = subject.kind === "memory" ? this.memory(subject, role, frame) : this.register(subject);
       role = null;
       frame = null;
@@ -240,6 +249,8 @@ class Trail {
     for (const l of chain) {
       if (root >= 0 && after >= extra - 1) break;
       if (l.kind === "limit") break;
+      // Past --depth: before the root the trail ends there; after it, the context is cut short.
+      if (root >= 0 ? this.links.length > this.depth : this.overDepth(l.step)) break;
       const i = this.push({ kind: "address", step: l.step, text: l.text, code: l.code });
       if (root >= 0) after++;
       else if (l.kind === "change" || l.kind === "stack-walk") root = i;

@@ -18,7 +18,7 @@ export interface RegisterChangeAt {
   record: StepRecord;
 }
 
-const FIRST_WINDOW = 512;
+const FIRST_WINDOW = 64;
 
 export class StepWindow {
   /** First step covered. */

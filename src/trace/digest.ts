@@ -39,8 +39,12 @@ export const DIGEST_TABLES: Readonly<Record<string, { columns: readonly string[]
  */
 export const LATER_TABLES: ReadonlySet<string> = new Set(["input", "disk", "disk_chunk", "disk_sector"]);
 
-/** The tables that grow with the length of the run (the rest stay small). */
-export const LARGE_TABLES: ReadonlySet<string> = new Set(["page", "write_index", "disk_chunk", "disk_sector"]);
+/**
+ * The tables that grow with the length of the run in steps (a keyframe every interval, its pages,
+ * the index of every chunk); the rest grow only with what the guest did that is rare (events, output,
+ * input) or not at all. Checking them on every open would make opening a long trace slow.
+ */
+export const LARGE_TABLES: ReadonlySet<string> = new Set(["keyframe", "page", "write_index", "disk_chunk", "disk_sector"]);
 
 export interface TableDigest {
   name: string;

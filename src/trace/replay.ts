@@ -6,6 +6,10 @@
  *
  * An observer is always attached: it notes which pages re-execution dirtied (so the next restore
  * knows what to rewrite) and forwards writes and events to whichever query is listening.
+ *
+ * While it re-executes, the replay keeps checkpoints in memory (checkpoints.ts), and a seek restores
+ * the nearest keyframe or checkpoint: going back a few steps re-executes a few thousand steps at
+ * most, not a keyframe interval.
  */
 import { Machine, type MachineState } from "../machine/machine.js";
 import type { CpuObserver, StepKind, WriteCause } from "../cpu/observer.js";
@@ -15,6 +19,7 @@ import type { TraceStore } from "./store.js";
 import { decodePage } from "./page-codec.js";
 import { DiskImage } from "../machine/disk-image.js";
 import { RecordedInputs } from "./recorded-inputs.js";
+import { CHECKPOINT_REPLAY_MS, CHECKPOINT_STEPS, CheckpointSet, type Checkpoint } from "./checkpoints.js";
 
 /** Receives the writes made while it is attached (memory still holds the old value). */
 export interface WriteListener {
@@ -33,19 +38,27 @@ class ReplayObserver implements CpuObserver {
   writes: WriteListener | null = null;
   events: EventListener | null = null;
   ports: PortListener | null = null;
-  readonly dirty: Uint8Array;
+  /**
+   * Per page: 0 while it holds the contents of the keyframe RAM was restored from, else the epoch in
+   * which it last changed (by re-execution, or by restoring a checkpoint's copy). Each checkpoint
+   * begins a new epoch, so the pages written since the previous one are those of the current epoch.
+   */
+  readonly marks: Uint32Array;
+  /** The pages whose mark is not 0. */
   dirtyList: number[] = [];
+  epoch = 1;
 
   constructor(private readonly machine: Machine, pages: number) {
-    this.dirty = new Uint8Array(pages);
+    this.marks = new Uint32Array(pages);
   }
 
   onMemoryWrite(linear: number, physical: number, size: 1 | 2 | 4, value: number, cause: WriteCause): void {
     const page = (physical >>> 0) >>> PAGE_SHIFT;
-    if (page >= this.dirty.length) return;
-    if (this.dirty[page] === 0) {
-      this.dirty[page] = 1;
-      this.dirtyList.push(page);
+    if (page >= this.marks.length) return;
+    const mark = this.marks[page];
+    if (mark !== this.epoch) {
+      if (mark === 0) this.dirtyList.push(page);
+      this.marks[page] = this.epoch;
     }
     if (this.writes !== null) this.writes.onWrite(this.machine.cpu.steps, linear, physical >>> 0, size, value, cause);
   }
@@ -72,11 +85,32 @@ const STATE_CACHE = 64;
 /** Decoded pages kept for re-use (16 MiB): a restore after re-execution rewrites the same versions. */
 const PAGE_CACHE = 4096;
 
+/** How a replay got where it has been: for tests and benchmarks. */
+export interface ReplayStats {
+  /** Keyframes restored from the trace. */
+  keyframeRestores: number;
+  /** Checkpoints restored. */
+  checkpointRestores: number;
+  /** Checkpoints held now. */
+  checkpoints: number;
+}
+
 export class Replayer {
   readonly machine: Machine;
+  private keyframeRestores = 0;
+  private checkpointRestores = 0;
   private readonly observer: ReplayObserver;
   /** Step of the keyframe whose RAM image the machine holds (apart from pages it dirtied since), or -1. */
   private ramKeyframe = -1;
+  /** Checkpoints taken while re-executing (see checkpoints.ts). */
+  private readonly checkpoints = new CheckpointSet();
+  /**
+   * The checkpoint restored or taken last since the last keyframe restore: pages not written since
+   * hold its copies, which the next checkpoint shares.
+   */
+  private lineage: Checkpoint | null = null;
+  /** Milliseconds of compiled re-execution since the last keyframe or checkpoint restored or taken. */
+  private replayMs = 0;
   private readonly states = new Map<number, string>();
   /** Decoded page versions ("page:keyframe"), least recently used first. */
   private readonly pages = new Map<string, Uint8Array>();
@@ -114,6 +148,10 @@ export class Replayer {
     return this.ramKeyframe >= 0;
   }
 
+  stats(): ReplayStats {
+    return { keyframeRestores: this.keyframeRestores, checkpointRestores: this.checkpointRestores, checkpoints: this.checkpoints.size };
+  }
+
   /** Puts the machine exactly at `step` (after `step` steps have retired). */
   seek(step: number): void {
     const limit = this.store.steps;
@@ -121,10 +159,18 @@ export class Replayer {
       throw new TraceError(`${this.store.path}: step ${step} is out of range (the trace covers steps ${this.store.startStep} to ${limit})`);
     }
     const kf = this.store.keyframeAtOrBefore(step);
+    const cp = this.checkpoints.atOrBefore(step);
+    const from = cp !== null && cp.step > kf ? cp.step : kf;
     const cur = this.machine.cpu.steps;
-    // Running on is cheaper than a restore when the target is ahead and not beyond the next keyframe's reach.
-    const runOn = this.positioned && cur <= step && (cur >= kf || step - cur <= this.store.keyframeSteps);
-    if (!runOn) this.restore(kf);
+    // Running on is cheaper than a restore when the target is ahead and the machine is past the
+    // nearest restore point, or near enough (a keyframe's restore reads and decodes pages; a
+    // checkpoint's only copies them).
+    const reach = from === kf ? this.store.keyframeSteps : CHECKPOINT_STEPS;
+    const runOn = this.positioned && cur <= step && (cur >= from || step - cur <= reach);
+    if (!runOn) {
+      if (from === kf) this.restore(kf);
+      else this.restoreCheckpoint(cp!);
+    }
     this.advance(step);
   }
 
@@ -134,9 +180,7 @@ export class Replayer {
     const cpu = m.cpu;
     // Fast (compiled) run to just short of the target: a fault's abort and delivery are taken
     // together there, which may overshoot a limit by one step; single steps take the rest.
-    if (target - cpu.steps > 2) {
-      m.run({ maxSteps: target - 2 });
-    }
+    if (target - cpu.steps > 2) this.runTo(target - 2);
     while (cpu.steps < target) {
       const before = cpu.steps;
       m.step();
@@ -155,13 +199,37 @@ export class Replayer {
     this.observer.events = events;
     this.observer.ports = ports;
     try {
-      const m = this.machine;
-      if (end > m.cpu.steps) m.run({ maxSteps: end });
+      if (end > this.machine.cpu.steps) this.runTo(end);
     } finally {
       this.observer.writes = null;
       this.observer.events = null;
       this.observer.ports = null;
     }
+  }
+
+  /**
+   * Runs (compiled) to `limit`, in runs that end at multiples of CHECKPOINT_STEPS, taking a checkpoint
+   * at such a boundary once re-execution since the last restore point has taken CHECKPOINT_REPLAY_MS
+   * (see checkpoints.ts). Like the recorder's keyframes, each is taken where a run ends at its limit.
+   */
+  private runTo(limit: number): void {
+    const m = this.machine;
+    const cpu = m.cpu;
+    while (cpu.steps < limit) {
+      const next = (Math.floor(cpu.steps / CHECKPOINT_STEPS) + 1) * CHECKPOINT_STEPS;
+      const t0 = performance.now();
+      const r = m.run({ maxSteps: Math.min(limit, next) });
+      this.replayMs += performance.now() - t0;
+      if (r.reason !== "max-steps" || cpu.steps >= limit) return;
+      if (this.replayMs >= CHECKPOINT_REPLAY_MS && !this.checkpoints.has(cpu.steps) && this.store.keyframeAtOrBefore(cpu.steps) !== cpu.steps) {
+        this.checkpoints.add(this.takeCheckpoint());
+      }
+    }
+  }
+
+  /** The latest step at or before `step` a seek can restore without re-executing: a keyframe or a checkpoint. */
+  restorePointAtOrBefore(step: number): number {
+    return Math.max(this.store.keyframeAtOrBefore(step), this.checkpoints.atOrBefore(step)?.step ?? -1);
   }
 
   /** Executes one step with listeners attached; returns the machine's StepKind. */
@@ -178,21 +246,8 @@ export class Replayer {
 
   /** Loads keyframe `kf`: RAM first (only pages that may differ), then CPU and device state. */
   private restore(kf: number): void {
-    const mem = this.machine.mem.u8;
-    const pages = new Set<number>(this.observer.dirtyList);
-    for (const p of this.observer.dirtyList) this.observer.dirty[p] = 0;
-    this.observer.dirtyList = [];
-    const lo = Math.min(this.ramKeyframe, kf), hi = Math.max(this.ramKeyframe, kf);
-    for (const p of this.store.pagesChangedBetween(lo, hi)) pages.add(p);
-    const pageCount = mem.length / PAGE_BYTES;
-    for (const p of pages) {
-      // A page number is read from the file: one outside RAM is damage, not an address to write.
-      if (!Number.isInteger(p) || p < 0 || p >= pageCount) throw new TraceError(`${this.store.path}: corrupt trace (a stored page number, ${p}, is outside the guest's RAM)`);
-      const base = p * PAGE_BYTES;
-      const bytes = this.pageContents(p, this.store.pageVersion(p, kf));
-      if (bytes === null) mem.fill(0, base, base + PAGE_BYTES);
-      else mem.set(bytes, base);
-    }
+    this.keyframeRestores++;
+    this.rewriteRam(kf, null);
     for (const d of this.store.disks) {
       try {
         this.machine.disks[d.drive]!.restoreOverlay(this.store.diskOverlayAt(d.drive, kf));
@@ -211,7 +266,89 @@ export class Replayer {
     }
     // Every re-execution starts here, so this is where the inputs are lined up with the machine.
     this.inputs?.seek(kf);
+    this.lineage = null;
+    this.replayMs = 0;
+  }
+
+  /** Puts the machine back at checkpoint `cp` (taken by this replay, so it restores as it was saved). */
+  private restoreCheckpoint(cp: Checkpoint): void {
+    this.checkpointRestores++;
+    this.rewriteRam(cp.keyframe, cp.pages);
+    if (cp.disks !== null) for (const d of this.store.disks) this.machine.disks[d.drive]!.restoreOverlay(cp.disks[d.drive]);
+    this.machine.loadState(JSON.parse(cp.state) as MachineState);
+    this.inputs?.seek(cp.step);
+    this.lineage = cp;
+    this.replayMs = 0;
+  }
+
+  /**
+   * Makes RAM keyframe `kf`'s image with `overlay`'s pages on top. Only pages that may differ are
+   * rewritten: those re-execution dirtied, those of the overlay, and those stored between the
+   * keyframe RAM holds and `kf`.
+   */
+  private rewriteRam(kf: number, overlay: ReadonlyMap<number, Uint8Array> | null): void {
+    const mem = this.machine.mem.u8;
+    const obs = this.observer;
+    const pages = new Set<number>(obs.dirtyList);
+    for (const p of obs.dirtyList) obs.marks[p] = 0;
+    obs.dirtyList = [];
+    obs.epoch++;
+    // With no keyframe's image in RAM yet (-1), every page stored up to `kf`.
+    const lo = Math.min(this.ramKeyframe, kf), hi = Math.max(this.ramKeyframe, kf);
+    for (const p of this.store.pagesChangedBetween(lo, hi)) pages.add(p);
+    if (overlay !== null) for (const p of overlay.keys()) pages.add(p);
+    const pageCount = mem.length / PAGE_BYTES;
+    for (const p of pages) {
+      // A page number is read from the file: one outside RAM is damage, not an address to write.
+      if (!Number.isInteger(p) || p < 0 || p >= pageCount) throw new TraceError(`${this.store.path}: corrupt trace (a stored page number, ${p}, is outside the guest's RAM)`);
+      const base = p * PAGE_BYTES;
+      const copy = overlay?.get(p);
+      if (copy !== undefined) {
+        mem.set(copy, base);
+        // Differs from the keyframe's image, unchanged since the checkpoint (its copy can be shared).
+        obs.marks[p] = obs.epoch - 1;
+        obs.dirtyList.push(p);
+        continue;
+      }
+      const bytes = this.pageContents(p, this.store.pageVersion(p, kf));
+      if (bytes === null) mem.fill(0, base, base + PAGE_BYTES);
+      else mem.set(bytes, base);
+    }
     this.ramKeyframe = kf;
+  }
+
+  /** The machine as it is now, as a checkpoint; pages unchanged since the previous one share its copies. */
+  private takeCheckpoint(): Checkpoint {
+    const obs = this.observer;
+    const mem = this.machine.mem.u8;
+    const prev = this.lineage;
+    const pages = new Map<number, Uint8Array>();
+    let ownBytes = 0;
+    for (const p of obs.dirtyList) {
+      const shared = obs.marks[p] !== obs.epoch ? prev?.pages.get(p) : undefined;
+      if (shared !== undefined) {
+        pages.set(p, shared);
+      } else {
+        pages.set(p, mem.slice(p * PAGE_BYTES, (p + 1) * PAGE_BYTES));
+        ownBytes += PAGE_BYTES;
+      }
+    }
+    let disks: Map<number, Uint8Array>[] | null = null;
+    if (this.store.disks.length > 0) {
+      disks = [];
+      for (const d of this.store.disks) {
+        const disk = this.machine.disks[d.drive]!;
+        const sectors = new Map<number, Uint8Array>();
+        for (const s of disk.overlaySectors()) sectors.set(s, disk.overlaySector(s)!.slice());
+        disks[d.drive] = sectors;
+        ownBytes += sectors.size * 512;
+      }
+    }
+    const cp: Checkpoint = { step: this.machine.cpu.steps, keyframe: this.ramKeyframe, state: JSON.stringify(this.machine.saveState()), pages, disks, ownBytes };
+    obs.epoch++;
+    this.lineage = cp;
+    this.replayMs = 0;
+    return cp;
   }
 
   /** Decoded contents of `page` as stored at keyframe `version` (null: zeros), through a small cache. */

@@ -16,7 +16,7 @@ import { StepKind } from "../cpu/observer.js";
 import { CS, SS } from "../cpu/constants.js";
 import { INPUT_DEVICE_NAMES } from "../machine/input-feed.js";
 import { TraceStore, type StoredOutput } from "./store.js";
-import { Replayer, type EventListener, type PortListener, type WriteListener } from "./replay.js";
+import { Replayer, type EventListener, type PortListener, type ReplayStats, type WriteListener } from "./replay.js";
 import { TraceError } from "./errors.js";
 import { liveRecorder, RECORDER_META } from "./liveness.js";
 import type { RecordedModule } from "./recorder.js";
@@ -105,6 +105,17 @@ export interface StepRecord {
   errorCode?: number | null;
   /** The x87/MMX/SSE registers before the step, when the cursor was asked for them. */
   fpu?: FpuStateData;
+  /** The memory writes the step made, in order, when the cursor was asked for them. */
+  writes?: StepWrite[];
+}
+
+/** A write a step made: where (linear and physical), how many bytes and the value written. */
+export interface StepWrite {
+  linear: number;
+  physical: number;
+  size: 1 | 2 | 4;
+  value: number;
+  cause: WriteCauseName;
 }
 
 /** The machine at one step. Memory readers are valid until the next query on the same Trace. */
@@ -294,6 +305,11 @@ export class Trace {
     return { name: img.name, sha256: img.sha256, data: new Uint8Array(img.data) };
   }
 
+  /** Restores and checkpoints of this trace's replay so far (tests and benchmarks). */
+  replayStats(): ReplayStats {
+    return this.replayer?.stats() ?? { keyframeRestores: 0, checkpointRestores: 0, checkpoints: 0 };
+  }
+
   // ---- States -------------------------------------------------------------------------------------
 
   private seek(step: number): void {
@@ -443,12 +459,34 @@ export class Trace {
         if (c > best) best = c;
       }
       if (best < 0) return null;
-      const listener = this.collector(ranges, this.store.startStep, before, false);
-      this.replayChunks(best, best, this.store.startStep, before, listener);
-      if (listener.found.length > 0) return listener.found[0];
+      const found = this.lastWriteInChunk(ranges, best, before);
+      if (found !== null) return found;
       // Same lines, other bytes (or only at steps >= before): look further back.
       bound = best - 1;
     }
+  }
+
+  /**
+   * The last write to `ranges` in chunk `chunk` by a step before `before`, or null. The write is
+   * usually recent: the steps from the last keyframe or checkpoint before `before` are re-executed
+   * first (restoring it costs no re-execution); only when the write is not there, the rest of the
+   * chunk, in one run.
+   */
+  private lastWriteInChunk(ranges: PhysRange[], chunk: number, before: number): MemoryWrite | null {
+    const C = this.store.chunkSteps;
+    const first = Math.max(chunk * C, this.store.startStep);
+    let end = Math.min(before, (chunk + 1) * C, this.store.steps);
+    if (end <= first) return null;
+    const near = this.replay.restorePointAtOrBefore(end - 1);
+    const windows = near > first ? [near, first] : [first];
+    for (const start of windows) {
+      const listener = this.collector(ranges, start, end, false);
+      this.seek(start);
+      this.replay.runWith(end, listener);
+      if (listener.found.length > 0) return listener.found[0];
+      end = start;
+    }
+    return null;
   }
 
   /** The latest chunk <= bound in which `line` was written in a dword of `mask`, or -1. */
@@ -749,14 +787,14 @@ export class Trace {
 
   // ---- Stepping -------------------------------------------------------------------------------------
 
-  /** Steps one at a time from `from` (for `ttd log` and the TUI). */
-  cursor(from = this.store.startStep, options: { fpu?: boolean } = {}): TraceCursor {
+  /** Steps one at a time from `from` (for `ttd log`, the TUI, diff); `writes` adds each step's memory writes. */
+  cursor(from = this.store.startStep, options: { fpu?: boolean; writes?: boolean } = {}): TraceCursor {
     this.checkStep(from);
-    return new TraceCursor(this, from, options.fpu === true);
+    return new TraceCursor(this, from, options.fpu === true, options.writes === true);
   }
 
   /** @internal Executes step `step` (positioning first if needed) and describes it. */
-  describeStep(step: number, withFpu = false): StepRecord | null {
+  describeStep(step: number, withFpu = false, withWrites = false): StepRecord | null {
     if (step >= this.store.steps) return null;
     if (!this.replay.positioned || this.replay.step !== step) this.seek(step);
     else this.generation++;
@@ -776,7 +814,17 @@ export class Trace {
         errorCode = err < 0 ? null : err;
       },
     };
-    const kind = this.replay.stepWith(null, events);
+    let writes: StepWrite[] | undefined;
+    let listener: WriteListener | null = null;
+    if (withWrites) {
+      const list: StepWrite[] = (writes = []);
+      listener = {
+        onWrite(_s, linear, physical, size, value, cause) {
+          list.push({ linear: linear >>> 0, physical, size, value: size === 4 ? value >>> 0 : value & (size === 2 ? 0xffff : 0xff), cause: CAUSE_NAMES[cause] ?? "instruction" });
+        },
+      };
+    }
+    const kind = this.replay.stepWith(listener, events);
     if (cpu.steps === step) return null;
     let name: StepKindName;
     switch (kind) {
@@ -787,6 +835,7 @@ export class Trace {
     }
     const rec: StepRecord = { step, kind: name, regs, bytes };
     if (fpu !== undefined) rec.fpu = fpu;
+    if (writes !== undefined) rec.writes = writes;
     if (eventKind >= 0) {
       rec.vector = vector;
       rec.errorCode = errorCode;
@@ -819,6 +868,7 @@ export class TraceCursor {
     private readonly trace: Trace,
     private nextStep: number,
     private readonly withFpu = false,
+    private readonly withWrites = false,
   ) {}
 
   /** The step the next call to next() describes. */
@@ -828,7 +878,7 @@ export class TraceCursor {
 
   /** Describes the next step and moves past it; null at the end of the trace. */
   next(): StepRecord | null {
-    const rec = this.trace.describeStep(this.nextStep, this.withFpu);
+    const rec = this.trace.describeStep(this.nextStep, this.withFpu, this.withWrites);
     if (rec !== null) this.nextStep++;
     return rec;
   }

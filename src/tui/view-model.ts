@@ -217,30 +217,90 @@ const BACK_WINDOW = 4096;
 /** The longest near call: a segment override, then FF /2 with a SIB byte and a 32-bit displacement. */
 const MAX_CALL_LENGTH = 8;
 
-export const HELP: readonly [string, string][] = [
-  ["n / p", "next step / previous step (reverse)"],
-  ["o / O", "step over a call / back over the call just returned from"],
-  ["l / L", "next / previous source line (is_stmt rows)"],
-  ["g", "go to a step number (or 'fault', 'start', 'end')"],
-  ["< > Home End", "go to the start / end of the trace"],
-  ["i / I", "next / previous interrupt or exception"],
-  ["b", "breakpoint on a function, file:line or address (again to remove)"],
-  ["W", "watch an expression or address (again to remove)"],
-  ["c / r", "continue / reverse-continue to a breakpoint or watched write"],
-  ["w", "why-write: who last wrote an expression or address (EXPR @ STEP to ask elsewhere)"],
-  ["Up / Down", "select a stack word; w then asks who wrote it"],
-  ["e", "explain: from the fault at this step (else the recording's crash, else this step) back to its root"],
-  ["j", "in a why-write answer: jump to the writing step; in an explanation: to the root"],
-  ["m / '", "set a bookmark here (named) / jump to the next bookmark"],
-  ["M", "list bookmarks; Enter jumps to the selected one"],
-  ["s", "show segment and control registers"],
-  ["v / f / t", "show the VGA text screen / the x87 and SSE registers / the output printed so far, at this step (again to hide)"],
-  ["?", "this help"],
-  ["Esc", "cancel a running search; close a prompt, list, answer or help; clear the stack selection"],
-  ["q", "quit"],
-];
+/**
+ * One line of the help and the keys it covers. In normal mode each key runs its action; a line with
+ * no actions documents keys another mode handles (a prompt, an answer). Key names are the typed
+ * character, or Home, End, Up, Down, Esc.
+ */
+interface KeyCommand {
+  keys: string;
+  help: string;
+  actions: Readonly<Record<string, (vm: DebuggerViewModel) => "quit" | void>>;
+}
 
 export class DebuggerViewModel {
+  /** Every command of the normal mode, with its help line: adding a command is adding an entry here. */
+  static readonly COMMANDS: readonly KeyCommand[] = [
+    { keys: "n / p", help: "next step / previous step (reverse)", actions: { n: (vm) => vm.next(), p: (vm) => vm.previous() } },
+    { keys: "o / O", help: "step over a call / back over the call just returned from", actions: { o: (vm) => vm.stepOver(), O: (vm) => vm.stepOverBack() } },
+    { keys: "l / L", help: "next / previous source line (is_stmt rows)", actions: { l: (vm) => vm.sourceLine(1), L: (vm) => vm.sourceLine(-1) } },
+    { keys: "g", help: "go to a step number (or 'fault', 'start', 'end')", actions: { g: (vm) => vm.openPrompt("goto") } },
+    {
+      keys: "< > Home End",
+      help: "go to the start / end of the trace",
+      actions: {
+        "<": (vm) => vm.goTo(vm.trace.startStep, "at the start"),
+        ">": (vm) => vm.goTo(vm.trace.steps, "at the end"),
+        Home: (vm) => vm.goTo(vm.trace.startStep, "at the start"),
+        End: (vm) => vm.goTo(vm.trace.steps, "at the end"),
+      },
+    },
+    { keys: "i / I", help: "next / previous interrupt or exception", actions: { i: (vm) => vm.nextEvent(1), I: (vm) => vm.nextEvent(-1) } },
+    { keys: "b", help: "breakpoint on a function, file:line or address (again to remove)", actions: { b: (vm) => vm.openPrompt("break") } },
+    { keys: "W", help: "watch an expression or address (again to remove)", actions: { W: (vm) => vm.openPrompt("watch") } },
+    { keys: "c / r", help: "continue / reverse-continue to a breakpoint or watched write", actions: { c: (vm) => vm.continueTo(1), r: (vm) => vm.continueTo(-1) } },
+    {
+      keys: "w",
+      help: "why-write: who last wrote an expression or address (EXPR @ STEP to ask elsewhere)",
+      actions: {
+        w: (vm) => {
+          // A selected stack word is asked about directly, by its address.
+          const word = vm.stackSelection !== null ? vm.view.stack[vm.stackSelection] : undefined;
+          if (word !== undefined) vm.whyWrite(hex(word.address));
+          else vm.openPrompt("why");
+        },
+      },
+    },
+    { keys: "Up / Down", help: "select a stack word; w then asks who wrote it", actions: { Up: (vm) => vm.selectStack(-1), Down: (vm) => vm.selectStack(1) } },
+    { keys: "e", help: "explain: from the fault at this step (else the recording's crash, else this step) back to its root", actions: { e: (vm) => vm.startJob("explain", vm.explainJob()) } },
+    { keys: "j", help: "in a why-write answer: jump to the writing step; in an explanation: to the root", actions: {} },
+    { keys: "m / '", help: "set a bookmark here (named) / jump to the next bookmark", actions: { m: (vm) => vm.openPrompt("bookmark"), "'": (vm) => vm.nextBookmark() } },
+    { keys: "M", help: "list bookmarks; Enter jumps to the selected one", actions: { M: (vm) => vm.listBookmarks() } },
+    {
+      keys: "s",
+      help: "show segment and control registers",
+      actions: {
+        s: (vm) => {
+          vm.showSystem = !vm.showSystem;
+          vm.invalidate();
+        },
+      },
+    },
+    {
+      keys: "v / f / t",
+      help: "show the VGA text screen / the x87 and SSE registers / the output printed so far, at this step (again to hide)",
+      // The Screen, FPU and Output panels share the body: opening one closes the other.
+      actions: { v: (vm) => vm.togglePanel("screen"), f: (vm) => vm.togglePanel("fpu"), t: (vm) => vm.togglePanel("output") },
+    },
+    { keys: "?", help: "this help", actions: { "?": (vm) => vm.setMode("help") } },
+    {
+      keys: "Esc",
+      help: "cancel a running search; close a prompt, list, answer or help; clear the stack selection",
+      actions: {
+        Esc: (vm) => {
+          vm.stackSelection = null;
+          vm.invalidate();
+        },
+      },
+    },
+    { keys: "q", help: "quit", actions: { q: () => "quit" } },
+  ];
+
+  /** Normal-mode actions by key name, from COMMANDS. */
+  private static readonly ACTIONS: ReadonlyMap<string, (vm: DebuggerViewModel) => "quit" | void> = new Map(
+    DebuggerViewModel.COMMANDS.flatMap((c) => Object.entries(c.actions)),
+  );
+
   readonly ctx: QueryContext;
   readonly trace: Trace;
   private step: number;
@@ -579,50 +639,9 @@ export class DebuggerViewModel {
       default:
         break;
     }
-    if (k.home) return void this.goTo(this.trace.startStep, "at the start");
-    if (k.end) return void this.goTo(this.trace.steps, "at the end");
-    if (k.upArrow || k.downArrow) return void this.selectStack(k.upArrow ? -1 : 1);
-    if (k.escape) {
-      this.stackSelection = null;
-      return void this.invalidate();
-    }
-    switch (input) {
-      case "q": return "quit";
-      case "n": this.next(); break;
-      case "p": this.previous(); break;
-      case "o": this.stepOver(); break;
-      case "O": this.stepOverBack(); break;
-      case "l": this.sourceLine(1); break;
-      case "L": this.sourceLine(-1); break;
-      case "<": this.goTo(this.trace.startStep, "at the start"); break;
-      case ">": this.goTo(this.trace.steps, "at the end"); break;
-      case "i": this.nextEvent(1); break;
-      case "I": this.nextEvent(-1); break;
-      case "c": this.continueTo(1); break;
-      case "r": this.continueTo(-1); break;
-      case "s": this.showSystem = !this.showSystem; this.invalidate(); break;
-      // The Screen, FPU and Output panels share the body: opening one closes the other.
-      case "v": this.togglePanel("screen"); break;
-      case "f": this.togglePanel("fpu"); break;
-      case "t": this.togglePanel("output"); break;
-      case "'": this.nextBookmark(); break;
-      case "M": this.listBookmarks(); break;
-      case "?": this.setMode("help"); break;
-      case "g": this.openPrompt("goto"); break;
-      case "w": {
-        // A selected stack word is asked about directly, by its address.
-        const word = this.stackSelection !== null ? this.view.stack[this.stackSelection] : undefined;
-        if (word !== undefined) this.whyWrite(hex(word.address));
-        else this.openPrompt("why");
-        break;
-      }
-      case "e": this.startJob("explain", this.explainJob()); break;
-      case "b": this.openPrompt("break"); break;
-      case "W": this.openPrompt("watch"); break;
-      case "m": this.openPrompt("bookmark"); break;
-      default: break;
-    }
-    return undefined;
+    const name = k.home ? "Home" : k.end ? "End" : k.upArrow ? "Up" : k.downArrow ? "Down" : k.escape ? "Esc" : input;
+    const action = DebuggerViewModel.ACTIONS.get(name);
+    return action === undefined ? undefined : (action(this) ?? undefined);
   }
 
   // ---- internals ------------------------------------------------------------------------------
@@ -1266,3 +1285,6 @@ function timeline(events: TraceEvent[], first: number, last: number, step: numbe
 export function fmt(n: number): string {
   return groupDigits(n);
 }
+
+/** The help lines, [keys, what they do], in the order the help shows them. */
+export const HELP: readonly [string, string][] = DebuggerViewModel.COMMANDS.map((c) => [c.keys, c.help]);

@@ -29,7 +29,7 @@ describe("exit statuses in --help", () => {
     [["gdbserver"], [/\b0 after Ctrl-C/, /\b2 for bad input/]],
     [["pack"], [/\b0 when packed/, /\b2 for bad input/]],
     [["explain"], [/\b0 when explained/, /\b2 for bad input/]],
-    [["diff"], [/\b0 when compared/, /\b2 for bad input/]],
+    [["diff"], [/\b0 when compared/, /\b2 for bad input/, /--context that is not a positive number/]],
     [["screen"], [/\b0 when printed/, /\b2 for bad input/]],
     [["find-output"], [/\b0 when found/, /\b3 when the text was never printed/, /\b2 for bad input/]],
   ])("ttd %s --help", (cmd, expected) => {

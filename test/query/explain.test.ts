@@ -2,7 +2,8 @@
  * `ttd explain`: from a crash, with no location named, to the root. The demo kernel's recording must
  * lead from the iret's #GP(0x200) to idle_thread's `push %ebp`; four crashing guests of our own
  * (fixtures/faults.c: a stack smash, a NULL pointer, a corrupted function pointer, a divide by zero)
- * must each end at the store or the instruction that caused it, named by function and source line.
+ * must each end at the store or the instruction that caused it, named by function and source line;
+ * and a segment load's #NP (test/trace/guests/bad-selector.S) at the store that put the selector there.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -12,6 +13,7 @@ import { explain, ExplainError, type Explanation } from "../../src/query/explain
 import type { Recording } from "../../src/bundle/open.js";
 import type { QueryContext } from "../../src/query/context.js";
 import { documentedFields, fixture, keysOf, lineOf, open, record, REPO, requireBuiltCli, tmpDir, ttd, ttdJson } from "./helpers.js";
+import { buildGuest, canBuildGuests } from "../trace/helpers.js";
 
 const FAULTS_C = fixture("faults.c");
 const opened: Recording[] = [];
@@ -100,6 +102,29 @@ describe("the demo kernel's crash", () => {
     expect(explain(ctx, { at: 61892 }).crash?.step).toBe(61891);
   });
 
+  test("--depth bounds the trail (a limit link, no root); --at fault is the default; --at end explains the last step", () => {
+    const short = explain(ctx, { depth: 2 });
+    expect(short.links).toHaveLength(4);
+    expect(short.links[3].kind).toBe("limit");
+    expect(short.root).toBe(-1);
+    expect(short.conclusion).toBe("the trail is longer than --depth");
+    expect(rootOf(explain(ctx, { depth: 3 })).code?.disasm).toBe("push %ebp");
+    const cut = ttd(["explain", "traces/idle-bug.ttdb", "--depth", "2"]);
+    expect(cut.status).toBe(0);
+    expect(cut.stdout).toContain("depth limit reached (raise it with --depth)");
+    expect(cut.stdout).not.toContain("<- root");
+    // --at fault: the same crash and root (only the reason it was chosen reads differently).
+    const rootLine = (out: string) => out.split("\n").find((l) => l.startsWith("Root:"));
+    expect(rootLine(ttd(["explain", "traces/idle-bug.ttdb", "--at", "fault"]).stdout)).toBe(rootLine(ttd(["explain", "traces/idle-bug.ttdb"]).stdout));
+    // The run ends in the kernel's exit path: the last step is an out to isa-debug-exit, in the
+    // function halt() called.
+    const end = ttd(["explain", "traces/idle-bug.ttdb", "--at", "end"]);
+    expect(end.status).toBe(0);
+    expect(end.stdout).toMatch(/^At: step 85,330: `out %eax, \$0xf4` in machine_exit/);
+    expect(end.stdout).toMatch(/Called from halt\+0x[0-9a-f]+ at src\/kernel\/fault\.c:\d+/);
+    expect(ttd(["explain", "traces/idle-bug.ttdb", "--depth", "0"]).status).toBe(2);
+  });
+
   test("a trace with no fault and no --at is an ExplainError", () => {
     const fixed = openTrace(path.join(REPO, "traces/idle-fixed.ttdb"));
     expect(() => explain(fixed)).toThrow(ExplainError);
@@ -168,6 +193,25 @@ describe("crashing guests of our own", () => {
     expect(e.input?.value).toBe(0);
     expect(e.links.some((l) => l.kind === "write" && l.text.includes("&item_count") && l.code?.line === lineOf(FAULTS_C, "item_count = count_items();"))).toBe(true);
     expect(rootOf(e).code?.function).toBe("count_items");
+  });
+});
+
+describe.skipIf(!canBuildGuests)("a segment load: #NP", () => {
+  test("the selector DS was loaded with came from memory a store loop ran into; that store is the root", () => {
+    // test/trace/guests/bad-selector.S: fill_slots stores 0x18 into three slots of two, over saved_ds.
+    const ctx = openTrace(record(buildGuest("bad-selector")));
+    expect(ctx.trace.info().end?.reason).toBe("triple-fault");
+    const e = explain(ctx);
+    expect(e.crash?.vector).toBe(11);
+    expect(e.crash?.errorCode).toBe(0x18);
+    expect(e.code.disasm).toBe("mov %ebx, %ds");
+    expect(e.input).toMatchObject({ role: "selector", value: 0x18 });
+    expect(e.links[0].text).toContain("loaded selector 0x18 from EBX");
+    expect(e.links.some((l) => l.text.includes("&saved_ds"))).toBe(true);
+    const r = rootOf(e);
+    expect(r.code?.symbol).toMatch(/^fill_slots\+/);
+    expect(r.code?.disasm).toBe("mov %ax, (%edi)");
+    expect(e.conclusion).toContain("ran past the end of slots");
   });
 });
 

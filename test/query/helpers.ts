@@ -59,10 +59,10 @@ export function ttdJson<T>(args: string[]): T {
   return JSON.parse(r.stdout) as T;
 }
 
-/** Records `elf` with `ttd record` into a fresh temporary file and returns the trace's path. */
-export function record(elf: string): string {
+/** Records `elf` with `ttd record` (and `args`, e.g. --input-file) into a fresh temporary file; returns the trace's path. */
+export function record(elf: string, args: string[] = []): string {
   const out = path.join(tmpDir(), `${path.basename(elf, ".elf")}.trace`);
-  const r = ttd(["record", elf, "-o", out]);
+  const r = ttd(["record", elf, "-o", out, ...args]);
   if (!fs.existsSync(out)) throw new Error(`ttd record ${elf} made no trace (exit ${r.status}): ${r.stderr}`);
   return out;
 }

@@ -326,3 +326,24 @@ describe("explain", () => {
     expect(vm.view.mode).toBe("help");
   });
 });
+
+describe("commands", () => {
+  test("each help line names exactly the keys its command acts on (one table for keys and help)", () => {
+    const named = (keys: string) => keys.split(/ \/ | /).filter((k) => k !== "");
+    const seen = new Set<string>();
+    for (const c of DebuggerViewModel.COMMANDS) {
+      const actions = Object.keys(c.actions);
+      for (const k of actions) {
+        expect(seen.has(k), `key ${k} bound twice`).toBe(false);
+        seen.add(k);
+      }
+      // A help-only line documents a key of another mode (j in an answer).
+      if (actions.length > 0) expect(actions.sort()).toEqual(named(c.keys).sort());
+    }
+    // A key with no command does nothing; q quits.
+    const vm = vmAt(100);
+    expect(vm.key("Z")).toBeUndefined();
+    expect(vm.view.step).toBe(100);
+    expect(vm.key("q")).toBe("quit");
+  });
+});

@@ -27,7 +27,9 @@
  *   them (or start once the guest has set them itself).
  *
  * The log is big (about 900 bytes per record, 3 GB for 3.6 million instructions), so QEMU writes it
- * into a named pipe that is parsed as a stream, and QEMU is killed once enough records are read.
+ * into a named pipe that is parsed as a stream, and QEMU is killed once enough records are read. The
+ * records are kept (recordQemuLog) or handed to a consumer as they come and dropped (streamQemuLog),
+ * which bounds memory for logs of any length.
  */
 import { spawn, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -580,6 +582,12 @@ export async function streamQemuLog(
   return { records: r.records, complete: r.rest.complete, droppedRepeats: r.rest.droppedRepeats, serial: r.serial, exitStatus: r.exitStatus };
 }
 
+/** A read of the log FIFO shorter than this is followed by a pause of PAUSE_MS. */
+const SHORT_READ = 16 * 1024;
+const PAUSE_MS = 0.25;
+/** Never notified: Atomics.wait on it is a sleep. */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
 /** Runs QEMU with the log in a FIFO; batches go to `consume` when given, the rest is returned. */
 async function runQemuLog(
   machineArgs: string[], entry: number, ranges: string, opts: RecordOptions, consume: ((batch: QemuTrace) => boolean) | null,
@@ -656,6 +664,11 @@ async function runQemuLog(
       for (;;) {
         const { bytesRead } = await file.read(buf, 0, buf.length, null);
         if (bytesRead === 0) break;
+        // A short read means QEMU writes slower than this reads: each read would then be a record or
+        // less, and the cost of a read (a thread hand-off and a wake-up, some microseconds) as much as
+        // QEMU's per record. A pause shorter than QEMU takes to fill the pipe (64 KiB, 0.5 ms at its
+        // fastest) lets records gather without ever stopping QEMU.
+        if (bytesRead < SHORT_READ) Atomics.wait(PAUSE, 0, 0, PAUSE_MS);
         const more = parser.push(buf.subarray(0, bytesRead));
         if (consume !== null && !consume(parser.take())) {
           enough = true;

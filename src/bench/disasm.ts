@@ -5,10 +5,36 @@
 import { disassemble } from "../disasm/disassembler.js";
 import { Elf32, PT_LOAD } from "../elf/elf32.js";
 
+/** What a lockstep report needs to show code: a symbol for an address and its disassembly. */
+export interface CodeView {
+  /** "name+0x12" for the nearest symbol at or below `addr`, or "" when there is none. */
+  symbolize(addr: number): string;
+  /** The instruction at `addr` in AT&T syntax, or a note when it cannot be read. */
+  disassemble(addr: number): string;
+}
+
+/**
+ * Code read from a machine's memory, for guests whose running code is not an ELF image's (a Linux
+ * bzImage's decompressor, which moves itself): valid for the code in memory when it is asked.
+ */
+export class MemoryCode implements CodeView {
+  constructor(private readonly ram: Uint8Array) {}
+
+  symbolize(): string {
+    return "";
+  }
+
+  disassemble(addr: number): string {
+    const a = addr >>> 0;
+    if (a >= this.ram.length) return "(not in RAM)";
+    return disassemble(this.ram.subarray(a, Math.min(this.ram.length, a + 15)), a).text;
+  }
+}
+
 const STT_FUNC = 2;
 const STT_NOTYPE = 0;
 
-export class ImageCode {
+export class ImageCode implements CodeView {
   private readonly elf: Elf32;
   /** Function and label symbols sorted by address. */
   private readonly syms: { name: string; value: number }[];

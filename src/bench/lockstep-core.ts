@@ -11,7 +11,8 @@
  * out to be one that has a record.
  */
 import { StepKind } from "../cpu/observer.js";
-import type { ImageCode } from "./disasm.js";
+import type { CodeView } from "./disasm.js";
+import type { CodeRanges } from "./code-ranges.js";
 import { REG_NAMES, type QemuTrace } from "./qemu-log.js";
 
 /** What the comparison needs from ttd's machine (Machine from src/machine satisfies it). */
@@ -43,6 +44,13 @@ export interface LockstepOptions {
    * a trace recorded with `fpu`): returns a description of the difference, or null.
    */
   check?: (record: number) => string | null;
+  /**
+   * The instructions QEMU logs (its -dfilter, under -singlestep): ttd's instructions elsewhere are
+   * executed without a record to compare. Default: every instruction has a record.
+   */
+  logged?: CodeRanges;
+  /** With `logged`: more instructions than this in a row without a record is a divergence (default 50 M). */
+  maxUnlogged?: number;
 }
 
 export interface RegisterDifference {
@@ -69,19 +77,32 @@ export type DivergenceKind =
 
 export interface Divergence {
   kind: DivergenceKind;
-  /** Index of the QEMU record: instructions executed since the kernel entry. */
+  /** Index of the QEMU record: records since the kernel entry (instructions, when every one is logged). */
   record: number;
   /** ttd's step counter before that instruction. */
   step: number;
   differences: RegisterDifference[];
   /** ttd's state before the instruction. */
   ttd: StateSnapshot;
+  /** QEMU's record there (null when the stream had no record left to compare). */
+  qemu: StateSnapshot | null;
+  /** The last record both agreed on. */
+  previous: (StateSnapshot & { record: number }) | null;
+  /** The records before this one, oldest first (up to RECENT_RECORDS), all agreed on. */
+  recent: { record: number; eip: number }[];
+  /**
+   * With `logged`: the instructions ttd executed since the previous record, which QEMU did not log
+   * (the latest UNLOGGED_PATH of them, oldest first, and how many there were).
+   */
+  unlogged?: { eips: number[]; count: number };
   message?: string;
 }
 
 export interface LockstepResult {
   /** Records that matched. */
   compared: number;
+  /** ttd's instructions executed up to the last record compared (the records' and those in between). */
+  instructions: number;
   /** Interrupt and exception deliveries ttd made (steps without a QEMU record). */
   events: number;
   /**
@@ -100,139 +121,257 @@ const LOADER_DEFINED_FLAGS = 0x0cd5;
 
 /** More consecutive deliveries than this without an instruction is reported as a stall. */
 const MAX_CONSECUTIVE_EVENTS = 64;
+/** Records kept for a divergence report. */
+const RECENT_RECORDS = 64;
+/** Unlogged instructions kept for a divergence report. */
+const UNLOGGED_PATH = 64;
+/** Default for LockstepOptions.maxUnlogged. */
+const DEFAULT_MAX_UNLOGGED = 50_000_000;
 
 function snapshot(m: LockstepMachine): StateSnapshot {
   return { eip: m.cpu.eip >>> 0, regs: Array.from(m.cpu.regs, (r) => r >>> 0), eflags: m.cpu.getEflags() >>> 0 };
 }
 
-function differences(s: StateSnapshot, t: QemuTrace, j: number, eflagsMask: number): RegisterDifference[] {
+function recordState(t: QemuTrace, k: number): StateSnapshot {
+  return { eip: t.eip[k] >>> 0, regs: Array.from(t.regs.subarray(k * 8, k * 8 + 8), (r) => r >>> 0), eflags: t.eflags[k] >>> 0 };
+}
+
+function differences(s: StateSnapshot, q: StateSnapshot, eflagsMask: number): RegisterDifference[] {
   const out: RegisterDifference[] = [];
-  if (s.eip !== t.eip[j]) out.push({ name: "eip", ttd: s.eip, qemu: t.eip[j] });
+  if (s.eip !== q.eip) out.push({ name: "eip", ttd: s.eip, qemu: q.eip });
   for (let r = 0; r < 8; r++) {
-    const q = t.regs[j * 8 + r] >>> 0;
-    if (s.regs[r] !== q) out.push({ name: REG_NAMES[r], ttd: s.regs[r], qemu: q });
+    if (s.regs[r] !== q.regs[r]) out.push({ name: REG_NAMES[r], ttd: s.regs[r], qemu: q.regs[r] });
   }
-  if (eflagsMask !== 0 && ((s.eflags ^ t.eflags[j]) & eflagsMask) !== 0) {
-    out.push({ name: "eflags", ttd: s.eflags, qemu: t.eflags[j] });
+  if (eflagsMask !== 0 && ((s.eflags ^ q.eflags) & eflagsMask) !== 0) {
+    out.push({ name: "eflags", ttd: s.eflags, qemu: q.eflags });
   }
   return out;
 }
 
 /**
- * Runs `m` against `trace` from the kernel entry. `m` must be freshly loaded (about to execute the
- * entry instruction). The registers the multiboot loader leaves undefined (EBX's info pointer, ESP,
- * leftovers in ECX/EDX/EDI) are set to QEMU's values first, so the comparison tests the CPU and not
- * the two loaders' choices; they are listed in the result. EFLAGS are compared under
- * `eflagsMask` from the entry on, so a machine without `setEflags` must start with QEMU's flags
- * in those bits.
+ * Sets the registers the loader leaves undefined to QEMU's values at the entry (the general
+ * registers, and the status flags and DF when the machine can set EFLAGS); returns what changed.
  */
-export function runLockstep(m: LockstepMachine, trace: QemuTrace, opts: LockstepOptions = {}): LockstepResult {
-  const limit = Math.min(opts.limit ?? trace.count, trace.count);
-  const eflagsMask = opts.eflagsMask ?? 0;
-  const progressInterval = opts.progressInterval ?? 100_000;
+export function adoptLoaderState(m: LockstepMachine, regs: ArrayLike<number>, eflags: number): RegisterDifference[] {
+  const adopted: RegisterDifference[] = [];
   const cpu = m.cpu;
-  const regs = cpu.regs;
-  const tEip = trace.eip;
-  const tRegs = trace.regs;
-  const tFlags = trace.eflags;
-  const result: LockstepResult = { compared: 0, events: 0, adopted: [], divergence: null };
-  if (limit === 0) return result;
-
-  if (cpu.eip >>> 0 !== tEip[0]) {
-    const s = snapshot(m);
-    result.divergence = { kind: "state", record: 0, step: cpu.steps, differences: differences(s, trace, 0, 0), ttd: s, message: "ttd does not start at the kernel entry" };
-    return result;
-  }
   for (let r = 0; r < 8; r++) {
-    if (regs[r] !== tRegs[r]) {
-      result.adopted.push({ name: REG_NAMES[r], ttd: regs[r] >>> 0, qemu: tRegs[r] >>> 0 });
-      regs[r] = tRegs[r];
+    if (cpu.regs[r] !== (regs[r] | 0)) {
+      adopted.push({ name: REG_NAMES[r], ttd: cpu.regs[r] >>> 0, qemu: regs[r] >>> 0 });
+      cpu.regs[r] = regs[r];
     }
   }
   const flags = cpu.getEflags() >>> 0;
-  if (cpu.setEflags && ((flags ^ tFlags[0]) & LOADER_DEFINED_FLAGS) !== 0) {
-    const adopted = ((flags & ~LOADER_DEFINED_FLAGS) | (tFlags[0] & LOADER_DEFINED_FLAGS)) >>> 0;
-    result.adopted.push({ name: "eflags", ttd: flags, qemu: tFlags[0] });
-    cpu.setEflags(adopted);
+  if (cpu.setEflags && ((flags ^ eflags) & LOADER_DEFINED_FLAGS) !== 0) {
+    adopted.push({ name: "eflags", ttd: flags, qemu: eflags >>> 0 });
+    cpu.setEflags(((flags & ~LOADER_DEFINED_FLAGS) | (eflags & LOADER_DEFINED_FLAGS)) >>> 0);
+  }
+  return adopted;
+}
+
+/**
+ * Runs `m` against QEMU's records from the kernel entry, fed in batches as they arrive (feed()), so a
+ * stream of any length is compared in bounded memory. `m` must be freshly loaded (about to execute
+ * the entry instruction). The registers the loader leaves undefined (EBX's info pointer, ESP,
+ * leftovers in ECX/EDX/EDI) are set to QEMU's values first, so the comparison tests the CPU and not
+ * the two loaders' choices; they are listed in the result. EFLAGS are compared under `eflagsMask`
+ * from the entry on, so a machine without `setEflags` must start with QEMU's flags in those bits.
+ */
+export class Lockstep {
+  readonly result: LockstepResult = { compared: 0, instructions: 0, events: 0, adopted: [], divergence: null };
+  private readonly cpu: LockstepMachine["cpu"];
+  private readonly limit: number;
+  private readonly eflagsMask: number;
+  private readonly progressInterval: number;
+  private readonly maxUnlogged: number;
+  private nextProgress: number;
+  private consecutiveEvents = 0;
+  private started = false;
+  private readonly firstStep: number;
+  /** EIPs of the last RECENT_RECORDS records (a ring indexed by record number). */
+  private readonly recentEip = new Uint32Array(RECENT_RECORDS);
+  /** The last agreed record's state: EIP, the 8 registers, EFLAGS. */
+  private readonly previous = new Int32Array(10);
+  /** ttd's unlogged instructions since the last record (a ring) and their number. */
+  private readonly path = new Uint32Array(UNLOGGED_PATH);
+  private pathCount = 0;
+
+  constructor(private readonly m: LockstepMachine, private readonly opts: LockstepOptions = {}) {
+    this.cpu = m.cpu;
+    this.limit = opts.limit ?? Infinity;
+    this.eflagsMask = opts.eflagsMask ?? 0;
+    this.progressInterval = opts.progressInterval ?? 100_000;
+    this.maxUnlogged = opts.maxUnlogged ?? DEFAULT_MAX_UNLOGGED;
+    this.nextProgress = this.progressInterval;
+    this.firstStep = m.cpu.steps;
   }
 
-  let j = 0;
-  let consecutiveEvents = 0;
-  let nextProgress = progressInterval;
-  while (j < limit) {
-    const base = j * 8;
-    let differs = cpu.eip >>> 0 !== tEip[j];
-    for (let r = 0; r < 8 && !differs; r++) differs = regs[r] !== tRegs[base + r];
-    if (!differs && eflagsMask !== 0) differs = ((cpu.getEflags() ^ tFlags[j]) & eflagsMask) !== 0;
-    const extra = !differs && opts.check !== undefined ? opts.check(j) : null;
-    if (extra !== null) {
-      const s = snapshot(m);
-      result.divergence = { kind: "state", record: j, step: cpu.steps, differences: [], ttd: s, message: extra };
-      return result;
+  /** True once a divergence was found or `limit` records were compared: feed() takes no more. */
+  get done(): boolean {
+    return this.result.divergence !== null || this.result.compared >= this.limit;
+  }
+
+  /** Compares the next records of the stream; returns false once done. */
+  feed(batch: QemuTrace): boolean {
+    const res = this.result;
+    const cpu = this.cpu;
+    const regs = cpu.regs;
+    const logged = this.opts.logged;
+    const eflagsMask = this.eflagsMask;
+    const tEip = batch.eip;
+    const tRegs = batch.regs;
+    const tFlags = batch.eflags;
+    let k = 0;
+    if (!this.started && batch.count > 0 && !this.done) {
+      this.started = true;
+      if (!this.start(batch)) return false;
     }
-    // The state is kept only when it differs: if the step turns out to be an event delivery the
-    // difference means nothing (QEMU has no record there), otherwise it is the divergence.
-    const before = differs ? snapshot(m) : null;
+    while (k < batch.count && !this.done) {
+      const j = res.compared;
+      // Instructions QEMU does not log are run without a comparison.
+      if (logged !== undefined) {
+        let unlogged = 0;
+        while (!logged.has(cpu.eip)) {
+          if (++unlogged > this.maxUnlogged) {
+            this.diverge("stall", batch, k, null, `ttd ran ${this.maxUnlogged} instructions without reaching one QEMU logs`);
+            return false;
+          }
+          const eip = cpu.eip >>> 0;
+          const kind = this.stepOnce(batch, k, null);
+          if (kind < 0) return false;
+          if (kind === StepKind.Instruction || kind === StepKind.SoftwareInterrupt || kind === StepKind.Fault) {
+            this.path[this.pathCount++ % UNLOGGED_PATH] = eip;
+          }
+        }
+      }
+      let differs = cpu.eip >>> 0 !== tEip[k];
+      const base = k * 8;
+      for (let r = 0; r < 8 && !differs; r++) differs = regs[r] !== tRegs[base + r];
+      if (!differs && eflagsMask !== 0) differs = ((cpu.getEflags() ^ tFlags[k]) & eflagsMask) !== 0;
+      const extra = !differs && this.opts.check !== undefined ? this.opts.check(j) : null;
+      if (extra !== null) {
+        this.diverge("state", batch, k, snapshot(this.m), extra);
+        return false;
+      }
+      // The state is kept only when it differs: if the step turns out to be an event delivery the
+      // difference means nothing (QEMU has no record there), otherwise it is the divergence.
+      const before = differs ? snapshot(this.m) : null;
+      const stepsBefore = cpu.steps;
+      const kind = this.stepOnce(batch, k, before);
+      if (kind < 0) return false;
+      if (kind === StepKind.Interrupt || kind === StepKind.Exception) continue;
+      if (before) {
+        this.diverge("state", batch, k, before, undefined, stepsBefore);
+        return false;
+      }
+      const prev = this.previous;
+      prev[0] = tEip[k];
+      for (let r = 0; r < 8; r++) prev[1 + r] = tRegs[base + r];
+      prev[9] = tFlags[k];
+      this.recentEip[j % RECENT_RECORDS] = tEip[k];
+      this.pathCount = 0;
+      k++;
+      res.compared = j + 1;
+      res.instructions = cpu.steps - this.firstStep - res.events;
+      if (res.compared >= this.nextProgress) {
+        this.nextProgress += this.progressInterval;
+        this.opts.onProgress?.(res.compared);
+      }
+    }
+    return !this.done;
+  }
+
+  /** Checks the entry and adopts the loader's registers from record 0. */
+  private start(batch: QemuTrace): boolean {
+    if (this.cpu.eip >>> 0 !== batch.eip[0]) {
+      this.diverge("state", batch, 0, snapshot(this.m), "ttd does not start at the kernel entry");
+      return false;
+    }
+    this.result.adopted = adoptLoaderState(this.m, batch.regs.subarray(0, 8), batch.eflags[0]);
+    return true;
+  }
+
+  /**
+   * One step of ttd, with its failures turned into a divergence at batch record `k` (`before`: the
+   * state already found different there, if any). Returns the step kind, or -1 after a divergence.
+   */
+  private stepOnce(batch: QemuTrace, k: number, before: StateSnapshot | null): number {
+    const cpu = this.cpu;
     const stepsBefore = cpu.steps;
     let kind: number;
     try {
-      kind = m.step();
+      kind = this.m.step();
     } catch (err) {
-      const s = before ?? snapshot(m);
-      result.divergence = {
-        kind: before ? "state" : "host-error",
-        record: j,
-        step: stepsBefore,
-        differences: differences(s, trace, j, eflagsMask),
-        ttd: s,
-        message: `ttd's step() threw: ${err instanceof Error ? err.stack ?? err.message : String(err)}`,
-      };
-      return result;
+      this.diverge(before ? "state" : "host-error", batch, k, before ?? snapshot(this.m),
+        `ttd's step() threw: ${err instanceof Error ? err.stack ?? err.message : String(err)}`, stepsBefore);
+      return -1;
     }
     if (cpu.steps !== stepsBefore + 1) {
-      const s = before ?? snapshot(m);
-      result.divergence = {
-        kind: "step-count", record: j, step: stepsBefore, differences: before ? differences(s, trace, j, eflagsMask) : [], ttd: s,
-        message: `one step() moved the step counter from ${stepsBefore} to ${cpu.steps}`,
-      };
-      return result;
+      this.diverge("step-count", batch, k, before ?? snapshot(this.m), `one step() moved the step counter from ${stepsBefore} to ${cpu.steps}`, stepsBefore, before !== null);
+      return -1;
     }
     if (kind === StepKind.Interrupt || kind === StepKind.Exception) {
-      result.events++;
-      if (++consecutiveEvents > MAX_CONSECUTIVE_EVENTS) {
-        const s = snapshot(m);
-        result.divergence = {
-          kind: "stall", record: j, step: cpu.steps, differences: differences(s, trace, j, eflagsMask), ttd: s,
-          message: `ttd delivered ${consecutiveEvents} interrupts/exceptions in a row without executing an instruction`,
-        };
-        return result;
+      this.result.events++;
+      if (++this.consecutiveEvents > MAX_CONSECUTIVE_EVENTS) {
+        this.diverge("stall", batch, k, null, `ttd delivered ${this.consecutiveEvents} interrupts/exceptions in a row without executing an instruction`);
+        return -1;
       }
-      continue;
+    } else {
+      this.consecutiveEvents = 0;
     }
-    consecutiveEvents = 0;
-    if (before) {
-      result.divergence = { kind: "state", record: j, step: stepsBefore, differences: differences(before, trace, j, eflagsMask), ttd: before };
-      return result;
-    }
-    j++;
-    result.compared = j;
-    if (j >= nextProgress) {
-      nextProgress += progressInterval;
-      opts.onProgress?.(j);
-    }
+    return kind;
   }
-  return result;
+
+  private diverge(
+    kind: DivergenceKind, batch: QemuTrace, k: number, state: StateSnapshot | null, message?: string,
+    step = this.cpu.steps, compare = true,
+  ): void {
+    const res = this.result;
+    const j = res.compared;
+    const ttd = state ?? snapshot(this.m);
+    const qemu = k < batch.count ? recordState(batch, k) : null;
+    const first = Math.max(0, j - RECENT_RECORDS);
+    const recent: { record: number; eip: number }[] = [];
+    for (let i = first; i < j; i++) recent.push({ record: i, eip: this.recentEip[i % RECENT_RECORDS] });
+    const p = this.previous;
+    const d: Divergence = {
+      kind,
+      record: j,
+      step,
+      differences: qemu && compare ? differences(ttd, qemu, this.eflagsMask) : [],
+      ttd,
+      qemu,
+      previous: j > 0 ? { record: j - 1, eip: p[0] >>> 0, regs: Array.from(p.subarray(1, 9), (r) => r >>> 0), eflags: p[9] >>> 0 } : null,
+      recent,
+      ...(message !== undefined ? { message } : {}),
+    };
+    if (this.opts.logged !== undefined) {
+      const n = this.pathCount;
+      const eips: number[] = [];
+      for (let i = Math.max(0, n - UNLOGGED_PATH); i < n; i++) eips.push(this.path[i % UNLOGGED_PATH]);
+      d.unlogged = { eips, count: n };
+    }
+    res.divergence = d;
+  }
+}
+
+/** Compares `m` against a whole QEMU trace (see Lockstep). */
+export function runLockstep(m: LockstepMachine, trace: QemuTrace, opts: LockstepOptions = {}): LockstepResult {
+  const l = new Lockstep(m, { ...opts, limit: Math.min(opts.limit ?? trace.count, trace.count) });
+  if (trace.count > 0) l.feed(trace);
+  return l.result;
 }
 
 const h8 = (v: number): string => `0x${(v >>> 0).toString(16).padStart(8, "0")}`;
 
 /**
  * A readable report of a divergence: what differs, the instructions before it with their
- * disassembly, and both register sets.
+ * disassembly (when `code` can read them), and both register sets.
  */
-export function formatDivergence(d: Divergence, trace: QemuTrace, code: ImageCode | null, context = 8): string {
+export function formatDivergence(d: Divergence, code: CodeView | null, context = 8): string {
   const lines: string[] = [];
-  const where = `instruction #${d.record} after the kernel entry (ttd step ${d.step})`;
+  const sparse = d.unlogged !== undefined;
+  const where = `${sparse ? "logged instruction" : "instruction"} #${d.record} after the kernel entry (ttd step ${d.step})`;
   switch (d.kind) {
     case "state":
       lines.push(`ttd diverges from QEMU before ${where}`);
@@ -256,23 +395,26 @@ export function formatDivergence(d: Divergence, trace: QemuTrace, code: ImageCod
     const sym = code.symbolize(addr);
     return `${sym ? `<${sym}>` : ""}`.padEnd(22) + code.disassemble(addr).padEnd(34);
   };
-  lines.push("", "instructions up to it (ttd and QEMU agree on all but the last line):");
-  const first = Math.max(0, d.record - context);
-  for (let j = first; j <= d.record && j < trace.count; j++) {
-    const mark = j === d.record ? "<- state differs before this one" : j === d.record - 1 ? "<- executed last" : "";
-    lines.push(`  #${String(j).padEnd(9)} ${h8(trace.eip[j])}  ${describe(trace.eip[j])}${mark}`.trimEnd());
+  const line = (label: string, eip: number, mark: string): string => `  ${label.padEnd(10)} ${h8(eip)}  ${describe(eip)}${mark}`.trimEnd();
+  lines.push("", `${sparse ? "logged instructions" : "instructions"} up to it (ttd and QEMU agree on all but the last line):`);
+  const unlogged = d.unlogged !== undefined && d.unlogged.count > 0 ? d.unlogged : null;
+  const recent = d.recent.slice(Math.max(0, d.recent.length - context));
+  recent.forEach((r, i) => lines.push(line(`#${r.record}`, r.eip, i === recent.length - 1 && !unlogged ? "<- executed last" : "")));
+  if (unlogged) {
+    const skipped = unlogged.count - unlogged.eips.length;
+    lines.push(`  then ${unlogged.count} instructions QEMU does not log${skipped > 0 ? ` (the last ${unlogged.eips.length} shown)` : ""}:`);
+    unlogged.eips.forEach((eip, i) => lines.push(line("", eip, i === unlogged.eips.length - 1 ? "<- executed last" : "")));
   }
-  if (d.record < trace.count) {
-    const prev = d.record > 0 ? d.record - 1 : -1;
+  if (d.qemu) lines.push(line(`#${d.record}`, d.qemu.eip, "<- state differs before this one"));
+  if (d.qemu) {
+    const p = d.previous;
     const col = (text: string): string => text.padEnd(18);
-    lines.push("", `  ${"".padEnd(8)}${col(prev >= 0 ? `before #${prev}` : "")}${col(`qemu #${d.record}`)}${col(`ttd #${d.record}`)}`.trimEnd());
-    const row = (name: string, p: number | null, q: number, t: number): string =>
-      `  ${name.padEnd(8)}${col(p === null ? "" : h8(p))}${col(h8(q))}${col(h8(t))}${(q >>> 0) !== (t >>> 0) ? "<- differs" : ""}`.trimEnd();
-    lines.push(row("eip", prev >= 0 ? trace.eip[prev] : null, trace.eip[d.record], d.ttd.eip));
-    for (let r = 0; r < 8; r++) {
-      lines.push(row(REG_NAMES[r], prev >= 0 ? trace.regs[prev * 8 + r] : null, trace.regs[d.record * 8 + r], d.ttd.regs[r]));
-    }
-    lines.push(row("eflags", prev >= 0 ? trace.eflags[prev] : null, trace.eflags[d.record], d.ttd.eflags));
+    lines.push("", `  ${"".padEnd(8)}${col(p ? `before #${p.record}` : "")}${col(`qemu #${d.record}`)}${col(`ttd #${d.record}`)}`.trimEnd());
+    const row = (name: string, pv: number | null, q: number, t: number): string =>
+      `  ${name.padEnd(8)}${col(pv === null ? "" : h8(pv))}${col(h8(q))}${col(h8(t))}${(q >>> 0) !== (t >>> 0) ? "<- differs" : ""}`.trimEnd();
+    lines.push(row("eip", p ? p.eip : null, d.qemu.eip, d.ttd.eip));
+    for (let r = 0; r < 8; r++) lines.push(row(REG_NAMES[r], p ? p.regs[r] : null, d.qemu.regs[r], d.ttd.regs[r]));
+    lines.push(row("eflags", p ? p.eflags : null, d.qemu.eflags, d.ttd.eflags));
   }
   return lines.join("\n");
 }

@@ -136,7 +136,7 @@ async function main(): Promise<number> {
   const seconds = (performance.now() - started) / 1000;
   console.log(formatAdopted(result.adopted));
   if (result.divergence) {
-    console.log(formatDivergence(result.divergence, trace, new ImageCode(elf), args.context));
+    console.log(formatDivergence(result.divergence, new ImageCode(elf), args.context));
     return 1;
   }
   const whole = trace.complete && result.compared === trace.count ? " (the whole run)" : "";

@@ -27,7 +27,9 @@
  *   them (or start once the guest has set them itself).
  *
  * The log is big (about 900 bytes per record, 3 GB for 3.6 million instructions), so QEMU writes it
- * into a named pipe that is parsed as a stream, and QEMU is killed once enough records are read.
+ * into a named pipe that is parsed as a stream, and QEMU is killed once enough records are read. The
+ * records are kept (recordQemuLog) or handed to a consumer as they come and dropped (streamQemuLog),
+ * which bounds memory for logs of any length.
  */
 import { spawn, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -78,6 +80,7 @@ const NL = 0x0a;
 const CH_T = 0x54; // 'T' of "Trace"
 const CH_S = 0x53; // 'S' of "Stopped"
 const CH_EQ = 0x3d;
+const NO_BYTES = Buffer.alloc(0);
 
 /** Value of the hex digit `c`, or -1. */
 function hexDigit(c: number): number {
@@ -144,11 +147,14 @@ const SEEN_EAX = 1, SEEN_ESI = 2, SEEN_EIP = 4, SEEN_CR0 = 8, SEEN_ALL = 15;
 export class QemuLogParser {
   private readonly entry: number;
   private readonly maxRecords: number;
-  private carry: Buffer = Buffer.alloc(0);
+  private carry: Buffer = NO_BYTES;
   private eip: Uint32Array;
   private regs: Int32Array;
   private eflags: Uint32Array;
+  /** Records in the buffer (since the last take()). */
   private count = 0;
+  /** Records since the entry, taken or not. */
+  private total = 0;
   private started = false;
   private done = false;
   private dropped = 0;
@@ -161,9 +167,21 @@ export class QemuLogParser {
   private pEip = 0;
   private pEfl = 0;
   private pCr0 = 0;
+  // The last record kept, for the rules that recognise QEMU's repeated records (it may already have
+  // been handed out by take()).
+  private haveLast = false;
+  private lastEip = 0;
+  private lastEfl = 0;
+  private readonly lastRegs = new Int32Array(8);
 
   /** Set for logs of QEMU run with -icount, whose I/O re-execution duplicates records. */
   icount = false;
+  /**
+   * For a log of some instructions only (-dfilter), where two records in a row at one address are
+   * usually two turns of a loop: the addresses of rep string instructions, the only ones where the
+   * -icount re-entry below is recognised. Null (every instruction logged): any address.
+   */
+  repStrings: ReadonlySet<number> | null = null;
   /** Set for logs of QEMU run with -d fpu: the FCW/FSW/FTW and FPR lines are kept per record. */
   fpu = false;
   private fpuWords = new Uint32Array(0);
@@ -183,31 +201,65 @@ export class QemuLogParser {
     return this.done;
   }
 
-  /** Records collected so far. */
+  /** Records collected so far (taken or not). */
   get records(): number {
-    return this.count;
+    return this.total;
   }
 
-  /** Parses a chunk; returns false when no more input is wanted. */
+  /**
+   * The records parsed since the previous take(), which leave the parser: it keeps no more than one
+   * chunk's worth, so a stream of any length is read in bounded memory. The arrays are views that the
+   * next push() overwrites.
+   */
+  take(): QemuTrace {
+    const n = this.count;
+    this.count = 0;
+    return {
+      entry: this.entry,
+      count: n,
+      eip: this.eip.subarray(0, n),
+      regs: this.regs.subarray(0, n * 8),
+      eflags: this.eflags.subarray(0, n),
+      complete: false,
+      droppedRepeats: this.dropped,
+      ...(this.fpu ? { fpu: this.fpuWords.subarray(0, n * FPU_WORDS) } : {}),
+    };
+  }
+
+  /**
+   * Parses a chunk; returns false when no more input is wanted. The chunk is not kept (the caller may
+   * reuse its buffer): only a line it leaves unfinished is copied.
+   */
   push(chunk: Uint8Array): boolean {
     if (this.done) return false;
-    const buf = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let pos = 0;
+    if (this.carry.length > 0) {
+      const nl = buf.indexOf(NL);
+      if (nl < 0) {
+        this.carry = Buffer.concat([this.carry, buf]);
+        return true;
+      }
+      const first = Buffer.concat([this.carry, buf.subarray(0, nl)]);
+      this.carry = NO_BYTES;
+      this.line(first, 0, first.length);
+      pos = nl + 1;
+    }
     const len = buf.length;
-    while (pos < len) {
+    while (pos < len && !this.done) {
       const nl = buf.indexOf(NL, pos);
       if (nl < 0) break;
       this.line(buf, pos, nl);
       pos = nl + 1;
-      if (this.done) break;
     }
-    this.carry = this.done ? Buffer.alloc(0) : Buffer.from(buf.subarray(pos));
+    this.carry = this.done || pos >= len ? NO_BYTES : Buffer.from(buf.subarray(pos));
     return !this.done;
   }
 
   /**
-   * Ends the stream. `guestFinished` says QEMU exited on its own (the guest ended) rather than being
-   * stopped by us, which makes the trace complete.
+   * Ends the stream and returns the records not taken (all of them when take() was never called).
+   * `guestFinished` says QEMU exited on its own (the guest ended) rather than being stopped by us,
+   * which makes the trace complete.
    */
   end(guestFinished: boolean): QemuTrace {
     if (!this.done && this.carry.length > 0) {
@@ -332,17 +384,22 @@ export class QemuLogParser {
     // Under -icount QEMU re-enters a rep string instruction once more after its last iteration (ECX
     // 1 -> 0 at the same EIP) before moving on. A CPU advances EIP after the last iteration, so a record
     // at the previous record's EIP with ECX 0 right after ECX 1 is that artefact, never an instruction.
-    if (n > 0 && this.eip[n - 1] === this.pEip && this.regs[(n - 1) * 8 + 1] === 1 && this.pRegs[1] === 0) {
+    const again = this.haveLast && this.lastEip === this.pEip;
+    if (again && this.lastRegs[1] === 1 && this.pRegs[1] === 0 && (this.repStrings === null || this.repStrings.has(this.pEip))) {
       this.dropped++;
       return;
     }
     // Also under -icount, an instruction that touches I/O or MMIO in the middle of a block is abandoned
     // and re-run alone, so its record appears twice with identical state. Only in that mode: elsewhere
     // two identical records can be a real `jmp .`.
-    if (this.icount && n > 0 && this.eip[n - 1] === this.pEip && this.eflags[n - 1] === this.pEfl && sameRegs(this.regs, (n - 1) * 8, this.pRegs)) {
+    if (this.icount && again && this.lastEfl === this.pEfl && sameRegs(this.lastRegs, this.pRegs)) {
       this.dropped++;
       return;
     }
+    this.haveLast = true;
+    this.lastEip = this.pEip;
+    this.lastEfl = this.pEfl;
+    this.lastRegs.set(this.pRegs);
     if (n === this.eip.length) this.grow();
     if (this.fpu) {
       if (this.fpuWords.length < this.eip.length * FPU_WORDS) {
@@ -356,7 +413,8 @@ export class QemuLogParser {
     this.eflags[n] = this.pEfl;
     this.regs.set(this.pRegs, n * 8);
     this.count = n + 1;
-    if (this.count >= this.maxRecords) this.done = true;
+    this.total++;
+    if (this.total >= this.maxRecords) this.done = true;
   }
 
   private grow(): void {
@@ -371,6 +429,22 @@ export class QemuLogParser {
     this.regs = regs;
     this.eflags = efl;
   }
+}
+
+/** String instruction opcodes: ins, outs, movs, cmps, stos, lods, scas. */
+const STRING_OPCODES = new Set([0x6c, 0x6d, 0x6e, 0x6f, 0xa4, 0xa5, 0xa6, 0xa7, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf]);
+/** Prefixes that may come with a rep: operand and address size, segment overrides, lock. */
+const OTHER_PREFIXES = new Set([0x66, 0x67, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0xf0]);
+
+/** Whether the instruction at `addr` in `ram` is a string instruction with a rep/repe/repne prefix. */
+export function isRepStringAt(ram: Uint8Array, addr: number): boolean {
+  let rep = false;
+  for (let i = 0; i < 15 && addr + i < ram.length; i++) {
+    const b = ram[addr + i];
+    if (b === 0xf2 || b === 0xf3) rep = true;
+    else if (!OTHER_PREFIXES.has(b)) return rep && STRING_OPCODES.has(b);
+  }
+  return false;
 }
 
 /** Path of qemu-system-i386 on PATH (or $TTD_QEMU), or null. */
@@ -405,8 +479,8 @@ export function qemuVersion(qemu: string): [number, number] {
 /** Bumped when the parser changes what it keeps, so cached traces from an older parser are not reused. */
 const PARSER_REVISION = "2";
 
-function sameRegs(all: Int32Array, at: number, r: Int32Array): boolean {
-  for (let i = 0; i < 8; i++) if (all[at + i] !== r[i]) return false;
+function sameRegs(a: Int32Array, b: Int32Array): boolean {
+  for (let i = 0; i < 8; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
@@ -454,6 +528,8 @@ export interface RecordOptions {
   icount?: boolean;
   /** Also log and keep the x87 registers (`-d fpu`; QemuTrace.fpu). Default false. */
   fpu?: boolean;
+  /** QemuLogParser.repStrings, for a log of some instructions only. */
+  repStrings?: ReadonlySet<number>;
 }
 
 export interface RecordResult {
@@ -478,6 +554,44 @@ export async function recordQemuTrace(elfPath: string, opts: RecordOptions): Pro
  * as a Linux bzImage entered at its code32_start.
  */
 export async function recordQemuLog(machineArgs: string[], entry: number, ranges: string, opts: RecordOptions): Promise<RecordResult> {
+  const r = await runQemuLog(machineArgs, entry, ranges, opts, null);
+  return { trace: r.rest, serial: r.serial, exitStatus: r.exitStatus };
+}
+
+/** What streamQemuLog saw. */
+export interface StreamResult {
+  /** Records handed to the consumer. */
+  records: number;
+  /** True when QEMU ran the guest to its end before maxRecords (and the consumer never stopped it). */
+  complete: boolean;
+  droppedRepeats: number;
+  serial: string;
+  exitStatus: number | null;
+}
+
+/**
+ * Like recordQemuLog, but the records go to `consume` batch by batch as QEMU writes them, and are not
+ * kept: QEMU and the consumer run side by side, and memory stays bounded however long the log is (a
+ * per-instruction log is about 900 bytes a record, 90 GB for 100 million instructions). `consume`
+ * returns false to stop QEMU (a divergence); each batch's arrays are only valid during the call.
+ */
+export async function streamQemuLog(
+  machineArgs: string[], entry: number, ranges: string, opts: RecordOptions, consume: (batch: QemuTrace) => boolean,
+): Promise<StreamResult> {
+  const r = await runQemuLog(machineArgs, entry, ranges, opts, consume);
+  return { records: r.records, complete: r.rest.complete, droppedRepeats: r.rest.droppedRepeats, serial: r.serial, exitStatus: r.exitStatus };
+}
+
+/** A read of the log FIFO shorter than this is followed by a pause of PAUSE_MS. */
+const SHORT_READ = 16 * 1024;
+const PAUSE_MS = 0.25;
+/** Never notified: Atomics.wait on it is a sleep. */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+/** Runs QEMU with the log in a FIFO; batches go to `consume` when given, the rest is returned. */
+async function runQemuLog(
+  machineArgs: string[], entry: number, ranges: string, opts: RecordOptions, consume: ((batch: QemuTrace) => boolean) | null,
+): Promise<{ rest: QemuTrace; records: number; serial: string; exitStatus: number | null }> {
   const qemu = opts.qemu ?? findQemu();
   if (!qemu) throw new QemuLogError(QEMU_MISSING);
   const [major, minor] = qemuVersion(qemu);
@@ -493,6 +607,7 @@ export async function recordQemuLog(machineArgs: string[], entry: number, ranges
   const parser = new QemuLogParser(entry, opts.maxRecords);
   parser.icount = opts.icount === true;
   parser.fpu = opts.fpu === true;
+  parser.repStrings = opts.repStrings ?? null;
   const child = spawn(qemu, args, { stdio: ["ignore", "pipe", "pipe"] });
   let serial = "";
   let stderr = "";
@@ -538,11 +653,28 @@ export async function recordQemuLog(machineArgs: string[], entry: number, ranges
     stop();
   }, timeoutMs);
   try {
-    const stream = fs.createReadStream(fifo, { highWaterMark: 1 << 20 });
+    // One buffer for every read: QEMU flushes each record, so reads are often a record long, and a
+    // fresh buffer per read (as a read stream allocates) costs more in garbage collection than the
+    // parsing. The open waits for QEMU to open its end (the exit handler above releases it if QEMU
+    // dies first).
+    const file = await fs.promises.open(fifo, "r");
+    const buf = Buffer.allocUnsafe(1 << 20);
     let enough = false;
     try {
-      for await (const chunk of stream) {
-        if (!parser.push(chunk as Buffer)) {
+      for (;;) {
+        const { bytesRead } = await file.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) break;
+        // A short read means QEMU writes slower than this reads: each read would then be a record or
+        // less, and the cost of a read (a thread hand-off and a wake-up, some microseconds) as much as
+        // QEMU's per record. A pause shorter than QEMU takes to fill the pipe (64 KiB, 0.5 ms at its
+        // fastest) lets records gather without ever stopping QEMU.
+        if (bytesRead < SHORT_READ) Atomics.wait(PAUSE, 0, 0, PAUSE_MS);
+        const more = parser.push(buf.subarray(0, bytesRead));
+        if (consume !== null && !consume(parser.take())) {
+          enough = true;
+          break;
+        }
+        if (!more) {
           enough = true;
           break;
         }
@@ -551,7 +683,7 @@ export async function recordQemuLog(machineArgs: string[], entry: number, ranges
       stop();
       throw err;
     } finally {
-      stream.destroy();
+      await file.close();
     }
     // Enough records: QEMU is still running and is stopped here. Otherwise the log ended because
     // QEMU exited (the end of file can arrive before the exit is reported, so wait for it).
@@ -565,16 +697,18 @@ export async function recordQemuLog(machineArgs: string[], entry: number, ranges
       // Exit statuses from isa-debug-exit are odd; an even non-zero status is QEMU itself failing.
       throw new QemuLogError(`QEMU exited with status ${exitStatus}: ${stderr.trim()}`);
     }
-    let trace: QemuTrace;
+    let rest: QemuTrace;
     try {
-      trace = parser.end(!killedByUs);
+      rest = parser.end(!killedByUs);
     } catch (err) {
       // Usually QEMU refused the image (no multiboot header, ...): say what it said.
       const said = stderr.trim();
       if (err instanceof QemuLogError && said) throw new QemuLogError(`${err.message}; QEMU said: ${said}`);
       throw err;
     }
-    return { trace, serial, exitStatus: killedByUs ? null : exitStatus };
+    // The records of the log's last lines, parsed at the end of the stream.
+    if (consume !== null && rest.count > 0 && !killedByUs) consume(rest);
+    return { rest, records: parser.records, serial, exitStatus: killedByUs ? null : exitStatus };
   } finally {
     clearTimeout(timeout);
     stop();

@@ -1,5 +1,5 @@
 /**
- * The Linux/x86 boot protocol, 32-bit entry (protocol 2.02 and later): loads a bzImage's
+ * The Linux/x86 boot protocol, 32-bit entry (protocol 2.02 and every later 2.x): loads a bzImage's
  * protected-mode kernel, fills a boot_params "zero page" the way a boot loader does after running the
  * kernel's real-mode setup, and says where the CPU starts. QEMU's `-kernel` runs the real-mode setup
  * code instead; ttd has no real mode worth the name, so it hands the kernel what that setup would have
@@ -174,6 +174,10 @@ export function loadLinux(image: Uint8Array, ram: Uint8Array, options: LinuxBoot
   const h = readSetupHeader(image);
   if (h.version < MIN_PROTOCOL) {
     throw new LoadError(`Linux boot protocol ${version(h.version)} is too old: ttd boots protocol 2.02 and later (the 32-bit entry)`);
+  }
+  // Within 2.x every version keeps the fields of the ones before it; another major version would not.
+  if (h.version >> 8 !== MIN_PROTOCOL >> 8) {
+    throw new LoadError(`Linux boot protocol ${version(h.version)} is not one ttd knows: it boots the 2.x protocol, from 2.02 on (the 32-bit entry)`);
   }
   if ((h.loadflags & LOADED_HIGH) === 0) {
     throw new LoadError("a zImage (loadflags bit 0 clear: the kernel runs at 0x10000 from real mode): ttd boots bzImages only, entering at the 32-bit code32_start");

@@ -126,6 +126,8 @@ describe("Linux boot protocol: refusals", () => {
 
   test("each problem in one line", () => {
     expect(refuse(bzImage(HELLO_CODE, { version: 0x0201 }), {})).toMatch(/^Linux boot protocol 2\.01 is too old: ttd boots protocol 2\.02 and later/);
+    expect(refuse(bzImage(HELLO_CODE, { version: 0x0300 }), {})).toBe("Linux boot protocol 3.00 is not one ttd knows: it boots the 2.x protocol, from 2.02 on (the 32-bit entry)");
+    expect(() => loaded(bzImage(HELLO_CODE, { version: 0x02ff }), 64, "")).not.toThrow(); // a later 2.x
     expect(refuse(bzImage(HELLO_CODE, { loadflags: 0 }), {})).toMatch(/^a zImage .*bzImages only/);
     expect(refuse(bzImage(HELLO_CODE, { xloadflags: 1 }), {})).toMatch(/^a 64-bit kernel \(xloadflags XLF_KERNEL_64\): ttd emulates an i386 without long mode/);
     expect(refuse(bzImage(HELLO_CODE, { syssize: 0x1000 }), {})).toMatch(/^truncated/);
@@ -170,7 +172,11 @@ describe("ttd run on a bzImage", () => {
       [[bad("old.bzImage", bzImage(HELLO_CODE, { version: 0x0201 }))], /^ttd: .*old\.bzImage: Linux boot protocol 2\.01 is too old/],
       [[bad("x64.bzImage", bzImage(HELLO_CODE, { xloadflags: 1 }))], /^ttd: .*x64\.bzImage: a 64-bit kernel/],
       [[hello, "--append", "y".repeat(300)], /^ttd: .*hello\.bzImage: command line of 300 bytes is longer than the kernel's cmdline_size \(255 bytes\)/],
+      [[bad("v3.bzImage", bzImage(HELLO_CODE, { version: 0x0300 }))], /^ttd: .*v3\.bzImage: Linux boot protocol 3\.00 is not one ttd knows/],
       [[hello, "--initrd", bad("big.img", new Uint8Array(15 * MiB)), "--memory", "16"], /^ttd: .*big\.img: initrd of 15728640 bytes does not fit in 16 MiB of memory/],
+      // The header's initrd_addr_max (0x1ffffff) lower than the top of RAM: the limit is the kernel's.
+      [[bad("low.bzImage", bzImage(HELLO_CODE, { initrdAddrMax: 0x1ffffff })), "--initrd", bad("large.img", new Uint8Array(40 * MiB)), "--memory", "64"],
+        /^ttd: .*large\.img: initrd of 41943040 bytes does not fit below the kernel's initrd_addr_max 0x1ffffff above the kernel/],
       [[hello, "--initrd", `${bad("a.img", new Uint8Array(4))},${bad("b.img", new Uint8Array(4))}`], /^ttd: .*b\.img: a Linux kernel takes one initrd, not 2/],
     ];
     for (const [args, message] of cases) {

@@ -3,7 +3,8 @@ import { describe, expect, test } from "vitest";
 import { StepKind } from "../../src/cpu/observer.js";
 import { Elf32 } from "../../src/elf/elf32.js";
 import { ImageCode } from "../../src/bench/disasm.js";
-import { formatDivergence, runLockstep, type LockstepMachine } from "../../src/bench/lockstep-core.js";
+import { CodeRanges } from "../../src/bench/code-ranges.js";
+import { formatDivergence, Lockstep, runLockstep, type LockstepMachine } from "../../src/bench/lockstep-core.js";
 import type { QemuTrace } from "../../src/bench/qemu-log.js";
 import { workload } from "../guests.js";
 
@@ -109,7 +110,7 @@ describe("lockstep comparison", () => {
     expect(d.record).toBe(600);
     expect(d.step).toBe(600);
     expect(d.differences).toEqual([{ name: "ecx", ttd: (t.regs[600 * 8 + 1] ^ 0x10) >>> 0, qemu: t.regs[600 * 8 + 1] >>> 0 }]);
-    const text = formatDivergence(d, t, null, 4);
+    const text = formatDivergence(d, null, 4);
     expect(text).toContain("before instruction #600 after the kernel entry (ttd step 600)");
     expect(text).toContain(`ecx: ttd 0x${((t.regs[600 * 8 + 1] ^ 0x10) >>> 0).toString(16).padStart(8, "0")}`);
     for (const j of [596, 597, 598, 599, 600]) expect(text).toContain(`#${j} `);
@@ -196,6 +197,59 @@ describe("lockstep comparison", () => {
     expect(rc.compared).toBe(30);
   });
 
+  describe("with only some instructions logged", () => {
+    // The machine runs every record of `t`; QEMU's log has those at addresses in `logged` only.
+    const t = makeTrace(5000);
+    const logged = new CodeRanges([[t.entry, t.entry + 0x80]]);
+    const keep = Array.from({ length: t.count }, (_, i) => i).filter((i) => logged.has(t.eip[i]));
+    const sparse: QemuTrace = {
+      ...t,
+      count: keep.length,
+      eip: Uint32Array.from(keep, (i) => t.eip[i]),
+      regs: Int32Array.from(keep.flatMap((i) => Array.from(t.regs.subarray(i * 8, i * 8 + 8)))),
+      eflags: Uint32Array.from(keep, (i) => t.eflags[i]),
+    };
+
+    test("compares at the logged ones and runs the others, fed in batches", () => {
+      const m = new ReplayMachine(t);
+      const l = new Lockstep(m, { logged });
+      for (let k = 0; k < sparse.count; k += 97) {
+        const n = Math.min(97, sparse.count - k);
+        l.feed({ ...sparse, count: n, eip: sparse.eip.subarray(k, k + n), regs: sparse.regs.subarray(k * 8, (k + n) * 8), eflags: sparse.eflags.subarray(k, k + n) });
+      }
+      expect(l.result.divergence).toBeNull();
+      expect(l.result.compared).toBe(keep.length);
+      expect(keep.length).toBeLessThan(t.count / 3);
+      expect(l.result.instructions).toBe(keep[keep.length - 1] + 1);
+    });
+
+    test("a register gone wrong between logged instructions is caught at the next one, with ttd's path to it", () => {
+      const m = new ReplayMachine(t);
+      const wrongFrom = Array.from({ length: t.count }, (_, i) => i).find((i) => i > 2000 && !logged.has(t.eip[i]) && logged.has(t.eip[i - 1]))!;
+      m.corrupt = (j, regs) => { if (j >= wrongFrom) regs[6] ^= 0x100; };
+      const r = runLockstep(m, sparse, { logged });
+      const d = r.divergence!;
+      const next = keep.findIndex((i) => i > wrongFrom);
+      expect(d.kind).toBe("state");
+      expect(d.record).toBe(next);
+      expect(d.step).toBe(keep[next]);
+      expect(d.differences.map((x) => x.name)).toEqual(["esi"]);
+      expect(d.unlogged?.count).toBe(keep[next] - keep[next - 1] - 1);
+      expect(d.unlogged?.eips.at(-1)).toBe(t.eip[keep[next] - 1]);
+      const text = formatDivergence(d, null);
+      expect(text).toContain(`before logged instruction #${next} after the kernel entry (ttd step ${keep[next]})`);
+      expect(text).toContain(`then ${d.unlogged!.count} instructions QEMU does not log`);
+    });
+
+    test("never reaching a logged instruction again is a stall, not an endless run", () => {
+      const m = new ReplayMachine(t);
+      // The machine is back at the entry only every 512 steps.
+      const r = runLockstep(m, sparse, { logged: new CodeRanges([[t.entry, t.entry + 1]]), maxUnlogged: 300 });
+      expect(r.divergence?.kind).toBe("stall");
+      expect(r.divergence?.message).toMatch(/300 instructions without reaching one QEMU logs/);
+    });
+  });
+
   test("the report disassembles the instructions before the divergence from the ELF", () => {
     const elf = new Elf32(new Uint8Array(fs.readFileSync(workload("workload-r1.elf"))));
     const sym = (name: string): number => elf.symbols().find((s) => s.name === name)!.value;
@@ -218,7 +272,7 @@ describe("lockstep comparison", () => {
     m.corrupt = (j, regs) => { if (j === 9) regs[4] = 0x104000; };
     const d = runLockstep(m, t).divergence!;
     expect(d.record).toBe(9);
-    const text = formatDivergence(d, t, code, 3);
+    const text = formatDivergence(d, code, 3);
     expect(text).toMatch(new RegExp(`#8 +0x0010001c  <_start\\+0x10> +mov \\$${hex(sym("stack_end"))}, %esp +<- executed last`));
     expect(text).toMatch(/#9 +0x00100021  <_start\+0x15> +push \$2 +<- state differs before this one/);
     expect(text).toMatch(/esp +0x[0-9a-f]{8} +0x[0-9a-f]{8} +0x00104000 +<- differs/);

@@ -31,7 +31,7 @@ async function lockstep(elfPath: string, steps: number, icount = false): Promise
   const machine = Machine.fromElf(bytes);
   const result = runLockstep(machine, trace);
   if (result.divergence) {
-    throw new Error(`${image}:\n${formatDivergence(result.divergence, trace, new ImageCode(new Elf32(bytes)))}`);
+    throw new Error(`${image}:\n${formatDivergence(result.divergence, new ImageCode(new Elf32(bytes)))}`);
   }
   return { compared: result.compared, complete: trace.complete, count: trace.count, events: result.events };
 }

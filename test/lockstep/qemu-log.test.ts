@@ -10,6 +10,7 @@ import {
   encodeTrace,
   findQemu,
   imageCodeRanges,
+  isRepStringAt,
   loadQemuTrace,
   QEMU_MISSING,
   QemuLogError,
@@ -157,6 +158,62 @@ describe("QEMU log parser", () => {
   test("a record without its register lines is an error, not a zero", () => {
     const text = `Trace 0: 0x7f00 [00000000/${h(ENTRY)}/000000b0/ff000201] \nEIP=${h(ENTRY)} EFL=00000002 [-------]\n`;
     expect(() => parseAll(text)).toThrow(/lacks register lines/);
+  });
+
+  test("take() hands the records out as they are parsed, the same ones a whole parse gives", () => {
+    const recs = records(50);
+    const buf = Buffer.from(recs.map((r) => record(r)).join(""), "latin1");
+    for (const chunk of [1, 13, 500, 4096]) {
+      const p = new QemuLogParser(ENTRY, Infinity);
+      const eips: number[] = [];
+      const regs: number[] = [];
+      // The chunks come from one reused buffer, as the FIFO reader passes them.
+      const scratch = new Uint8Array(chunk);
+      for (let o = 0; o < buf.length; o += chunk) {
+        const n = Math.min(chunk, buf.length - o);
+        scratch.set(buf.subarray(o, o + n));
+        p.push(scratch.subarray(0, n));
+        const t = p.take();
+        eips.push(...t.eip);
+        regs.push(...Array.from(t.regs, (x) => x >>> 0));
+        scratch.fill(0x41);
+      }
+      const rest = p.end(true);
+      eips.push(...rest.eip);
+      regs.push(...Array.from(rest.regs, (x) => x >>> 0));
+      expect(eips).toEqual(recs.map((r) => r.eip));
+      expect(regs).toEqual(recs.flatMap((r) => r.regs.map((x) => x >>> 0)));
+      expect(p.records).toBe(50);
+    }
+  });
+
+  test("the -icount rep re-entry (ECX 1 then 0 at one address) is dropped only at a rep string instruction when told which", () => {
+    const base = records(3);
+    const at = (ecx: number): Rec => ({ ...base[1], regs: base[1].regs.map((r, i) => (i === 1 ? ecx : r)) });
+    const text = record(base[0]) + record(at(1)) + record(at(0)) + record(base[2]);
+    // Every instruction logged: a repeat of the address is always the re-entry.
+    expect(parseAll(text).count).toBe(3);
+    // Some instructions logged: two records at one address can be two turns of a loop.
+    const p = new QemuLogParser(ENTRY, Infinity);
+    p.repStrings = new Set([0x1234]);
+    p.push(Buffer.from(text, "latin1"));
+    expect(p.end(true).count).toBe(4);
+    const q = new QemuLogParser(ENTRY, Infinity);
+    q.repStrings = new Set([base[1].eip]);
+    q.push(Buffer.from(text, "latin1"));
+    expect(q.end(true).count).toBe(3);
+  });
+
+  test("isRepStringAt knows rep string instructions through their prefixes", () => {
+    const code = (...b: number[]) => new Uint8Array(b);
+    expect(isRepStringAt(code(0xf3, 0xa4), 0)).toBe(true); // rep movsb
+    expect(isRepStringAt(code(0xf3, 0x66, 0xab), 0)).toBe(true); // rep stosw
+    expect(isRepStringAt(code(0x66, 0xf3, 0xa5), 0)).toBe(true);
+    expect(isRepStringAt(code(0xf2, 0xae), 0)).toBe(true); // repne scasb
+    expect(isRepStringAt(code(0x90, 0xf3, 0xa4), 1)).toBe(true);
+    expect(isRepStringAt(code(0xa4), 0)).toBe(false); // movsb without rep
+    expect(isRepStringAt(code(0xf3, 0x90), 0)).toBe(false); // pause
+    expect(isRepStringAt(code(0xf3, 0x0f, 0xb8, 0xc0), 0)).toBe(false); // popcnt
   });
 
   test("a log that never reaches the entry is an error", () => {

@@ -89,7 +89,7 @@ describe("ttd log agrees with QEMU's log", () => {
       eflags: trace.eflags.subarray(first),
     };
     const result = runLockstep(new LogMachine(rows, first), tail);
-    if (result.divergence) throw new Error(formatDivergence(result.divergence, trace, new ImageCode(new Elf32(readImage(elf)))));
+    if (result.divergence) throw new Error(formatDivergence(result.divergence, new ImageCode(new Elf32(readImage(elf)))));
     expect(result.compared).toBe(STEPS - first);
     expect(result.adopted).toEqual([]);
   }, 900_000);

@@ -34,7 +34,7 @@ describe.skipIf(!canBuildC || !findQemu())("x87 guest in lockstep with QEMU 7.2"
     const bytes = new Uint8Array(readFileSync(elf));
     const { trace } = await loadQemuTrace(elf, { maxRecords: Infinity });
     const result = runLockstep(Machine.fromElf(bytes), trace);
-    const why = result.divergence ? formatDivergence(result.divergence, trace, new ImageCode(new Elf32(bytes))) : "";
+    const why = result.divergence ? formatDivergence(result.divergence, new ImageCode(new Elf32(bytes))) : "";
     console.log(`x87 lockstep: ${result.compared} instructions compared (${cases.length} cases)`);
     expect(why).toBe("");
     expect(trace.complete).toBe(true);
@@ -50,7 +50,7 @@ describe.skipIf(!canBuildC || !findQemu())("x87 guest in lockstep with QEMU 7.2"
     const machine = Machine.fromElf(bytes);
     const fpu = trace.fpu!;
     const result = runLockstep(machine, trace, { check: (j) => fpuDifference(machine.cpu.fpu, fpu, j * FPU_WORDS) });
-    const why = result.divergence ? formatDivergence(result.divergence, trace, new ImageCode(new Elf32(bytes))) : "";
+    const why = result.divergence ? formatDivergence(result.divergence, new ImageCode(new Elf32(bytes))) : "";
     console.log(`x87 lockstep with FPU registers: ${result.compared} instructions compared (${cases.length} cases)`);
     expect(why).toBe("");
     expect(trace.complete).toBe(true);

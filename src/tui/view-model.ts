@@ -560,7 +560,9 @@ export class DebuggerViewModel {
    * position is the start of that line's run, not its last instruction. Jobs.
    */
   sourceLine(dir: 1 | -1): void {
-    if (this.ctx.symbols === null) return this.say(`no line table: ${this.ctx.symbolsProblem ?? "the recorded image has no symbols"}`);
+    // Without a line table (no symbols, a System.map, an ELF without DWARF) no step starts a line: the
+    // search would re-execute the whole trace to find none.
+    if (this.ctx.symbols === null || !this.ctx.symbols.hasLines) return this.say(`no line table: ${this.ctx.symbolsProblem ?? "the recorded image has no symbols"}`);
     if (dir > 0 && this.step >= this.trace.steps) return this.say("at the end of the trace");
     if (dir < 0 && this.step <= this.trace.startStep) return this.say("at the start of the trace");
     const here = this.lineOf(this.trace.stateAt(this.step).regs.eip >>> 0)?.key ?? null;

@@ -12,6 +12,8 @@ import { DebugInfo } from "../../src/symbols/debug-info.js";
 import { kernelRelease } from "../../src/machine/linux-boot.js";
 import { bzImage, HELLO_CODE } from "../../src/guests/linux-hello.js";
 import { CLI, requireBuiltCli, tmpDir, ttd } from "../trace/helpers.js";
+import { openRecordingArg } from "../../src/bundle/open.js";
+import { DebuggerViewModel } from "../../src/tui/view-model.js";
 
 const hasGdb = spawnSync("gdb", ["--version"], { stdio: "ignore" }).status === 0;
 
@@ -80,6 +82,23 @@ describe("System.map for a recorded bzImage", () => {
     const h = ttd(["history", "boot_command_line", "--size", "4", "--trace", trace], { cwd: dir });
     expect(h.status, h.stderr).toBe(0);
     expect(h.stdout).toContain("boot_command_line");
+  });
+
+  test("the TUI: with no line table, next/previous line say so at once rather than search the trace", () => {
+    const { dir, trace } = recorded();
+    fs.writeFileSync(path.join(dir, `System.map-${RELEASE}`), HELLO_MAP);
+    const rec = openRecordingArg(trace, { cwd: dir });
+    try {
+      const vm = new DebuggerViewModel(rec, 3);
+      for (const key of ["l", "L"]) {
+        vm.key(key);
+        expect(vm.view.message).toMatch(/^no line table: .*no DWARF/);
+        expect(vm.position).toBe(3);
+      }
+      vm.dispose();
+    } finally {
+      rec.close();
+    }
   });
 
   test("--symbols names a map anywhere; without one a bzImage says how to get symbols", () => {

@@ -26,6 +26,7 @@ import { MemoryCode } from "./disasm.js";
 import { adoptLoaderState, formatDivergence, Lockstep, type LockstepResult, type RegisterDifference } from "./lockstep-core.js";
 import { QEMU_CPU_LIKE_TTD } from "./qemu-cpu.js";
 import { qemuStateAtEntry, type QemuEntryState } from "./qemu-gdb.js";
+import { insnTracePlugin, insnTracePluginArgs } from "./qemu-insn-trace.js";
 import { isRepStringAt, QemuLogError, streamQemuLog } from "./qemu-log.js";
 
 /** RAM below 1 MiB that the firmware and the real-mode loader define: all of it but the VGA window. */
@@ -47,6 +48,11 @@ export interface LinuxLockstepOptions {
    */
   recordBudget: number;
   qemu?: string;
+  /**
+   * Also compare the address of every instruction, logged or not, with QEMU's (its TCG plugin
+   * qemu-insn-trace.c, built with the host's C compiler). Default true.
+   */
+  everyAddress?: boolean;
   /** Give up on QEMU after this long (default 20 minutes). */
   timeoutMs?: number;
   /** Progress lines. */
@@ -136,10 +142,16 @@ export async function lockstepLinux(o: LinuxLockstepOptions): Promise<LinuxLocks
   const lockstep = new Lockstep(m, {
     limit: records,
     logged: plan ? logged : undefined,
+    addresses: o.everyAddress === false ? undefined : { isRepStringAt: (addr) => isRepStringAt(m.mem.u8, addr) },
     progressInterval: Math.max(1, Math.ceil(records / 10)),
     onProgress: (n) => log(`${n.toLocaleString("en-US")} records agree (${(lockstep.result.instructions / 1e6).toFixed(0)} M instructions, ${((performance.now() - t) / 1000).toFixed(0)} s)`),
   });
-  const streamed = await streamQemuLog(args, entry, logged.toDfilter(), { maxRecords: records, icount: true, qemu: o.qemu, timeoutMs, ...(plan ? { repStrings } : {}) }, (batch) => lockstep.feed(batch));
+  const plugin = o.everyAddress === false ? null : insnTracePlugin();
+  const streamed = await streamQemuLog(
+    args, entry, logged.toDfilter(), { maxRecords: records, icount: true, qemu: o.qemu, timeoutMs, ...(plan ? { repStrings } : {}) },
+    (batch) => lockstep.feed(batch),
+    plugin === null ? undefined : { pluginArgs: (fifo) => insnTracePluginArgs(plugin, fifo, entry), consume: (addresses) => lockstep.feedAddresses(addresses) },
+  );
   const lockstepSeconds = (performance.now() - t) / 1000;
   const result = lockstep.result;
   if (result.divergence === null && result.compared < records) {

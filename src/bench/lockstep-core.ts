@@ -51,6 +51,11 @@ export interface LockstepOptions {
   logged?: CodeRanges;
   /** With `logged`: more instructions than this in a row without a record is a divergence (default 50 M). */
   maxUnlogged?: number;
+  /**
+   * QEMU also reports every executed instruction's address (Lockstep.feedAddresses); `isRepStringAt`
+   * reads ttd's memory for the -icount re-entry of rep string instructions.
+   */
+  addresses?: { isRepStringAt: (addr: number) => boolean };
 }
 
 export interface RegisterDifference {
@@ -105,6 +110,8 @@ export interface LockstepResult {
   instructions: number;
   /** Interrupt and exception deliveries ttd made (steps without a QEMU record). */
   events: number;
+  /** With `addresses`: instructions whose address was compared with QEMU's. */
+  addresses: number;
   /**
    * Registers the loader set differently from QEMU's at the entry; QEMU's values were adopted (for
    * "eflags", only the status flags and DF).
@@ -125,6 +132,10 @@ const MAX_CONSECUTIVE_EVENTS = 64;
 const RECENT_RECORDS = 64;
 /** Unlogged instructions kept for a divergence report. */
 const UNLOGGED_PATH = 64;
+/** nextAddress(): none has arrived yet. */
+const WAIT = -1;
+/** The comparison has no address stream. */
+const NO_ADDRESSES = -2;
 /** Default for LockstepOptions.maxUnlogged. */
 const DEFAULT_MAX_UNLOGGED = 50_000_000;
 
@@ -132,8 +143,8 @@ function snapshot(m: LockstepMachine): StateSnapshot {
   return { eip: m.cpu.eip >>> 0, regs: Array.from(m.cpu.regs, (r) => r >>> 0), eflags: m.cpu.getEflags() >>> 0 };
 }
 
-function recordState(t: QemuTrace, k: number): StateSnapshot {
-  return { eip: t.eip[k] >>> 0, regs: Array.from(t.regs.subarray(k * 8, k * 8 + 8), (r) => r >>> 0), eflags: t.eflags[k] >>> 0 };
+function recordState(t: { eip: Uint32Array; regs: Int32Array; flags: Uint32Array }, k: number): StateSnapshot {
+  return { eip: t.eip[k] >>> 0, regs: Array.from(t.regs.subarray(k * 8, k * 8 + 8), (r) => r >>> 0), eflags: t.flags[k] >>> 0 };
 }
 
 function differences(s: StateSnapshot, q: StateSnapshot, eflagsMask: number): RegisterDifference[] {
@@ -176,9 +187,13 @@ export function adoptLoaderState(m: LockstepMachine, regs: ArrayLike<number>, ef
  * leftovers in ECX/EDX/EDI) are set to QEMU's values first, so the comparison tests the CPU and not
  * the two loaders' choices; they are listed in the result. EFLAGS are compared under `eflagsMask`
  * from the entry on, so a machine without `setEflags` must start with QEMU's flags in those bits.
+ *
+ * With `addresses`, QEMU also reports the address of every instruction it executes
+ * (feedAddresses()), and each of ttd's instructions is checked against it, logged or not. The two
+ * streams arrive independently: what cannot be compared yet waits in a queue.
  */
 export class Lockstep {
-  readonly result: LockstepResult = { compared: 0, instructions: 0, events: 0, adopted: [], divergence: null };
+  readonly result: LockstepResult = { compared: 0, instructions: 0, events: 0, addresses: 0, adopted: [], divergence: null };
   private readonly cpu: LockstepMachine["cpu"];
   private readonly limit: number;
   private readonly eflagsMask: number;
@@ -195,6 +210,22 @@ export class Lockstep {
   /** ttd's unlogged instructions since the last record (a ring) and their number. */
   private readonly path = new Uint32Array(UNLOGGED_PATH);
   private pathCount = 0;
+  /** Unlogged instructions run since the last record (for maxUnlogged). */
+  private unlogged = 0;
+  /** Records waiting for addresses: [head, tail) of growable arrays. */
+  private qEip = new Uint32Array(0);
+  private qRegs = new Int32Array(0);
+  private qFlags = new Uint32Array(0);
+  private qHead = 0;
+  private qTail = 0;
+  /** Instruction addresses not yet compared: [head, tail). */
+  private aBuf = new Uint32Array(0);
+  private aHead = 0;
+  private aTail = 0;
+  /** The address of the instruction ttd executed last (-1 before the first). */
+  private lastAddress = -1;
+  /** The record arrays being compared (a fed batch, or the queue). */
+  private src: { eip: Uint32Array; regs: Int32Array; flags: Uint32Array; end: number } = { eip: new Uint32Array(0), regs: new Int32Array(0), flags: new Uint32Array(0), end: 0 };
 
   constructor(private readonly m: LockstepMachine, private readonly opts: LockstepOptions = {}) {
     this.cpu = m.cpu;
@@ -211,65 +242,149 @@ export class Lockstep {
     return this.result.divergence !== null || this.result.compared >= this.limit;
   }
 
-  /** Compares the next records of the stream; returns false once done. */
+  /** Compares the next records of the stream (as far as the addresses allow); returns false once done. */
   feed(batch: QemuTrace): boolean {
+    if (this.done || batch.count === 0) return !this.done;
+    if (!this.started) {
+      this.started = true;
+      if (this.cpu.eip >>> 0 !== batch.eip[0]) {
+        this.src = { eip: batch.eip, regs: batch.regs, flags: batch.eflags, end: batch.count };
+        this.diverge("state", 0, snapshot(this.m), "ttd does not start at the kernel entry");
+        return false;
+      }
+      this.result.adopted = adoptLoaderState(this.m, batch.regs.subarray(0, 8), batch.eflags[0]);
+    }
+    let from = 0;
+    if (this.qHead === this.qTail) {
+      // Nothing waits: compare straight from the batch, and queue only what is left.
+      this.src = { eip: batch.eip, regs: batch.regs, flags: batch.eflags, end: batch.count };
+      from = this.compare(0);
+      if (this.done || from === batch.count) return !this.done;
+    }
+    this.enqueue(batch, from);
+    this.pump();
+    return !this.done;
+  }
+
+  /** The next addresses of the instructions QEMU executed (option `addresses`); false once done. */
+  feedAddresses(addresses: Uint32Array): boolean {
+    if (this.done) return false;
+    const n = addresses.length;
+    if (this.aHead === this.aTail) this.aHead = this.aTail = 0;
+    if (this.aTail + n > this.aBuf.length) {
+      // Move what is left to the front, in a larger array if it does not fit with the new ones.
+      const live = this.aTail - this.aHead;
+      if (live + n <= this.aBuf.length) {
+        this.aBuf.copyWithin(0, this.aHead, this.aTail);
+      } else {
+        const grown = new Uint32Array(Math.max(2 * this.aBuf.length, live + n, 1 << 16));
+        grown.set(this.aBuf.subarray(this.aHead, this.aTail));
+        this.aBuf = grown;
+      }
+      this.aTail = live;
+      this.aHead = 0;
+    }
+    this.aBuf.set(addresses, this.aTail);
+    this.aTail += n;
+    if (this.started) this.pump();
+    return !this.done;
+  }
+
+  /** Compares queued records as far as possible. */
+  private pump(): void {
+    if (this.qHead === this.qTail || this.done) return;
+    this.src = { eip: this.qEip, regs: this.qRegs, flags: this.qFlags, end: this.qTail };
+    this.qHead = this.compare(this.qHead);
+    if (this.qHead === this.qTail) this.qHead = this.qTail = 0;
+  }
+
+  private enqueue(batch: QemuTrace, from: number): void {
+    const n = batch.count - from;
+    if (this.qTail + n > this.qEip.length) {
+      const live = this.qTail - this.qHead;
+      const cap = Math.max(2 * this.qEip.length, live + n, 1024);
+      const eip = new Uint32Array(cap);
+      const regs = new Int32Array(cap * 8);
+      const flags = new Uint32Array(cap);
+      eip.set(this.qEip.subarray(this.qHead, this.qTail));
+      regs.set(this.qRegs.subarray(this.qHead * 8, this.qTail * 8));
+      flags.set(this.qFlags.subarray(this.qHead, this.qTail));
+      this.qEip = eip;
+      this.qRegs = regs;
+      this.qFlags = flags;
+      this.qTail = live;
+      this.qHead = 0;
+    }
+    this.qEip.set(batch.eip.subarray(from, batch.count), this.qTail);
+    this.qRegs.set(batch.regs.subarray(from * 8, batch.count * 8), this.qTail * 8);
+    this.qFlags.set(batch.eflags.subarray(from, batch.count), this.qTail);
+    this.qTail += n;
+  }
+
+  /**
+   * Compares the records of `src` from index `k` on; returns the index of the first one not compared
+   * (its end, unless done or waiting for addresses).
+   */
+  private compare(k: number): number {
     const res = this.result;
     const cpu = this.cpu;
     const regs = cpu.regs;
     const logged = this.opts.logged;
+    const withAddresses = this.opts.addresses !== undefined;
     const eflagsMask = this.eflagsMask;
-    const tEip = batch.eip;
-    const tRegs = batch.regs;
-    const tFlags = batch.eflags;
-    let k = 0;
-    if (!this.started && batch.count > 0 && !this.done) {
-      this.started = true;
-      if (!this.start(batch)) return false;
-    }
-    while (k < batch.count && !this.done) {
+    const { eip: tEip, regs: tRegs, flags: tFlags, end } = this.src;
+    while (k < end && !this.done) {
       const j = res.compared;
-      // Instructions QEMU does not log are run without a comparison.
+      // Instructions QEMU does not log are run without a comparison of registers.
       if (logged !== undefined) {
-        let unlogged = 0;
         while (!logged.has(cpu.eip)) {
-          if (++unlogged > this.maxUnlogged) {
-            this.diverge("stall", batch, k, null, `ttd ran ${this.maxUnlogged} instructions without reaching one QEMU logs`);
-            return false;
+          if (this.unlogged >= this.maxUnlogged) {
+            this.diverge("stall", k, null, `ttd ran ${this.maxUnlogged} instructions without reaching one QEMU logs`);
+            return k;
           }
+          const address = withAddresses ? this.nextAddress() : NO_ADDRESSES;
+          if (address === WAIT) return k;
           const eip = cpu.eip >>> 0;
-          const kind = this.stepOnce(batch, k, null);
-          if (kind < 0) return false;
-          if (kind === StepKind.Instruction || kind === StepKind.SoftwareInterrupt || kind === StepKind.Fault) {
+          const kind = this.stepOnce(k, null);
+          if (kind < 0) return k;
+          if (kind !== StepKind.Interrupt && kind !== StepKind.Exception) {
+            if (address !== NO_ADDRESSES && !this.tookAddress(k, eip, address)) return k;
             this.path[this.pathCount++ % UNLOGGED_PATH] = eip;
+            this.unlogged++;
           }
         }
       }
+      const address = withAddresses ? this.nextAddress() : NO_ADDRESSES;
+      if (address === WAIT) return k;
       let differs = cpu.eip >>> 0 !== tEip[k];
       const base = k * 8;
       for (let r = 0; r < 8 && !differs; r++) differs = regs[r] !== tRegs[base + r];
       if (!differs && eflagsMask !== 0) differs = ((cpu.getEflags() ^ tFlags[k]) & eflagsMask) !== 0;
       const extra = !differs && this.opts.check !== undefined ? this.opts.check(j) : null;
       if (extra !== null) {
-        this.diverge("state", batch, k, snapshot(this.m), extra);
-        return false;
+        this.diverge("state", k, snapshot(this.m), extra);
+        return k;
       }
       // The state is kept only when it differs: if the step turns out to be an event delivery the
       // difference means nothing (QEMU has no record there), otherwise it is the divergence.
       const before = differs ? snapshot(this.m) : null;
       const stepsBefore = cpu.steps;
-      const kind = this.stepOnce(batch, k, before);
-      if (kind < 0) return false;
+      const eip = cpu.eip >>> 0;
+      const kind = this.stepOnce(k, before);
+      if (kind < 0) return k;
       if (kind === StepKind.Interrupt || kind === StepKind.Exception) continue;
       if (before) {
-        this.diverge("state", batch, k, before, undefined, stepsBefore);
-        return false;
+        this.diverge("state", k, before, undefined, stepsBefore);
+        return k;
       }
+      if (address !== NO_ADDRESSES && !this.tookAddress(k, eip, address)) return k;
       const prev = this.previous;
       prev[0] = tEip[k];
       for (let r = 0; r < 8; r++) prev[1 + r] = tRegs[base + r];
       prev[9] = tFlags[k];
       this.recentEip[j % RECENT_RECORDS] = tEip[k];
       this.pathCount = 0;
+      this.unlogged = 0;
       k++;
       res.compared = j + 1;
       res.instructions = cpu.steps - this.firstStep - res.events;
@@ -278,42 +393,64 @@ export class Lockstep {
         this.opts.onProgress?.(res.compared);
       }
     }
-    return !this.done;
+    return k;
   }
 
-  /** Checks the entry and adopts the loader's registers from record 0. */
-  private start(batch: QemuTrace): boolean {
-    if (this.cpu.eip >>> 0 !== batch.eip[0]) {
-      this.diverge("state", batch, 0, snapshot(this.m), "ttd does not start at the kernel entry");
+  /**
+   * QEMU's next instruction address, or WAIT when it has not arrived. Under -icount QEMU runs a rep
+   * string instruction once more after its last iteration has emptied ECX, to find the count at zero
+   * and move on (the parser's rule for records): an address that repeats the instruction ttd has just
+   * finished, when that was a rep string instruction and ECX is 0, is that re-entry and is passed over.
+   */
+  private nextAddress(): number {
+    const isRep = this.opts.addresses!.isRepStringAt;
+    for (;;) {
+      if (this.aHead === this.aTail) return WAIT;
+      const q = this.aBuf[this.aHead];
+      if (q !== this.lastAddress || q === this.cpu.eip >>> 0 || this.cpu.regs[1] !== 0 || !isRep(q)) return q;
+      this.aHead++;
+    }
+  }
+
+  /**
+   * ttd executed the instruction at `eip` (a step that was not an event delivery), where QEMU's next
+   * address was `address`: taken when they agree, a divergence otherwise (false).
+   */
+  private tookAddress(k: number, eip: number, address: number): boolean {
+    if (address !== eip) {
+      this.diverge("state", k, snapshot(this.m), `QEMU executed the instruction at 0x${address.toString(16)} where ttd executed 0x${eip.toString(16)}`, this.cpu.steps - 1, false);
+      this.result.divergence!.differences = [{ name: "eip", ttd: eip, qemu: address }];
       return false;
     }
-    this.result.adopted = adoptLoaderState(this.m, batch.regs.subarray(0, 8), batch.eflags[0]);
+    this.aHead++;
+    this.lastAddress = eip;
+    this.result.addresses++;
     return true;
   }
 
   /**
-   * One step of ttd, with its failures turned into a divergence at batch record `k` (`before`: the
-   * state already found different there, if any). Returns the step kind, or -1 after a divergence.
+   * One step of ttd, with its failures turned into a divergence at record `k` (`before`: the state
+   * already found different there, if any). Returns the step kind, or -1 after a divergence.
    */
-  private stepOnce(batch: QemuTrace, k: number, before: StateSnapshot | null): number {
+  private stepOnce(k: number, before: StateSnapshot | null): number {
     const cpu = this.cpu;
     const stepsBefore = cpu.steps;
     let kind: number;
     try {
       kind = this.m.step();
     } catch (err) {
-      this.diverge(before ? "state" : "host-error", batch, k, before ?? snapshot(this.m),
+      this.diverge(before ? "state" : "host-error", k, before ?? snapshot(this.m),
         `ttd's step() threw: ${err instanceof Error ? err.stack ?? err.message : String(err)}`, stepsBefore);
       return -1;
     }
     if (cpu.steps !== stepsBefore + 1) {
-      this.diverge("step-count", batch, k, before ?? snapshot(this.m), `one step() moved the step counter from ${stepsBefore} to ${cpu.steps}`, stepsBefore, before !== null);
+      this.diverge("step-count", k, before ?? snapshot(this.m), `one step() moved the step counter from ${stepsBefore} to ${cpu.steps}`, stepsBefore, before !== null);
       return -1;
     }
     if (kind === StepKind.Interrupt || kind === StepKind.Exception) {
       this.result.events++;
       if (++this.consecutiveEvents > MAX_CONSECUTIVE_EVENTS) {
-        this.diverge("stall", batch, k, null, `ttd delivered ${this.consecutiveEvents} interrupts/exceptions in a row without executing an instruction`);
+        this.diverge("stall", k, null, `ttd delivered ${this.consecutiveEvents} interrupts/exceptions in a row without executing an instruction`);
         return -1;
       }
     } else {
@@ -322,14 +459,12 @@ export class Lockstep {
     return kind;
   }
 
-  private diverge(
-    kind: DivergenceKind, batch: QemuTrace, k: number, state: StateSnapshot | null, message?: string,
-    step = this.cpu.steps, compare = true,
-  ): void {
+  private diverge(kind: DivergenceKind, k: number, state: StateSnapshot | null, message?: string, step = this.cpu.steps, compare = true): void {
     const res = this.result;
     const j = res.compared;
     const ttd = state ?? snapshot(this.m);
-    const qemu = k < batch.count ? recordState(batch, k) : null;
+    const src = this.src;
+    const qemu = k < src.end ? recordState(src, k) : null;
     const first = Math.max(0, j - RECENT_RECORDS);
     const recent: { record: number; eip: number }[] = [];
     for (let i = first; i < j; i++) recent.push({ record: i, eip: this.recentEip[i % RECENT_RECORDS] });
@@ -358,7 +493,7 @@ export class Lockstep {
 /** Compares `m` against a whole QEMU trace (see Lockstep). */
 export function runLockstep(m: LockstepMachine, trace: QemuTrace, opts: LockstepOptions = {}): LockstepResult {
   const l = new Lockstep(m, { ...opts, limit: Math.min(opts.limit ?? trace.count, trace.count) });
-  if (trace.count > 0) l.feed(trace);
+  l.feed(trace);
   return l.result;
 }
 

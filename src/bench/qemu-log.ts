@@ -577,9 +577,34 @@ export interface StreamResult {
  */
 export async function streamQemuLog(
   machineArgs: string[], entry: number, ranges: string, opts: RecordOptions, consume: (batch: QemuTrace) => boolean,
+  addresses?: AddressStream,
 ): Promise<StreamResult> {
-  const r = await runQemuLog(machineArgs, entry, ranges, opts, consume);
+  const r = await runQemuLog(machineArgs, entry, ranges, opts, consume, addresses ?? null);
   return { records: r.records, complete: r.rest.complete, droppedRepeats: r.rest.droppedRepeats, serial: r.serial, exitStatus: r.exitStatus };
+}
+
+/**
+ * Reads the plugin's FIFO of 32-bit addresses (little-endian, as the host) until its end or until
+ * `consume` says stop (then true). A read can end inside a word: its bytes wait for the next.
+ */
+async function readAddresses(fifo: string, consume: (addresses: Uint32Array) => boolean): Promise<boolean> {
+  const file = await fs.promises.open(fifo, "r");
+  // An ArrayBuffer of its own, so the words are aligned.
+  const buf = Buffer.allocUnsafeSlow(1 << 20);
+  let carry = 0;
+  try {
+    for (;;) {
+      const { bytesRead } = await file.read(buf, carry, buf.length - carry, null);
+      if (bytesRead === 0) return false;
+      const total = carry + bytesRead;
+      const words = total >>> 2;
+      if (!consume(new Uint32Array(buf.buffer, buf.byteOffset, words))) return true;
+      carry = total - words * 4;
+      buf.copyWithin(0, words * 4, total);
+    }
+  } finally {
+    await file.close();
+  }
 }
 
 /** A read of the log FIFO shorter than this is followed by a pause of PAUSE_MS. */
@@ -588,9 +613,24 @@ const PAUSE_MS = 0.25;
 /** Never notified: Atomics.wait on it is a sleep. */
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
-/** Runs QEMU with the log in a FIFO; batches go to `consume` when given, the rest is returned. */
+/**
+ * A second stream from the same QEMU run: the address of every instruction it executes, written by a
+ * plugin (qemu-insn-trace.ts) into a FIFO of its own.
+ */
+export interface AddressStream {
+  /** QEMU's options that load the plugin, writing to `fifo`. */
+  pluginArgs: (fifo: string) => string[];
+  /** Takes the next addresses (valid during the call only); false stops QEMU. */
+  consume: (addresses: Uint32Array) => boolean;
+}
+
+/**
+ * Runs QEMU with the log in a FIFO; batches go to `consume` when given, the rest is returned. With
+ * `addresses`, the plugin's FIFO is read alongside.
+ */
 async function runQemuLog(
   machineArgs: string[], entry: number, ranges: string, opts: RecordOptions, consume: ((batch: QemuTrace) => boolean) | null,
+  addresses: AddressStream | null = null,
 ): Promise<{ rest: QemuTrace; records: number; serial: string; exitStatus: number | null }> {
   const qemu = opts.qemu ?? findQemu();
   if (!qemu) throw new QemuLogError(QEMU_MISSING);
@@ -604,6 +644,11 @@ async function runQemuLog(
   execFileSync("mkfifo", [fifo]);
   const args = [...machineArgs, ...oneInsn, "-d", opts.fpu === true ? "exec,cpu,fpu,nochain" : "exec,cpu,nochain", "-D", fifo];
   if (ranges) args.push("-dfilter", ranges);
+  const addressFifo = addresses !== null ? path.join(dir, "insn.bin") : null;
+  if (addresses !== null && addressFifo !== null) {
+    execFileSync("mkfifo", [addressFifo]);
+    args.push(...addresses.pluginArgs(addressFifo));
+  }
   const parser = new QemuLogParser(entry, opts.maxRecords);
   parser.icount = opts.icount === true;
   parser.fpu = opts.fpu === true;
@@ -639,11 +684,13 @@ async function runQemuLog(
   // If QEMU dies before opening the log, the reader's open() would wait forever: opening the FIFO
   // for writing ourselves releases it with an immediate end of file.
   void exitPromise.then(() => {
-    try {
-      const fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-      fs.closeSync(fd);
-    } catch {
-      // no reader waiting: nothing to release
+    for (const f of addressFifo !== null ? [fifo, addressFifo] : [fifo]) {
+      try {
+        const fd = fs.openSync(f, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+        fs.closeSync(fd);
+      } catch {
+        // no reader waiting: nothing to release
+      }
     }
   });
   const timeoutMs = opts.timeoutMs ?? 600_000;
@@ -657,9 +704,22 @@ async function runQemuLog(
     // fresh buffer per read (as a read stream allocates) costs more in garbage collection than the
     // parsing. The open waits for QEMU to open its end (the exit handler above releases it if QEMU
     // dies first).
+    let enough = false;
+    const addressReader = addresses !== null && addressFifo !== null
+      ? readAddresses(addressFifo, addresses.consume).then((stopped) => {
+        if (stopped) {
+          enough = true;
+          stop();
+        }
+      }, (err: unknown) => {
+        stop();
+        throw err;
+      })
+      : Promise.resolve();
+    // Awaited once the log is read; until then a failure must not count as unhandled.
+    addressReader.catch(() => {});
     const file = await fs.promises.open(fifo, "r");
     const buf = Buffer.allocUnsafe(1 << 20);
-    let enough = false;
     try {
       for (;;) {
         const { bytesRead } = await file.read(buf, 0, buf.length, null);
@@ -674,7 +734,9 @@ async function runQemuLog(
           enough = true;
           break;
         }
-        if (!more) {
+        // With addresses, the last records may still wait for theirs, which the plugin writes a
+        // buffer at a time: QEMU runs on (its log read and dropped) until the consumer has them.
+        if (!more && addresses === null) {
           enough = true;
           break;
         }
@@ -689,6 +751,7 @@ async function runQemuLog(
     // QEMU exited (the end of file can arrive before the exit is reported, so wait for it).
     if (enough) stop();
     await exitPromise;
+    await addressReader;
     if (timedOut) throw new QemuLogError(`QEMU did not finish within ${timeoutMs / 1000} s`);
     if (!killedByUs && exitStatus === null) {
       throw new QemuLogError(`QEMU failed: ${stderr.trim() || "killed by a signal"}`);

@@ -9,12 +9,13 @@
  * from QEMU through its gdbstub, and the loader's registers (EAX, ESP, ESI, the status flags) are
  * adopted. After the first instruction nothing is adopted.
  *
- * QEMU's register dump costs about 10 µs of CPU an instruction, so it is not written for every one
- * of the 100 million: ttd's own run picks the least executed instruction addresses, up to a budget of
- * records, and QEMU logs every execution of those (-dfilter). Everything but the hottest inner loops
- * is compared instruction by instruction, the loops' results where they next reach a logged address
- * (src/bench/checkpoints.ts). The log streams through a FIFO into the comparison: bounded memory, no
- * disk.
+ * Every instruction's address is compared: a QEMU plugin of ttd's (src/bench/qemu-insn-trace.c)
+ * writes them, four bytes each. QEMU's register dump costs about 10 µs of CPU an instruction, so it is
+ * not written for every one of the 100 million: ttd's own run picks the least executed instruction
+ * addresses, up to a budget of records, and QEMU logs every execution of those (-dfilter). So the
+ * registers of everything but the hottest inner loops are compared instruction by instruction, the
+ * loops' results where they next reach a logged address (src/bench/checkpoints.ts). Both streams go
+ * through FIFOs into the comparison: bounded memory, no disk.
  */
 import { describe, expect, test } from "vitest";
 import { findQemu } from "../../src/bench/qemu-log.js";
@@ -37,12 +38,15 @@ describe.skipIf(debian === null || !findQemu())("Debian's kernel in lockstep wit
     });
     const plan = r.plan!;
     console.log(
-      `lockstep: ${r.result.instructions.toLocaleString("en-US")} instructions, ${r.result.compared.toLocaleString("en-US")} compared ` +
-        `at ${plan.loggedAddresses} of ${plan.executedAddresses} addresses (all that ran at most ${plan.hottestLogged} times), ` +
+      `lockstep: ${r.result.instructions.toLocaleString("en-US")} instructions (${r.result.addresses.toLocaleString("en-US")} addresses compared), ` +
+        `registers at ${r.result.compared.toLocaleString("en-US")} ` +
+        `logged at ${plan.loggedAddresses} of ${plan.executedAddresses} addresses (all that ran at most ${plan.hottestLogged} times), ` +
         `in ${((performance.now() - started) / 1000).toFixed(0)} s; CPU: ttd ${r.cpuSeconds.ttd.toFixed(0)} s, QEMU ${r.cpuSeconds.qemu?.toFixed(0) ?? "?"} s`,
     );
     expect(r.divergenceText).toBeNull();
     expect(r.result.instructions).toBeGreaterThanOrEqual(INSTRUCTIONS);
+    // Every instruction's address was QEMU's (its plugin), the logged ones' registers too.
+    expect(r.result.addresses).toBe(r.result.instructions);
     // QEMU's log held exactly the records ttd's run said the logged addresses make.
     expect(r.qemuRecords).toBe(r.result.compared);
     expect(r.result.compared).toBe(plan.records + 1);

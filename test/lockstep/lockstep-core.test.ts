@@ -250,6 +250,92 @@ describe("lockstep comparison", () => {
     });
   });
 
+  describe("with QEMU's address of every instruction", () => {
+    const t = makeTrace(3000);
+    const logged = new CodeRanges([[t.entry, t.entry + 0x40]]);
+    const keep = Array.from({ length: t.count }, (_, i) => i).filter((i) => logged.has(t.eip[i]));
+    const pick = (idx: number[]): QemuTrace => ({
+      ...t,
+      count: idx.length,
+      eip: Uint32Array.from(idx, (i) => t.eip[i]),
+      regs: Int32Array.from(idx.flatMap((i) => Array.from(t.regs.subarray(i * 8, i * 8 + 8)))),
+      eflags: Uint32Array.from(idx, (i) => t.eflags[i]),
+    });
+    const slice = (x: QemuTrace, k: number, n: number): QemuTrace =>
+      ({ ...x, count: n, eip: x.eip.subarray(k, k + n), regs: x.regs.subarray(k * 8, (k + n) * 8), eflags: x.eflags.subarray(k, k + n) });
+    const noRep = { isRepStringAt: () => false };
+
+    /** Feeds records and addresses in alternating chunks of different sizes, as two FIFOs deliver them. */
+    function interleave(l: Lockstep, records: QemuTrace, addresses: Uint32Array): void {
+      let r = 0;
+      let a = 0;
+      while ((r < records.count || a < addresses.length) && !l.done) {
+        if (a < addresses.length) {
+          const n = Math.min(777, addresses.length - a);
+          l.feedAddresses(addresses.slice(a, a + n));
+          a += n;
+        }
+        if (r < records.count) {
+          const n = Math.min(31, records.count - r);
+          l.feed(slice(records, r, n));
+          r += n;
+        }
+      }
+    }
+
+    test("every instruction's address is compared, records waiting for their addresses and the other way round", () => {
+      const l = new Lockstep(new ReplayMachine(t), { logged, addresses: noRep });
+      interleave(l, pick(keep), t.eip.slice(0, keep[keep.length - 1] + 1));
+      expect(l.result.divergence).toBeNull();
+      expect(l.result.compared).toBe(keep.length);
+      expect(l.result.addresses).toBe(keep[keep.length - 1] + 1);
+    });
+
+    test("an instruction QEMU did not execute, between logged ones, is a divergence at its address", () => {
+      const addresses = t.eip.slice(0, keep[keep.length - 1] + 1);
+      const at = addresses.findIndex((a, i) => i > keep[5] && !logged.has(a));
+      addresses[at] = 0x777;
+      const l = new Lockstep(new ReplayMachine(t), { logged, addresses: noRep });
+      interleave(l, pick(keep), addresses);
+      const d = l.result.divergence!;
+      expect(d.differences).toEqual([{ name: "eip", ttd: t.eip[at], qemu: 0x777 }]);
+      expect(d.message).toBe(`QEMU executed the instruction at 0x777 where ttd executed 0x${t.eip[at].toString(16)}`);
+      expect(d.step).toBe(at);
+      expect(l.result.addresses).toBe(at);
+    });
+
+    test("an interrupt delivery has no address; the handler's first instruction has", () => {
+      const m = new ReplayMachine(t);
+      m.eventsBefore.set(keep[3] + 1, 1);
+      const l = new Lockstep(m, { logged, addresses: noRep });
+      interleave(l, pick(keep), t.eip.slice(0, keep[keep.length - 1] + 1));
+      expect(l.result.divergence).toBeNull();
+      expect(l.result.events).toBe(1);
+    });
+
+    test("QEMU's -icount re-entry of a finished rep string instruction is passed over", () => {
+      // Records 10-12: a rep at one address with ECX 3, 2, 1; record 13 follows with ECX 0.
+      const r = makeTrace(40);
+      const X = r.eip[10];
+      for (const [i, ecx] of [[10, 3], [11, 2], [12, 1], [13, 0]]) {
+        if (i < 13) r.eip[i] = X;
+        r.regs[i * 8 + 1] = ecx;
+      }
+      const addresses = [...r.eip.subarray(0, 13), X, ...r.eip.subarray(13)];
+      const run = (isRep: (a: number) => boolean) => {
+        const l = new Lockstep(new ReplayMachine(r), { addresses: { isRepStringAt: isRep } });
+        l.feedAddresses(Uint32Array.from(addresses));
+        l.feed(r);
+        return l.result;
+      };
+      const ok = run((a) => a === X);
+      expect(ok.divergence).toBeNull();
+      expect(ok.addresses).toBe(40);
+      // Not a rep string instruction there: the repeat is an instruction ttd did not execute.
+      expect(run(() => false).divergence?.message).toMatch(/QEMU executed the instruction at/);
+    });
+  });
+
   test("the report disassembles the instructions before the divergence from the ELF", () => {
     const elf = new Elf32(new Uint8Array(fs.readFileSync(workload("workload-r1.elf"))));
     const sym = (name: string): number => elf.symbols().find((s) => s.name === name)!.value;

@@ -19,7 +19,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, test } from "vitest";
 import { debian, requireRealSystemMap } from "./debian.js";
 import { parseSystemMap } from "../../src/symbols/system-map.js";
-import { CLI, requireBuiltCli, sleep, tmpDir, ttd } from "../trace/helpers.js";
+import { CLI, requireBuiltCli, sleep, startGdbServer, tmpDir, ttd } from "../trace/helpers.js";
 
 const CMDLINE = "console=ttyS0 panic=-1 nokaslr";
 /**
@@ -167,17 +167,8 @@ describe.skipIf(!ready)("a recorded Linux boot asked backwards (System.map symbo
   test.skipIf(!hasGdb)("gdb: break on start_kernel, continue, reverse-continue", async () => {
     expect(ticks.length).toBeGreaterThanOrEqual(1);
     // Clients start at the first tick's write; start_kernel was entered some 62 M steps before it.
-    const server = spawn(process.execPath, [CLI, "gdbserver", trace, "--port", "0", "--at", String(ticks[0])], { stdio: ["ignore", "pipe", "pipe"] });
+    const { server, command } = await startGdbServer([trace, "--port", "0", "--at", String(ticks[0])]);
     try {
-      const command = await new Promise<string>((resolve, reject) => {
-        let out = "";
-        server.stdout!.on("data", (d: Buffer) => {
-          out += d.toString();
-          const m = /^ {2}gdb (.*)$/m.exec(out);
-          if (m) resolve(m[1]);
-        });
-        server.on("close", () => reject(new Error(`gdbserver ended: ${out}`)));
-      });
       // gdb gets the ELF made from the System.map: the kernel's symbols, no code (it reads that from the trace).
       expect(command).toMatch(/System\.map-[^/]*\.elf'?$/);
       const args = [...command.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]);

@@ -5,13 +5,13 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, test } from "vitest";
 import { parseSystemMap, systemMapElf, looksLikeSystemMap } from "../../src/symbols/system-map.js";
 import { DebugInfo } from "../../src/symbols/debug-info.js";
 import { kernelRelease } from "../../src/machine/linux-boot.js";
 import { bzImage, HELLO_CODE } from "../../src/guests/linux-hello.js";
-import { CLI, requireBuiltCli, tmpDir, ttd } from "../trace/helpers.js";
+import { requireBuiltCli, startGdbServer, tmpDir, ttd } from "../trace/helpers.js";
 import { openRecordingArg } from "../../src/bundle/open.js";
 import { DebuggerViewModel } from "../../src/tui/view-model.js";
 
@@ -158,17 +158,8 @@ describe.skipIf(!hasGdb)("System.map symbols through ttd gdbserver, with gdb", (
     fs.writeFileSync(path.join(dir, "System.map"), HELLO_MAP);
     const trace = path.join(dir, "k.trace");
     expect(ttd(["record", "vmlinuz", "--append", "gdb", "-o", trace, "--no-progress"], { cwd: dir }).status).toBe(0);
-    const server = spawn(process.execPath, [CLI, "gdbserver", trace, "--port", "0"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    const { server, command } = await startGdbServer([trace, "--port", "0"], { cwd: dir });
     try {
-      const command = await new Promise<string>((resolve, reject) => {
-        let out = "";
-        server.stdout!.on("data", (d: Buffer) => {
-          out += d.toString();
-          const m = /^ {2}gdb (.*)$/m.exec(out);
-          if (m) resolve(m[1]);
-        });
-        server.on("close", () => reject(new Error(`gdbserver ended: ${out}`)));
-      });
       // The image gdb is given is the ELF made from the map: its symbols, no code.
       expect(command).toMatch(/System\.map\.elf'?$/);
       const args = [...command.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]);

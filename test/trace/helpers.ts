@@ -165,3 +165,21 @@ export async function startLong(out: string): Promise<ChildProcess> {
   }
 }
 
+
+/**
+ * Starts `ttd gdbserver` with `args` and resolves with the process and the gdb command line it
+ * prints for clients (the text after "  gdb "); rejects if the server ends first.
+ */
+export async function startGdbServer(args: string[], opts: { cwd?: string } = {}): Promise<{ server: ChildProcess; command: string }> {
+  const server = spawn(process.execPath, [CLI, "gdbserver", ...args], { cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
+  const command = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    server.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /^ {2}gdb (.*)$/m.exec(out);
+      if (m) resolve(m[1]);
+    });
+    server.on("close", () => reject(new Error(`gdbserver ended: ${out}`)));
+  });
+  return { server, command };
+}

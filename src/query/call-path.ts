@@ -58,7 +58,7 @@ export interface CallPath {
 export interface CallPathOptions {
   /** Most frames (default 32). */
   maxFrames?: number;
-  /** Most steps re-executed back from the step (default 4M: about a second). */
+  /** Most steps re-executed back from the step (default 1M: one at a time, a second or a few). */
   maxSteps?: number;
   /** Go on through interrupt and exception deliveries into the interrupted code's callers. */
   throughDeliveries?: boolean;
@@ -67,7 +67,7 @@ export interface CallPathOptions {
 const FIRST_WINDOW = 4096;
 const LARGEST_WINDOW = 1 << 20;
 const DEFAULT_MAX_FRAMES = 32;
-const DEFAULT_MAX_STEPS = 1 << 22;
+const DEFAULT_MAX_STEPS = 1 << 20;
 
 /** A return whose frame was pushed before the window it ran in. */
 interface Pop {

@@ -68,12 +68,16 @@ export const EXPLAINED_LOG_DIFFERENCES: readonly RegExp[] = [
 
 /**
  * Rewrites that leave out what differs for a reason but keep the rest of the line compared: timing
- * figures outside the brackets, and the numbers of ACPI PnP devices (QEMU's floppy controller comes
+ * figures outside the brackets (and the TSC calibration measured from them), and the numbers of ACPI PnP devices (QEMU's floppy controller comes
  * before COM1 and the RTC, so theirs are one higher).
  */
 const MASKS: ReadonlyArray<[RegExp, string]> = [
   [/audit\(\d+\.\d+:/, "audit(<time>:"],
   [/^sched_clock: Marking stable \(.*$/, "sched_clock: Marking stable (<times>)"],
+  // The TSC's refined calibration is measured against the PM timer: QEMU's varies from run to run
+  // (999.999 or 1000.000 MHz) even in icount mode, and the clocksource's limits follow from it.
+  [/^tsc: Refined TSC clocksource calibration: [\d.]+ MHz$/, "tsc: Refined TSC clocksource calibration: <f> MHz"],
+  [/^clocksource: tsc: mask: (0x[0-9a-f]+) max_cycles: .*$/, "clocksource: tsc: mask: $1 max_cycles: <n>"],
   [/^00:0\d: /, "00:<n>: "],
   [/^rtc_cmos 00:0\d: /, "rtc_cmos 00:<n>: "],
 ];

@@ -142,6 +142,23 @@ describe.skipIf(!canBuildGuests)("ttd diff of one guest given different input: s
     expect(ttd(["diff", a, b]).stdout).toContain("Then: control flow");
   });
 
+  test("the same text on COM1 and on the keyboard: an event divergence, the receive interrupt against the keyboard's", () => {
+    const script = path.join(dir, "same.txt");
+    fs.writeFileSync(script, "sum 1 2 39\nquit\n");
+    const a = record(elf, ["--input-file", script]), b = record(elf, ["--input-file", script, "--input", "keyboard"]);
+    const d = diffRecordings(ctxOf(a), ctxOf(b));
+    const div = d.divergence!;
+    expect(div.what).toMatch(/^an event/);
+    expect(div.a!.step).toBe(div.b!.step);
+    expect([div.a!.kind, div.b!.kind]).toEqual(["interrupt", "interrupt"]);
+    // input-shell.c programs the PIC at vector 0x20: IRQ 4 (COM1) and IRQ 1 (the keyboard).
+    expect([div.a!.vector, div.b!.vector]).toEqual([0x24, 0x21]);
+    expect(d.input!.index).toBe(0);
+    expect([d.input!.a!.device, d.input!.b!.device]).toEqual(["com1", "keyboard"]);
+    // The shell echoes what it was given: the same text either way.
+    expect(d.output).toBeNull();
+  });
+
   test("a boot module with one byte changed: the first load that differs is named by address", () => {
     // test/machine/guests/modules.c prints the first bytes of each module it was handed.
     const guest = buildCGuest(dir, "modules");

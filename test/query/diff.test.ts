@@ -108,8 +108,11 @@ describe.skipIf(!canBuildGuests)("ttd diff of one guest given different input: s
     expect(d.common!.a.step).toBe(div.a!.step - 1);
     expect(d.common!.a.code.disasm).toBe("in %dx, %al");
     expect(d.common!.a.code.symbol).toMatch(/^uart_irq\+/);
-    // The sums differ, the code that computes and prints them does not.
+    // The sums differ, the code that computes and prints them does not: to the end of the run.
     expect(d.flow).toBeNull();
+    expect(d.flowSearch).toEqual({ steps: ctxOf(a).trace.steps - div.a!.step, complete: true });
+    // A bounded walk says where it stopped.
+    expect(diffRecordings(ctxOf(a), ctxOf(b), { flowSearchSteps: 100 }).flowSearch).toEqual({ steps: 100, complete: false });
     // The input itself: the tenth byte, entered at the same step on both sides.
     expect(d.input!.index).toBe(script.indexOf("9"));
     expect(d.input!.a).toEqual({ step: d.input!.b!.step, device: "com1", data: [0x39] });
@@ -126,6 +129,7 @@ describe.skipIf(!canBuildGuests)("ttd diff of one guest given different input: s
     const j = JSON.parse(ttd(["diff", a, b, "--json"]).stdout);
     expect(j.divergence.source).toEqual({ step: div.a!.step - 1, kind: "port", address: "0x3f8", size: 1, a: "0x39", b: "0x38" });
     expect(j.flow).toBeNull();
+    expect(j.flowSearch.complete).toBe(true);
     expect(j.input.index).toBe(9);
   });
 
@@ -139,6 +143,7 @@ describe.skipIf(!canBuildGuests)("ttd diff of one guest given different input: s
     expect(flow.a!.step).toBe(flow.b!.step);
     expect(flow.a!.step).toBeGreaterThan(d.divergence!.a!.step);
     expect(flow.a!.code.eip).not.toBe(flow.b!.code.eip);
+    expect(d.flowSearch).toEqual({ steps: flow.a!.step - d.divergence!.a!.step, complete: true });
     expect(ttd(["diff", a, b]).stdout).toContain("Then: control flow");
   });
 

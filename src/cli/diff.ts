@@ -90,8 +90,10 @@ function renderDiff(d: DiffAnswer, aName: string, bName: string): string {
       out.push("", `Then: ${d.flow.what}`);
       for (const l of describe(d.flow.a)) out.push(`  A ${l}`);
       for (const l of describe(d.flow.b)) out.push(`  B ${l}`);
-    } else if (d.divergence.source !== null || d.divergence.what.startsWith("data")) {
-      out.push("", "Control flow never parts: the two executions run the same instructions to the end.");
+    } else if (d.flowSearch !== null) {
+      out.push("", d.flowSearch.complete
+        ? "Control flow never parts: the two executions run the same instructions to the end."
+        : `Control flow does not part in the ${groupDigits(d.flowSearch.steps)} steps after it (the comparison stops there).`);
     }
   }
   if (d.output !== null) {
@@ -136,6 +138,7 @@ export function diffJson(d: DiffAnswer): unknown {
       source: d.divergence.source === null ? null : { ...d.divergence.source, address: hex(d.divergence.source.address), a: hex(d.divergence.source.a), b: hex(d.divergence.source.b) },
     },
     flow: d.flow === null ? null : { what: d.flow.what, a: sideJson(d.flow.a), b: sideJson(d.flow.b) },
+    flowSearch: d.flowSearch,
     output: d.output,
     input: d.input,
     compared: d.compared,

@@ -74,8 +74,14 @@ export interface DiffAnswer {
    * for registers that differ, by the storing step itself for a store), null when not found.
    */
   divergence: { a: DiffSide | null; b: DiffSide | null; what: string; store: StoreDifference | null; source: DataSource | null } | null;
-  /** After a data divergence (one image): the first step where control flow or events part, or null when they never do. */
+  /** After a data divergence (one image): the first step where control flow or events part, or null when they do not. */
   flow: { a: DiffSide | null; b: DiffSide | null; what: string } | null;
+  /**
+   * After a data divergence: how many steps past it were compared looking for `flow`, and whether
+   * that went as far as it could (to `flow`, or to a recording's end) rather than stopping at the
+   * `flowSearchSteps` option. Null otherwise.
+   */
+  flowSearch: { steps: number; complete: boolean } | null;
   /** The first byte of guest output that differs (or that one side lacks), with the step that printed it. */
   output: { offset: number; a: { step: number; byte: number } | null; b: { step: number; byte: number } | null } | null;
   /** The first input from outside that differs (its step, device or bytes), or that one side lacks; null when they agree. */
@@ -96,12 +102,14 @@ interface Visit {
 export interface DiffOptions {
   /** How many common points before the divergence to show (default 1: the last one). */
   context?: number;
+  /** Steps compared past a data divergence looking for where control flow parts (default FLOW_SEARCH_STEPS). */
+  flowSearchSteps?: number;
 }
 
 export function diffRecordings(a: QueryContext, b: QueryContext, options: DiffOptions = {}): DiffAnswer {
   const same = a.trace.image().sha256 === b.trace.image().sha256;
   const context = new ContextRing(options.context ?? 1);
-  const answer = same ? byStep(a, b, context) : bySource(a, b, context);
+  const answer = same ? byStep(a, b, context, options.flowSearchSteps ?? FLOW_SEARCH_STEPS) : bySource(a, b, context);
   answer.output = outputDiff(a.trace, b.trace);
   answer.input = inputDiff(a.trace, b.trace);
   return answer;
@@ -132,12 +140,15 @@ class ContextRing {
 
 const ENDED = ["the first recording ends here; the second goes on", "the second recording ends here; the first goes on"];
 
-function byStep(a: QueryContext, b: QueryContext, context: ContextRing): DiffAnswer {
+/** Steps compared past a data divergence looking for where control flow parts (a step-by-step walk). */
+export const FLOW_SEARCH_STEPS = 1_000_000;
+
+function byStep(a: QueryContext, b: QueryContext, context: ContextRing, flowSearchSteps: number): DiffAnswer {
   const ca = a.trace.cursor(a.trace.startStep, { writes: true }), cb = b.trace.cursor(b.trace.startStep, { writes: true });
   const sideOf = (ctx: QueryContext, r: StepRecord, registers: DiffSide["registers"] = []) => side(ctx, r.step, r.kind, r.vector ?? null, r.regs.eip, r.bytes, registers);
   let last: StepRecord | null = null;
   // The first data divergence, once seen: the walk goes on to where control flow parts.
-  let data: Omit<DiffAnswer, "flow" | "output" | "input"> | null = null;
+  let data: Omit<DiffAnswer, "flow" | "flowSearch" | "output" | "input"> | null = null;
   for (;;) {
     const ra = ca.next(), rb = cb.next();
     let parted: { a: DiffSide | null; b: DiffSide | null; what: string } | null = null;
@@ -148,10 +159,14 @@ function byStep(a: QueryContext, b: QueryContext, context: ContextRing): DiffAns
     } else if (ra.kind !== rb.kind || ra.vector !== rb.vector) {
       parted = { a: sideOf(a, ra), b: sideOf(b, rb), what: "an event: an interrupt or exception on one side only (or a different one)" };
     }
+    if (data !== null) {
+      const past = (ra?.step ?? ca.step) - data.compared.a;
+      if (ra === null || rb === null || parted !== null) return { ...data, flow: parted, flowSearch: { steps: past, complete: true }, output: null, input: null };
+      if (past >= flowSearchSteps) return { ...data, flow: null, flowSearch: { steps: past, complete: false }, output: null, input: null };
+    }
     if (ra === null || rb === null || parted !== null) {
-      if (data !== null) return { ...data, flow: parted, output: null, input: null };
       const compared = parted === null ? { a: a.trace.steps, b: b.trace.steps } : { a: ra?.step ?? ca.step, b: rb?.step ?? cb.step };
-      return { alignment: "step", ...context.described(), divergence: parted && { ...parted, store: null, source: null }, flow: null, output: null, input: null, compared };
+      return { alignment: "step", ...context.described(), divergence: parted && { ...parted, store: null, source: null }, flow: null, flowSearch: null, output: null, input: null, compared };
     }
     if (data === null) {
       const differing = COMPARED.filter((r) => ra.regs[r] !== rb.regs[r]);
@@ -301,12 +316,12 @@ function bySource(a: QueryContext, b: QueryContext, context: ContextRing): DiffA
   for (;;) {
     const x = va.next(), y = vb.next();
     if (x.done === true || y.done === true) {
-      if (x.done === true && y.done === true) return { alignment: "source", ...common(), divergence: null, flow: null, output: null, input: null, compared: { a: a.trace.steps, b: b.trace.steps } };
+      if (x.done === true && y.done === true) return { alignment: "source", ...common(), divergence: null, flow: null, flowSearch: null, output: null, input: null, compared: { a: a.trace.steps, b: b.trace.steps } };
       const xa = x.done === true ? null : x.value, yb = y.done === true ? null : y.value;
       return {
         alignment: "source", ...common(),
         divergence: { a: xa && side(a, xa.step, xa.kind, xa.vector, xa.eip, xa.bytes), b: yb && side(b, yb.step, yb.kind, yb.vector, yb.eip, yb.bytes), what: ENDED[xa === null ? 0 : 1], store: null, source: null },
-        flow: null, output: null, input: null, compared: { a: xa?.step ?? a.trace.steps, b: yb?.step ?? b.trace.steps },
+        flow: null, flowSearch: null, output: null, input: null, compared: { a: xa?.step ?? a.trace.steps, b: yb?.step ?? b.trace.steps },
       };
     }
     if (x.value.key !== y.value.key) {
@@ -316,7 +331,7 @@ function bySource(a: QueryContext, b: QueryContext, context: ContextRing): DiffA
       return {
         alignment: "source", ...common(),
         divergence: { a: side(a, x.value.step, x.value.kind, x.value.vector, x.value.eip, x.value.bytes), b: side(b, y.value.step, y.value.kind, y.value.vector, y.value.eip, y.value.bytes), what, store: null, source: null },
-        flow: null, output: null, input: null, compared: { a: x.value.step, b: y.value.step },
+        flow: null, flowSearch: null, output: null, input: null, compared: { a: x.value.step, b: y.value.step },
       };
     }
     const p = x.value, q = y.value;

@@ -108,8 +108,11 @@ describe.skipIf(!canBuildGuests)("ttd diff of one guest given different input: s
     expect(d.common!.a.step).toBe(div.a!.step - 1);
     expect(d.common!.a.code.disasm).toBe("in %dx, %al");
     expect(d.common!.a.code.symbol).toMatch(/^uart_irq\+/);
-    // The sums differ, the code that computes and prints them does not.
+    // The sums differ, the code that computes and prints them does not: to the end of the run.
     expect(d.flow).toBeNull();
+    expect(d.flowSearch).toEqual({ steps: ctxOf(a).trace.steps - div.a!.step, complete: true });
+    // A bounded walk says where it stopped.
+    expect(diffRecordings(ctxOf(a), ctxOf(b), { flowSearchSteps: 100 }).flowSearch).toEqual({ steps: 100, complete: false });
     // The input itself: the tenth byte, entered at the same step on both sides.
     expect(d.input!.index).toBe(script.indexOf("9"));
     expect(d.input!.a).toEqual({ step: d.input!.b!.step, device: "com1", data: [0x39] });
@@ -126,6 +129,7 @@ describe.skipIf(!canBuildGuests)("ttd diff of one guest given different input: s
     const j = JSON.parse(ttd(["diff", a, b, "--json"]).stdout);
     expect(j.divergence.source).toEqual({ step: div.a!.step - 1, kind: "port", address: "0x3f8", size: 1, a: "0x39", b: "0x38" });
     expect(j.flow).toBeNull();
+    expect(j.flowSearch.complete).toBe(true);
     expect(j.input.index).toBe(9);
   });
 
@@ -139,7 +143,25 @@ describe.skipIf(!canBuildGuests)("ttd diff of one guest given different input: s
     expect(flow.a!.step).toBe(flow.b!.step);
     expect(flow.a!.step).toBeGreaterThan(d.divergence!.a!.step);
     expect(flow.a!.code.eip).not.toBe(flow.b!.code.eip);
+    expect(d.flowSearch).toEqual({ steps: flow.a!.step - d.divergence!.a!.step, complete: true });
     expect(ttd(["diff", a, b]).stdout).toContain("Then: control flow");
+  });
+
+  test("the same text on COM1 and on the keyboard: an event divergence, the receive interrupt against the keyboard's", () => {
+    const script = path.join(dir, "same.txt");
+    fs.writeFileSync(script, "sum 1 2 39\nquit\n");
+    const a = record(elf, ["--input-file", script]), b = record(elf, ["--input-file", script, "--input", "keyboard"]);
+    const d = diffRecordings(ctxOf(a), ctxOf(b));
+    const div = d.divergence!;
+    expect(div.what).toMatch(/^an event/);
+    expect(div.a!.step).toBe(div.b!.step);
+    expect([div.a!.kind, div.b!.kind]).toEqual(["interrupt", "interrupt"]);
+    // input-shell.c programs the PIC at vector 0x20: IRQ 4 (COM1) and IRQ 1 (the keyboard).
+    expect([div.a!.vector, div.b!.vector]).toEqual([0x24, 0x21]);
+    expect(d.input!.index).toBe(0);
+    expect([d.input!.a!.device, d.input!.b!.device]).toEqual(["com1", "keyboard"]);
+    // The shell echoes what it was given: the same text either way.
+    expect(d.output).toBeNull();
   });
 
   test("a boot module with one byte changed: the first load that differs is named by address", () => {

@@ -44,7 +44,7 @@ function runCompiled(args: string[]): Promise<{ status: number | null; stdout: s
     child.stdout.on("data", (s: string) => { stdout += s; });
     // Progress lines as they come.
     child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (s: string) => process.stdout.write(s.replace(/^/gm, "lockstep: ")));
+    child.stderr.on("data", (s: string) => process.stdout.write(s.replace(/^(?=.)/gm, "lockstep: ")));
     child.on("error", reject);
     child.on("exit", (status) => resolve({ status, stdout }));
   });

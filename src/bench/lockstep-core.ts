@@ -9,6 +9,11 @@
  * steps of their own in ttd but leave no record in QEMU's log, so they are stepped over without
  * consuming a record. The comparison is made before each step and only counted once the step turns
  * out to be one that has a record.
+ *
+ * For long runs QEMU may log only some instructions (`logged`, its -dfilter): ttd then runs the others
+ * between records. The address of every instruction can still be compared, from a second stream
+ * (`addresses`, QEMU's plugin in qemu-insn-trace.c): the two streams arrive independently and what
+ * cannot be compared yet waits.
  */
 import { StepKind } from "../cpu/observer.js";
 import type { CodeView } from "./disasm.js";

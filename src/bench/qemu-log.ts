@@ -187,10 +187,11 @@ export class QemuLogParser {
   private fpuWords = new Uint32Array(0);
   private readonly pFpu = new Uint32Array(FPU_WORDS);
 
-  constructor(entry: number, maxRecords: number) {
+  /** `capacity`: records to make room for at first (the arrays grow as needed). */
+  constructor(entry: number, maxRecords: number, capacity = 1 << 20) {
     this.entry = entry >>> 0;
     this.maxRecords = maxRecords;
-    const cap = Math.max(16, Math.min(maxRecords, 1 << 20));
+    const cap = Math.max(16, Math.min(maxRecords, capacity));
     this.eip = new Uint32Array(cap);
     this.regs = new Int32Array(cap * 8);
     this.eflags = new Uint32Array(cap);
@@ -649,7 +650,8 @@ async function runQemuLog(
     execFileSync("mkfifo", [addressFifo]);
     args.push(...addresses.pluginArgs(addressFifo));
   }
-  const parser = new QemuLogParser(entry, opts.maxRecords);
+  // Streamed, the parser holds one read's records at a time (a 1 MiB read is about 1,200).
+  const parser = new QemuLogParser(entry, opts.maxRecords, consume !== null ? 4096 : undefined);
   parser.icount = opts.icount === true;
   parser.fpu = opts.fpu === true;
   parser.repStrings = opts.repStrings ?? null;

@@ -68,10 +68,14 @@ export async function recordInline(
 export function requireBuiltCli(): void {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first`);
   // The recorder, the trace library and the commands these tests run (and what they import).
-  const sources = [
+  requireBuilt([
     ...fs.readdirSync(path.join(REPO, "src/trace")).filter((f) => f.endsWith(".ts")).map((f) => path.join("src/trace", f)),
     ...["main", "record", "info", "log", "errors", "json-errors", "step-option", "load-kernel", "run-loop"].map((f) => `src/cli/${f}.ts`),
-  ];
+  ]);
+}
+
+/** Fails clearly when the compiled file of any of `sources` (paths under src/) is missing or older. */
+export function requireBuilt(sources: readonly string[]): void {
   for (const src of sources) {
     const js = path.join(REPO, "dist", src.slice("src/".length).replace(/\.ts$/, ".js"));
     if (!fs.existsSync(js) || fs.statSync(js).mtimeMs < fs.statSync(path.join(REPO, src)).mtimeMs) {

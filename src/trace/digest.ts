@@ -17,20 +17,20 @@ export const DIGEST_TABLE = "digest";
 export const DIGEST_SCHEMA = `CREATE TABLE IF NOT EXISTS ${DIGEST_TABLE}(name TEXT PRIMARY KEY, rows INTEGER NOT NULL, sha256 TEXT NOT NULL) WITHOUT ROWID`;
 
 /** Every table of the format: its columns, and the key its rows are hashed in the order of. */
-export const DIGEST_TABLES: Readonly<Record<string, { columns: readonly string[]; order: string }>> = {
+export const DIGEST_TABLES: Readonly<Record<string, { columns: readonly string[]; order: string; blobs?: true }>> = {
   meta: { columns: ["key", "value"], order: "key" },
-  image: { columns: ["name", "sha256", "size", "data"], order: "rowid" },
+  image: { columns: ["name", "sha256", "size", "data"], order: "rowid", blobs: true },
   progress: { columns: ["id", "steps", "writes", "batches"], order: "id" },
-  keyframe: { columns: ["step", "state"], order: "step" },
-  page: { columns: ["keyframe", "page", "data"], order: "rowid" },
+  keyframe: { columns: ["step", "state"], order: "step", blobs: true },
+  page: { columns: ["keyframe", "page", "data"], order: "rowid", blobs: true },
   write_index: { columns: ["line", "first_chunk", "last_chunk", "entries"], order: "line, first_chunk" },
   event: { columns: ["step", "kind", "vector", "error_code", "eip", "cpl_before", "cpl_after", "handler_eip"], order: "rowid" },
   serial: { columns: ["step", "stream", "byte"], order: "rowid" },
   port_index: { columns: ["port", "chunk", "reads", "writes"], order: "port, chunk" },
   input: { columns: ["step", "device", "data"], order: "rowid" },
   disk: { columns: ["drive", "name", "sha256", "size", "write_back"], order: "drive" },
-  disk_chunk: { columns: ["drive", "offset", "data"], order: "drive, offset" },
-  disk_sector: { columns: ["drive", "sector", "keyframe", "data"], order: "drive, sector, keyframe" },
+  disk_chunk: { columns: ["drive", "offset", "data"], order: "drive, offset", blobs: true },
+  disk_sector: { columns: ["drive", "sector", "keyframe", "data"], order: "drive, sector, keyframe", blobs: true },
 };
 
 /**
@@ -52,8 +52,14 @@ export interface TableDigest {
   sha256: string;
 }
 
-/** Rows per aggregate query: bounds the text held at once (a page row quotes to at most 8 KiB). */
+/**
+ * Rows per aggregate query: bounds the text held at once. Tables of stored pages and state blobs quote
+ * to kilobytes a row (a page to 8 KiB of hex), so they go in small batches: with 1024 of them, the
+ * finalizing recorder's memory peaked tens of MiB above its steady state. The hashed text is the
+ * same whatever the batch size (each row, and so each batch, ends with the separator).
+ */
 const ROWS_PER_BATCH = 1024;
+const BLOB_ROWS_PER_BATCH = 32;
 /** Separates rows in the hashed text (values are SQL literals from quote(), so it is unambiguous). */
 const ROW_SEPARATOR = "char(30)";
 
@@ -66,6 +72,7 @@ export function tableDigest(db: Database.Database, name: string): TableDigest {
   const table = DIGEST_TABLES[name];
   if (table === undefined) throw new Error(`no digest order for table ${name}`);
   const order = table.order;
+  const batchRows = table.blobs === true ? BLOB_ROWS_PER_BATCH : ROWS_PER_BATCH;
   const key = order.split(",").map((k) => k.trim());
   const keyTuple = key.length === 1 ? key[0] : `(${key.join(", ")})`;
   const params = key.length === 1 ? "?" : `(${key.map(() => "?").join(", ")})`;
@@ -73,7 +80,7 @@ export function tableDigest(db: Database.Database, name: string): TableDigest {
   // The inner query walks the table (or its primary key) in key order and the aggregate takes rows
   // as they come: SQLite keeps that order, and an ORDER BY inside group_concat would sort again.
   const aggregate = (where: string) => db.prepare(`SELECT count(*), group_concat(r, ${ROW_SEPARATOR}) FROM (SELECT ${row} AS r FROM ${name} ${where} ORDER BY ${order})`).raw(true);
-  const boundary = (where: string) => db.prepare(`SELECT ${key.join(", ")} FROM ${name} ${where} ORDER BY ${order} LIMIT 1 OFFSET ${ROWS_PER_BATCH - 1}`).raw(true);
+  const boundary = (where: string) => db.prepare(`SELECT ${key.join(", ")} FROM ${name} ${where} ORDER BY ${order} LIMIT 1 OFFSET ${batchRows - 1}`).raw(true);
   const hash = createHash("sha256");
   let rows = 0;
   const take = (r: unknown[]) => {

@@ -56,6 +56,13 @@ class InlineSink implements WriterSink {
   }
 }
 
+/**
+ * The writer allocates a batch's rows and compressed pages and drops them at once; with V8's default
+ * young generation (which grows to tens of MiB) its heap grew by about 20 MiB over a long recording
+ * before collecting. A small one keeps the recorder's memory flat in the length of the run.
+ */
+const WRITER_LIMITS = { maxYoungGenerationSizeMb: 4 };
+
 class ThreadSink implements WriterSink {
   readonly threaded = true;
   fileBytes = 0;
@@ -71,7 +78,7 @@ class ThreadSink implements WriterSink {
   private constructor(private readonly worker: Worker) {}
 
   static start(init: TraceInit): Promise<ThreadSink> {
-    const worker = new Worker(new URL("./writer-worker.js", import.meta.url));
+    const worker = new Worker(new URL("./writer-worker.js", import.meta.url), { resourceLimits: WRITER_LIMITS });
     const sink = new ThreadSink(worker);
     return new Promise((resolve, reject) => {
       let ready = false;

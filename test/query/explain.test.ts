@@ -89,6 +89,13 @@ describe("the demo kernel's crash", () => {
     expect(j.links[j.root].code?.line).toBe(29);
     expect(keysOf(j)).toEqual(documentedFields("explain: the answer"));
     for (const l of j.links) expect(keysOf(l)).toEqual(documentedFields("explain link"));
+    // The nested objects as the table describes them.
+    const full = j as unknown as Record<string, Record<string, unknown>>;
+    expect(keysOf(full.crash)).toEqual(["eip", "errorCode", "reason", "step", "vector"]);
+    expect(keysOf(full.code)).toEqual(["disasm", "eip", "file", "function", "line", "symbol"]);
+    expect(keysOf(full.input)).toEqual(["role", "subject", "text", "value"]);
+    expect(full.input.subject).toEqual({ kind: "memory", address: "0xe010f62c", size: 4, step: 61891 });
+    expect(full.input.value).toBe("0x202");
     const none = ttd(["explain", "traces/idle-fixed.ttdb"]);
     expect(none.status).toBe(2);
     expect(none.stderr.trim().split("\n")).toHaveLength(1);

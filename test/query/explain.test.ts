@@ -285,17 +285,17 @@ describe.skipIf(!canBuildGuests)("a segment load: #NP", () => {
   });
 });
 
-/** The committed crashing guests are what build-faults.sh makes from faults.c (with the same compiler). */
+/** The committed guests are what build-faults.sh makes from faults.c and builds.c (with the same compiler). */
 const clang = spawnSync("clang", ["--version"], { encoding: "utf8" });
 const sameCompiler = clang.status === 0 && /clang version 14\.0\.6/.test(clang.stdout) && spawnSync("ld.lld", ["--version"]).status === 0;
 describe.skipIf(!sameCompiler)("crashing guests' build", () => {
-  test("build-faults.sh reproduces the committed faults-*.elf byte for byte", () => {
+  test("build-faults.sh reproduces the committed faults-*.elf and builds-*.elf byte for byte", () => {
     const out = tmpDir();
     const r = spawnSync("sh", [fixture("build-faults.sh"), out], { encoding: "utf8" });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    for (const k of ["smash", "null", "ud", "de", "null-noidt", "ss", "ts"]) {
-      expect(Buffer.compare(fs.readFileSync(path.join(out, `faults-${k}.elf`)), fs.readFileSync(fixture(`faults-${k}.elf`)))).toBe(0);
+    for (const k of ["smash", "null", "ud", "de", "null-noidt", "ss", "ts"].map((x) => `faults-${x}`).concat("builds-a", "builds-b")) {
+      expect(Buffer.compare(fs.readFileSync(path.join(out, `${k}.elf`)), fs.readFileSync(fixture(`${k}.elf`))), k).toBe(0);
     }
   });
 });

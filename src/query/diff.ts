@@ -429,7 +429,7 @@ function sectionAt(ctx: QueryContext, address: number): string | null {
 function bySource(a: QueryContext, b: QueryContext, context: ContextRing, flowSearchSteps: number): DiffAnswer {
   const va = visits(a), vb = visits(b);
   const stores = new StorePairs(a, b);
-  const sideOf = (ctx: QueryContext, v: Visit | StoreVisit) => side(ctx, v.step, v.kind === "store" ? "instruction" : v.kind, v.kind === "store" ? null : v.vector, v.eip, v.bytes);
+  const sideOf = (ctx: QueryContext, v: Visit) => side(ctx, v.step, v.kind, v.vector, v.eip, v.bytes);
   // The first store that differs, once seen: the walk goes on to where control flow parts.
   let data: Omit<DiffAnswer, "flow" | "flowSearch" | "output" | "input"> | null = null;
   /** The next source or event visit of one side; its stores on the way are paired with the other side's. */
@@ -454,6 +454,7 @@ function bySource(a: QueryContext, b: QueryContext, context: ContextRing, flowSe
       const what = events ? "an event: an interrupt or exception on one side only (or a different one) at this point" : sameFunction ? "control flow: the same function runs different source lines" : "control flow: the executions go on in different functions";
       parted = { a: sideOf(a, x), b: sideOf(b, y), what };
     }
+    // (`data` is set inside next(), which the compiler's narrowing does not see.)
     const seen = data as Omit<DiffAnswer, "flow" | "flowSearch" | "output" | "input"> | null;
     if (seen !== null) {
       const past = (x?.step ?? a.trace.steps) - seen.compared.a;

@@ -93,8 +93,12 @@ describe("ttd diff", () => {
     expect(d.common!.a.step).toBeLessThan(div.a!.step);
     // The rest of the run takes the same lines; the output is the same.
     expect(d.flow).toBeNull();
-    expect(d.flowSearch!.complete).toBe(true);
+    expect(d.flowSearch).toEqual({ steps: ca.trace.steps - div.a!.step, complete: true });
     expect(d.output).toBeNull();
+    // A bounded walk says where it stopped (at the first source visit past the bound).
+    const bounded = diffRecordings(ca, cb, { flowSearchSteps: 10 }).flowSearch!;
+    expect(bounded.complete).toBe(false);
+    expect(bounded.steps).toBeGreaterThanOrEqual(10);
 
     const text = ttd(["diff", ca.trace.path, cb.trace.path]);
     expect(text.status).toBe(0);

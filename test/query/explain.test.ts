@@ -241,6 +241,8 @@ describe("crashing guests of our own", () => {
     expect(store.kind).toBe("write");
     expect(store.code?.function).toBe("tss_init");
     expect(store.code?.line).toBe(lineOf(FAULTS_C, "tss.ss0 = ss0;"));
+    // The value is the stack's top: past the end of kernel_stack, where the next variable begins.
+    expect(e.links[2].text).toMatch(/-> 0x[0-9a-f]+ \(&idt\[0\]\.off_lo, or the end of kernel_stack\) by `mov 0xc\(%ebp\), %eax`/);
     const r = rootOf(e);
     expect(r.code?.function).toBe("guest_main");
     expect(r.code?.line).toBe(lineOf(FAULTS_C, "tss_init(SEL_KDATA, (u32)&kernel_stack[1024]);"));

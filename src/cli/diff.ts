@@ -20,7 +20,8 @@ export function registerDiff(program: Command): void {
       `
 Two recordings of the same image are compared step by step (EIP, general registers, EFLAGS, events).
 Two different images (the same kernel built two ways, a good and a bad commit) are compared by their
-sequences of source lines and events, not by addresses. The answer shows the last common point and
+sequences of source lines and events, not by addresses, and their stores by the global variable they
+write (each line's first store to each variable). The answer shows the last common point and
 the first divergence on both sides (step, function, file:line, disassembly), the first byte of guest
 output that differs, and the first input from outside that differs (two runs of one kernel given
 different input with --input-file or typed). When one image's registers part first (the same code,
@@ -84,7 +85,12 @@ function renderDiff(d: DiffAnswer, aName: string, bName: string): string {
     for (const l of describe(d.divergence.a)) out.push(`  A ${l}`);
     for (const l of describe(d.divergence.b)) out.push(`  B ${l}`);
     const store = d.divergence.store;
-    if (store !== null) out.push(`  It stores ${hex(store.a)} on A, ${hex(store.b)} on B (${store.size} byte${store.size === 1 ? "" : "s"} at ${hex(store.address)}).`);
+    if (store !== null) {
+      const bytes = `${store.size} byte${store.size === 1 ? "" : "s"}`;
+      out.push(store.address === store.addressB
+        ? `  It stores ${hex(store.a)} on A, ${hex(store.b)} on B (${bytes} at ${hex(store.address)}${store.variable !== null ? `, ${store.variable}` : ""}).`
+        : `  It stores ${hex(store.a)} on A, ${hex(store.b)} on B to ${store.variable ?? "the same variable"} (${bytes} at ${hex(store.address)} on A, ${hex(store.addressB)} on B).`);
+    }
     if (d.divergence.source !== null) out.push(`  ${sourceText(d.divergence.source, d.divergence.a?.step ?? -1)}`);
     if (d.flow !== null) {
       out.push("", `Then: ${d.flow.what}`);
@@ -92,7 +98,7 @@ function renderDiff(d: DiffAnswer, aName: string, bName: string): string {
       for (const l of describe(d.flow.b)) out.push(`  B ${l}`);
     } else if (d.flowSearch !== null) {
       out.push("", d.flowSearch.complete
-        ? "Control flow never parts: the two executions run the same instructions to the end."
+        ? `Control flow never parts: the two executions run the same ${d.alignment === "step" ? "instructions" : "source lines"} to the end.`
         : `Control flow does not part in the ${groupDigits(d.flowSearch.steps)} steps after it (the comparison stops there).`);
     }
   }
@@ -134,7 +140,7 @@ export function diffJson(d: DiffAnswer): unknown {
       what: d.divergence.what,
       a: sideJson(d.divergence.a),
       b: sideJson(d.divergence.b),
-      store: d.divergence.store === null ? null : { ...d.divergence.store, address: hex(d.divergence.store.address), a: hex(d.divergence.store.a), b: hex(d.divergence.store.b) },
+      store: d.divergence.store === null ? null : { ...d.divergence.store, address: hex(d.divergence.store.address), addressB: hex(d.divergence.store.addressB), a: hex(d.divergence.store.a), b: hex(d.divergence.store.b) },
       source: d.divergence.source === null ? null : { ...d.divergence.source, address: hex(d.divergence.source.address), a: hex(d.divergence.source.a), b: hex(d.divergence.source.b) },
     },
     flow: d.flow === null ? null : { what: d.flow.what, a: sideJson(d.flow.a), b: sideJson(d.flow.b) },

@@ -185,6 +185,20 @@ export class QueryContext {
     return hit.offset !== 0 && hit.path === hit.variable.name ? `${hit.path}+${hit.offset}` : hit.path;
   }
 
+  /**
+   * Names a pointer value: the data it points at, and also, when it is just past the end of a
+   * variable (a stack's top, an end pointer), that variable: `idt[0].off_lo, or the end of
+   * kernel_stack`. Null when neither applies.
+   */
+  describePointer(value: number): string | null {
+    const v = value >>> 0;
+    const at = this.describeData(v);
+    const before = v > 0 ? this.symbols?.dataAt(v - 1) : undefined;
+    const ends = before !== undefined && before.variable.size > 0 && before.variable.address! + before.variable.size === v;
+    if (!ends) return at === null ? null : `&${at}`;
+    return at === null ? `the end of ${before.variable.name}` : `&${at}, or the end of ${before.variable.name}`;
+  }
+
   /** Up to `n` bytes of the loaded image at virtual `address` (code as it was loaded). */
   private imageBytes(address: number, n: number): Uint8Array {
     const di = this.symbols;

@@ -6,9 +6,13 @@
  * same kernel built two ways, a good and a bad commit) cannot be compared by address, so each side
  * is reduced to its source visits in first-visit order (see visits()): each (function, file, line)
  * and each interrupt or exception the first time an activation reaches it; the first visit where the
- * two sequences differ is the divergence, and the visit before it the last common point. Guest output is compared byte
- * by byte as well, with the step that printed the first differing byte on each side, and so are the
- * inputs from outside the recordings took (bytes on COM1, key presses).
+ * two sequences differ is the divergence, and the visit before it the last common point. Their stores
+ * cannot be compared by address either: a store to a global variable is named by the variable (each
+ * image's own symbols), and within an activation the first store each source line makes to each
+ * variable is compared with the other side's, its value too when it is an address, by the symbol it
+ * names; another value is a data divergence, and the walk goes on to where control flow parts. Guest
+ * output is compared byte by byte as well, with the step that printed the first differing byte on each
+ * side, and so are the inputs from outside the recordings took (bytes on COM1, key presses).
  *
  * For one image, a divergence in data (a register differs before the same instruction, or the same
  * instruction stores another value) has a source: a step that ran the same instruction with the same
@@ -33,13 +37,19 @@ export interface DiffSide {
   registers: { name: string; value: number }[];
 }
 
-/** A store of one image whose value differs between the sides (the same instruction, other data). */
+/**
+ * A store whose value differs between the sides: for one image the same instruction, for two the
+ * same source line's first store to the same variable in the same activation.
+ */
 export interface StoreDifference {
-  /** Linear address and size of the write. */
+  /** Linear address of the write on side A, and on side B (the same for one image). */
   address: number;
+  addressB: number;
   size: number;
   a: number;
   b: number;
+  /** The variable (and member or element) written, by side A's symbols; null when none covers it. */
+  variable: string | null;
 }
 
 /** What the last common step read that differed between the sides: the source of a data divergence. */
@@ -99,6 +109,21 @@ interface Visit {
   bytes: Uint8Array;
 }
 
+/** The first store a source line made to a global variable in one activation (two images). */
+interface StoreVisit {
+  kind: "store";
+  step: number;
+  /** The activation's path, the function and line, and the variable: the same on both sides when they agree. */
+  key: string;
+  eip: number;
+  bytes: Uint8Array;
+  /** What was written, as the image's symbols name it (`config.depth`, `nodes[1].next`). */
+  variable: string;
+  address: number;
+  size: number;
+  value: number;
+}
+
 export interface DiffOptions {
   /** How many common points before the divergence to show (default 1: the last one). */
   context?: number;
@@ -109,7 +134,8 @@ export interface DiffOptions {
 export function diffRecordings(a: QueryContext, b: QueryContext, options: DiffOptions = {}): DiffAnswer {
   const same = a.trace.image().sha256 === b.trace.image().sha256;
   const context = new ContextRing(options.context ?? 1);
-  const answer = same ? byStep(a, b, context, options.flowSearchSteps ?? FLOW_SEARCH_STEPS) : bySource(a, b, context);
+  const flowSearchSteps = options.flowSearchSteps ?? FLOW_SEARCH_STEPS;
+  const answer = same ? byStep(a, b, context, flowSearchSteps) : bySource(a, b, context, flowSearchSteps);
   answer.output = outputDiff(a.trace, b.trace);
   answer.input = inputDiff(a.trace, b.trace);
   return answer;
@@ -123,17 +149,18 @@ const COMPARED = [...GPR_NAMES, "eflags"] as const;
 
 /** The last `size` common points of a walk, described only when the answer needs them. */
 class ContextRing {
-  private readonly items: (() => { a: DiffSide; b: DiffSide })[] = [];
+  /** One more than asked for: a divergence found at a point's own step leaves that point out. */
+  private readonly items: { stepA: number; describe: () => { a: DiffSide; b: DiffSide } }[] = [];
   constructor(private readonly size: number) {}
 
-  push(describe: () => { a: DiffSide; b: DiffSide }): void {
-    this.items.push(describe);
-    if (this.items.length > this.size) this.items.shift();
+  push(stepA: number, describe: () => { a: DiffSide; b: DiffSide }): void {
+    this.items.push({ stepA, describe });
+    if (this.items.length > this.size + 1) this.items.shift();
   }
 
-  /** The points, oldest first, and the last one as `common`. */
-  described(): { common: { a: DiffSide; b: DiffSide } | null; context: { a: DiffSide; b: DiffSide }[] } {
-    const context = this.items.map((d) => d());
+  /** The points before side A's step `beforeA`, oldest first, and the last one as `common`. */
+  described(beforeA = Infinity): { common: { a: DiffSide; b: DiffSide } | null; context: { a: DiffSide; b: DiffSide }[] } {
+    const context = this.items.filter((i) => i.stepA < beforeA).slice(-this.size).map((i) => i.describe());
     return { common: context[context.length - 1] ?? null, context };
   }
 }
@@ -170,7 +197,7 @@ function byStep(a: QueryContext, b: QueryContext, context: ContextRing, flowSear
     }
     if (data === null) {
       const differing = COMPARED.filter((r) => ra.regs[r] !== rb.regs[r]);
-      const store = differing.length === 0 ? storeDifference(ra, rb) : null;
+      const store = differing.length === 0 ? storeDifference(a, ra, rb) : null;
       if (differing.length > 0 || store !== null) {
         const regsOf = (rec: StepRecord) => differing.map((r) => ({ name: r, value: rec.regs[r] >>> 0 }));
         data = {
@@ -192,18 +219,18 @@ function byStep(a: QueryContext, b: QueryContext, context: ContextRing, flowSear
     }
     if (data === null) {
       const x = ra, y = rb;
-      context.push(() => ({ a: sideOf(a, x), b: sideOf(b, y) }));
+      context.push(x.step, () => ({ a: sideOf(a, x), b: sideOf(b, y) }));
     }
     last = ra;
   }
 }
 
 /** The first write of two records of the same instruction whose value (or address, or size) differs, or null. */
-function storeDifference(ra: StepRecord, rb: StepRecord): StoreDifference | null {
+function storeDifference(ctx: QueryContext, ra: StepRecord, rb: StepRecord): StoreDifference | null {
   const wa = ra.writes ?? [], wb = rb.writes ?? [];
   for (let i = 0; i < Math.min(wa.length, wb.length); i++) {
     const x = wa[i], y = wb[i];
-    if (x.linear !== y.linear || x.size !== y.size || x.value !== y.value) return { address: x.linear, size: x.size, a: x.value, b: y.value };
+    if (x.linear !== y.linear || x.size !== y.size || x.value !== y.value) return { address: x.linear, addressB: y.linear, size: x.size, a: x.value, b: y.value, variable: ctx.describeData(x.linear) };
   }
   return null;
 }
@@ -242,8 +269,19 @@ function dataSource(ta: Trace, tb: Trace, rec: StepRecord): DataSource | null {
  * string, the same call made once more) then reads the same on both sides, and what is left to
  * compare is the code each side reaches and the order it first reaches it in.
  */
-function* visits(ctx: QueryContext): Generator<Visit> {
+function* visits(ctx: QueryContext): Generator<Visit | StoreVisit> {
   const di = ctx.symbols;
+  // Global variables by address: the variable (the key) and the part of it written (what is shown).
+  const data = new Map<number, { object: string; path: string } | null>();
+  const variableAt = (address: number) => {
+    let v = data.get(address);
+    if (v === undefined) {
+      const d = di?.dataAt(address);
+      v = d === undefined ? null : { object: d.variable.scope ? `${d.variable.scope}::${d.variable.name}` : d.variable.name, path: ctx.describeData(address) ?? d.path };
+      data.set(address, v);
+    }
+    return v;
+  };
   const lines = new Map<number, { fn: string; line: string | null; entry: boolean }>();
   const at = (eip: number) => {
     let v = lines.get(eip);
@@ -256,18 +294,20 @@ function* visits(ctx: QueryContext): Generator<Visit> {
     }
     return v;
   };
-  interface Activation { fn: string; seen: Set<string>; children: Set<string>; hidden: boolean }
+  // `path`: the activations it was started from, each by how and which function (the first of each under
+  // its parent, for one that is not hidden): it names the activation alike on both sides.
+  interface Activation { fn: string; path: string; seen: Set<string>; children: Set<string>; hidden: boolean }
   const stack: Activation[] = [];
   const open = (fn: string, how: string): Activation => {
     const parent = stack[stack.length - 1];
     const key = `${how}${fn}`;
     const hidden = parent !== undefined && (parent.hidden || parent.children.has(key));
     if (parent !== undefined) parent.children.add(key);
-    const a: Activation = { fn, seen: new Set(), children: new Set(), hidden };
+    const a: Activation = { fn, path: `${parent?.path ?? ""}/${key}`, seen: new Set(), children: new Set(), hidden };
     stack.push(a);
     return a;
   };
-  const cursor = ctx.trace.cursor(ctx.trace.startStep);
+  const cursor = ctx.trace.cursor(ctx.trace.startStep, { writes: true });
   let flow: FlowControl = FlowControl.Next;
   let pendingHandler = false;
   for (let rec = cursor.next(); rec !== null; rec = cursor.next()) {
@@ -304,39 +344,151 @@ function* visits(ctx: QueryContext): Generator<Visit> {
     flow = insn.isInvalid ? FlowControl.Next : insn.flowControl;
     if (top.hidden || here.line === null) continue;
     const key = `${here.fn}|${here.line}`;
-    if (top.seen.has(key)) continue;
-    top.seen.add(key);
-    yield { step: rec.step, key, kind: "instruction", vector: null, eip, bytes: rec.bytes };
+    if (!top.seen.has(key)) {
+      top.seen.add(key);
+      yield { step: rec.step, key, kind: "instruction", vector: null, eip, bytes: rec.bytes };
+    }
+    // A stack may be a global array (a kernel's boot stack, a thread's); what is pushed there, or kept
+    // in frames on it, is not the variable's data.
+    let stackObject: string | null | undefined;
+    for (const w of rec.writes ?? []) {
+      if (w.cause !== "instruction") continue;
+      const v = variableAt(w.linear);
+      if (v === null) continue;
+      if (stackObject === undefined) stackObject = variableAt((rec.regs.esp - 1) >>> 0)?.object ?? null;
+      if (v.object === stackObject) continue;
+      const storeKey = `${top.path}|${key}|${v.object}`;
+      if (top.seen.has(storeKey)) continue;
+      top.seen.add(storeKey);
+      yield { kind: "store", step: rec.step, key: storeKey, eip, bytes: rec.bytes, variable: v.path, address: w.linear, size: w.size, value: w.value };
+    }
   }
 }
 
-function bySource(a: QueryContext, b: QueryContext, context: ContextRing): DiffAnswer {
-  const va = visits(a), vb = visits(b);
-  const common = () => context.described();
-  for (;;) {
-    const x = va.next(), y = vb.next();
-    if (x.done === true || y.done === true) {
-      if (x.done === true && y.done === true) return { alignment: "source", ...common(), divergence: null, flow: null, flowSearch: null, output: null, input: null, compared: { a: a.trace.steps, b: b.trace.steps } };
-      const xa = x.done === true ? null : x.value, yb = y.done === true ? null : y.value;
-      return {
-        alignment: "source", ...common(),
-        divergence: { a: xa && side(a, xa.step, xa.kind, xa.vector, xa.eip, xa.bytes), b: yb && side(b, yb.step, yb.kind, yb.vector, yb.eip, yb.bytes), what: ENDED[xa === null ? 0 : 1], store: null, source: null },
-        flow: null, flowSearch: null, output: null, input: null, compared: { a: xa?.step ?? a.trace.steps, b: yb?.step ?? b.trace.steps },
-      };
+/** Unmatched stores kept per side while looking for the other side's store with the same key. */
+const PENDING_STORES = 10_000;
+
+/**
+ * Pairs the two sides' store visits by key and compares each pair: the values agree when they are
+ * equal, or when both are addresses that the two images' symbols name alike (`queue`, `main+0x12`).
+ */
+class StorePairs {
+  private readonly pending = [new Map<string, StoreVisit>(), new Map<string, StoreVisit>()];
+  constructor(private readonly a: QueryContext, private readonly b: QueryContext) {}
+
+  /** Adds a store of side 0 (A) or 1 (B); returns the pair [A, B] when the other side's store differs from it. */
+  add(sideIndex: 0 | 1, s: StoreVisit): [StoreVisit, StoreVisit] | null {
+    const other = this.pending[1 - sideIndex];
+    const match = other.get(s.key);
+    if (match === undefined) {
+      const mine = this.pending[sideIndex];
+      mine.set(s.key, s);
+      if (mine.size > PENDING_STORES) mine.delete(mine.keys().next().value as string);
+      return null;
     }
-    if (x.value.key !== y.value.key) {
-      const events = x.value.kind !== "instruction" || y.value.kind !== "instruction";
-      const sameFunction = !events && x.value.key.split("|")[0] === y.value.key.split("|")[0];
-      const what = events ? "an event: an interrupt or exception on one side only (or a different one) at this point" : sameFunction ? "control flow: the same function runs different source lines" : "control flow: the executions go on in different functions";
-      return {
-        alignment: "source", ...common(),
-        divergence: { a: side(a, x.value.step, x.value.kind, x.value.vector, x.value.eip, x.value.bytes), b: side(b, y.value.step, y.value.kind, y.value.vector, y.value.eip, y.value.bytes), what, store: null, source: null },
-        flow: null, flowSearch: null, output: null, input: null, compared: { a: x.value.step, b: y.value.step },
-      };
-    }
-    const p = x.value, q = y.value;
-    context.push(() => ({ a: side(a, p.step, p.kind, p.vector, p.eip, p.bytes), b: side(b, q.step, q.kind, q.vector, q.eip, q.bytes) }));
+    other.delete(s.key);
+    const [x, y] = sideIndex === 0 ? [s, match] : [match, s];
+    return this.agree(x, y) ? null : [x, y];
   }
+
+  private agree(x: StoreVisit, y: StoreVisit): boolean {
+    if (x.variable !== y.variable || x.size !== y.size) return false;
+    if (x.value === y.value) return true;
+    if (x.size !== 4) return false;
+    const nx = addressName(this.a, x.value), ny = addressName(this.b, y.value);
+    if (nx !== null || ny !== null) return nx === ny;
+    // Addresses no symbol names (a string literal in .rodata): the builds place them apart, and only
+    // the section they point into can be compared.
+    const sx = sectionAt(this.a, x.value), sy = sectionAt(this.b, y.value);
+    return sx !== null && sx === sy;
+  }
+}
+
+/**
+ * `function+off` or `variable+off` for an address inside a function or a variable (by its size), else
+ * null: an ELF label's reach to the next symbol is not taken, since it differs from build to build.
+ */
+function addressName(ctx: QueryContext, address: number): string | null {
+  const di = ctx.symbols;
+  if (di === null) return null;
+  const f = di.functionAt(address);
+  if (f !== undefined) return `${f.function.name}+${f.offset}`;
+  const d = di.dataAt(address);
+  return d === undefined ? null : `${d.variable.name}+${address - d.variable.address!}`;
+}
+
+/** The name of the loaded ELF section of `ctx`'s image holding `address`, or null. */
+function sectionAt(ctx: QueryContext, address: number): string | null {
+  const SHF_ALLOC = 2;
+  for (const s of ctx.symbols?.elf.sections ?? []) {
+    if ((s.flags & SHF_ALLOC) !== 0 && address >= s.addr && address < s.addr + s.size) return s.name;
+  }
+  return null;
+}
+
+function bySource(a: QueryContext, b: QueryContext, context: ContextRing, flowSearchSteps: number): DiffAnswer {
+  const va = visits(a), vb = visits(b);
+  const stores = new StorePairs(a, b);
+  const sideOf = (ctx: QueryContext, v: Visit) => side(ctx, v.step, v.kind, v.vector, v.eip, v.bytes);
+  // The first store that differs, once seen: the walk goes on to where control flow parts.
+  let data: Omit<DiffAnswer, "flow" | "flowSearch" | "output" | "input"> | null = null;
+  /** The next source or event visit of one side; its stores on the way are paired with the other side's. */
+  const next = (sideIndex: 0 | 1): Visit | null => {
+    const gen = sideIndex === 0 ? va : vb;
+    for (;;) {
+      const r = gen.next();
+      if (r.done === true) return null;
+      if (r.value.kind !== "store") return r.value;
+      const differs = stores.add(sideIndex, r.value);
+      if (differs !== null && data === null) data = storeDivergence(a, b, differs, context);
+    }
+  };
+  for (;;) {
+    const x = next(0), y = next(1);
+    let parted: { a: DiffSide | null; b: DiffSide | null; what: string } | null = null;
+    if (x === null || y === null) {
+      if (x !== null || y !== null) parted = { a: x && sideOf(a, x), b: y && sideOf(b, y), what: ENDED[x === null ? 0 : 1] };
+    } else if (x.key !== y.key) {
+      const events = x.kind !== "instruction" || y.kind !== "instruction";
+      const sameFunction = !events && x.key.split("|")[0] === y.key.split("|")[0];
+      const what = events ? "an event: an interrupt or exception on one side only (or a different one) at this point" : sameFunction ? "control flow: the same function runs different source lines" : "control flow: the executions go on in different functions";
+      parted = { a: sideOf(a, x), b: sideOf(b, y), what };
+    }
+    // (`data` is set inside next(), which the compiler's narrowing does not see.)
+    const seen = data as Omit<DiffAnswer, "flow" | "flowSearch" | "output" | "input"> | null;
+    if (seen !== null) {
+      const past = (x?.step ?? a.trace.steps) - seen.compared.a;
+      if (x === null || y === null || parted !== null) return { ...seen, flow: parted, flowSearch: { steps: past, complete: true }, output: null, input: null };
+      if (past >= flowSearchSteps) return { ...seen, flow: null, flowSearch: { steps: past, complete: false }, output: null, input: null };
+    }
+    if (x === null || y === null || parted !== null) {
+      const compared = parted === null ? { a: a.trace.steps, b: b.trace.steps } : { a: x?.step ?? a.trace.steps, b: y?.step ?? b.trace.steps };
+      return { alignment: "source", ...context.described(), divergence: parted && { ...parted, store: null, source: null }, flow: null, flowSearch: null, output: null, input: null, compared };
+    }
+    if (seen === null) {
+      const p = x, q = y;
+      context.push(p.step, () => ({ a: sideOf(a, p), b: sideOf(b, q) }));
+    }
+  }
+}
+
+/** The answer so far when the first differing store of two images is found: both storing steps. */
+function storeDivergence(a: QueryContext, b: QueryContext, [x, y]: [StoreVisit, StoreVisit], context: ContextRing): Omit<DiffAnswer, "flow" | "flowSearch" | "output" | "input"> {
+  const what = x.variable === y.variable
+    ? `data: the same source line stores another value to ${x.variable}`
+    : `data: the same source line's first store goes to ${x.variable} on one side, ${y.variable} on the other`;
+  return {
+    alignment: "source",
+    // The store's own line was visited at that step or before: the common points end before the store.
+    ...context.described(x.step),
+    divergence: {
+      a: side(a, x.step, "instruction", null, x.eip, x.bytes), b: side(b, y.step, "instruction", null, y.eip, y.bytes),
+      what,
+      store: { address: x.address, addressB: y.address, size: x.size, a: x.value, b: y.value, variable: x.variable === y.variable ? x.variable : `${x.variable} / ${y.variable}` },
+      source: null,
+    },
+    compared: { a: x.step, b: y.step },
+  };
 }
 
 function outputDiff(a: Trace, b: Trace): DiffAnswer["output"] {

@@ -345,8 +345,8 @@ class Trail {
     if (rec === null) return null;
     const code = ctx.describeCode(rec.regs.eip, rec.bytes);
     const name = (v: number) => {
-      const n = ctx.describeData(v);
-      return n ? ` (&${n})` : "";
+      const n = ctx.describePointer(v);
+      return n ? ` (${n})` : "";
     };
     if (rec.kind !== "instruction") {
       this.root = this.push({ kind: "change", step: change.step, text: `${R} ${hex(change.before)} -> ${hex(change.after)}: the CPU delivering vector ${rec.vector ?? "?"}`, code });

@@ -52,7 +52,7 @@ export function faultInput(ctx: QueryContext, crash: CrashPoint): FaultInput {
     case 12:
     case 13:
       if (crash.errorCode !== null && (crash.errorCode & 0xfffc) !== 0 && (crash.errorCode & 2) === 0 && insn !== null) {
-        const s = selectorInput(ctx, rec, instr, insn, crash.errorCode & 0xfffc);
+        const s = selectorInput(ctx, rec, instr, insn, crash.errorCode & 0xfffc) ?? innerStackInput(ctx, rec, insn, crash.errorCode & 0xfffc);
         if (s !== null) return s;
       }
       if (crash.errorCode !== null && (crash.errorCode & 2) !== 0) {
@@ -162,8 +162,9 @@ function selectorCandidates(instr: Instruction, regs: Registers): { address: num
   const far = [Mnemonic.Lds, Mnemonic.Les, Mnemonic.Lfs, Mnemonic.Lgs, Mnemonic.Lss].includes(mn) || ((mn === Mnemonic.Jmp || mn === Mnemonic.Call) && instr.op0Kind === OpKind.Memory);
   if (far) {
     const m = memoryOperand(instr, regs);
-    const os = /16/.test(Code[instr.code] ?? "") ? 2 : 4;
-    return [{ address: m.address + os, size: 2, role: "selector", frameBase: m.address, offset: os }];
+    // A far pointer m16:16 or m16:32: the selector follows a 2- or 4-byte offset.
+    const os = /m1616/.test(Code[instr.code] ?? "") ? 2 : 4;
+    return [{ address: m.address + os, size: 2, role: mn === Mnemonic.Lss ? "SS" : "selector", frameBase: m.address, offset: os }];
   }
   return null;
 }
@@ -180,7 +181,7 @@ function selectorInput(ctx: QueryContext, rec: StepRecord, instr: Instruction, i
     if (c.register < 0) return null;
     const v = reg(rec.regs, c.register);
     return {
-      text: `\`${insn}\` loaded selector ${hex(v & 0xffff)} from ${GPR_NAMES[c.register].toUpperCase()}; the error code ${hex(selector)} is that selector`,
+      text: `\`${insn}\` loaded selector ${hex(v & 0xffff)} from ${GPR_NAMES[c.register].toUpperCase()}; the error code ${hex(selector)} is that selector${descriptorNote(ctx, rec.step, selector)}`,
       value: v & 0xffff, role: "selector", frame: null, subject: { kind: "register", register: GPR_NAMES[c.register], step: rec.step }, transferStep: null,
     };
   }
@@ -190,11 +191,48 @@ function selectorInput(ctx: QueryContext, rec: StepRecord, instr: Instruction, i
     const where = cand.frameBase === (rec.regs.esp >>> 0) ? `[ESP${cand.offset ? `+${cand.offset}` : ""}] = ${hex(cand.address)}` : hex(cand.address);
     const rpl = (v & 3) !== 0 ? " with its RPL bits cleared" : "";
     return {
-      text: `${mnemonic} ${mnemonic.startsWith("pop") || mnemonic.startsWith("iret") || mnemonic.startsWith("lret") || mnemonic.startsWith("ret") ? "popped" : "read"} ${cand.role} = ${hex(v)} from ${where}${named(ctx, cand.address)}; the error code ${hex(selector)} is that value${rpl}: selector index ${selector >>> 3} of the ${(selector & 4) !== 0 ? "LDT" : "GDT"}`,
+      text: `${mnemonic} ${mnemonic.startsWith("pop") || mnemonic.startsWith("iret") || mnemonic.startsWith("lret") || mnemonic.startsWith("ret") ? "popped" : "read"} ${cand.role} = ${hex(v)} from ${where}${named(ctx, cand.address)}; the error code ${hex(selector)} is that value${rpl}${descriptorNote(ctx, rec.step, selector)}`,
       value: v, role: cand.role, frame: { base: cand.frameBase, offset: cand.offset }, subject: { kind: "memory", address: cand.address, size: cand.size, step: rec.step }, transferStep: null,
     };
   }
   return null;
+}
+
+/**
+ * A #TS or #SS raised while an `int n` (or an interrupt or exception arriving outside ring 0) entered
+ * an inner ring: the CPU loads that ring's SS:ESP from the TSS, and the selector it found there is the
+ * error code.
+ */
+function innerStackInput(ctx: QueryContext, rec: StepRecord, insn: string, selector: number): FaultInput | null {
+  const cpl = rec.regs.cpl;
+  if (cpl === 0) return null;
+  const cpu = ctx.trace.stateAt(rec.step).machine.cpu;
+  const trBase = cpu.trBase >>> 0, tss32 = (cpu.trAttr & 0x8) !== 0;
+  for (let ring = 0; ring < cpl; ring++) {
+    const at = (trBase + (tss32 ? 8 + ring * 8 : 4 + ring * 4)) >>> 0;
+    const v = readWord(ctx, rec.step, at, 2);
+    if (v === null || (v & 0xfffc) !== selector) continue;
+    const entry = /^int/.test(insn) ? `\`${insn}\` entered ring ${ring} from ring ${cpl}` : `an interrupt or exception arriving while \`${insn}\` ran in ring ${cpl} entered ring ${ring}`;
+    return {
+      text: `${entry}, so the CPU loaded the new stack from the TSS: it read SS${ring} = ${hex(v)} from ${hex(at)}${named(ctx, at)}; the error code ${hex(selector)} is that value${descriptorNote(ctx, rec.step, selector)}`,
+      value: v, role: `SS${ring}`, frame: null, subject: { kind: "memory", address: at, size: 2, step: rec.step }, transferStep: null,
+    };
+  }
+  return null;
+}
+
+/** What the descriptor table holds for `selector` at `step`, as a clause: why the load was refused. */
+function descriptorNote(ctx: QueryContext, step: number, selector: number): string {
+  const cpu = ctx.trace.stateAt(step).machine.cpu;
+  const ldt = (selector & 4) !== 0;
+  const table = ldt ? "LDT" : "GDT", index = selector >>> 3;
+  const base = ldt ? cpu.ldtBase >>> 0 : cpu.gdtBase >>> 0, limit = ldt ? cpu.ldtLimit >>> 0 : cpu.gdtLimit >>> 0;
+  if ((selector & 0xfff8) + 7 > limit) return `: entry ${index} lies beyond the ${table}'s limit (${hex(limit)})`;
+  const hi = readWord(ctx, step, base + (selector & 0xfff8) + 4, 4);
+  if (hi === null) return `: ${table} entry ${index}`;
+  const access = (hi >>> 8) & 0xff;
+  const kind = (access & 0x10) === 0 ? `a system descriptor (type ${access & 0xf})` : (access & 0x8) !== 0 ? "a code segment" : (access & 0x2) !== 0 ? "a writable data segment" : "a read-only data segment";
+  return `: ${table} entry ${index} is ${kind}, DPL ${(access >>> 5) & 3}, ${(access & 0x80) !== 0 ? "present" : "not present"}`;
 }
 
 // ---- #PF ------------------------------------------------------------------------------------------

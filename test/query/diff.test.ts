@@ -2,7 +2,9 @@
  * `ttd diff`: the demo kernel's bug and fixed recordings (two images) part at the first entry to
  * idle_thread, `push %ebp` on one side and `hlt` on the other, although their banners differ earlier
  * (a data-dependent loop count is not a divergence); two builds of a crashing guest of our own part
- * where guest_main takes a different scenario; one image recorded twice agrees step for step; one
+ * where guest_main takes a different scenario; two builds of a guest that differ in one constant stored
+ * to a global (which sits at another address) part at that store, by the variable's name, and control
+ * flow never does; one image recorded twice agrees step for step; one
  * image recorded twice with different serial input parts at the first read of the UART's receive
  * buffer that returns another byte, the input that put it there is named, and control flow parts
  * later only when the inputs make the guest run other code; given boot modules that differ in a byte,
@@ -66,6 +68,48 @@ describe("ttd diff", () => {
     expect(a.code.line).toBe(lineOf(src, "build_list(3);"));
     expect(b.code.function).toBe("guest_main");
     expect(b.code.line).toBe(lineOf(src, "item_count = count_items();"));
+  });
+
+  test("two builds that differ in one constant stored to a global: a data divergence naming the variable, both values, steps and lines", () => {
+    // builds.c with QUEUE_DEPTH 8 and 16: `config` (and `events`) sit 0x20 bytes higher in the second build.
+    const ca = ctxOf(record(fixture("builds-a.elf"))), cb = ctxOf(record(fixture("builds-b.elf")));
+    const configA = ca.symbols!.variable("config")!.address!, configB = cb.symbols!.variable("config")!.address!;
+    expect(configB).not.toBe(configA);
+    const d = diffRecordings(ca, cb, { context: 3 });
+    expect(d.alignment).toBe("source");
+    const div = d.divergence!;
+    expect(div.what).toBe("data: the same source line stores another value to config.depth");
+    expect(div.store).toEqual({ address: configA + 8, addressB: configB + 8, size: 4, a: 8, b: 16, variable: "config.depth" });
+    const line = lineOf(fixture("builds.c"), "config.depth = QUEUE_DEPTH;");
+    for (const s of [div.a!, div.b!]) {
+      expect(s.code.function).toBe("configure");
+      expect(s.code.line).toBe(line);
+      expect(s.code.sourceText).toContain("config.depth = QUEUE_DEPTH;");
+    }
+    expect(div.a!.code.disasm).toBe(`movl $8, 0x${(configA + 8).toString(16)}`);
+    expect(div.b!.code.disasm).toBe(`movl $0x10, 0x${(configB + 8).toString(16)}`);
+    // The stores before it agree: `config.counter = &events` stores two numbers that name `events`.
+    expect(d.common!.a.code.line).toBe(lineOf(fixture("builds.c"), "config.counter = &events;"));
+    expect(d.common!.a.step).toBeLessThan(div.a!.step);
+    // The rest of the run takes the same lines; the output is the same.
+    expect(d.flow).toBeNull();
+    expect(d.flowSearch).toEqual({ steps: ca.trace.steps - div.a!.step, complete: true });
+    expect(d.output).toBeNull();
+    // A bounded walk says where it stopped (at the first source visit past the bound).
+    const bounded = diffRecordings(ca, cb, { flowSearchSteps: 10 }).flowSearch!;
+    expect(bounded.complete).toBe(false);
+    expect(bounded.steps).toBeGreaterThanOrEqual(10);
+
+    const text = ttd(["diff", ca.trace.path, cb.trace.path]);
+    expect(text.status).toBe(0);
+    expect(text.stdout).toContain("First divergence: data: the same source line stores another value to config.depth");
+    expect(text.stdout).toMatch(new RegExp(`A step ${div.a!.step} +configure\\+0x[0-9a-f]+ +test/query/fixtures/builds\\.c:${line} +movl \\$8,`));
+    expect(text.stdout).toMatch(new RegExp(`B step ${div.b!.step} +configure\\+0x[0-9a-f]+ +test/query/fixtures/builds\\.c:${line} +movl \\$0x10,`));
+    expect(text.stdout).toContain(`It stores 0x8 on A, 0x10 on B to config.depth (4 bytes at 0x${(configA + 8).toString(16)} on A, 0x${(configB + 8).toString(16)} on B).`);
+    expect(text.stdout).toContain("Control flow never parts: the two executions run the same source lines to the end.");
+    const j = JSON.parse(ttd(["diff", ca.trace.path, cb.trace.path, "--json"]).stdout);
+    expect(j.divergence.store).toEqual({ address: `0x${(configA + 8).toString(16)}`, addressB: `0x${(configB + 8).toString(16)}`, size: 4, a: "0x8", b: "0x10", variable: "config.depth" });
+    expect(j.divergence.a.line).toBe(line);
   });
 
   test("one image recorded twice agrees step for step", () => {
@@ -196,7 +240,8 @@ describe.skipIf(!canBuildGuests)("ttd diff of one guest given different input: s
     expect(div.a!.code.disasm).toMatch(/^rep movsb/);
     expect(div.a!.registers).toEqual([]);
     const copy = ctxOf(a).symbols!.variable("copy")!.address!;
-    expect(div.store).toEqual({ address: copy + 4, size: 1, a: "o".charCodeAt(0), b: "O".charCodeAt(0) });
+    // `copy` is a label with no size (test/trace/guests/copy-module.S): no variable covers the byte.
+    expect(div.store).toEqual({ address: copy + 4, addressB: copy + 4, size: 1, a: "o".charCodeAt(0), b: "O".charCodeAt(0), variable: null });
     // This very step read the module's byte: the source is its own load, by the module's address.
     expect(div.source).toMatchObject({ step: div.a!.step, kind: "memory", size: 1, a: "o".charCodeAt(0), b: "O".charCodeAt(0) });
     // Three common points before it, the copy's earlier iterations, oldest first.
@@ -210,7 +255,7 @@ describe.skipIf(!canBuildGuests)("ttd diff of one guest given different input: s
     expect(text.stdout).toMatch(/The values come from step [\d,]+, this step: it read 0x6f from memory at 0x[0-9a-f]+ \(1 byte\) on A, 0x4f on B\./);
     const j = JSON.parse(ttd(["diff", a, b, "--json", "--context", "2"]).stdout);
     expect(j.context).toHaveLength(2);
-    expect(j.divergence.store).toEqual({ address: `0x${(copy + 4).toString(16)}`, size: 1, a: "0x6f", b: "0x4f" });
+    expect(j.divergence.store).toEqual({ address: `0x${(copy + 4).toString(16)}`, addressB: `0x${(copy + 4).toString(16)}`, size: 1, a: "0x6f", b: "0x4f", variable: null });
     const bad = ttd(["diff", a, b, "--context", "0"]);
     expect(bad.status).toBe(2);
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);

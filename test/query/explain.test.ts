@@ -3,7 +3,9 @@
  * lead from the iret's #GP(0x200) to idle_thread's `push %ebp`; four crashing guests of our own
  * (fixtures/faults.c: a stack smash, a NULL pointer, a corrupted function pointer, a divide by zero)
  * must each end at the store or the instruction that caused it, named by function and source line;
- * and a segment load's #NP (test/trace/guests/bad-selector.S) at the store that put the selector there.
+ * a segment load's #NP (test/trace/guests/bad-selector.S) at the store that put the selector there;
+ * an `lss`'s #SS and an `int $0x80`'s #TS (the ring-0 stack selector in the TSS) at the constant
+ * argument the bad selector came from, with the fault and error code QEMU 7.2 raises.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -14,6 +16,7 @@ import type { Recording } from "../../src/bundle/open.js";
 import type { QueryContext } from "../../src/query/context.js";
 import { documentedFields, fixture, keysOf, lineOf, open, record, REPO, requireBuiltCli, tmpDir, ttd, ttdJson } from "./helpers.js";
 import { buildGuest, canBuildGuests } from "../trace/helpers.js";
+import { hasQemu, runQemu } from "../machine/c-guests.js";
 
 const FAULTS_C = fixture("faults.c");
 const opened: Recording[] = [];
@@ -86,6 +89,13 @@ describe("the demo kernel's crash", () => {
     expect(j.links[j.root].code?.line).toBe(29);
     expect(keysOf(j)).toEqual(documentedFields("explain: the answer"));
     for (const l of j.links) expect(keysOf(l)).toEqual(documentedFields("explain link"));
+    // The nested objects as the table describes them.
+    const full = j as unknown as Record<string, Record<string, unknown>>;
+    expect(keysOf(full.crash)).toEqual(["eip", "errorCode", "reason", "step", "vector"]);
+    expect(keysOf(full.code)).toEqual(["disasm", "eip", "file", "function", "line", "symbol"]);
+    expect(keysOf(full.input)).toEqual(["role", "subject", "text", "value"]);
+    expect(full.input.subject).toEqual({ kind: "memory", address: "0xe010f62c", size: 4, step: 61891 });
+    expect(full.input.value).toBe("0x202");
     const none = ttd(["explain", "traces/idle-fixed.ttdb"]);
     expect(none.status).toBe(2);
     expect(none.stderr.trim().split("\n")).toHaveLength(1);
@@ -135,7 +145,7 @@ describe("crashing guests of our own", () => {
   const traces: Record<string, string> = {};
   beforeAll(() => {
     requireBuiltCli();
-    for (const k of ["smash", "null", "ud", "de", "null-noidt"]) traces[k] = record(fixture(`faults-${k}.elf`));
+    for (const k of ["smash", "null", "ud", "de", "null-noidt", "ss", "ts"]) traces[k] = record(fixture(`faults-${k}.elf`));
   });
 
   test("stack smash: ret into the payload; the root is the copy loop's store over the return address", () => {
@@ -194,6 +204,68 @@ describe("crashing guests of our own", () => {
     expect(e.links.some((l) => l.kind === "write" && l.text.includes("&item_count") && l.code?.line === lineOf(FAULTS_C, "item_count = count_items();"))).toBe(true);
     expect(rootOf(e).code?.function).toBe("count_items");
   });
+
+  test("#SS: lss of a context whose SS names a stack segment not present; the root is the slot number passed to init_context", () => {
+    const e = explain(openTrace(traces.ss));
+    expect(e.crash?.vector).toBe(12);
+    expect(e.crash?.errorCode).toBe(0x30);
+    expect(e.code.disasm).toMatch(/^lss /);
+    expect(e.input).toMatchObject({ role: "SS", value: 0x30 });
+    expect(e.links[0].text).toContain("read SS = 0x30 from");
+    expect(e.links[0].text).toContain("(&worker.ss)");
+    expect(e.links[0].text).toContain("GDT entry 6 is a writable data segment, DPL 0, not present");
+    // init_context computed it (slot << 3) and stored it in the context.
+    const store = e.links.find((l) => l.kind === "write" && l.code?.function === "init_context");
+    expect(store?.code?.line).toBe(lineOf(FAULTS_C, "c->ss = (u16)(slot << 3);"));
+    expect(e.links.some((l) => l.kind === "change" && l.code?.disasm === "shl $3, %eax")).toBe(true);
+    const r = rootOf(e);
+    expect(r.code?.function).toBe("guest_main");
+    expect(r.code?.line).toBe(lineOf(FAULTS_C, "init_context(&worker, &worker_stack[256], SPARE_STACK_SLOT);"));
+    expect(r.code?.disasm).toBe("push $6");
+    expect(e.conclusion).toContain("the store wrote a constant");
+  });
+
+  test("#TS: int $0x80 from ring 3 loads SS0 from the TSS, which tss_init filled with the stack's address (swapped arguments)", () => {
+    const ctx = openTrace(traces.ts);
+    expect(ctx.trace.info().end?.reason).toBe("triple-fault");
+    const e = explain(ctx);
+    const top = ctx.symbols!.variable("kernel_stack")!.address! + 4096;
+    expect(e.crash?.vector).toBe(10);
+    expect(e.crash?.errorCode).toBe(top & 0xfffc);
+    expect(e.code.disasm).toBe("int $0x80");
+    expect(e.input).toMatchObject({ role: "SS0", value: top & 0xffff });
+    expect(e.links[0].text).toContain("`int $0x80` entered ring 0 from ring 3");
+    expect(e.links[0].text).toContain("(&tss.ss0)");
+    expect(e.links[0].text).toContain("lies beyond the GDT's limit");
+    const store = e.links[1];
+    expect(store.kind).toBe("write");
+    expect(store.code?.function).toBe("tss_init");
+    expect(store.code?.line).toBe(lineOf(FAULTS_C, "tss.ss0 = ss0;"));
+    // The value is the stack's top: past the end of kernel_stack, where the next variable begins.
+    expect(e.links[2].text).toMatch(/-> 0x[0-9a-f]+ \(&idt\[0\]\.off_lo, or the end of kernel_stack\) by `mov 0xc\(%ebp\), %eax`/);
+    const r = rootOf(e);
+    expect(r.code?.function).toBe("guest_main");
+    expect(r.code?.line).toBe(lineOf(FAULTS_C, "tss_init(SEL_KDATA, (u32)&kernel_stack[1024]);"));
+    expect(r.code?.disasm).toBe(`push $0x${top.toString(16)}`);
+    expect(e.conclusion).toContain("the store wrote a constant");
+  });
+
+  test.skipIf(!hasQemu)("#SS and #TS: QEMU 7.2 raises the same first exception with the same error code", () => {
+    for (const [k, end] of [["ss", "exit"], ["ts", "triple-fault"]]) {
+      const log = path.join(tmpDir(), `${k}-int.log`);
+      runQemu(fixture(`faults-${k}.elf`), ["-d", "int,cpu_reset", "-D", log]);
+      const qemu = fs.readFileSync(log, "utf8");
+      // `-d int` logs each delivery: `v=` vector, `e=` error code, `i=1` for `int n` (the system call itself);
+      // `-d cpu_reset` logs a triple fault.
+      const first = /^\s*\d+: v=([0-9a-f]+) e=([0-9a-f]+) i=0 /m.exec(qemu);
+      expect(first, `${k}: no exception in QEMU's log`).not.toBeNull();
+      const ctx = openTrace(traces[k]);
+      const crash = explain(ctx).crash!;
+      expect([crash.vector, crash.errorCode]).toEqual([parseInt(first![1], 16), parseInt(first![2], 16)]);
+      expect(ctx.trace.info().end?.reason).toBe(end);
+      expect(qemu.includes("Triple fault")).toBe(end === "triple-fault");
+    }
+  });
 });
 
 describe.skipIf(!canBuildGuests)("a segment load: #NP", () => {
@@ -215,17 +287,17 @@ describe.skipIf(!canBuildGuests)("a segment load: #NP", () => {
   });
 });
 
-/** The committed crashing guests are what build-faults.sh makes from faults.c (with the same compiler). */
+/** The committed guests are what build-faults.sh makes from faults.c and builds.c (with the same compiler). */
 const clang = spawnSync("clang", ["--version"], { encoding: "utf8" });
 const sameCompiler = clang.status === 0 && /clang version 14\.0\.6/.test(clang.stdout) && spawnSync("ld.lld", ["--version"]).status === 0;
 describe.skipIf(!sameCompiler)("crashing guests' build", () => {
-  test("build-faults.sh reproduces the committed faults-*.elf byte for byte", () => {
+  test("build-faults.sh reproduces the committed faults-*.elf and builds-*.elf byte for byte", () => {
     const out = tmpDir();
     const r = spawnSync("sh", [fixture("build-faults.sh"), out], { encoding: "utf8" });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    for (const k of ["smash", "null", "ud", "de", "null-noidt"]) {
-      expect(Buffer.compare(fs.readFileSync(path.join(out, `faults-${k}.elf`)), fs.readFileSync(fixture(`faults-${k}.elf`)))).toBe(0);
+    for (const k of ["smash", "null", "ud", "de", "null-noidt", "ss", "ts"].map((x) => `faults-${x}`).concat("builds-a", "builds-b")) {
+      expect(Buffer.compare(fs.readFileSync(path.join(out, `${k}.elf`)), fs.readFileSync(fixture(`${k}.elf`))), k).toBe(0);
     }
   });
 });

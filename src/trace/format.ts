@@ -16,21 +16,19 @@ import { readFileSync } from "node:fs";
 export const TRACE_FORMAT = "ttd-trace";
 /**
  * Bumped on any change a reader of the previous version would misread. The newest version this code
- * reads and writes: 3 is a trace of a run that took input from outside (it cannot be replayed
- * without the `input` table), 2 a trace whose run had disks (it cannot be replayed without the
- * `disk` tables); a trace with neither is still written as version 1.
+ * reads, and the one every new trace is written as: 4 stores pages as tagged blobs, most of them
+ * deltas against an earlier version, and keyframe states compressed against the first one
+ * (page-codec.ts). Older versions still open: 3 is a trace of a run that took input from outside (it
+ * cannot be replayed without the `input` table), 2 a trace whose run had disks (the `disk` tables),
+ * 1 a trace with neither.
  */
-export const FORMAT_VERSION = 3;
-/** The version of a trace with disks but no input source. */
+export const FORMAT_VERSION = 4;
+/** The first version with the `input` table. */
+export const FORMAT_VERSION_INPUTS = 3;
+/** The first version with the disk tables. */
 export const FORMAT_VERSION_DISKS = 2;
-/** The version of a trace without disks or inputs. */
-export const FORMAT_VERSION_NO_DISKS = 1;
-
-/** The version a new trace is written as. */
-export function formatVersionFor(init: { disks: readonly unknown[]; inputs: boolean }): number {
-  if (init.inputs) return FORMAT_VERSION;
-  return init.disks.length > 0 ? FORMAT_VERSION_DISKS : FORMAT_VERSION_NO_DISKS;
-}
+/** The first version with tagged page blobs and dictionary-compressed keyframe states. */
+export const FORMAT_VERSION_COMPACT = 4;
 
 /** Bytes per row of `disk_chunk` (the stored image is cut into pieces this size, all-zero ones left out). */
 export const DISK_CHUNK_BYTES = 1 << 20;

@@ -16,7 +16,6 @@ import type { CpuObserver, StepKind, WriteCause } from "../cpu/observer.js";
 import { PAGE_BYTES, PAGE_SHIFT } from "./format.js";
 import { TraceError } from "./errors.js";
 import type { TraceStore } from "./store.js";
-import { decodePage } from "./page-codec.js";
 import { DiskImage } from "../machine/disk-image.js";
 import { RecordedInputs } from "./recorded-inputs.js";
 import { CHECKPOINT_REPLAY_MS, CHECKPOINT_STEPS, CheckpointSet, type Checkpoint } from "./checkpoints.js";
@@ -364,7 +363,7 @@ export class Replayer {
     }
     let bytes: Uint8Array | null;
     try {
-      bytes = decodePage(this.store.pageBlob(page, version));
+      bytes = this.store.pageBytes(page, version);
     } catch (e) {
       if (e instanceof TraceError) throw e;
       throw new TraceError(`${this.store.path}: corrupt trace (page ${page} of keyframe ${version} does not decompress)`);

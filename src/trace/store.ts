@@ -7,11 +7,11 @@ import Database from "better-sqlite3";
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { inflateRawSync } from "node:zlib";
 import { createHash } from "node:crypto";
-import { APPLICATION_ID, FORMAT_VERSION, LINE_BYTES, PAGE_BYTES, TRACE_FORMAT } from "./format.js";
+import { APPLICATION_ID, FORMAT_VERSION, FORMAT_VERSION_COMPACT, FORMAT_VERSION_DISKS, FORMAT_VERSION_INPUTS, LINE_BYTES, PAGE_BYTES, TRACE_FORMAT } from "./format.js";
 import { TraceError } from "./errors.js";
 import { decodeEntries, type IndexRow } from "./index-codec.js";
 import { damagedTables, DIGEST_TABLES, LARGE_TABLES, LATER_TABLES, storedDigests } from "./digest.js";
-import { decodePage } from "./page-codec.js";
+import { decodeTaggedPage, decodeUntaggedPage, decompressState, pageBaseOf } from "./page-codec.js";
 
 const SQLITE_MAGIC = "SQLite format 3\0";
 
@@ -125,6 +125,8 @@ export class TraceStore {
   readonly disks: readonly StoredDisk[];
   /** Whether the trace has an `input` table (traces from before inputs were recorded do not). */
   private readonly hasInputTable: boolean;
+  /** Format 4: the first keyframe's state text, the dictionary of every later state (read once). */
+  private stateDictionary: Buffer | null = null;
 
   private readonly stmts: {
     keyframeState: Database.Statement<[number], { state: Buffer }>;
@@ -161,8 +163,8 @@ export class TraceStore {
     }
     if (version < 1) throw new TraceError(`${path}: not a ttd trace (format version ${version})`);
     const required = ["meta", "image", "progress", "keyframe", "page", "write_index", "event", "serial", "port_index"];
-    if (version >= 2) required.push("disk", "disk_chunk", "disk_sector");
-    if (version >= 3) required.push("input");
+    if (version >= FORMAT_VERSION_DISKS) required.push("disk", "disk_chunk", "disk_sector");
+    if (version >= FORMAT_VERSION_INPUTS) required.push("input");
     this.hasInputTable = tables.has("input");
     for (const t of required) {
       if (!tables.has(t)) throw new TraceError(`${path}: corrupt trace (table ${t} is missing)`);
@@ -294,7 +296,7 @@ export class TraceStore {
     const all = level === "full" || fileBytes <= FULL_CHECK_MAX_BYTES;
     // Tables added after digests existed are checked where they exist and a digest was written (a
     // version 3 trace, with inputs, is always written with one for `input`, a table it requires).
-    const names = Object.keys(DIGEST_TABLES).filter((n) => (all || !LARGE_TABLES.has(n)) && (!LATER_TABLES.has(n) || (tables.has(n) && (stored.has(n) || (n === "input" && this.formatVersion >= 3)))));
+    const names = Object.keys(DIGEST_TABLES).filter((n) => (all || !LARGE_TABLES.has(n)) && (!LATER_TABLES.has(n) || (tables.has(n) && (stored.has(n) || (n === "input" && this.formatVersion >= FORMAT_VERSION_INPUTS)))));
     const damaged = damagedTables(this.db, stored, names);
     if (damaged.length > 0) {
       throw new TraceError(`${this.path}: corrupt trace (${damaged.length === 1 ? "table" : "tables"} ${damaged.join(", ")} ${damaged.length === 1 ? "fails its" : "fail their"} checksum)`);
@@ -356,12 +358,12 @@ export class TraceStore {
     }
     count("keyframe state", badKf, firstKf);
     let badPage = 0, firstPage = "";
-    const pages = this.guard(() => this.db.prepare("SELECT keyframe, page, data FROM page").raw(true).all() as [number, number, Buffer][]);
+    const pages = this.guard(() => this.db.prepare("SELECT keyframe, page, data FROM page").raw(true).iterate()) as Iterable<[number, number, Buffer]>;
     for (const [kf, page, data] of pages) {
       let ok = Buffer.isBuffer(data) && Number.isSafeInteger(page) && page >= 0 && page < this.memoryBytes / PAGE_BYTES;
       if (ok) {
         try {
-          const bytes = decodePage(data);
+          const bytes = this.decodePageBlob(page, kf, data);
           ok = bytes === null || bytes.length === PAGE_BYTES;
         } catch {
           ok = false;
@@ -408,8 +410,11 @@ export class TraceStore {
   keyframeStateText(kf: number): string {
     const row = this.guard(() => this.stmts.keyframeState.get(kf));
     if (row === undefined) throw new TraceError(`${this.path}: corrupt trace (keyframe at step ${kf} is missing)`);
+    // Format 4: every state but the first is compressed against the first one's text.
+    const first = this.keyframes[0];
+    const dictionary = this.formatVersion >= FORMAT_VERSION_COMPACT && kf !== first ? (this.stateDictionary ??= Buffer.from(this.keyframeStateText(first), "utf8")) : null;
     try {
-      return inflateRawSync(row.state).toString("utf8");
+      return decompressState(row.state, dictionary);
     } catch {
       throw new TraceError(`${this.path}: corrupt trace (keyframe at step ${kf} does not decompress)`);
     }
@@ -464,6 +469,25 @@ export class TraceStore {
     const row = this.guard(() => this.stmts.pageBlob.get(page, kf));
     if (row === undefined) throw new TraceError(`${this.path}: corrupt trace (page ${page} of keyframe ${kf} is missing)`);
     return row.data;
+  }
+
+  /**
+   * The contents of `page` stored at exactly keyframe `kf` (null: all zeros). Throws a TraceError
+   * for a missing row, an Error for a blob that does not decode.
+   */
+  pageBytes(page: number, kf: number): Uint8Array | null {
+    return this.decodePageBlob(page, kf, this.pageBlob(page, kf));
+  }
+
+  /** Decodes `blob`, the version of `page` stored at keyframe `kf` (reading its base, if it has one). */
+  private decodePageBlob(page: number, kf: number, blob: Buffer): Uint8Array | null {
+    if (this.formatVersion < FORMAT_VERSION_COMPACT) return decodeUntaggedPage(blob);
+    const baseStep = pageBaseOf(blob);
+    if (baseStep < 0) return decodeTaggedPage(blob, null);
+    const baseBlob = this.pageBlob(page, baseStep);
+    // A base is stored on its own and lies before the versions against it.
+    if (baseStep >= kf || pageBaseOf(baseBlob) >= 0) throw new Error(`page ${page} of keyframe ${kf}: bad base ${baseStep}`);
+    return decodeTaggedPage(blob, decodeTaggedPage(baseBlob, null));
   }
 
   /** Index rows of `line` whose first chunk is at most `maxChunk`, latest first. */

@@ -12,10 +12,10 @@
 import Database from "better-sqlite3";
 import { closeSync, openSync, statSync } from "node:fs";
 import { deflateRawSync, constants as zlibConstants } from "node:zlib";
-import { APPLICATION_ID, DISK_CHUNK_BYTES, formatVersionFor, PAGE_BYTES, SCHEMA } from "./format.js";
+import { APPLICATION_ID, DISK_CHUNK_BYTES, FORMAT_VERSION, PAGE_BYTES, SCHEMA } from "./format.js";
 import { SECTOR_BYTES } from "../machine/disk-image.js";
 import { rowsFromSegments } from "./index-codec.js";
-import { PageCompressor } from "./page-codec.js";
+import { compressState, PageCompressor } from "./page-codec.js";
 import { writeDigests } from "./digest.js";
 import { EVENT_FIELDS, PORT_FIELDS, SERIAL_FIELDS, type Batch, type TraceEnd, type TraceInit } from "./batch.js";
 
@@ -34,6 +34,8 @@ export class TraceWriter {
   private readonly updateProgress: Database.Statement<[number, number, number]>;
   private readonly applyTx: (b: Batch) => void;
   private readonly pages = new PageCompressor();
+  /** The first keyframe's state text: the dictionary every later keyframe state is compressed with. */
+  private stateDictionary: Buffer | null = null;
   private closed = false;
 
   /** Creates the trace at `init.path`, which must not exist (it is never overwritten). */
@@ -50,7 +52,7 @@ export class TraceWriter {
     db.pragma("cache_size = -8192");
     const create = db.transaction(() => {
       db.pragma(`application_id = ${APPLICATION_ID}`);
-      db.pragma(`user_version = ${formatVersionFor(init)}`);
+      db.pragma(`user_version = ${FORMAT_VERSION}`);
       db.exec(SCHEMA);
       const meta = db.prepare<[string, string]>("INSERT INTO meta(key, value) VALUES (?, ?)");
       for (const [k, v] of Object.entries(init.meta)) meta.run(k, v);
@@ -91,10 +93,11 @@ export class TraceWriter {
   private applyInner(b: Batch): void {
     // Keyframes first: compression dominates, and the rows are independent of the index.
     for (const k of b.keyframes) {
-      this.insertKeyframe.run(k.step, deflateRawSync(k.state, { level: zlibConstants.Z_BEST_SPEED }));
+      this.insertKeyframe.run(k.step, compressState(k.state, this.stateDictionary));
+      this.stateDictionary ??= Buffer.from(k.state, "utf8");
       for (let i = 0; i < k.pages.length; i++) {
         const bytes = k.data.subarray(i * PAGE_BYTES, (i + 1) * PAGE_BYTES);
-        this.insertPage.run(k.step, k.pages[i], this.pages.compress(k.pages[i], bytes));
+        this.insertPage.run(k.step, k.pages[i], this.pages.compress(k.pages[i], k.step, bytes));
       }
       for (const d of k.disks) {
         for (let i = 0; i < d.sectors.length; i++) {

@@ -208,7 +208,7 @@ describe("bad trace files: one clear line naming the file, exit 2", () => {
     const db = new Database(newer);
     db.pragma("user_version = 99");
     db.close();
-    expectRefused(newer, /format version 99 is newer than this ttd supports \(3\)/);
+    expectRefused(newer, /format version 99 is newer than this ttd supports \(4\)/);
   });
 
   test("truncated", () => {

@@ -1,7 +1,8 @@
 /** The two binary encodings of the format: write-index entries and stored pages. */
 import { describe, expect, test } from "vitest";
 import { decodeEntries, encodeEntries, rowsFromSegments } from "../../src/trace/index-codec.js";
-import { decodePage, PageCompressor } from "../../src/trace/page-codec.js";
+import { compressState, decodeTaggedPage, decodeUntaggedPage, decompressState, PageCompressor, PageTag, pageBaseOf } from "../../src/trace/page-codec.js";
+import { deflateRawSync } from "node:zlib";
 import { MAX_ENTRIES_PER_ROW } from "../../src/trace/format.js";
 import { lcg } from "./helpers.js";
 
@@ -40,34 +41,91 @@ describe("write-index entries", () => {
 
 describe("stored pages", () => {
   const page = (fill: (i: number) => number) => Uint8Array.from({ length: 4096 }, (_, i) => fill(i));
+  const same = (a: Uint8Array | null, b: Uint8Array) => a !== null && Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
+  /** Decodes like the reader: a Delta blob through the version stored at its base step. */
+  const decoder = () => {
+    const stored = new Map<number, Buffer>();
+    return (step: number, blob: Buffer): Uint8Array | null => {
+      stored.set(step, blob);
+      const b = pageBaseOf(blob);
+      if (b < 0) return decodeTaggedPage(blob, null);
+      expect(pageBaseOf(stored.get(b)!)).toBe(-1);
+      return decodeTaggedPage(blob, decodeTaggedPage(stored.get(b)!, null));
+    };
+  };
 
   test("zero pages are empty, compressible pages deflate, and every blob decodes to the page", () => {
     const pc = new PageCompressor();
-    expect(pc.compress(1, page(() => 0)).length).toBe(0);
-    expect(decodePage(pc.compress(1, page(() => 0)))).toBeNull();
+    expect(pc.compress(1, 0, page(() => 0)).length).toBe(0);
+    expect(decodeTaggedPage(pc.compress(1, 1, page(() => 0)), null)).toBeNull();
     const text = page((i) => 97 + (i % 7));
-    const z = pc.compress(2, text);
+    const z = pc.compress(2, 2, text);
+    expect(z[0]).toBe(PageTag.Deflate);
     expect(z.length).toBeLessThan(200);
-    expect(Buffer.compare(Buffer.from(decodePage(z)!), Buffer.from(text))).toBe(0);
+    expect(same(decodeTaggedPage(z, null), text)).toBe(true);
+  });
+
+  test("a page rewritten a little is stored as a small delta against its base, and bases rotate", () => {
+    const pc = new PageCompressor();
+    const decode = decoder();
+    const rand = lcg(5);
+    const p = page(() => Math.floor(rand() * 256));
+    const tags: number[] = [], sizes: number[] = [];
+    for (let v = 0; v < 40; v++) {
+      p[(v * 97) % 4096] ^= 0x5a;
+      const blob = pc.compress(7, 1000 + v * 300, p);
+      tags.push(blob[0]);
+      sizes.push(blob.length);
+      expect(same(decode(1000 + v * 300, blob), p)).toBe(true);
+    }
+    // Random bytes: the first version is raw; the next ones are deltas of a few dozen bytes (the changes since the base)...
+    expect(tags[0]).toBe(PageTag.Raw);
+    expect(tags.slice(1, 16).every((t) => t === PageTag.Delta)).toBe(true);
+    expect(Math.max(...sizes.slice(1, 16))).toBeLessThan(200);
+    // ...until the base has served its share and a version is stored on its own again.
+    expect(tags[16]).not.toBe(PageTag.Delta);
+    expect(tags[17]).toBe(PageTag.Delta);
   });
 
   test("a page deflate cannot shrink is stored as is for a while, then tried again", () => {
     const pc = new PageCompressor();
+    const decode = decoder();
     const rand = lcg(3);
     const noise = () => page(() => Math.floor(rand() * 256));
     const sizes: number[] = [];
     for (let v = 0; v < 20; v++) {
       const p = noise();
-      const blob = pc.compress(9, p);
+      const blob = pc.compress(9, v, p);
       sizes.push(blob.length);
-      expect(Buffer.compare(Buffer.from(decodePage(blob)!), Buffer.from(p))).toBe(0);
+      expect(same(decode(v, blob), p)).toBe(true);
     }
-    expect(sizes.every((n) => n === 4096)).toBe(true);
+    expect(sizes.every((n) => n === 4097)).toBe(true);
     // Once the page compresses again, it is stored compressed after its raw spell.
     const text = page((i) => i & 3);
-    const later = Array.from({ length: 20 }, () => pc.compress(9, text).length);
+    const later = Array.from({ length: 20 }, (_, i) => pc.compress(9, 100 + i, text).length);
     expect(later.some((n) => n < 100)).toBe(true);
-    // Block type 3 does not exist in deflate: a damaged blob is an error, not a page.
-    expect(() => decodePage(Buffer.from([0xff, 0xff, 0xff]))).toThrow();
+    // Block type 3 does not exist in deflate: a damaged blob is an error, not a page; so is a delta
+    // without its base, and an unknown tag.
+    expect(() => decodeTaggedPage(Buffer.from([PageTag.Deflate, 0xff, 0xff, 0xff]), null)).toThrow();
+    expect(() => decodeTaggedPage(Buffer.from([PageTag.Delta, 5, 0x03, 0x00]), null)).toThrow();
+    expect(() => decodeTaggedPage(Buffer.from([9, 1, 2]), null)).toThrow();
+  });
+
+  test("format 1-3 blobs are told apart by their length", () => {
+    const text = page((i) => 97 + (i % 7));
+    expect(decodeUntaggedPage(Buffer.alloc(0))).toBeNull();
+    expect(same(decodeUntaggedPage(Buffer.from(text)), text)).toBe(true);
+    expect(same(decodeUntaggedPage(deflateRawSync(text)), text)).toBe(true);
+    expect(() => decodeUntaggedPage(Buffer.from([0xff, 0xff, 0xff]))).toThrow();
+  });
+
+  test("keyframe states compress against the first one and decode with it", () => {
+    const first = JSON.stringify({ cpu: { eip: 1, regs: [1, 2, 3] }, devices: { pic: { irr: 0, imr: 251 }, cmos: Array.from({ length: 128 }, (_, i) => i) } });
+    const later = first.replace('"eip":1', '"eip":4096');
+    const dict = Buffer.from(first, "utf8");
+    const alone = compressState(later, null), withDict = compressState(later, dict);
+    expect(withDict.length).toBeLessThan(alone.length / 2);
+    expect(decompressState(withDict, dict)).toBe(later);
+    expect(decompressState(compressState(first, null), null)).toBe(first);
   });
 });

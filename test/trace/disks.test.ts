@@ -17,7 +17,7 @@ import { Recorder } from "../../src/trace/recorder.js";
 import { Trace } from "../../src/trace/trace.js";
 import { openRecording } from "../../src/bundle/open.js";
 import { buildCGuest, canBuildGuests, patternImage } from "../machine/ide-guests.js";
-import { buildGuest, lcg, recordInline, requireBuiltCli, tmpDir, ttd } from "./helpers.js";
+import { buildGuest, downgradeTrace, lcg, recordInline, requireBuiltCli, tmpDir, ttd } from "./helpers.js";
 
 const MEM = 16;
 const SECTORS = 8192;
@@ -136,9 +136,9 @@ describe.skipIf(!canBuildGuests)("disks in recordings", () => {
 
   test("a trace from before disks were recorded (no disk tables) still opens and replays", async () => {
     const rec = await recordInline(buildGuest("writes"), path.join(dir, "old.trace"), { memoryMiB: MEM, keyframeSteps: 4096, chunkSteps: 1024 });
+    downgradeTrace(rec.path, 1);
     const db = new Database(rec.path);
     db.exec("DROP TABLE disk; DROP TABLE disk_chunk; DROP TABLE disk_sector;");
-    db.pragma("user_version = 1");
     db.close();
     const trace = Trace.open(rec.path);
     try {

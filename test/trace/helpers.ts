@@ -7,6 +7,9 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { Machine } from "../../src/machine/machine.js";
 import { Recorder, type RecordResult } from "../../src/trace/recorder.js";
+import { TraceStore } from "../../src/trace/store.js";
+import { writeDigests } from "../../src/trace/digest.js";
+import { deflateRawSync } from "node:zlib";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, "../..");
@@ -186,4 +189,30 @@ export async function startGdbServer(args: string[], opts: { cwd?: string } = {}
     server.on("close", () => reject(new Error(`gdbserver ended: ${out}`)));
   });
   return { server, command };
+}
+
+/**
+ * Rewrites a trace recorded now into the encoding of format 1-3 (pages told apart by length, keyframe
+ * states deflated alone) and labels it `version`, as an older ttd would have written it.
+ */
+export function downgradeTrace(file: string, version: number): void {
+  const store = TraceStore.open(file);
+  const pages = (store["db"] as Database.Database).prepare("SELECT keyframe, page FROM page").raw(true).all() as [number, number][];
+  const bytes = pages.map(([kf, page]) => store.pageBytes(page, kf));
+  const states = Array.from(store.keyframes, (kf) => [kf, store.keyframeStateText(kf)] as const);
+  store.close();
+  const db = new Database(file);
+  const putPage = db.prepare("UPDATE page SET data = ? WHERE keyframe = ? AND page = ?");
+  const putState = db.prepare("UPDATE keyframe SET state = ? WHERE step = ?");
+  db.transaction(() => {
+    pages.forEach(([kf, page], i) => {
+      const b = bytes[i];
+      const z = b === null ? Buffer.alloc(0) : deflateRawSync(b);
+      putPage.run(b === null ? z : z.length >= 4096 ? Buffer.from(b) : z, kf, page);
+    });
+    for (const [kf, text] of states) putState.run(deflateRawSync(text), kf);
+    writeDigests(db);
+  })();
+  db.pragma(`user_version = ${version}`);
+  db.close();
 }

@@ -65,7 +65,7 @@ describe.skipIf(!canBuildGuests)("input from outside, recorded and replayed", ()
       const trace = Trace.open(path.join(dir, `${name}-a.trace`));
       const again = Trace.open(path.join(dir, `${name}-b.trace`));
       try {
-        expect(trace.info().formatVersion).toBe(3);
+        expect(trace.info().formatVersion).toBe(4);
         const inputs = trace.inputs();
         expect(inputs.length).toBeGreaterThanOrEqual(SCRIPT.length);
         expect(again.inputs()).toEqual(inputs);

@@ -4,7 +4,7 @@ import { openForQuery } from "./open-recording.js";
 import { diffRecordings, type DataSource, type DiffAnswer, type DiffInput, type DiffSide } from "../query/diff.js";
 import { parsePositiveInt } from "./errors.js";
 import { hex } from "../query/context.js";
-import { codeName } from "../query/render.js";
+import { codePlace } from "../query/render.js";
 import { groupDigits } from "../text/group-digits.js";
 
 export function registerDiff(program: Command): void {
@@ -58,7 +58,7 @@ internal error.`,
 function describe(s: DiffSide | null): string[] {
   if (s === null) return ["(the recording has ended)"];
   const c = s.code;
-  const where = `${codeName(c)}  ${c.file !== null ? `${c.file}${c.line !== null ? `:${c.line}` : ""}` : "(no source line)"}`;
+  const where = codePlace(c);
   const what = s.kind === "instruction" ? c.disasm : `${s.kind} ${s.vector ?? "?"} (during ${c.disasm})`;
   const out = [`step ${groupDigits(s.step)}  ${where}  ${what}`];
   if (c.sourceText !== null && c.line !== null) out.push(`  ${String(c.line).padStart(5)} | ${c.sourceText.trimEnd()}`);

@@ -4,7 +4,7 @@ import { openForQuery, parseAtStep, SYMBOLS_OPTION_HELP } from "./open-recording
 import { parsePositiveInt, UsageError } from "./errors.js";
 import { LocationError, resolveLocation } from "../query/location.js";
 import { whyWrite } from "../query/why-write.js";
-import { renderWhyWrite, whyWriteJson } from "../query/render.js";
+import { codePlace, renderWhyWrite, whyWriteJson } from "../query/render.js";
 import { hex } from "../query/context.js";
 
 export function registerWhyWrite(program: Command): void {
@@ -90,7 +90,7 @@ function printRegisterAnswer(ctx: import("../query/context.js").QueryContext, re
     ...head,
     `$${register} = ${hex(value)} at step ${at}`,
     `Last changed at step ${change.step}: ${hex(change.before)} -> ${hex(change.after)} by ${rec?.kind === "instruction" ? `\`${code.disasm}\`` : `the CPU (${rec?.kind}, vector ${rec?.vector})`}`,
-    `    ${code.symbol ?? hex(code.eip)}  ${code.file !== null ? `${code.file}:${code.line}` : "(no source line)"}`,
+    `    ${codePlace(code)}`,
   ];
   if (code.sourceText !== null) lines.push(`    ${String(code.line).padStart(5)} | ${code.sourceText.trimEnd()}`);
   process.stdout.write(lines.join("\n") + "\n");

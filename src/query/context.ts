@@ -29,6 +29,8 @@ export interface CodeRef {
   function: string | null;
   file: string | null;
   line: number | null;
+  /** Whether the symbols map addresses to source lines at all (not a System.map or a bare symbol table). */
+  linesKnown: boolean;
   /** The source line's text, when the file is available. */
   sourceText: string | null;
   disasm: string;
@@ -81,7 +83,7 @@ export class QueryContext {
     const code = bytes ?? this.imageBytes(eip, 15);
     const d = code.length > 0 ? disassemble(code, eip, (a) => (di ? di.symbolize(a) : "")) : null;
     const inlined = this.inlinedAt(eip);
-    return { eip, symbol, function: inlined ?? fn?.function.name ?? null, file, line, sourceText, disasm: d ? d.text : "(code not available)" };
+    return { eip, symbol, function: inlined ?? fn?.function.name ?? null, file, line, linesKnown: di?.hasLines ?? false, sourceText, disasm: d ? d.text : "(code not available)" };
   }
 
   /** Address ranges of inlined function bodies (DW_TAG_inlined_subroutine), nesting depth first. */

@@ -2,12 +2,11 @@
 import type { CodeRef } from "./context.js";
 import { hex } from "./context.js";
 import type { Explanation } from "./explain.js";
-import { codeName } from "./render.js";
+import { codePlace } from "./render.js";
 import { groupDigits } from "../text/group-digits.js";
 
 function codeLine(code: CodeRef): string {
-  const where = code.file !== null ? `${code.file}${code.line !== null ? `:${code.line}` : ""}` : "(no source line)";
-  return `${codeName(code)}  ${where}  ${code.disasm}`;
+  return `${codePlace(code)}  ${code.disasm}`;
 }
 
 function sourceLine(code: CodeRef | null, indent: string): string[] {

@@ -10,7 +10,7 @@
 import { type QueryContext, hex } from "./context.js";
 import type { Location } from "./location.js";
 import { explainWrite, inImage, type WriteExplanation } from "./why-write.js";
-import { describeWriter, formatBytes, whyWriteJson } from "./render.js";
+import { describeWriter, formatBytes, sourcePlace, whyWriteJson } from "./render.js";
 import { groupDigits } from "../text/group-digits.js";
 
 export interface HistoryOptions {
@@ -113,7 +113,7 @@ export function renderHistory(a: HistoryAnswer, symbolsProblem: string | null): 
     const part = whole ? "" : ` [byte${w.bytes[1] - w.bytes[0] === 1 ? ` ${w.bytes[0]}` : `s ${w.bytes[0]}..${w.bytes[1] - 1}`}]`;
     out.push(`  step ${n(w.step).padStart(width)}${part}  ${hex(w.oldValue)} -> ${hex(w.newValue)}  by ${describeWriter(w)}`);
     const c = w.writer.code;
-    const where = c.file !== null ? `${c.file}${c.line !== null ? `:${c.line}` : ""}` : "(no source line)";
+    const where = sourcePlace(c);
     const text = c.sourceText !== null ? `  | ${c.sourceText.trim()}` : "";
     out.push(`  ${" ".repeat(width + 5)}${w.writer.kind === "cpu" ? `interrupted code: ${c.symbol ?? hex(c.eip)} ` : ""}${where}${text}`);
   }

@@ -20,8 +20,22 @@ export function formatBytes(bytes: Uint8Array | null): string {
 }
 
 function codeLine(code: CodeRef): string {
-  const where = [codeName(code), code.file !== null ? (code.line !== null ? `${code.file}:${code.line}` : `${code.file} (no line)`) : "(no source line)"].join("  ");
-  return `${where}  ${code.disasm}`;
+  return `${codePlace(code)}  ${code.disasm}`;
+}
+
+/**
+ * Where code is in the source: `file:line`, `file (no line)`, or `(no source line)`; empty when the
+ * symbols have no source lines at all (a System.map), where saying so on every line is only noise.
+ */
+export function sourcePlace(code: Pick<CodeRef, "file" | "line" | "linesKnown">): string {
+  if (code.file !== null) return code.line !== null ? `${code.file}:${code.line}` : `${code.file} (no line)`;
+  return code.linesKnown ? "(no source line)" : "";
+}
+
+/** `probe_main+0x7b  probe.c:12`: the code's name and its source place (see sourcePlace). */
+export function codePlace(code: CodeRef): string {
+  const where = sourcePlace(code);
+  return where === "" ? codeName(code) : `${codeName(code)}  ${where}`;
 }
 
 /** `probe_main+0x7b`, and the source function when the code was inlined from another one. */

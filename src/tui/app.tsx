@@ -7,6 +7,7 @@ import { Box, Text, useApp, useInput, useStdout } from "ink";
 import { hex } from "../query/context.js";
 import { HELP, fmt, type DebuggerViewModel, type FpuView, type OutputView, type RegisterView, type ScreenView, type View } from "./view-model.js";
 import { MIN_COLUMNS, MIN_ROWS, fitStatus, inputTail, shortenPath, wrapWords } from "./fit-text.js";
+import { sourcePlace } from "../query/render.js";
 
 /** Width of the right-hand column (registers and stack): wider where there is room for stack names. */
 const rightWidth = (columns: number) => (columns >= 110 ? 52 : columns >= 100 ? 46 : 40);
@@ -110,7 +111,7 @@ function TooSmall({ columns, rows }: { columns: number; rows: number }) {
 }
 
 function StatusLine({ view, width }: { view: View; width: number }) {
-  const where = view.location.file !== null ? `${view.location.file}:${view.location.line}` : "(no source line)";
+  const where = sourcePlace(view.location);
   // Most telling first, so a narrow terminal cuts the least: the position, a running search, what the
   // step is (a fault, an interrupt), then the code's symbol and source line.
   const parts = [

@@ -19,7 +19,7 @@ import { LocationError, resolveLocation, stepEvalContext } from "../query/locati
 import { ExpressionEvaluator } from "../symbols/expr-eval.js";
 import { ExpressionError } from "../symbols/expr-error.js";
 import { formatValue } from "../symbols/format.js";
-import { renderWhyWrite } from "../query/render.js";
+import { codePlace, renderWhyWrite } from "../query/render.js";
 import { whyWrite } from "../query/why-write.js";
 import { screenAt } from "../query/screen.js";
 import { ReplayTimeline, type Search, type StopConditions } from "../query/timeline.js";
@@ -98,7 +98,7 @@ export interface View {
   input: string;
   /** What the last command did (or why it could not). */
   message: string;
-  location: { symbol: string | null; file: string | null; line: number | null };
+  location: { symbol: string | null; file: string | null; line: number | null; linesKnown: boolean };
   /** What kind of step N is, when it is not a plain instruction (e.g. "interrupt 157"). */
   stepKind: string | null;
   registers: RegisterView[];
@@ -779,7 +779,7 @@ export class DebuggerViewModel {
         const lines = [
           `$${loc.register} before step ${fmt(at)}`,
           `Last changed at step ${fmt(change.step)}: ${hex(change.before)} -> ${hex(change.after)} by \`${code.disasm}\``,
-          `    ${code.symbol ?? hex(code.eip)}  ${code.file !== null ? `${code.file}:${code.line}` : "(no source line)"}`,
+          `    ${codePlace(code)}`,
         ];
         return { lines, jumpTo: change.step, error: null };
       }
@@ -1163,7 +1163,7 @@ export class DebuggerViewModel {
       step,
       first: trace.startStep,
       last: trace.steps,
-      location: { symbol: code.symbol, file: code.file, line: code.line },
+      location: { symbol: code.symbol, file: code.file, line: code.line, linesKnown: code.linesKnown },
       stepKind,
       registers: GPRS.map(reg),
       system: SYSTEM.map(reg),

@@ -22,6 +22,14 @@ import { packRecording, type PackResult } from "./pack.js";
 /** The repository root (this file is src/bundle/ or dist/bundle/). */
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
+/**
+ * Chunks and keyframes of the samples, in steps. The samples are short (under 100,000 steps): with the
+ * defaults (chunks of 65,536, keyframes every 262,144) they hold a single keyframe, so every query
+ * re-executes from step 0, most of a command's time. Every 4,096 steps a query re-executes at most a few
+ * thousand steps, for a trace a few dozen KiB larger.
+ */
+const SAMPLE_INTERVAL_STEPS = 4096;
+
 /** Offset of registers[Error] in a TCB object: tcb_t at 0x400, registers[] at 0x200 into it, index 9. */
 export const IDLE_ERROR_SLOT_OFFSET = 0x624;
 
@@ -87,6 +95,8 @@ async function record(kernelRel: string, tracePath: string): Promise<void> {
     // The equivalent command, run from the repository root.
     commandLine: ["ttd", "record", kernelRel],
     threaded: false,
+    chunkSteps: SAMPLE_INTERVAL_STEPS,
+    keyframeSteps: SAMPLE_INTERVAL_STEPS,
   });
   await recorder.run();
 }

@@ -340,9 +340,12 @@ function openBundle(path: string, options: OpenOptions): Recording {
     }
     const { symbols, problem } = loadSymbols(image.data, image.from);
     const sources = new BundleSources(filesDir, m.sources.files, m.sources.missing, lineTableMd5s(symbols));
-    let current = sortBookmarks(m.bookmarks);
+    // Sorted when first asked for: a tie in steps is broken by localeCompare, whose first call loads
+    // ICU's collation data (about 10 ms), and most commands never list the bookmarks.
+    let sorted: Bookmark[] | null = null;
+    const current = () => (sorted ??= sortBookmarks(m.bookmarks));
     const save = (list: Bookmark[]) => {
-      current = writeBookmarks(path, list);
+      sorted = writeBookmarks(path, list);
       bundle.fileBytes = statSync(path).size;
     };
     const range = () => ({ first: trace.startStep, last: trace.steps });
@@ -355,15 +358,15 @@ function openBundle(path: string, options: OpenOptions): Recording {
       symbolsProblem: problem,
       sources,
       bundle,
-      bookmarks: () => [...current],
+      bookmarks: () => [...current()],
       setBookmark: (b) => {
         const clean = checkBookmark(b, range());
-        save([...current.filter((x) => x.name !== clean.name), clean]);
+        save([...current().filter((x) => x.name !== clean.name), clean]);
         return clean;
       },
       removeBookmark: (name) => {
-        const rest = current.filter((x) => x.name !== name);
-        if (rest.length === current.length) return false;
+        const rest = current().filter((x) => x.name !== name);
+        if (rest.length === current().length) return false;
         save(rest);
         return true;
       },

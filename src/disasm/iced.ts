@@ -5,8 +5,17 @@
  * which every query command would pay at start-up.
  */
 import { createRequire } from "node:module";
+import { setFlagsFromString } from "node:v8";
 import type * as Iced from "iced-x86";
 
+// iced-x86 is WebAssembly, compiled when it loads. By default V8 compiles it with its baseline
+// compiler (Liftoff) and then recompiles the functions that get warm with its optimizing one on
+// other threads: building the formatter's tables warms enough of them that a command printing a
+// handful of instructions pays 20-25 ms of CPU for that recompilation, and it does not pay off
+// later either (decoding and formatting 200,000 instructions took 245 ms with Liftoff alone, 300 ms
+// with the recompilation: the time goes into the calls between JavaScript and WebAssembly). The
+// flag is read when a module is compiled, and iced-x86 is the only WebAssembly ttd loads.
+setFlagsFromString("--liftoff-only");
 const iced = createRequire(import.meta.url)("iced-x86") as typeof Iced;
 
 export const {

@@ -26,7 +26,7 @@ import { PciHost } from "./pci-host.js";
 import { i440fxHostBridge, piix3Ide, piix3IsaBridge, piix4PowerManagement } from "./pci-chipset.js";
 import { ACPI_DISABLE, ACPI_ENABLE, APM_CONTROL_PORT, GPE0_BASE, PM_BASE, Piix4Pm, SCI_IRQ } from "./piix4-pm.js";
 import { installFirmware } from "./firmware/install.js";
-import { ACPI_AREA_SIZE, firmwareFits, HIGH_MEMORY_START } from "./firmware/layout.js";
+import { firmwareFits } from "./firmware/layout.js";
 import { COM1_PORT } from "./firmware/bios-data-area.js";
 import { cpuid } from "../cpu/cpuid.js";
 import { EAX, EDX, ESI } from "../cpu/constants.js";
@@ -53,6 +53,13 @@ export interface MachineOptions {
    * secondary slave (missing or null: no drive there).
    */
   disks?: (DiskImage | null | undefined)[];
+  /**
+   * Write the firmware's tables (BIOS data area, MP and ACPI tables) into RAM at power-on (default
+   * true). A replay passes false: its RAM comes from the trace alone (a page the trace never stored
+   * was zero when it was recorded, whatever a new machine's firmware puts there today), so it starts
+   * from RAM as the host hands it out, all zeros.
+   */
+  firmwareTables?: boolean;
 }
 
 /**
@@ -221,20 +228,8 @@ export class Machine {
       this.apic.writeBaseMsr(v);
       this.cpu.apicBase = this.apic.readBaseMsr() | 0;
     };
-    if (firmwareFits(this.mem.size)) this.installFirmwareTables();
+    if (options.firmwareTables !== false && firmwareFits(this.mem.size)) this.installFirmwareTables();
     this.updateInterruptLine();
-  }
-
-  /**
-   * Zeroes what construction wrote into RAM (the firmware's tables: the first MiB and the ACPI area
-   * at the top), for a replay whose RAM comes from a trace alone. The rest of a new machine's RAM is
-   * still the zeroed memory the host handed out, and clearing only these ranges leaves it untouched
-   * (a fill of all of RAM costs a page fault per page: a quarter of a second for 128 MiB).
-   */
-  clearFirmwareTables(): void {
-    const u8 = this.mem.u8;
-    u8.fill(0, 0, Math.min(HIGH_MEMORY_START, u8.length));
-    if (firmwareFits(this.mem.size)) u8.fill(0, u8.length - ACPI_AREA_SIZE);
   }
 
   /** Writes the BIOS data area, MP and ACPI tables that describe this machine into RAM. */

@@ -63,9 +63,17 @@ export class DwarfSections {
     return new ByteReader(bytes, name, offset);
   }
 
+  /** .debug_str's strings by offset, decoded once: units name the same types and files over and over. */
+  private readonly strings = new Map<number, string>();
+
   /** A string of .debug_str (DW_FORM_strp). */
   str(offset: number): string {
-    return stringAt(this.get(".debug_str"), offset, ".debug_str");
+    let s = this.strings.get(offset);
+    if (s === undefined) {
+      s = stringAt(this.get(".debug_str"), offset, ".debug_str");
+      this.strings.set(offset, s);
+    }
+    return s;
   }
 
   /** A string of .debug_line_str (DW_FORM_line_strp). */

@@ -126,10 +126,8 @@ export class Replayer {
       }
       disks[d.drive] = new DiskImage(d.name, store.diskImage(d));
     }
-    this.machine = new Machine({ memoryMiB: bytes / (1024 * 1024), compile: true, compileThreshold: REPLAY_COMPILE_THRESHOLD, disks });
-    // RAM comes from the trace alone: a page the trace never stored was zero when it was recorded,
-    // whatever a fresh machine's firmware puts there today.
-    this.machine.clearFirmwareTables();
+    // RAM comes from the trace alone: no firmware tables (see MachineOptions.firmwareTables).
+    this.machine = new Machine({ memoryMiB: bytes / (1024 * 1024), compile: true, compileThreshold: REPLAY_COMPILE_THRESHOLD, disks, firmwareTables: false });
     this.observer = new ReplayObserver(this.machine, bytes >>> PAGE_SHIFT);
     this.machine.cpu.observer = this.observer;
     this.machine.cpu.mmu.observer = this.observer;

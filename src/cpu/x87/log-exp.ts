@@ -12,7 +12,7 @@ import {
   unpack, ZE, ZERO, type Unpacked,
 } from "./float80.js";
 import { add, copy, div, fromParts, mul, setZero, Wide } from "./wide-float.js";
-import { atanOf, expm1Of, HALF_PI, LN2, log2Of, log2OnePlus, num, PI, tmp } from "./wide-functions.js";
+import { atanOf, expm1Of, log2Of, log2OnePlus, num, tmp, wideConstants } from "./wide-functions.js";
 import { beginOpFullPrecision as beginOp, finishArith, isEmpty, pop, readST, resultAllowed, st, stackUnderflow, writeST } from "./stack.js";
 
 // ---- Delivering results -----------------------------------------------------------------------------
@@ -59,7 +59,7 @@ export function f2xm1(cpu: CPU): void {
     else {
       if (a.denormal) fx.flags |= DE;
       wideOf(x, a);
-      mul(x, x, LN2);
+      mul(x, x, wideConstants().ln2);
       expm1Of(r, x);
       deliver(r);
     }
@@ -160,35 +160,36 @@ export function fyl2xp1(cpu: CPU): void {
 export function fpatan(cpu: CPU): void {
   binary(cpu, (b, a) => {
     // atan2(y = b, x = a).
+    const { pi, halfPi } = wideConstants();
     const ys = b.sign;
     if (b.cls === ZERO) {
       if (a.sign === 0) return zero(ys);
-      copy(r, PI);
+      copy(r, pi);
       r.sign = ys;
       return deliver(r);
     }
     if (b.cls === INF) {
       if (a.cls === INF) {
         // +-pi/4 or +-3pi/4.
-        copy(r, PI);
+        copy(r, pi);
         r.exp -= 2;
         if (a.sign === 1) {
           copy(tmp, r);
           tmp.exp += 1;
           add(r, r, tmp);
         }
-      } else copy(r, HALF_PI);
+      } else copy(r, halfPi);
       r.sign = ys;
       return deliver(r);
     }
     if (a.cls === ZERO) {
-      copy(r, HALF_PI);
+      copy(r, halfPi);
       r.sign = ys;
       return deliver(r);
     }
     if (a.cls === INF) {
       if (a.sign === 0) return zero(ys);
-      copy(r, PI);
+      copy(r, pi);
       r.sign = ys;
       return deliver(r);
     }
@@ -202,9 +203,9 @@ export function fpatan(cpu: CPU): void {
     } else {
       div(num, x, y);
       atanOf(tmp, num);
-      add(r, HALF_PI, tmp, true);
+      add(r, halfPi, tmp, true);
     }
-    if (a.sign === 1) add(r, PI, r, true);
+    if (a.sign === 1) add(r, pi, r, true);
     r.sign = ys;
     deliver(r);
   });

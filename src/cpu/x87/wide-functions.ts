@@ -1,6 +1,6 @@
 /**
- * Elementary functions on wide values (wide-float.ts): the constants ln 2, log2(e) and pi computed at
- * load from their series, and log2, log2(1 + x), e^t - 1, atan, sin and cos, each accurate to about
+ * Elementary functions on wide values (wide-float.ts): the constants ln 2, log2(e) and pi computed
+ * from their series on first use, and log2, log2(1 + x), e^t - 1, atan, sin and cos, each accurate to about
  * 2^-120 relative, so one final rounding to 64 (or 53) bits is correct but for hard cases.
  */
 import { add, copy, div, fromInt, integerBit, mul, sqrt, trunc, Wide } from "./wide-float.js";
@@ -24,34 +24,55 @@ function oddSeries(d: Wide, z: Wide, alternating: boolean): void {
   copy(d, acc);
 }
 
-export const LN2 = new Wide(), LOG2E = new Wide(), PI = new Wide(), HALF_PI = new Wide(), ONE = new Wide();
+/** ln 2, log2(e), pi, pi/2 and 1 as wide values. */
+export interface WideConstants {
+  readonly ln2: Wide;
+  readonly log2e: Wide;
+  readonly pi: Wide;
+  readonly halfPi: Wide;
+  readonly one: Wide;
+}
 
-{
+let computed: WideConstants | null = null;
+
+/**
+ * The constants, computed from their series on first use rather than at load: summing the series
+ * takes over 10 ms, which every process that loads the CPU (every query's re-execution) would pay
+ * though few guests ever run an x87 transcendental instruction.
+ */
+export function wideConstants(): WideConstants {
+  return (computed ??= computeConstants());
+}
+
+function computeConstants(): WideConstants {
   // ln 2 = 2 atanh(1/3); pi = 16 atan(1/5) - 4 atan(1/239) (Machin).
+  const ln2 = new Wide(), log2e = new Wide(), pi = new Wide(), halfPi = new Wide(), one = new Wide();
   const third = new Wide(), a = new Wide(), b = new Wide();
-  fromInt(ONE, 1);
+  fromInt(one, 1);
   fromInt(tmp, 3);
-  div(third, ONE, tmp);
-  oddSeries(LN2, third, false);
-  LN2.exp += 1;
-  div(LOG2E, ONE, LN2);
+  div(third, one, tmp);
+  oddSeries(ln2, third, false);
+  ln2.exp += 1;
+  div(log2e, one, ln2);
   fromInt(tmp, 5);
-  div(a, ONE, tmp);
+  div(a, one, tmp);
   oddSeries(a, a, true);
   a.exp += 4;
   fromInt(tmp, 239);
-  div(b, ONE, tmp);
+  div(b, one, tmp);
   oddSeries(b, b, true);
   b.exp += 2;
-  add(PI, a, b, true);
-  copy(HALF_PI, PI);
-  HALF_PI.exp -= 1;
+  add(pi, a, b, true);
+  copy(halfPi, pi);
+  halfPi.exp -= 1;
+  return { ln2, log2e, pi, halfPi, one };
 }
 
 const lnF = new Wide(), den = new Wide();
 
 /** d = log2(x) for x > 0. */
 export function log2Of(d: Wide, x: Wide): void {
+  const { one, log2e } = wideConstants();
   // x = f x 2^e with f in [sqrt(1/2), sqrt(2)).
   copy(lnF, x);
   let e = x.exp;
@@ -61,25 +82,26 @@ export function log2Of(d: Wide, x: Wide): void {
     lnF.exp = -1;
     e++;
   }
-  add(num, lnF, ONE, true);
-  add(den, lnF, ONE);
+  add(num, lnF, one, true);
+  add(den, lnF, one);
   div(tmp, num, den);
   oddSeries(tmp, tmp, false);
   tmp.exp += 1; // ln f
-  mul(tmp, tmp, LOG2E);
+  mul(tmp, tmp, log2e);
   fromInt(k, e);
   add(d, k, tmp);
 }
 
 /** d = log2(1 + x) for x > -1, accurate for small x: 2 atanh(x / (2 + x)) / ln 2. */
 export function log2OnePlus(d: Wide, x: Wide): void {
-  copy(num, ONE);
+  const { one, log2e } = wideConstants();
+  copy(num, one);
   num.exp = 1; // 2
   add(den, num, x);
   div(tmp, x, den);
   oddSeries(tmp, tmp, false);
   tmp.exp += 1;
-  mul(d, tmp, LOG2E);
+  mul(d, tmp, log2e);
 }
 
 /** d = e^t - 1 by its series (|t| < 1). */
@@ -98,13 +120,14 @@ export function expm1Of(d: Wide, t: Wide): void {
 
 /** d = atan(z) for z >= 0. */
 export function atanOf(d: Wide, z: Wide): void {
+  const { one } = wideConstants();
   // Two halvings: atan(z) = 2 atan(z / (1 + sqrt(1 + z^2))).
   copy(num, z);
   for (let i = 0; i < 2; i++) {
     mul(tmp, num, num);
-    add(tmp, tmp, ONE);
+    add(tmp, tmp, one);
     sqrt(tmp, tmp);
-    add(tmp, tmp, ONE);
+    add(tmp, tmp, one);
     div(num, num, tmp);
   }
   oddSeries(d, num, true);
@@ -137,14 +160,15 @@ function sinCosSeries(d: Wide, x: Wide, cosine: boolean): void {
  * the quadrant picks the function of r. Accurate while |x| 2^-120 is small against the result.
  */
 export function trigOf(d: Wide, x: Wide, which: number): void {
+  const { halfPi } = wideConstants();
   const sign = x.sign;
   copy(s, x);
   s.sign = 0;
-  div(t, s, HALF_PI);
+  div(t, s, halfPi);
   add(t, t, HALF);
   trunc(q, t);
   const quadrant = integerBit(q, 0) | (integerBit(q, 1) << 1);
-  mul(t, q, HALF_PI);
+  mul(t, q, halfPi);
   add(r, s, t, true);
   sinCosSeries(s, r, false);
   sinCosSeries(c, r, true);

@@ -14,7 +14,8 @@ import { Decoded, decodeModrm, read16, read32, type ByteSource } from "./decoded
 import { add, alu, dec, inc, logic, neg, sub } from "../alu.js";
 import { shift } from "../shift.js";
 import { div, idiv, imul1, imulTrunc, mul } from "../muldiv.js";
-import { execute, leave } from "../execute.js";
+import { execute } from "../execute.js";
+import { leave } from "../instructions/handlers/stack.js";
 import { executeX87Decoded } from "../x87/dispatch.js";
 import { lookupX87 } from "../x87/table.js";
 import type { CPU } from "../cpu.js";

@@ -53,7 +53,7 @@ export class DecodedInstruction implements PrefixState {
   segOverride = -1;
   repPrefix = 0;
   lock = false;
-  /** Opcode number: 0x00-0xFF, or 0x100 + second byte for 0F xx. */
+  /** Opcode number: 0x00-0xFF, or 0x100 + second byte for 0F xx; -1 when prefixes fill the length limit. */
   op = 0;
   /** The table form (the group member for group opcodes). */
   form: InstructionForm = OPCODES[0];
@@ -64,6 +64,8 @@ export class DecodedInstruction implements PrefixState {
   /** Offset of the first byte (prefixes included) from the source's origin, and the length in bytes. */
   start = 0;
   length = 0;
+  /** Offset of the byte after the opcode (where an interpreter handler starts fetching its operands). */
+  opcodeEnd = 0;
   /** Immediates in operand order (a branch displacement counts as one), sign-extended where the form says so. */
   imm = 0;
   imm2 = 0;
@@ -120,11 +122,13 @@ export function decodeInstruction(cursor: ByteCursor, def32: boolean, d: Decoded
   const op = readOpcode(d, cursor, def32);
   d.opsize = d.o32 !== def32;
   if (op < 0) {
+    d.op = -1;
     d.valid = false;
     d.length = cursor.pos - start;
     return;
   }
   d.op = op;
+  d.opcodeEnd = cursor.pos;
   let f = OPCODES[op];
   if (f.modrm) {
     const m = cursor.fetch8();

@@ -13,6 +13,8 @@ import { AF, CF, DF, GP, OF, PF, PF_VECTOR, SF, SS_FAULT, UD, ZF } from "../cons
 
 export type Handler = (cpu: CPU) => void;
 
+export type LazyFlags = "sub" | "logic" | "result";
+
 /** Operand kinds, after the SDM's opcode-map letters. */
 export const enum Kind {
   /** E: ModRM r/m, a register or memory. */
@@ -113,6 +115,24 @@ export interface InstructionForm {
   rep: boolean;
   /** Exception vectors it can raise (bit n = vector n); memory operands add #GP, #SS and #PF. */
   faults: number;
+  /**
+   * May load ESP, or through a task switch any register, from somewhere its operands do not name
+   * (far transfers, INT/IRET, SYSENTER/SYSEXIT, and what always raises an exception).
+   */
+  switchesContext: boolean;
+  /**
+   * Changes machine state beyond registers, flags and memory (segment registers, control registers,
+   * descriptor tables, ports, interrupt state, halting): compiled code ends its block after it, so the
+   * run loop sees the change (an interrupt it enables, a mode it switches) at the next boundary.
+   */
+  system: boolean;
+  /**
+   * What the handler leaves in the lazy-flag record, for a following Jcc that reads its condition
+   * from the recorded operands (jit/compile-block.ts): "sub" (SUB/CMP: lfA - lfB), "logic" (AND/OR/
+   * XOR/TEST: CF = OF = 0, the result), "result" (ADD/INC/DEC: only ZF and SF follow the result); null
+   * when it records nothing a branch could use.
+   */
+  lazy: LazyFlags | null;
   /** Executes it: prefixes are decoded (cpu.o32, cpu.a32...) and EIP is past the opcode byte(s). */
   handler: Handler;
   /** For a group opcode (80, F6, FF, 0F 01...): the forms by ModRM.reg; null otherwise. */
@@ -139,6 +159,9 @@ export interface FormOptions {
   rep?: boolean;
   /** Vectors it can raise beyond the memory faults. */
   faults?: number[];
+  switchesContext?: boolean;
+  system?: boolean;
+  lazy?: LazyFlags;
   escape?: Escape;
 }
 
@@ -196,7 +219,8 @@ export function form(mnemonic: string, operands: string, access: string, handler
     mnemonic, operands: ops, modrm, registerOnly: ops.some((p) => p.kind === Kind.R),
     flagsRead: o.r ?? 0, flagsWritten: o.w ?? 0, flagsUndefined: o.u ?? 0,
     regsRead: regMask(o.reads), regsWritten: regMask(o.writes),
-    memory: o.mem ?? [], lock: o.lock ?? false, rep: o.rep ?? false, faults, handler,
+    memory: o.mem ?? [], lock: o.lock ?? false, rep: o.rep ?? false, faults, switchesContext: o.switchesContext ?? false,
+    system: o.system ?? false, lazy: o.lazy ?? null, handler,
     group: null, escape: o.escape ?? Escape.None,
   };
 }
@@ -226,12 +250,12 @@ export function group(mnemonic: string, forms: (InstructionForm | undefined)[]):
 export const invalidWithModrm: InstructionForm = form("(bad)", "", "", (cpu) => {
   cpu.decodeModrm();
   cpu.raiseFault(UD, 0);
-}, { faults: [UD] });
+}, { faults: [UD], switchesContext: true });
 invalidWithModrm.modrm = true;
 
 /** An opcode no table entry names: #UD, remembered as the first unimplemented opcode. */
 export function unimplemented(name: string): InstructionForm {
-  return form("(bad)", "", "", (cpu) => cpu.unimplemented(`opcode ${name}`), { faults: [UD] });
+  return form("(bad)", "", "", (cpu) => cpu.unimplemented(`opcode ${name}`), { faults: [UD], switchesContext: true });
 }
 
 /** Operand size in bytes for size code `s` with operand size 32 when `o32`. */

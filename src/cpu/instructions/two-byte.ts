@@ -33,35 +33,35 @@ const raiseUd = (cpu: CPU) => cpu.raiseFault(UD, 0);
 // Groups 6 and 7 keep their dispatch in system.ts (which checks the mode before decoding): every
 // member runs it, the table describes each.
 def(0x00, group("group6", [
-  form("sldt", "Ew", "w", group6, { faults: [UD] }),
-  form("str", "Ew", "w", group6, { faults: [UD] }),
-  form("lldt", "Ew", "r", group6, { faults: [UD, GP] }),
-  form("ltr", "Ew", "r", group6, { faults: [UD, GP] }),
+  form("sldt", "Ew", "w", group6, { system: true, faults: [UD] }),
+  form("str", "Ew", "w", group6, { system: true, faults: [UD] }),
+  form("lldt", "Ew", "r", group6, { system: true, faults: [UD, GP] }),
+  form("ltr", "Ew", "r", group6, { system: true, faults: [UD, GP] }),
   form("verr", "Ew", "r", group6, { w: ZF, faults: [UD] }),
   form("verw", "Ew", "r", group6, { w: ZF, faults: [UD] }),
-  form("(bad)", "", "", group6, { faults: [UD] }),
-  form("(bad)", "", "", group6, { faults: [UD] }),
+  form("(bad)", "", "", group6, { system: true, faults: [UD] }),
+  form("(bad)", "", "", group6, { system: true, faults: [UD] }),
 ]));
 def(0x01, group("group7", [
-  form("sgdt", "Ms", "w", group7, { faults: [UD] }),
-  form("sidt", "Ms", "w", group7, { faults: [UD] }),
-  form("lgdt", "Ms", "r", group7, { faults: [UD, GP] }),
-  form("lidt", "Ms", "r", group7, { faults: [UD, GP] }),
-  form("smsw", "Ew", "w", group7),
-  form("(bad)", "", "", group7, { faults: [UD] }),
-  form("lmsw", "Ew", "r", group7, { faults: [GP] }),
-  form("invlpg", "Mb", "a", group7, { faults: [UD, GP] }),
+  form("sgdt", "Ms", "w", group7, { system: true, faults: [UD] }),
+  form("sidt", "Ms", "w", group7, { system: true, faults: [UD] }),
+  form("lgdt", "Ms", "r", group7, { system: true, faults: [UD, GP] }),
+  form("lidt", "Ms", "r", group7, { system: true, faults: [UD, GP] }),
+  form("smsw", "Ew", "w", group7, { system: true }),
+  form("(bad)", "", "", group7, { system: true, faults: [UD] }),
+  form("lmsw", "Ew", "r", group7, { system: true, faults: [GP] }),
+  form("invlpg", "Mb", "a", group7, { system: true, faults: [UD, GP] }),
 ]));
 for (const m of TWO_BYTE_MAP[0x00].group!.concat(TWO_BYTE_MAP[0x01].group!)) m.modrm = true;
 def(0x02, form("lar", "Gv,Ew", "w,r", (cpu) => larLsl(cpu, false), { w: ZF, faults: [UD] }));
 def(0x03, form("lsl", "Gv,Ew", "w,r", (cpu) => larLsl(cpu, true), { w: ZF, faults: [UD] }));
-def(0x06, form("clts", "", "", clts, { faults: [GP] }));
+def(0x06, form("clts", "", "", clts, { system: true, faults: [GP] }));
 // INVD/WBINVD: no caches to manage.
-def(0x08, form("invd", "", "", requireCpl0, { faults: [GP] }));
-def(0x09, form("wbinvd", "", "", requireCpl0, { faults: [GP] }));
-def(0x0b, form("ud2", "", "", raiseUd, { faults: [UD] }));
-def(0xb9, form("ud1", "Gv,Ev", "-,-", raiseUd, { faults: [UD] }));
-def(0xff, form("ud0", "Gv,Ev", "-,-", raiseUd, { faults: [UD] }));
+def(0x08, form("invd", "", "", requireCpl0, { system: true, faults: [GP] }));
+def(0x09, form("wbinvd", "", "", requireCpl0, { system: true, faults: [GP] }));
+def(0x0b, form("ud2", "", "", raiseUd, { switchesContext: true, faults: [UD] }));
+def(0xb9, form("ud1", "Gv,Ev", "-,-", raiseUd, { switchesContext: true, faults: [UD] }));
+def(0xff, form("ud0", "Gv,Ev", "-,-", raiseUd, { switchesContext: true, faults: [UD] }));
 // Prefetch hints and the multi-byte NOPs: the operand is decoded, nothing is accessed (the hints'
 // register forms, and the reserved-NOP reg fields, are NOPs too).
 const hintNop = form("nop", "Ev,Gv", "-,-", D.nopEv);
@@ -73,15 +73,15 @@ def(0x18, group("prefetch", [
 for (let op = 0x19; op <= 0x1e; op++) def(op, hintNop);
 def(0x1f, group("nop", [form("nop", "Ev", "-", D.nopEv), hintNop, hintNop, hintNop, hintNop, hintNop, hintNop, hintNop]));
 // MOV to/from CRn/DRn: the ModRM's mod field is ignored, the operand is always a register.
-def(0x20, form("mov", "Rd,Cd", "w,r", (cpu) => movControl(cpu, 0x20), { faults: [GP, UD] }));
-def(0x21, form("mov", "Rd,Dd", "w,r", (cpu) => movControl(cpu, 0x21), { faults: [GP] }));
-def(0x22, form("mov", "Cd,Rd", "w,r", (cpu) => movControl(cpu, 0x22), { faults: [GP, UD] }));
-def(0x23, form("mov", "Dd,Rd", "w,r", (cpu) => movControl(cpu, 0x23), { faults: [GP] }));
-def(0x30, form("wrmsr", "", "", wrmsr, { reads: "eax ecx edx", faults: [GP] }));
+def(0x20, form("mov", "Rd,Cd", "w,r", (cpu) => movControl(cpu, 0x20), { system: true, faults: [GP, UD] }));
+def(0x21, form("mov", "Rd,Dd", "w,r", (cpu) => movControl(cpu, 0x21), { system: true, faults: [GP] }));
+def(0x22, form("mov", "Cd,Rd", "w,r", (cpu) => movControl(cpu, 0x22), { system: true, faults: [GP, UD] }));
+def(0x23, form("mov", "Dd,Rd", "w,r", (cpu) => movControl(cpu, 0x23), { system: true, faults: [GP] }));
+def(0x30, form("wrmsr", "", "", wrmsr, { system: true, reads: "eax ecx edx", faults: [GP] }));
 def(0x31, form("rdtsc", "", "", rdtsc, { writes: "eax edx", faults: [GP] }));
-def(0x32, form("rdmsr", "", "", rdmsr, { reads: "ecx", writes: "eax edx", faults: [GP] }));
-def(0x34, form("sysenter", "", "", sysenter, { writes: "esp", faults: [GP] }));
-def(0x35, form("sysexit", "", "", sysexit, { reads: "ecx edx", writes: "esp", faults: [GP] }));
+def(0x32, form("rdmsr", "", "", rdmsr, { system: true, reads: "ecx", writes: "eax edx", faults: [GP] }));
+def(0x34, form("sysenter", "", "", sysenter, { system: true, switchesContext: true, writes: "esp", faults: [GP] }));
+def(0x35, form("sysexit", "", "", sysexit, { system: true, switchesContext: true, reads: "ecx edx", writes: "esp", faults: [GP] }));
 def(0xa2, form("cpuid", "", "", cpuid, { reads: "eax ecx", writes: "eax ebx ecx edx" }));
 
 // ---- Conditional moves, jumps, sets --------------------------------------------------------------
@@ -93,12 +93,12 @@ for (let cc = 0; cc < 16; cc++) {
 
 // ---- Segment registers FS/GS, far pointers -------------------------------------------------------
 def(0xa0, form("push", "FS", "r", K.pushSreg(FS), { mem: [push()] }));
-def(0xa1, form("pop", "FS", "w", K.popSreg(FS), { mem: [pop()], faults: [GP] }));
+def(0xa1, form("pop", "FS", "w", K.popSreg(FS), { system: true, mem: [pop()], faults: [GP] }));
 def(0xa8, form("push", "GS", "r", K.pushSreg(GS), { mem: [push()] }));
-def(0xa9, form("pop", "GS", "w", K.popSreg(GS), { mem: [pop()], faults: [GP] }));
-def(0xb2, form("lss", "Gv,Mp", "w,r", Y.loadFarPointer(SS), { faults: [UD] }));
-def(0xb4, form("lfs", "Gv,Mp", "w,r", Y.loadFarPointer(FS), { faults: [UD] }));
-def(0xb5, form("lgs", "Gv,Mp", "w,r", Y.loadFarPointer(GS), { faults: [UD] }));
+def(0xa9, form("pop", "GS", "w", K.popSreg(GS), { system: true, mem: [pop()], faults: [GP] }));
+def(0xb2, form("lss", "Gv,Mp", "w,r", Y.loadFarPointer(SS), { system: true, faults: [UD] }));
+def(0xb4, form("lfs", "Gv,Mp", "w,r", Y.loadFarPointer(FS), { system: true, faults: [UD] }));
+def(0xb5, form("lgs", "Gv,Mp", "w,r", Y.loadFarPointer(GS), { system: true, faults: [UD] }));
 
 // ---- Bits, double shifts, multiply ---------------------------------------------------------------
 const bitFlags = { w: CF, u: OF | SF | AF | PF };

@@ -66,6 +66,15 @@ export function dependenciesOf(bytes: Uint8Array, _eip = 0): Dependencies {
   return deps;
 }
 
+/** GPRs (bit i for register i) decoded instruction `d` writes. */
+export function registersWrittenBy(d: DecodedInstruction): number {
+  const deps: Dependencies = { regsRead: [], regsWritten: [], memory: [], readsFlags: false, constantResult: false };
+  collect(d, deps);
+  let mask = 0;
+  for (const r of deps.regsWritten) mask |= 1 << r;
+  return mask;
+}
+
 /**
  * GPRs (bit i for register i) the 32-bit code instruction whose bytes start `bytes` may write, and
  * its length; every register (0xFF) when it does not decode or may switch stacks or tasks.
@@ -73,11 +82,7 @@ export function dependenciesOf(bytes: Uint8Array, _eip = 0): Dependencies {
 export function writtenRegisters(bytes: Uint8Array): { mask: number; length: number } {
   const d = decodeBytes(bytes);
   if (d === null || d.form.switchesContext) return { mask: 0xff, length: decoded.length };
-  const deps: Dependencies = { regsRead: [], regsWritten: [], memory: [], readsFlags: false, constantResult: false };
-  collect(d, deps);
-  let mask = 0;
-  for (const r of deps.regsWritten) mask |= 1 << r;
-  return { mask, length: d.length };
+  return { mask: registersWrittenBy(d), length: d.length };
 }
 
 function use(list: number[], r: number): void {

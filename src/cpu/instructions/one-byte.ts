@@ -180,7 +180,8 @@ def(0xc4, form("les", "Gv,Mp", "w,r", Y.loadFarPointer(ES), { system: true, faul
 def(0xc5, form("lds", "Gv,Mp", "w,r", Y.loadFarPointer(DS), { system: true, faults: [UD] }));
 def(0xc6, group("mov", [form("mov", "Eb,Ib", "w,r", D.movEbIb)]));
 def(0xc7, group("mov", [form("mov", "Ev,Iz", "w,r", D.movEvIz)]));
-def(0xc8, form("enter", "Iw,Ib", "r,r", K.enter, { reads: "ebp", writes: "ebp", mem: [push()] }));
+// ENTER pushes EBP and, with a nesting level, the outer frame pointers and the new one.
+def(0xc8, form("enter", "Iw,Ib", "r,r", K.enter, { reads: "ebp", writes: "ebp", mem: [push(Size.V, 2)] }));
 def(0xc9, form("leave", "", "", K.leave, { reads: "ebp", writes: "esp ebp", mem: [{ kind: Implicit.Frame, access: Access.Read, size: Size.V, count: 1 }] }));
 def(0xca, form("retf", "Iw", "r", J.retfIw, { switchesContext: true, mem: [pop(Size.V, 2)], faults: [GP, UD] }));
 def(0xcb, form("retf", "", "", J.retf, { switchesContext: true, mem: [pop(Size.V, 2)], faults: [GP] }));

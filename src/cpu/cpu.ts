@@ -1,7 +1,7 @@
 /**
  * The i386 processor: architectural state, instruction fetch, ModRM decoding, segmented memory
- * access, the stack, and the run loop with precise fault handling. Instruction semantics live in
- * execute.ts (one-byte opcodes), execute-0f.ts (two-byte opcodes) and the family files beside them;
+ * access, the stack, and the run loop with precise fault handling. Instructions are described and
+ * dispatched by the table in instructions/ (execute.ts runs one), with the family files beside it;
  * protected-mode control transfers in interrupts.ts and far-transfer.ts; descriptor loading in segments.ts.
  */
 import type { PhysicalMemory } from "../machine/memory.js";
@@ -11,7 +11,7 @@ import { ModelSpecificRegisters } from "./msrs.js";
 import { FpuState } from "./fpu-state.js";
 import { BLOCK_EXIT, CPU_FAULT, TripleFault } from "./fault.js";
 import { BlockCache } from "./jit/block-cache.js";
-import { ATTR_CODE, ATTR_DB, ATTR_DC, ATTR_G, ATTR_PRESENT, ATTR_RW, ATTR_S, ARITH_FLAGS, CF, CR0_ET, CS, DS, EBP, ESP, FLAGS_FIXED_ONE, GP, IF, OF, PF, SF, SS, SS_FAULT, ZF, AF, DE, UD, TF, DB } from "./constants.js";
+import { ATTR_CODE, ATTR_DB, ATTR_DC, ATTR_G, ATTR_PRESENT, ATTR_RW, ATTR_S, ARITH_FLAGS, CF, CR0_ET, CS, DS, ESP, FLAGS_FIXED_ONE, GP, IF, OF, PF, SF, SS, SS_FAULT, ZF, AF, DE, UD, TF, DB } from "./constants.js";
 import { computeAF, computeCF, computeOF, materializeFlags, PARITY, SIZE_MASK, SIZE_SIGN } from "./flags.js";
 import { StepKind, type CpuObserver } from "./observer.js";
 import { execute } from "./execute.js";
@@ -19,6 +19,7 @@ import { deliverEvent, EventSource } from "./interrupts.js";
 import { escalate } from "./exceptions.js";
 import { Descriptor } from "./segments.js";
 import { RunControl } from "./run-control.js";
+import { AddressParts, decodeAddress, offsetOf } from "./instructions/modrm.js";
 
 /** How the CPU reaches I/O ports. */
 export interface PortIo {
@@ -110,7 +111,11 @@ export class CPU {
   segOverride = -1;
   /** 0 none, 1 REP/REPE (F3), 2 REPNE (F2). */
   repPrefix = 0;
+  /** An F0 (LOCK) prefix was present. */
+  lock = false;
   modrm = 0;
+  /** The parts of the last decoded memory operand's address (scratch for decodeModrm). */
+  private readonly address = new AddressParts();
   /** Offset and segment of the memory operand decoded from the last ModRM. */
   eaOff = 0;
   eaSeg = DS;
@@ -524,6 +529,12 @@ export class CPU {
     return p >= 0 ? this.mem8[p] : 0xff;
   }
 
+  /** The next code byte, without consuming it (a group opcode's ModRM.reg, a LOCK check). */
+  peek8(): number {
+    const p = this.codeAddress();
+    return p >= 0 ? this.mem8[p] : 0xff;
+  }
+
   fetchS8(): number {
     return (this.fetch8() << 24) >> 24;
   }
@@ -552,62 +563,17 @@ export class CPU {
 
   // ---- ModRM -------------------------------------------------------------------------------------
 
-  /** Fetches a ModRM byte; for a memory operand also decodes its offset and segment. */
+  /** Fetches a ModRM byte; for a memory operand also decodes its offset and segment (instructions/modrm.ts). */
   decodeModrm(): number {
     const m = this.fetch8();
     this.modrm = m;
     if (m < 0xc0) {
-      if (this.a32) this.decodeEA32(m);
-      else this.decodeEA16(m);
+      const p = this.address;
+      decodeAddress(this, m, this.a32, p);
+      this.eaOff = offsetOf(p, this.regs, this.regs16);
+      this.eaSeg = this.segOverride >= 0 ? this.segOverride : p.seg;
     }
     return m;
-  }
-
-  private decodeEA32(m: number): void {
-    const mod = m >> 6, rm = m & 7, regs = this.regs;
-    let off: number, seg = DS;
-    if (rm === 4) {
-      const sib = this.fetch8();
-      const base = sib & 7, index = (sib >> 3) & 7;
-      if (base === 5 && mod === 0) {
-        off = this.fetch32();
-      } else {
-        off = regs[base];
-        if (base === ESP || base === EBP) seg = SS;
-      }
-      if (index !== 4) off = (off + (regs[index] << (sib >> 6))) | 0;
-    } else if (rm === 5 && mod === 0) {
-      off = this.fetch32();
-    } else {
-      off = regs[rm];
-      if (rm === EBP) seg = SS;
-    }
-    if (mod === 1) off = (off + this.fetchS8()) | 0;
-    else if (mod === 2) off = (off + this.fetch32()) | 0;
-    this.eaOff = off;
-    this.eaSeg = this.segOverride >= 0 ? this.segOverride : seg;
-  }
-
-  private decodeEA16(m: number): void {
-    const mod = m >> 6, rm = m & 7, r = this.regs16;
-    let off: number, seg = DS;
-    switch (rm) {
-      case 0: off = r[6] + r[12]; break; // BX+SI
-      case 1: off = r[6] + r[14]; break; // BX+DI
-      case 2: off = r[10] + r[12]; seg = SS; break; // BP+SI
-      case 3: off = r[10] + r[14]; seg = SS; break; // BP+DI
-      case 4: off = r[12]; break; // SI
-      case 5: off = r[14]; break; // DI
-      case 6:
-        if (mod === 0) off = this.fetch16();
-        else { off = r[10]; seg = SS; } // BP
-        break;
-      default: off = r[6]; break; // BX
-    }
-    if (mod === 1) off += this.fetchS8();
-    else if (mod === 2) off += this.fetch16();
-    this.eaOff = off & 0xffff;
-    this.eaSeg = this.segOverride >= 0 ? this.segOverride : seg;
   }
 
   // Register operands by number.

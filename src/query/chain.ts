@@ -9,7 +9,7 @@
  * summarised in one link, so the chain stays readable.
  */
 import type { MemoryWrite, Registers, StepRecord } from "../trace/trace.js";
-import { dependenciesOf, effectiveAddress } from "../disasm/dependencies.js";
+import { dependenciesOf, effectiveAddress } from "../cpu/instructions/dependencies.js";
 import { type CodeRef, type QueryContext, hex } from "./context.js";
 import { GPR_NAMES, type StepWindow, type GprName } from "./step-window.js";
 import { eventAt } from "./why-write.js";

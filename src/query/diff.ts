@@ -21,7 +21,7 @@
  */
 import { FlowControl } from "../disasm/iced.js";
 import { decodeAt } from "../disasm/disassembler.js";
-import { dependenciesOf, effectiveAddress } from "../disasm/dependencies.js";
+import { dependenciesOf, effectiveAddress } from "../cpu/instructions/dependencies.js";
 import type { Registers, StepRecord, Trace } from "../trace/trace.js";
 import type { CodeRef, QueryContext } from "./context.js";
 import { GPR_NAMES } from "./step-window.js";

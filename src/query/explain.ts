@@ -10,7 +10,7 @@
  */
 import { FlowControl, Mnemonic } from "../disasm/iced.js";
 import { decodeAt } from "../disasm/disassembler.js";
-import { dependenciesOf, effectiveAddress } from "../disasm/dependencies.js";
+import { dependenciesOf, effectiveAddress } from "../cpu/instructions/dependencies.js";
 import type { ChainLink } from "./chain.js";
 import { type CodeRef, type QueryContext, hex } from "./context.js";
 import { findCrash, faultName, type CrashPoint } from "./crash.js";

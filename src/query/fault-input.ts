@@ -9,7 +9,6 @@
  */
 import { Code, FlowControl, Mnemonic, OpKind, Register, type Instruction } from "../disasm/iced.js";
 import { decodeAt } from "../disasm/disassembler.js";
-import { gprIndex } from "../disasm/dependencies.js";
 import type { Registers, StepRecord } from "../trace/trace.js";
 import { type QueryContext, hex } from "./context.js";
 import type { CrashPoint } from "./crash.js";
@@ -84,6 +83,17 @@ function named(ctx: QueryContext, address: number): string {
   const n = ctx.describeData(address);
   return n ? ` (&${n})` : "";
 }
+
+/** GPR number for an iced register (EAX/AX/AL/AH all map to 0), or -1 for anything else. */
+function gprIndex(r: Register): number {
+  return GPR_REGISTERS.findIndex((g) => g.includes(r));
+}
+
+const GPR_REGISTERS: Register[][] = [
+  [Register.EAX, Register.AX, Register.AL, Register.AH], [Register.ECX, Register.CX, Register.CL, Register.CH],
+  [Register.EDX, Register.DX, Register.DL, Register.DH], [Register.EBX, Register.BX, Register.BL, Register.BH],
+  [Register.ESP, Register.SP], [Register.EBP, Register.BP], [Register.ESI, Register.SI], [Register.EDI, Register.DI],
+];
 
 /** Bytes of the memory operand, from the instruction form's name (`Div_rm32` -> 4). */
 function operandBytes(instr: Instruction): number {

@@ -5,53 +5,18 @@
  * runs compiled code with a register watch (CPU.control.registerWatch): compiled blocks that cannot write
  * the register run as usual, and everything else (blocks that may write it, interrupts, exceptions)
  * goes one step at a time with the register looked at before each. What may write a register is
- * read from the instructions themselves (iced-x86's register usage), conservatively: anything that
- * can switch stacks or tasks counts as writing every register.
+ * read from the instructions themselves (the instruction table's register usage), conservatively:
+ * anything that can switch stacks or tasks counts as writing every register.
  */
-import { FlowControl, InstructionInfoFactory, Mnemonic, type Instruction } from "../disasm/iced.js";
-import { Decoder, DecoderOptions } from "../disasm/iced.js";
 import type { CPU } from "../cpu/cpu.js";
 import type { RegisterWatch } from "../cpu/run-control.js";
 import type { CompiledBlock } from "../cpu/jit/compile-block.js";
-import { gprIndex, writes } from "../disasm/dependencies.js";
+import { writtenRegisters } from "../cpu/instructions/dependencies.js";
 
 /** Bit mask meaning "may write any register". */
 const ALL = 0xff;
 /** The longest x86 instruction. */
 const MAX_INSTRUCTION = 15;
-
-/** Flow control that stays on the same stack and privilege (near transfers, plain instructions). */
-const ORDINARY_FLOW = new Set<FlowControl>([
-  FlowControl.Next,
-  FlowControl.UnconditionalBranch,
-  FlowControl.IndirectBranch,
-  FlowControl.ConditionalBranch,
-  FlowControl.Call,
-  FlowControl.IndirectCall,
-  FlowControl.Return,
-]);
-
-/** Instructions that may load ESP or other registers from elsewhere, whatever their flow control says. */
-const SWITCHING = new Set<Mnemonic>([Mnemonic.Iret, Mnemonic.Iretd, Mnemonic.Retf, Mnemonic.Sysenter, Mnemonic.Sysexit, Mnemonic.Int, Mnemonic.Int1, Mnemonic.Int3, Mnemonic.Into]);
-
-let factory: InstructionInfoFactory | null = null;
-
-/** GPRs (bit i for register i, EAX = 0) that an instruction may write. */
-function writtenMask(instr: Instruction): number {
-  if (instr.isInvalid || !ORDINARY_FLOW.has(instr.flowControl) || SWITCHING.has(instr.mnemonic) || instr.isCallFar || instr.isJmpFar) return ALL;
-  factory ??= new InstructionInfoFactory();
-  const info = factory.info(instr);
-  let mask = 0;
-  for (const u of info.usedRegisters()) {
-    if (writes(u.access)) {
-      const i = gprIndex(u.register);
-      if (i >= 0) mask |= 1 << i;
-    }
-    u.free();
-  }
-  info.free();
-  return mask;
-}
 
 /**
  * GPRs that the block's instructions may write: every instruction from its first byte up to and
@@ -60,21 +25,15 @@ function writtenMask(instr: Instruction): number {
  */
 export function blockWriteMask(mem: Uint8Array, block: CompiledBlock, def32: boolean): number {
   if (!def32) return ALL;
-  const end = Math.min(mem.length, block.physEnd + MAX_INSTRUCTION);
-  const decoder = new Decoder(32, mem.subarray(block.physStart, end), DecoderOptions.None);
+  const length = block.physEnd - block.physStart;
   let mask = 0;
-  try {
-    const length = block.physEnd - block.physStart;
-    let offset = 0;
-    while (offset <= length && mask !== ALL) {
-      if (!decoder.canDecode) return ALL;
-      const instr = decoder.decode();
-      mask |= writtenMask(instr);
-      offset += instr.length;
-      instr.free();
-    }
-  } finally {
-    decoder.free();
+  for (let offset = 0; offset <= length && mask !== ALL; ) {
+    const at = block.physStart + offset;
+    if (at >= mem.length) return ALL;
+    const w = writtenRegisters(mem.subarray(at, Math.min(mem.length, at + MAX_INSTRUCTION)));
+    mask |= w.mask;
+    if (w.length === 0) return ALL;
+    offset += w.length;
   }
   return mask;
 }

@@ -4,7 +4,7 @@
  * state both kinds of run are compared on.
  */
 import { createHash } from "node:crypto";
-import { CPU } from "../../src/cpu/cpu.js";
+import { CPU, CpuStop } from "../../src/cpu/cpu.js";
 import { PhysicalMemory } from "../../src/machine/memory.js";
 
 const MEM = 8 << 20;
@@ -90,3 +90,17 @@ export function finalState(cpu: CPU): string {
   });
 }
 
+
+/**
+ * Runs `program` from the same state on an interpreting and a compiling CPU, in slices of varying
+ * length (so blocks meet step limits at many places), for up to `steps` steps; returns both final states.
+ */
+export function runBoth(program: Uint8Array, seed: number, steps: number): { a: string; b: string } {
+  const a = setup(false, program, seed);
+  const b = setup(true, program, seed);
+  for (const cpu of [a, b]) {
+    const slices = rng(seed + 7);
+    while (cpu.steps < steps && !cpu.halted && cpu.stopReason === CpuStop.None) cpu.run(Math.min(steps, cpu.steps + 1 + (slices() % 37)));
+  }
+  return { a: finalState(a), b: finalState(b) };
+}

@@ -1,8 +1,11 @@
 /**
  * Compiles a run of guest instructions (a basic block within one physical page) into a JS function.
- * Common instructions become straight-line JS over the register file and the CPU's own access
- * methods (so segment checks, paging, faults and observers behave exactly as in the interpreter);
- * the first instruction the compiler does not handle ends the block and is run by the interpreter.
+ * Instructions are decoded with the instruction table (instructions/decode.ts). Common ones become
+ * straight-line JS over the register file and the CPU's own access methods (so segment checks,
+ * paging, faults and observers behave exactly as in the interpreter); any other instruction runs its
+ * table handler in place, with the prefixes already decoded, and the block goes on after it (or
+ * ends, when the handler transferred control or the form changes machine state, table.ts `system`).
+ * Only an instruction that runs past the page is left to the interpreter.
  *
  * Block code keeps the interpreter's contract: `c.instrEip` names the instruction in progress
  * (faults restart it), `c.steps` counts every retired instruction, memory is written before
@@ -10,15 +13,19 @@
  * change interrupt state (IF, ports, MMIO), so interrupts are taken at the same steps as in the
  * interpreter.
  */
-import { Decoded, decodeModrm, read16, read32, type ByteSource } from "./decoded.js";
+import { ByteCursor, DecodedInstruction, decodeInstruction, mandatoryPrefixOf, type ByteSource } from "../instructions/decode.js";
+import type { AddressParts } from "../instructions/modrm.js";
+import { Access, Kind, Size, type Handler } from "../instructions/table.js";
 import { add, alu, dec, inc, logic, neg, sub } from "../alu.js";
 import { shift } from "../shift.js";
 import { div, idiv, imul1, imulTrunc, mul } from "../muldiv.js";
-import { execute, leave } from "../execute.js";
+import { execute } from "../execute.js";
+import { leave } from "../instructions/handlers/stack.js";
 import { executeX87Decoded } from "../x87/dispatch.js";
 import { lookupX87 } from "../x87/table.js";
 import type { CPU } from "../cpu.js";
-import { CS, DS, ES, FS, GS, SS } from "../constants.js";
+import { ESP, IF, TF } from "../constants.js";
+import { registersWrittenBy } from "../instructions/dependencies.js";
 import { sseCopy128, sseLoad128, ssePxor, sseStore128 } from "../sse/compiled-moves.js";
 
 export type BlockFn = (c: CPU, r: Int32Array, e0: number) => void;
@@ -82,23 +89,12 @@ interface FlagSource {
   size: number;
 }
 
-const ALU_FLAG_KIND: (FlagSource["kind"] | null)[] = ["zs", "logic", null, null, "logic", "sub", "logic", "sub"];
-
-/** The flag source of a compiled instruction (see FlagSource), or null. */
-function flagSourceOf(d: Decoded): FlagSource | null {
-  const op = d.op;
-  const sz = d.o32 ? 2 : 1;
-  if (op < 0x40 && (op & 7) <= 5) {
-    const kind = ALU_FLAG_KIND[op >> 3];
-    return kind === null ? null : { kind, size: (op & 1) === 0 ? 0 : sz };
-  }
-  if (op >= 0x80 && op <= 0x83) {
-    const kind = ALU_FLAG_KIND[d.reg];
-    return kind === null ? null : { kind, size: op === 0x80 || op === 0x82 ? 0 : sz };
-  }
-  if (op === 0x84 || op === 0x85 || op === 0xa8 || op === 0xa9) return { kind: "logic", size: (op & 1) === 0 ? 0 : sz };
-  if (op >= 0x40 && op <= 0x4f) return { kind: "zs", size: sz };
-  return null;
+/** The flag source of a compiled instruction (see FlagSource), from its table form, or null. */
+function flagSourceOf(d: DecodedInstruction): FlagSource | null {
+  const kind = d.form.lazy;
+  if (kind === null) return null;
+  const first = d.form.operands[0];
+  return { kind: kind === "result" ? "zs" : kind, size: first !== undefined && first.size === Size.B ? 0 : d.o32 ? 2 : 1 };
 }
 
 const SIGN_LITERAL = ["0x80", "0x8000", "-0x80000000"];
@@ -160,42 +156,6 @@ export interface CompiledBlock {
   physEnd: number;
 }
 
-/**
- * Decodes one instruction's prefixes and opcode at `pos`. Returns the position after the opcode
- * byte(s), with `d` filled in, or -1 when the prefixes are not ones the compiler handles.
- */
-function decodePrefixes(src: ByteSource, pos: number, d: Decoded, def32: boolean): number {
-  d.o32 = def32;
-  d.a32 = def32;
-  d.segOverride = -1;
-  d.rep = 0;
-  d.opsize = false;
-  d.modrm = -1;
-  for (let n = 0; n < 14; n++) {
-    const b = src.byte(pos++);
-    switch (b) {
-      case 0x66: d.o32 = !def32; d.opsize = true; continue;
-      case 0x67: d.a32 = !def32; continue;
-      case 0x26: d.segOverride = ES; continue;
-      case 0x2e: d.segOverride = CS; continue;
-      case 0x36: d.segOverride = SS; continue;
-      case 0x3e: d.segOverride = DS; continue;
-      case 0x64: d.segOverride = FS; continue;
-      case 0x65: d.segOverride = GS; continue;
-      case 0xf0: return -1; // LOCK: the interpreter checks that the instruction may take it (#UD otherwise)
-      case 0xf2: d.rep = 2; continue;
-      case 0xf3: d.rep = 1; continue;
-      case 0x0f:
-        d.op = 0x100 | src.byte(pos++);
-        return pos;
-      default:
-        d.op = b;
-        return pos;
-    }
-  }
-  return -1;
-}
-
 /** Emits an instruction; returns its JS, and whether it ends the block, or null to interpret it. */
 interface Emitted {
   code: string;
@@ -208,29 +168,39 @@ interface Emitted {
   pure?: boolean;
 }
 
-function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: number } | null {
+/** JS for the offset of memory operand `p` over the register file (constants folded in). */
+function addressExpr(p: AddressParts): string {
+  if (p.a32) {
+    const parts: string[] = [];
+    if (p.base >= 0) parts.push(`r[${p.base}]`);
+    if (p.index >= 0) parts.push(p.scale === 0 ? `r[${p.index}]` : `(r[${p.index}] << ${p.scale})`);
+    if (p.disp !== 0 || parts.length === 0) parts.push(String(p.disp | 0));
+    return parts.length === 1 && parts[0].startsWith("r[") ? parts[0] : `((${parts.join(" + ")}) | 0)`;
+  }
+  const regs = [p.base, p.index].filter((i) => i >= 0).map((i) => `c.regs16[${i << 1}]`);
+  if (regs.length === 0) return String(p.disp & 0xffff);
+  const disp = (p.disp << 16) >> 16;
+  return `((${regs.join("+")} + ${disp}) & 0xffff)`;
+}
+
+/** The inline JS of an instruction the compiler has a fast form for, or null (its handler then runs in place). */
+function emit(d: DecodedInstruction): Emitted | null {
   const op = d.op;
   const sz = d.o32 ? 2 : 1;
-  const next = () => `((e0 + ${d.start + d.length}) | 0)`;
+  const end = d.start + d.length;
+  const next = () => `((e0 + ${end}) | 0)`;
   let code: string;
   let ends = false;
   let stack = false;
   // An instruction that can fault without touching memory (the SSE availability checks).
   let faults = false;
-  // Its mandatory prefix (SSE): 0 none, 1 66, 2 F3, 3 F2 (F2/F3 win over 66).
-  const prefix = d.rep === 1 ? 2 : d.rep === 2 ? 3 : d.opsize ? 1 : 0;
-
-  // ModRM-based forms share decoding.
-  const needsModrm = MODRM_OPS.has(op);
-  if (needsModrm) pos = decodeModrm(src, pos, d);
-  const mem = needsModrm && d.isMemory;
+  const prefix = mandatoryPrefixOf(d);
+  const mem = d.isMemory;
   const isX87 = op >= 0xd8 && op <= 0xdf;
-  const seg = d.eaSeg;
-  const ea = `const a = ${d.eaExpr};`;
-
-  const imm8 = () => { const v = src.byte(pos); pos += 1; return v; };
-  const simm8 = () => (imm8() << 24) >> 24;
-  const immV = () => { const v = d.o32 ? read32(src, pos) : read16(src, pos); pos += d.o32 ? 4 : 2; return v; };
+  const seg = d.seg;
+  const eaExpr = mem ? addressExpr(d.address) : "";
+  const ea = `const a = ${eaExpr};`;
+  const imm = d.imm;
 
   switch (op) {
     // ALU Eb,Gb / Ev,Gv
@@ -265,8 +235,7 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
     case 0x05: case 0x0d: case 0x15: case 0x1d: case 0x25: case 0x2d: case 0x35: case 0x3d: {
       const s = (op & 1) === 0 ? 0 : sz;
       const aop = op >> 3;
-      const v = s === 0 ? imm8() : immV();
-      code = aop === 7 ? `${aluCall(7, regGet(s, 0), String(v), s)};` : regSet(s, 0, aluCall(aop, regGet(s, 0), String(v), s));
+      code = aop === 7 ? `${aluCall(7, regGet(s, 0), String(imm), s)};` : regSet(s, 0, aluCall(aop, regGet(s, 0), String(imm), s));
       break;
     }
     case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
@@ -285,40 +254,32 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
       code = `{ const v = c.pop32(); r[${op & 7}] = v; }`;
       stack = true;
       break;
-    case 0x68:
+    case 0x68: case 0x6a:
       if (!d.o32) return null;
-      code = `c.push32(${immV()});`;
-      stack = true;
-      break;
-    case 0x6a:
-      if (!d.o32) return null;
-      code = `c.push32(${simm8()});`;
+      code = `c.push32(${imm});`;
       stack = true;
       break;
     case 0x69: case 0x6b: {
-      const v = op === 0x69 ? immV() : simm8();
       const a = mem ? memRead(sz, seg) : regGet(sz, d.rm);
-      code = `{ ${mem ? ea : ""} ${regSet(sz, d.reg, `imulTrunc(c, ${a}, ${v}, ${sz})`)} }`;
+      code = `{ ${mem ? ea : ""} ${regSet(sz, d.reg, `imulTrunc(c, ${a}, ${imm}, ${sz})`)} }`;
       break;
     }
     case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
-    case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
-      // With a 16-bit operand the target wraps to 16 bits: left to the interpreter.
+    case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f:
+    case 0x180: case 0x181: case 0x182: case 0x183: case 0x184: case 0x185: case 0x186: case 0x187:
+    case 0x188: case 0x189: case 0x18a: case 0x18b: case 0x18c: case 0x18d: case 0x18e: case 0x18f:
+      // With a 16-bit operand the target wraps to 16 bits: the handler does that.
       if (!d.o32) return null;
-      const disp = simm8();
-      d.length = pos - d.start;
-      return { e: { code: "", ends: false, stack: false, branch: { cond: CONDITIONS[op & 15], target: d.start + d.length + disp } }, pos };
-    }
+      return { code: "", ends: false, stack: false, branch: { cond: CONDITIONS[op & 15], target: (end + imm) | 0 } };
     case 0x80: case 0x81: case 0x82: case 0x83: {
       const s = op === 0x80 || op === 0x82 ? 0 : sz;
       const aop = d.reg;
-      const v = op === 0x81 ? immV() : op === 0x83 ? simm8() : imm8();
       if (mem) {
         code = aop === 7
-          ? `{ ${ea} ${aluCall(7, memRead(s, seg), String(v), s)}; }`
-          : `{ ${ea} c.prepareWrite(${seg}, a, ${SIZE_BYTES[s]}); const v = ${aluCall(aop, memRead(s, seg), String(v), s)}; ${memWrite(s, seg, "v")} }`;
+          ? `{ ${ea} ${aluCall(7, memRead(s, seg), String(imm), s)}; }`
+          : `{ ${ea} c.prepareWrite(${seg}, a, ${SIZE_BYTES[s]}); const v = ${aluCall(aop, memRead(s, seg), String(imm), s)}; ${memWrite(s, seg, "v")} }`;
       } else {
-        code = aop === 7 ? `${aluCall(7, regGet(s, d.rm), String(v), s)};` : regSet(s, d.rm, aluCall(aop, regGet(s, d.rm), String(v), s));
+        code = aop === 7 ? `${aluCall(7, regGet(s, d.rm), String(imm), s)};` : regSet(s, d.rm, aluCall(aop, regGet(s, d.rm), String(imm), s));
       }
       break;
     }
@@ -349,7 +310,7 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
     }
     case 0x8d:
       if (!mem) return null;
-      code = regSet(sz, d.reg, d.eaExpr);
+      code = regSet(sz, d.reg, eaExpr);
       break;
     case 0x90:
       code = "";
@@ -364,20 +325,20 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
       code = d.o32 ? "r[2] = r[0] >> 31;" : "c.regs16[4] = (c.regs16[0] & 0x8000) !== 0 ? 0xffff : 0;";
       break;
     case 0xa8:
-      code = `c.setLogicFlags(c.regs8[0] & ${imm8()}, 0);`;
+      code = `c.setLogicFlags(c.regs8[0] & ${imm}, 0);`;
       break;
     case 0xa9:
-      code = `c.setLogicFlags(${regGet(sz, 0)} & ${immV()}, ${sz});`;
+      code = `c.setLogicFlags(${regGet(sz, 0)} & ${imm}, ${sz});`;
       break;
     case 0xb0: case 0xb1: case 0xb2: case 0xb3: case 0xb4: case 0xb5: case 0xb6: case 0xb7:
-      code = regSet(0, op & 7, String(imm8()));
+      code = regSet(0, op & 7, String(imm));
       break;
     case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
-      code = regSet(sz, op & 7, String(immV()));
+      code = regSet(sz, op & 7, String(imm));
       break;
     case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
       const s = (op & 1) === 0 ? 0 : sz;
-      const count = op === 0xc0 || op === 0xc1 ? String(imm8()) : op <= 0xd1 ? "1" : "c.regs8[4]";
+      const count = op === 0xc0 || op === 0xc1 ? String(imm) : op <= 0xd1 ? "1" : "c.regs8[4]";
       if (mem) {
         code = `{ ${ea} c.prepareWrite(${seg}, a, ${SIZE_BYTES[s]}); const v = shift(c, ${d.reg}, ${memRead(s, seg)}, ${count}, ${s}); ${memWrite(s, seg, "v")} }`;
       } else {
@@ -387,8 +348,7 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
     }
     case 0xc2:
       if (!d.o32) return null;
-      code = `{ const t = c.pop32(); c.adjustStack(${read16(src, pos)}); c.eip = t; }`;
-      pos += 2;
+      code = `{ const t = c.pop32(); c.adjustStack(${imm}); c.eip = t; }`;
       stack = true;
       ends = true;
       break;
@@ -399,10 +359,8 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
       ends = true;
       break;
     case 0xc6: case 0xc7: {
-      if (d.reg !== 0) return null;
       const s = op === 0xc6 ? 0 : sz;
-      const v = s === 0 ? imm8() : immV();
-      code = mem ? `{ ${ea} ${memWrite(s, seg, String(v))} }` : regSet(s, d.rm, String(v));
+      code = mem ? `{ ${ea} ${memWrite(s, seg, String(imm))} }` : regSet(s, d.rm, String(imm));
       break;
     }
     case 0xc9:
@@ -410,35 +368,25 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
       code = `c.o32 = ${d.o32}; leave(c);`;
       stack = true;
       break;
-    case 0xe8: {
+    case 0xe8:
       if (!d.o32) return null;
-      const disp = read32(src, pos);
-      pos += 4;
-      d.length = pos - d.start;
-      code = `c.push32(${next()}); c.eip = (e0 + ${d.start + d.length + disp}) | 0;`;
+      code = `c.push32(${next()}); c.eip = (e0 + ${(end + imm) | 0}) | 0;`;
       stack = true;
       ends = true;
       break;
-    }
-    case 0xe9: case 0xeb: {
+    case 0xe9: case 0xeb:
       if (!d.o32) return null;
-      const disp = op === 0xe9 ? read32(src, pos) : (src.byte(pos) << 24) >> 24;
-      pos += op === 0xe9 ? 4 : 1;
-      d.length = pos - d.start;
-      code = `c.eip = (e0 + ${d.start + d.length + disp}) | 0;`;
+      code = `c.eip = (e0 + ${(end + imm) | 0}) | 0;`;
       ends = true;
       break;
-    }
     case 0xf6: case 0xf7: {
       const s = op === 0xf6 ? 0 : sz;
       const val = mem ? memRead(s, seg) : regGet(s, d.rm);
       const pre = mem ? ea : "";
       switch (d.reg) {
-        case 0: case 1: {
-          const v = s === 0 ? imm8() : immV();
-          code = `{ ${pre} c.setLogicFlags(${val} & ${v}, ${s}); }`;
+        case 0: case 1:
+          code = `{ ${pre} c.setLogicFlags(${val} & ${imm}, ${s}); }`;
           break;
-        }
         case 2: case 3: {
           const f = d.reg === 2 ? `~x` : `neg(c, x, ${s})`;
           code = mem
@@ -467,7 +415,6 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
       const val = mem ? memRead(2, seg) : regGet(2, d.rm);
       const pre = mem ? ea : "";
       if (sub === 2) {
-        d.length = pos - d.start;
         code = `{ ${pre} const t = ${val}; c.push32(${next()}); c.eip = t; }`;
         stack = true;
         ends = true;
@@ -492,14 +439,6 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
       code = `{ ${mem ? ea : ""} const v = ${val}; if (${CONDITIONS[op & 15]}) ${regSet(sz, d.reg, "v")} }`;
       break;
     }
-    case 0x180: case 0x181: case 0x182: case 0x183: case 0x184: case 0x185: case 0x186: case 0x187:
-    case 0x188: case 0x189: case 0x18a: case 0x18b: case 0x18c: case 0x18d: case 0x18e: case 0x18f: {
-      if (!d.o32) return null;
-      const disp = read32(src, pos);
-      pos += 4;
-      d.length = pos - d.start;
-      return { e: { code: "", ends: false, stack: false, branch: { cond: CONDITIONS[op & 15], target: (d.start + d.length + disp) | 0 } }, pos };
-    }
     case 0x190: case 0x191: case 0x192: case 0x193: case 0x194: case 0x195: case 0x196: case 0x197:
     case 0x198: case 0x199: case 0x19a: case 0x19b: case 0x19c: case 0x19d: case 0x19e: case 0x19f:
       code = mem ? `{ ${ea} ${memWrite(0, seg, `${CONDITIONS[op & 15]} ? 1 : 0`)} }` : regSet(0, d.rm, `${CONDITIONS[op & 15]} ? 1 : 0`);
@@ -523,7 +462,7 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
       code = `{ const v = r[${i}]; r[${i}] = ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24); }`;
       break;
     }
-    // SSE 128-bit moves and PXOR (sse/compiled-moves.ts); their other prefixes (MOVSS, MMX...) are interpreted.
+    // SSE 128-bit moves and PXOR (sse/compiled-moves.ts); their other prefixes (MOVSS, MMX...) run their handler.
     case 0x110: case 0x111: case 0x128: case 0x129: case 0x16f: case 0x17f: case 0x1ef: {
       const low = op & 0xff;
       const legal = low === 0x6f || low === 0x7f ? prefix === 1 || prefix === 2 : low === 0xef ? prefix === 1 : prefix <= 1;
@@ -536,7 +475,7 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
       break;
     }
     // x87: the table entry is found now and its handler runs in place (a reserved encoding, which
-    // raises #UD, is left to the interpreter).
+    // raises #UD, runs the escape's handler).
     case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf: {
       if (lookupX87(op, d.modrm) === undefined) return null;
       const call = `c.o32 = ${d.o32}; x87(c, ${op}, ${d.modrm});`;
@@ -546,26 +485,48 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
     default:
       return null;
   }
-  if (d.rep !== 0 && op !== 0x90 && op !== 0xc3 && op !== 0xc2 && op !== 0x16f && op !== 0x17f && !isX87) {
-    // REP on a non-string instruction is ignored by the CPU; keep such oddities in the interpreter.
+  if (d.repPrefix !== 0 && op !== 0x90 && op !== 0xc3 && op !== 0xc2 && op !== 0x16f && op !== 0x17f && !isX87) {
+    // REP on a non-string instruction is ignored by the CPU; such oddities run their handler.
     return null;
   }
   const divides = (op === 0xf6 || op === 0xf7) && d.reg >= 6;
   const pure = !mem && !stack && !ends && !divides && !faults && op !== 0xc9 && !isX87;
-  return { e: { code, ends, stack, pure }, pos };
+  return { code, ends, stack, pure };
 }
 
-/** Opcodes of the compiled subset that take a ModRM byte. */
-const MODRM_OPS = new Set<number>([
-  0x00, 0x01, 0x02, 0x03, 0x08, 0x09, 0x0a, 0x0b, 0x10, 0x11, 0x12, 0x13, 0x18, 0x19, 0x1a, 0x1b,
-  0x20, 0x21, 0x22, 0x23, 0x28, 0x29, 0x2a, 0x2b, 0x30, 0x31, 0x32, 0x33, 0x38, 0x39, 0x3a, 0x3b,
-  0x69, 0x6b, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8d,
-  0xc0, 0xc1, 0xc6, 0xc7, 0xd0, 0xd1, 0xd2, 0xd3, 0xf6, 0xf7, 0xfe, 0xff,
-  0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf,
-  0x11f, 0x1af, 0x1b6, 0x1b7, 0x1be, 0x1bf, 0x110, 0x111, 0x128, 0x129, 0x16f, 0x17f, 0x1ef,
-  ...Array.from({ length: 16 }, (_, i) => 0x140 + i),
-  ...Array.from({ length: 16 }, (_, i) => 0x190 + i),
-]);
+/** How many memory writes `d` makes (its table form's written memory operands and implicit slots). */
+function memoryWrites(d: DecodedInstruction): number {
+  const f = d.form;
+  let n = 0;
+  for (const o of f.operands) {
+    const memory = o.kind === Kind.M || o.kind === Kind.O || (o.kind === Kind.E && d.isMemory);
+    if (memory && (o.access & Access.Write) !== 0) n++;
+  }
+  for (const m of f.memory) if ((m.access & Access.Write) !== 0) n += m.count;
+  return n;
+}
+
+/**
+ * JS that runs `d`'s table handler in place as handler number `h` of the block: the CPU is put in the
+ * state the interpreter's dispatch leaves (EIP past the opcode, the prefixes decoded), the handler
+ * fetches its operands itself. Returns whether the block must end after it.
+ */
+function emitHandlerCall(d: DecodedInstruction, h: number, opcodeEnd: number): { code: string; ends: boolean } {
+  const f = d.form;
+  const prefixes = `c.o32 = ${d.o32}; c.a32 = ${d.a32}; c.segOverride = ${d.segOverride}; c.repPrefix = ${d.repPrefix}; c.lock = ${d.lock};`;
+  const setup = `c.eip = (e0 + ${opcodeEnd}) | 0; ${prefixes}`;
+  // LOCK on a form that does not allow it (or without a memory destination) is #UD, as execute() checks.
+  if (d.lock && !(f.lock && d.isMemory)) return { code: `${setup} c.raiseFault(6, 0);`, ends: true };
+  // Forms that change machine state, deliver events, repeat (a string instruction may stop on the
+  // step budget) or write memory more than once end the block, and run as the interpreter runs them:
+  // an MMIO or compiled-code write goes through instead of restarting the instruction (which would
+  // repeat the writes before it).
+  if (f.system || f.switchesContext || f.rep || (f.flagsWritten & (IF | TF)) !== 0 || !d.valid || memoryWrites(d) > 1) {
+    return { code: `${setup} c.mmu.inBlock = false; H[${h}](c); c.steps++; return;`, ends: true };
+  }
+  // Anything else goes on with the block unless it transferred control.
+  return { code: `${setup} H[${h}](c); c.steps++; c.instrEsp = r[4]; if (c.eip !== ((e0 + ${d.start + d.length}) | 0)) return;`, ends: false };
+}
 
 const HELPERS = {
   add, sub, logic, alu, inc, dec, neg, shift, mul, imul1, div, idiv, imulTrunc, execute, leave,
@@ -577,12 +538,15 @@ const HELPER_VALUES = Object.values(HELPERS);
 
 /**
  * Compiles the block starting at physical `phys` (the byte at EIP), for code whose default operand
- * size is 32 bits when `def32`. Never fails: a block may consist of just the interpreted instruction.
+ * size is 32 bits when `def32`. Never fails: a block may consist of just one instruction.
  */
 export function compileBlock(mem: Uint8Array, phys: number, def32: boolean): CompiledBlock {
   const limit = 0x1000 - (phys & 0xfff);
-  const src = new PageBytes(mem, phys, limit);
+  const cursor = new ByteCursor();
+  cursor.src = new PageBytes(mem, phys, limit);
   const parts: string[] = [];
+  // Handlers the block calls in place (H[i] in its code).
+  const handlers: Handler[] = [];
   let pos = 0;
   let count = 0;
   let ended = false;
@@ -592,35 +556,47 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean): Com
     if (pendingSteps > 0) parts.push(pendingSteps === 1 ? "c.steps++;" : `c.steps += ${pendingSteps};`);
     pendingSteps = 0;
   };
-  const d = new Decoded();
+  const d = new DecodedInstruction();
   // How the previous instruction left the flags, for a Jcc right after it.
   let flags: FlagSource | null = null;
   while (count < MAX_INSTRUCTIONS) {
-    d.start = pos;
-    let emitted: { e: Emitted; pos: number } | null = null;
+    cursor.pos = pos;
+    let decoded = true;
     try {
-      const p = decodePrefixes(src, pos, d, def32);
-      if (p >= 0) {
-        emitted = emit(d, src, p);
-        if (emitted !== null) d.length = emitted.pos - d.start;
-      }
+      decodeInstruction(cursor, def32, d);
     } catch (e) {
       if (!(e instanceof PageEnd)) throw e;
-      emitted = null;
-      // The instruction runs past the page: let the interpreter fetch it across the boundary.
+      decoded = false;
     }
-    if (emitted === null) {
-      // Interpreted tail: the interpreter executes this one instruction, whatever it is.
+    if (!decoded || d.op < 0) {
+      // The instruction runs past the page (or its prefixes fill the length limit): the interpreter
+      // fetches and decodes it across the boundary.
       flush();
       parts.push(`c.eip = (e0 + ${pos}) | 0; c.instrEip = c.eip; c.instrEsp = r[4]; c.mmu.inBlock = false; execute(c); c.steps++; return;`);
       count++;
       ended = true;
       break;
     }
-    const { code, ends, stack, branch, pure } = emitted.e;
+    // LOCK and reserved encodings take the handler's path (which raises #UD as the interpreter does).
+    const emitted = d.lock || !d.valid ? null : emit(d);
     count++;
-    pos = emitted.pos;
     const flagsBefore = flags;
+    if (emitted === null) {
+      // No fast form: the table handler runs in place.
+      flush();
+      const call = emitHandlerCall(d, handlers.length, d.opcodeEnd);
+      handlers.push(d.form.handler);
+      parts.push(`c.instrEip = (e0 + ${d.start}) | 0; c.instrEsp = r[4]; ${call.code}`);
+      pos = d.start + d.length;
+      flags = null;
+      if (call.ends) {
+        ended = true;
+        break;
+      }
+      continue;
+    }
+    const { code, ends, stack, branch, pure } = emitted;
+    pos = d.start + d.length;
     flags = branch === undefined ? flagSourceOf(d) : null;
     if (branch !== undefined) {
       const cond = fusedCondition(d.op & 15, flagsBefore) ?? branch.cond;
@@ -634,16 +610,17 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean): Com
       pendingSteps = 1;
       continue;
     }
+    // The fault handler restores ESP from instrEsp, so it is refreshed after anything that may move
+    // ESP (the table says which instructions write it).
+    const movesEsp = stack || (registersWrittenBy(d) & (1 << ESP)) !== 0;
     if (pure) {
       parts.push(code);
       pendingSteps++;
+      if (movesEsp) parts.push("c.instrEsp = r[4];");
     } else {
       flush();
-      // The fault handler restores ESP from instrEsp, so it is refreshed after anything that may move ESP.
-      const movesEsp = stack || code.includes("r[4]") || code.includes("regs16[8]");
       parts.push(`c.instrEip = (e0 + ${d.start}) | 0; ${code} c.steps++;${movesEsp ? " c.instrEsp = r[4];" : ""}`);
     }
-    if (pure && (code.includes("r[4]") || code.includes("regs16[8]"))) parts.push("c.instrEsp = r[4];");
     if (ends) {
       flush();
       parts.push("return;");
@@ -656,7 +633,7 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean): Com
     parts.push(`c.eip = (e0 + ${pos}) | 0; return;`);
   }
   const body = parts.join("\n");
-  const factory = new Function(...HELPER_NAMES, `return function block(c, r, e0) {\nfor (;;) {\n${body}\n}\n};`);
-  const fn = factory(...HELPER_VALUES) as BlockFn;
+  const factory = new Function(...HELPER_NAMES, "H", `return function block(c, r, e0) {\nfor (;;) {\n${body}\n}\n};`);
+  const fn = factory(...HELPER_VALUES, handlers) as BlockFn;
   return { fn, count, physStart: phys, physEnd: phys + pos };
 }

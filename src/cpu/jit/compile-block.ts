@@ -20,6 +20,7 @@ import { lookupX87 } from "../x87/table.js";
 import type { CPU } from "../cpu.js";
 import { CS, DS, ES, FS, GS, SS } from "../constants.js";
 import { sseCopy128, sseLoad128, ssePxor, sseStore128 } from "../sse/compiled-moves.js";
+import { rdtsc } from "../system.js";
 
 export type BlockFn = (c: CPU, r: Int32Array, e0: number) => void;
 
@@ -215,7 +216,8 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
   let code: string;
   let ends = false;
   let stack = false;
-  // An instruction that can fault without touching memory (the SSE availability checks).
+  // An instruction that can fault without a ModRM memory operand (the SSE availability checks, RDTSC,
+  // MOV with a direct address).
   let faults = false;
   // Its mandatory prefix (SSE): 0 none, 1 66, 2 F3, 3 F2 (F2/F3 win over 66).
   const prefix = d.rep === 1 ? 2 : d.rep === 2 ? 3 : d.opsize ? 1 : 0;
@@ -363,6 +365,17 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
     case 0x99:
       code = d.o32 ? "r[2] = r[0] >> 31;" : "c.regs16[4] = (c.regs16[0] & 0x8000) !== 0 ? 0xffff : 0;";
       break;
+    // MOV AL/eAX to or from a direct address (moffs): how Linux reads and writes its per-CPU variables
+    // (through FS) and many globals.
+    case 0xa0: case 0xa1: case 0xa2: case 0xa3: {
+      const s = (op & 1) === 0 ? 0 : sz;
+      const mseg = d.segOverride >= 0 ? d.segOverride : DS;
+      const offset = d.a32 ? read32(src, pos) | 0 : read16(src, pos);
+      pos += d.a32 ? 4 : 2;
+      code = op <= 0xa1 ? `{ const a = ${offset}; ${regSet(s, 0, memRead(s, mseg))} }` : `{ const a = ${offset}; ${memWrite(s, mseg, regGet(s, 0))} }`;
+      faults = true;
+      break;
+    }
     case 0xa8:
       code = `c.setLogicFlags(c.regs8[0] & ${imm8()}, 0);`;
       break;
@@ -486,6 +499,18 @@ function emit(d: Decoded, src: ByteSource, pos: number): { e: Emitted; pos: numb
     case 0x11f:
       code = "";
       break;
+    // RDTSC reads the virtual clock, c.steps included (exact here: the steps before it are flushed);
+    // #GP with CR4.TSD outside ring 0.
+    case 0x131:
+      code = "rdtsc(c);";
+      faults = true;
+      break;
+    // LFENCE, MFENCE, SFENCE (0F AE E8-FF, no prefix): nothing to order on this in-order CPU. The
+    // other group 15 forms (FXSAVE, LDMXCSR, CLFLUSH...) are interpreted.
+    case 0x1ae:
+      if (mem || d.reg < 5 || prefix !== 0) return null;
+      code = "";
+      break;
     case 0x140: case 0x141: case 0x142: case 0x143: case 0x144: case 0x145: case 0x146: case 0x147:
     case 0x148: case 0x149: case 0x14a: case 0x14b: case 0x14c: case 0x14d: case 0x14e: case 0x14f: {
       const val = mem ? memRead(sz, seg) : regGet(sz, d.rm);
@@ -562,13 +587,13 @@ const MODRM_OPS = new Set<number>([
   0x69, 0x6b, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8d,
   0xc0, 0xc1, 0xc6, 0xc7, 0xd0, 0xd1, 0xd2, 0xd3, 0xf6, 0xf7, 0xfe, 0xff,
   0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf,
-  0x11f, 0x1af, 0x1b6, 0x1b7, 0x1be, 0x1bf, 0x110, 0x111, 0x128, 0x129, 0x16f, 0x17f, 0x1ef,
+  0x11f, 0x1ae, 0x1af, 0x1b6, 0x1b7, 0x1be, 0x1bf, 0x110, 0x111, 0x128, 0x129, 0x16f, 0x17f, 0x1ef,
   ...Array.from({ length: 16 }, (_, i) => 0x140 + i),
   ...Array.from({ length: 16 }, (_, i) => 0x190 + i),
 ]);
 
 const HELPERS = {
-  add, sub, logic, alu, inc, dec, neg, shift, mul, imul1, div, idiv, imulTrunc, execute, leave,
+  add, sub, logic, alu, inc, dec, neg, shift, mul, imul1, div, idiv, imulTrunc, execute, leave, rdtsc,
   sseLoad128, sseStore128, sseCopy128, ssePxor,
   x87: executeX87Decoded,
 };

@@ -620,8 +620,42 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean): Com
   const d = new Decoded();
   // How the previous instruction left the flags, for a Jcc right after it.
   let flags: FlagSource | null = null;
+  // Conditional branches forward within the block, not yet placed: parts[slot] is filled in once the
+  // decoding reaches the target (a labelled block the taken branch breaks out of, so that control
+  // joins the straight path there) or passes it (an exit from the block).
+  const forward: { slot: number; cond: string; target: number }[] = [];
+  let labels = 0;
+  const exitTo = (b: { slot: number; cond: string; target: number }) => {
+    parts[b.slot] = `if (${b.cond}) { c.eip = (e0 + ${b.target}) | 0; c.steps++; return; }`;
+  };
+  /**
+   * At the instruction boundary `at`: the forward branches to it join the straight path here (the
+   * steps the straight path deferred are counted first, and no flag shortcut crosses the join); those
+   * aimed past a target closed here would cross its label, and those aimed before it missed every
+   * boundary, so they leave the block instead.
+   */
+  const joinAt = (at: number) => {
+    const first = forward.findIndex((b) => b.target === at);
+    if (first < 0) {
+      for (let i = forward.length - 1; i >= 0; i--) if (forward[i].target < at) exitTo(forward.splice(i, 1)[0]);
+      return;
+    }
+    for (const b of forward.splice(first)) {
+      if (b.target !== at) {
+        exitTo(b);
+        continue;
+      }
+      const label = `j${labels++}`;
+      parts[b.slot] = `${label}: { if (${b.cond}) { c.steps++; break ${label}; }`;
+      flush();
+      parts.push("}");
+    }
+    flags = null;
+    for (let i = forward.length - 1; i >= 0; i--) if (forward[i].target < at) exitTo(forward.splice(i, 1)[0]);
+  };
   while (count < MAX_INSTRUCTIONS) {
     d.start = pos;
+    if (forward.length > 0) joinAt(pos);
     let emitted: { e: Emitted; pos: number } | null = null;
     try {
       const p = decodePrefixes(src, pos, d, def32);
@@ -653,6 +687,9 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean): Com
       if (branch.target === 0) {
         // A loop back to the block's start: iterate here while the step budget allows.
         parts.push(`if (${cond}) { c.steps++; if (c.steps + ${MAX_INSTRUCTIONS} <= c.stepLimit) continue; c.eip = e0; return; }`);
+      } else if (branch.target > pos && branch.target < limit) {
+        forward.push({ slot: parts.length, cond, target: branch.target });
+        parts.push("");
       } else {
         parts.push(`if (${cond}) { c.eip = (e0 + ${branch.target}) | 0; c.steps++; return; }`);
       }
@@ -677,9 +714,12 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean): Com
     }
   }
   if (!ended) {
+    if (forward.length > 0) joinAt(pos);
     flush();
     parts.push(`c.eip = (e0 + ${pos}) | 0; return;`);
   }
+  // Targets the block never reached: those branches leave it.
+  for (const b of forward) exitTo(b);
   const body = parts.join("\n");
   const factory = new Function(...HELPER_NAMES, `return function block(c, r, e0) {\nfor (;;) {\n${body}\n}\n};`);
   const fn = factory(...HELPER_VALUES) as BlockFn;

@@ -38,6 +38,11 @@ export const enum CpuStop {
   TripleFault = 3,
   /** The next instruction's EIP is one of the run control's code stops (a debugger's breakpoint search). */
   CodeStop = 4,
+  /**
+   * A device timer was armed to fall due before the step limit the machine planned: the machine plans
+   * the rest of its run again from this instruction boundary (see requestReplan).
+   */
+  Replan = 5,
 }
 
 export class CPU {
@@ -316,6 +321,17 @@ export class CPU {
       this.steps++;
       if (trap) this.singleStepTrap(stepLimit);
     }
+  }
+
+  /**
+   * Returns from run() at the next instruction boundary with CpuStop.Replan (unless another stop is
+   * already asked for). Called by the machine while an instruction runs; a repeated string instruction
+   * ends its current iteration there too. The run loop already looks at `stopReason` before every
+   * step it takes, so this costs nothing until it is called.
+   */
+  requestReplan(): void {
+    if (this.stopReason === CpuStop.None) this.stopReason = CpuStop.Replan;
+    if (this.stepLimit > this.steps + 1) this.stepLimit = this.steps + 1;
   }
 
   /** Set when the current instruction delivered an event itself (INT n, INT3, INTO, INT1): no single-step trap follows. */

@@ -138,6 +138,7 @@ export class LocalApic implements MmioDevice, InterruptSource, TimedDevice, Stat
   private extInt: InterruptSource | null = null;
   /** Receives the vector of each EOI that ends a level-triggered interrupt (the EOI broadcast to I/O APICs). */
   onLevelEoi: ((vector: number) => void) | null = null;
+  onRearm: () => void = () => {};
   private readonly now: () => number;
   private readonly onChange: () => void;
 
@@ -434,6 +435,7 @@ export class LocalApic implements MmioDevice, InterruptSource, TimedDevice, Stat
     if ((this.svr & SVR_ENABLE) === 0) v |= LVT_MASKED;
     if (index === LVT_TIMER && ((v ^ this.lvt[index]) & LVT_PERIODIC) !== 0) this.rebaseTimer(tick);
     this.lvt[index] = v;
+    if (index === LVT_TIMER) this.onRearm();
   }
 
   private writeInitialCount(count: number): void {
@@ -445,11 +447,13 @@ export class LocalApic implements MmioDevice, InterruptSource, TimedDevice, Stat
     this.timerRunning = true;
     this.timerBaseTick = this.lastTick;
     this.timerBaseCount = count;
+    this.onRearm();
   }
 
   private writeDivide(dcr: number): void {
     this.rebaseTimer(this.lastTick);
     this.divideConfig = dcr;
+    this.onRearm();
   }
 
   private writeIcr(value: number): void {

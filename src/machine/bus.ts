@@ -35,6 +35,12 @@ export interface TimedDevice {
   nextEventTick(): number;
   /** Brings the device's state up to tick `now`, raising any interrupts that fell due. */
   advanceTo(now: number): void;
+  /**
+   * Called by the device when a register access may have moved its next event earlier (a timer armed,
+   * re-armed or unmasked): the machine planned the current run of steps up to the event it knew, and
+   * replans if the new one falls due sooner. A no-op unless the machine sets it.
+   */
+  onRearm: () => void;
 }
 
 /** Every device can save and restore its whole state as plain JSON-able data (for keyframes). */

@@ -146,6 +146,8 @@ export class Machine {
   powerOff: string | null = null;
   private stopRequested = false;
   private inputWaitRequested = false;
+  /** The step limit of the CPU run in progress (see timerRearmed); 0 outside one. */
+  private sliceEnd = 0;
   /** Who asked for a reset (named in the run's stop detail), or null. */
   private resetSource: string | null = null;
   /** The A20 line: open at multiboot entry, as QEMU leaves it. */
@@ -221,6 +223,8 @@ export class Machine {
     this.apic.firmwareInit();
     for (const ch of this.ide) ch.firmwareInit();
     this.vga.firmwareInit();
+    const rearmed = () => this.timerRearmed();
+    for (const device of [this.pit, this.apic, this.pm, this.uart]) device.onRearm = rearmed;
     this.cpu.interrupts = this.apic;
     this.cpu.clock = now;
     this.cpu.apicBase = this.apic.readBaseMsr() | 0;
@@ -480,6 +484,17 @@ export class Machine {
     this.cpu.irqPending = this.apic.hasInterrupt();
   }
 
+  /**
+   * The instruction running now armed or re-armed a device timer. run() let the CPU go as far as the
+   * next device event it knew of; if the new event falls due sooner, the CPU stops at the next
+   * instruction boundary and run() plans again, so the interrupt lands on the step it is due whatever
+   * the slices a run was cut into (a recording's keyframes, a replay started from one of them).
+   */
+  private timerRearmed(): void {
+    const cpu = this.cpu;
+    if (cpu.steps < this.sliceEnd && this.nextEventTick() - this.now() < this.sliceEnd - cpu.steps) cpu.requestReplan();
+  }
+
   private nextEventTick(): number {
     return Math.min(this.pit.nextEventTick(), this.apic.nextEventTick(), this.pm.nextEventTick(), this.uart.nextEventTick());
   }
@@ -572,7 +587,9 @@ export class Machine {
       let target = Math.min(limit, nextProgress);
       if (next !== Infinity) target = Math.min(target, cpu.steps + Math.max(1, next - this.now()));
       if (feed !== null) target = Math.min(target, feed.nextStep);
+      this.sliceEnd = target;
       cpu.run(target);
+      this.sliceEnd = 0;
       this.advanceDevices();
       if (cpu.stopReason === CpuStop.CodeStop) return { reason: "code-stop", steps: cpu.steps, detail: `about to execute 0x${(cpu.eip >>> 0).toString(16)}` };
     }

@@ -79,6 +79,7 @@ export class Piix4Pm implements PortDevice, TimedDevice, StatefulDevice {
   /** Where the PM1/timer registers are mapped now, or -1. */
   private mappedBase = -1;
   private bus: PortBus | null = null;
+  onRearm: () => void = () => {};
 
   constructor(private readonly config: PciFunction, private readonly wiring: Piix4PmWiring) {
     config.onWrite = () => this.remap();
@@ -184,9 +185,11 @@ export class Piix4Pm implements PortDevice, TimedDevice, StatefulDevice {
       case 0:
         if ((v & TMR_STS) !== 0 && this.count() >= this.overflowCount) this.overflowCount = this.nextOverflow();
         this.pm1Sts &= ~v & ~TMR_STS;
+        this.onRearm();
         break;
       case 2:
         this.pm1En = (this.pm1En & keep) | v;
+        this.onRearm();
         break;
       case 4: {
         const cnt = (this.pm1Cnt & keep) | v;

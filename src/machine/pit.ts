@@ -112,6 +112,7 @@ export class Pit implements PortDevice, TimedDevice, StatefulDevice {
   private irqLevel = false;
   private readonly now: () => number;
   private readonly irq0: (level: boolean) => void;
+  onRearm: () => void = () => {};
 
   /**
    * `now` returns the current tick (for port accesses); `irq0` receives channel 0's output level
@@ -214,8 +215,10 @@ export class Pit implements PortDevice, TimedDevice, StatefulDevice {
       this.setGate(2, (v & 1) !== 0, clock);
     } else if (port === 0x43) {
       this.writeControl(v, clock);
+      this.onRearm();
     } else if (port >= 0x40 && port <= 0x42) {
       this.writeCount(port - 0x40, v, clock);
+      if (port === 0x40) this.onRearm();
     } else {
       return;
     }

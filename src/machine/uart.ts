@@ -111,6 +111,7 @@ export class Uart implements PortDevice, StatefulDevice, TimedDevice {
   private readonly onByte: (byte: number) => void;
   private readonly irq: (level: boolean) => void;
   private readonly now: () => number;
+  onRearm: () => void = () => {};
 
   /**
    * `onByte` receives each transmitted byte; `irq` receives the interrupt line's level when it
@@ -159,6 +160,7 @@ export class Uart implements PortDevice, StatefulDevice, TimedDevice {
         this.rxCount++;
       }
       this.timeoutAt = this.now() + TIMEOUT_CHARS * this.characterTicks();
+      this.onRearm();
     } else {
       if (this.rxCount > 0) this.lsrErrors |= LSR_OE;
       this.rbr = b;
@@ -193,6 +195,7 @@ export class Uart implements PortDevice, StatefulDevice, TimedDevice {
       this.rxHead = (this.rxHead + 1) % FIFO_SIZE;
       this.rxCount--;
       this.timeoutAt = this.rxCount > 0 ? this.now() + TIMEOUT_CHARS * this.characterTicks() : Infinity;
+      this.onRearm();
     }
     this.timeoutPending = false;
     this.updateIrq();

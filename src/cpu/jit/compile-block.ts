@@ -24,9 +24,10 @@ import { leave } from "../instructions/handlers/stack.js";
 import { executeX87Decoded } from "../x87/dispatch.js";
 import { lookupX87 } from "../x87/table.js";
 import type { CPU } from "../cpu.js";
-import { ESP, IF, TF } from "../constants.js";
+import { DS, ESP, IF, TF } from "../constants.js";
 import { registersWrittenBy } from "../instructions/dependencies.js";
 import { sseCopy128, sseLoad128, ssePxor, sseStore128 } from "../sse/compiled-moves.js";
+import { rdtsc } from "../system.js";
 
 export type BlockFn = (c: CPU, r: Int32Array, e0: number) => void;
 
@@ -192,7 +193,8 @@ function emit(d: DecodedInstruction): Emitted | null {
   let code: string;
   let ends = false;
   let stack = false;
-  // An instruction that can fault without touching memory (the SSE availability checks).
+  // An instruction that can fault without a ModRM memory operand (the SSE availability checks, RDTSC,
+  // MOV with a direct address).
   let faults = false;
   const prefix = mandatoryPrefixOf(d);
   const mem = d.isMemory;
@@ -324,6 +326,16 @@ function emit(d: DecodedInstruction): Emitted | null {
     case 0x99:
       code = d.o32 ? "r[2] = r[0] >> 31;" : "c.regs16[4] = (c.regs16[0] & 0x8000) !== 0 ? 0xffff : 0;";
       break;
+    // MOV AL/eAX to or from a direct address (moffs): how Linux reads and writes its per-CPU variables
+    // (through FS) and many globals.
+    case 0xa0: case 0xa1: case 0xa2: case 0xa3: {
+      const s = (op & 1) === 0 ? 0 : sz;
+      const mseg = d.segOverride >= 0 ? d.segOverride : DS;
+      const offset = d.a32 ? d.imm | 0 : d.imm & 0xffff;
+      code = op <= 0xa1 ? `{ const a = ${offset}; ${regSet(s, 0, memRead(s, mseg))} }` : `{ const a = ${offset}; ${memWrite(s, mseg, regGet(s, 0))} }`;
+      faults = true;
+      break;
+    }
     case 0xa8:
       code = `c.setLogicFlags(c.regs8[0] & ${imm}, 0);`;
       break;
@@ -433,6 +445,18 @@ function emit(d: DecodedInstruction): Emitted | null {
     case 0x11f:
       code = "";
       break;
+    // RDTSC reads the virtual clock, c.steps included (exact here: the steps before it are flushed);
+    // #GP with CR4.TSD outside ring 0.
+    case 0x131:
+      code = "rdtsc(c);";
+      faults = true;
+      break;
+    // LFENCE, MFENCE, SFENCE (0F AE E8-FF, no prefix): nothing to order on this in-order CPU. The
+    // other group 15 forms (FXSAVE, LDMXCSR, CLFLUSH...) run their table handlers in place.
+    case 0x1ae:
+      if (mem || d.reg < 5 || prefix !== 0) return null;
+      code = "";
+      break;
     case 0x140: case 0x141: case 0x142: case 0x143: case 0x144: case 0x145: case 0x146: case 0x147:
     case 0x148: case 0x149: case 0x14a: case 0x14b: case 0x14c: case 0x14d: case 0x14e: case 0x14f: {
       const val = mem ? memRead(sz, seg) : regGet(sz, d.rm);
@@ -529,7 +553,7 @@ function emitHandlerCall(d: DecodedInstruction, h: number, opcodeEnd: number): {
 }
 
 const HELPERS = {
-  add, sub, logic, alu, inc, dec, neg, shift, mul, imul1, div, idiv, imulTrunc, execute, leave,
+  add, sub, logic, alu, inc, dec, neg, shift, mul, imul1, div, idiv, imulTrunc, execute, leave, rdtsc,
   sseLoad128, sseStore128, sseCopy128, ssePxor,
   x87: executeX87Decoded,
 };
@@ -559,7 +583,41 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean): Com
   const d = new DecodedInstruction();
   // How the previous instruction left the flags, for a Jcc right after it.
   let flags: FlagSource | null = null;
+  // Conditional branches forward within the block, not yet placed: parts[slot] is filled in once the
+  // decoding reaches the target (a labelled block the taken branch breaks out of, so that control
+  // joins the straight path there) or passes it (an exit from the block).
+  const forward: { slot: number; cond: string; target: number }[] = [];
+  let labels = 0;
+  const exitTo = (b: { slot: number; cond: string; target: number }) => {
+    parts[b.slot] = `if (${b.cond}) { c.eip = (e0 + ${b.target}) | 0; c.steps++; return; }`;
+  };
+  /**
+   * At the instruction boundary `at`: the forward branches to it join the straight path here (the
+   * steps the straight path deferred are counted first, and no flag shortcut crosses the join); those
+   * aimed past a target closed here would cross its label, and those aimed before it missed every
+   * boundary, so they leave the block instead.
+   */
+  const joinAt = (at: number) => {
+    const first = forward.findIndex((b) => b.target === at);
+    if (first < 0) {
+      for (let i = forward.length - 1; i >= 0; i--) if (forward[i].target < at) exitTo(forward.splice(i, 1)[0]);
+      return;
+    }
+    for (const b of forward.splice(first)) {
+      if (b.target !== at) {
+        exitTo(b);
+        continue;
+      }
+      const label = `j${labels++}`;
+      parts[b.slot] = `${label}: { if (${b.cond}) { c.steps++; break ${label}; }`;
+      flush();
+      parts.push("}");
+    }
+    flags = null;
+    for (let i = forward.length - 1; i >= 0; i--) if (forward[i].target < at) exitTo(forward.splice(i, 1)[0]);
+  };
   while (count < MAX_INSTRUCTIONS) {
+    if (forward.length > 0) joinAt(pos);
     cursor.pos = pos;
     let decoded = true;
     try {
@@ -604,6 +662,9 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean): Com
       if (branch.target === 0) {
         // A loop back to the block's start: iterate here while the step budget allows.
         parts.push(`if (${cond}) { c.steps++; if (c.steps + ${MAX_INSTRUCTIONS} <= c.stepLimit) continue; c.eip = e0; return; }`);
+      } else if (branch.target > pos && branch.target < limit) {
+        forward.push({ slot: parts.length, cond, target: branch.target });
+        parts.push("");
       } else {
         parts.push(`if (${cond}) { c.eip = (e0 + ${branch.target}) | 0; c.steps++; return; }`);
       }
@@ -629,9 +690,12 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean): Com
     }
   }
   if (!ended) {
+    if (forward.length > 0) joinAt(pos);
     flush();
     parts.push(`c.eip = (e0 + ${pos}) | 0; return;`);
   }
+  // Targets the block never reached: those branches leave it.
+  for (const b of forward) exitTo(b);
   const body = parts.join("\n");
   const factory = new Function(...HELPER_NAMES, "H", `return function block(c, r, e0) {\nfor (;;) {\n${body}\n}\n};`);
   const fn = factory(...HELPER_VALUES, handlers) as BlockFn;

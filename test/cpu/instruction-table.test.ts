@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Decoder, DecoderOptions, InstructionInfoFactory, MemorySizeExt, OpAccess, OpKind, Register, type Instruction } from "../../src/disasm/iced.js";
-import { dependenciesOf } from "../../src/cpu/instructions/dependencies.js";
+import { dependenciesOf, registersWrittenBy } from "../../src/cpu/instructions/dependencies.js";
 import { OPCODES } from "../../src/cpu/instructions/opcodes.js";
 import { ArrayBytes, ByteCursor, DecodedInstruction, decodeInstruction } from "../../src/cpu/instructions/decode.js";
 import { Escape, Kind, Size, type InstructionForm, type Operand } from "../../src/cpu/instructions/table.js";
@@ -226,6 +226,7 @@ describe("instruction table vs iced-x86", () => {
         const theirs = icedDependencies(ins);
         expect([...deps.regsRead].sort(), `registers read by ${what}`).toEqual(theirs.read);
         expect([...deps.regsWritten].sort(), `registers written by ${what}`).toEqual(theirs.written);
+        expect(registersWrittenBy(decodeOurs(v.bytes)), `written-register mask of ${what}`).toBe(theirs.written.reduce((m, r) => m | (1 << r), 0));
         expect(deps.memory.map((m) => memoryKey(m.base, m.index, m.scale, m.displacement, m.size, m.reads, m.writes)).sort(), `memory of ${what}`).toEqual(theirs.memory);
       }
       // String instructions and a few others name their implicit operands (iced lists them): their

@@ -66,12 +66,40 @@ export function dependenciesOf(bytes: Uint8Array, _eip = 0): Dependencies {
   return deps;
 }
 
-/** GPRs (bit i for register i) decoded instruction `d` writes. */
+/**
+ * GPRs (bit i for register i) decoded instruction `d` writes: the registers of dependenciesOf's
+ * regsWritten, computed without allocating (the block compiler asks this of every instruction).
+ */
 export function registersWrittenBy(d: DecodedInstruction): number {
-  const deps: Dependencies = { regsRead: [], regsWritten: [], memory: [], readsFlags: false, constantResult: false };
-  collect(d, deps);
-  let mask = 0;
-  for (const r of deps.regsWritten) mask |= 1 << r;
+  const f = d.form;
+  if (f.escape === Escape.X87) {
+    const e = lookupX87(d.op, d.modrm);
+    return e !== undefined && e.form === X87Form.Ax ? 1 << EAX : 0;
+  }
+  if (f.escape === Escape.Vector) {
+    const e = vectorInstruction(d.op & 0xff, mandatoryPrefixOf(d));
+    if (e === undefined || d.modrm < 0) return 0;
+    if (e.form === Form.GprFromRm) return 1 << d.reg;
+    return e.form === Form.RmGprFromReg && !d.isMemory ? 1 << d.rm : 0;
+  }
+  let mask = f.regsWritten;
+  const ops = f.operands;
+  for (let i = 0; i < ops.length; i++) {
+    const o = ops[i];
+    if ((o.access & Access.Write) === 0 || o.access === Access.Address) continue;
+    const fold = o.size === Size.B ? 3 : 7;
+    switch (o.kind) {
+      case Kind.E: if (!d.isMemory) mask |= 1 << (d.rm & fold); break;
+      case Kind.R: mask |= 1 << d.rm; break;
+      case Kind.G: mask |= 1 << (d.reg & fold); break;
+      case Kind.Z: mask |= 1 << (d.op & fold); break;
+      case Kind.Fixed: mask |= 1 << o.reg; break;
+      default: break;
+    }
+  }
+  if (f.rep && d.repPrefix !== 0) mask |= 1 << ECX;
+  const mem = f.memory;
+  for (let i = 0; i < mem.length; i++) if (mem[i].kind === Implicit.Push || mem[i].kind === Implicit.Pop) mask |= 1 << ESP;
   return mask;
 }
 

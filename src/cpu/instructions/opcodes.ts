@@ -8,8 +8,3 @@ import type { InstructionForm } from "./table.js";
 
 export const OPCODES: readonly InstructionForm[] = [...ONE_BYTE, ...TWO_BYTE_MAP];
 
-/** The form of opcode `op` (a readOpcode number) with ModRM byte `modrm` (for group opcodes). */
-export function formOf(op: number, modrm: number): InstructionForm {
-  const f = OPCODES[op];
-  return f.group === null ? f : f.group[(modrm >> 3) & 7];
-}

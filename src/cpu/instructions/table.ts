@@ -143,7 +143,6 @@ export interface InstructionForm {
 
 /** Arithmetic result flags. */
 export const ARITH = OF | SF | ZF | AF | PF | CF;
-export const STATUS = ARITH;
 export { AF, CF, DF, OF, PF, SF, ZF };
 
 export interface FormOptions {

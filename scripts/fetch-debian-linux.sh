@@ -8,8 +8,7 @@
 #                      the image package's boot/System.map-<version> is a placeholder that says so.
 #                      The real map replaces it in $CACHE/linux/boot/, where ttd looks for it.
 #   TTD_DEBIAN_VMLINUX=1 also keep the -dbg package's vmlinux-<version> (an ELF with DWARF, about 300 MB)
-#                      in $CACHE/linux/debug/, for `--symbols vmlinux-<version>`. Implies TTD_DEBIAN_DBG=1;
-#                      the package is then kept in $CACHE/debs so a later run does not fetch it again.
+#                      in $CACHE/linux/debug/, for `--symbols vmlinux-<version>`. Implies TTD_DEBIAN_DBG=1.
 #
 # Needs root the first time (dpkg --add-architecture i386 and apt-get update); a cache that already
 # holds every package is reused without touching apt. Prints the cache's layout at the end:
@@ -99,8 +98,8 @@ if [ "${TTD_DEBIAN_DBG:-0}" = 1 ] || [ "$want_vmlinux" = 1 ]; then
       extract "./usr/lib/debug/boot/vmlinux-$release" "$vmlinux.part"
       mv "$vmlinux.part" "$vmlinux"
     fi
-    # Without TTD_DEBIAN_VMLINUX the map was all that was wanted from it.
-    [ "$want_vmlinux" = 1 ] || rm -f "$dbg"
+    # What was wanted from it is out: the package itself is not kept.
+    rm -f "$dbg"
   fi
 fi
 

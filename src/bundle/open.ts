@@ -119,9 +119,10 @@ export function openRecording(path: string, options: OpenOptions = {}): Recordin
  */
 let lastSymbols: { sha256: string; symbols: DebugInfo } | null = null;
 
-function loadSymbols(data: Uint8Array, from: string): { symbols: DebugInfo | null; problem: string | null } {
+function loadSymbols(data: Uint8Array, from: string, knownSha256?: string): { symbols: DebugInfo | null; problem: string | null } {
   try {
-    const sha256 = sha256Hex(data);
+    // Hashed here unless the caller just hashed these very bytes (a --symbols file: a vmlinux is 300 MB).
+    const sha256 = knownSha256 ?? sha256Hex(data);
     const symbols = lastSymbols?.sha256 === sha256 ? lastSymbols.symbols : loadDebugInfo(data, sha256);
     lastSymbols = { sha256, symbols };
     return { symbols, problem: symbols.hasLines ? null : (symbols.linesUnavailableReason ?? null) };
@@ -260,7 +261,7 @@ function openTrace(path: string, options: OpenOptions): Recording {
         }
       }
     }
-    const loaded = loadSymbols(image.data, image.from === "trace" ? `${path} (its image ${image.name})` : image.from);
+    const loaded = image.from === "trace" ? loadSymbols(image.data, `${path} (its image ${image.name})`) : loadSymbols(image.data, image.from, image.sha256);
     const symbols = mapProblem === null ? loaded.symbols : null;
     const problem = mapProblem ?? loaded.problem;
     const traceDir = dirname(resolve(cwd, path));

@@ -87,13 +87,7 @@ export class DwarfIndex {
     const r = this.data.ranges;
     const out: number[] = [];
     // Ranges are sorted by start; a bounded walk back finds every one that may still cover the address.
-    let lo = 0;
-    let hi = r.length / 3;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (r[mid * 3] <= address) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = countAtOrBelow(r, 3, address);
     for (let i = lo - 1; i >= 0 && i >= lo - 64; i--) {
       if (address < r[i * 3 + 1] && !out.includes(r[i * 3 + 2])) out.push(r[i * 3 + 2]);
     }
@@ -103,28 +97,28 @@ export class DwarfIndex {
   /** The unit of the variable placed at or nearest below `address` (the one whose storage may hold it). */
   unitOfVariableBelow(address: number): number | undefined {
     const v = this.data.variables;
-    let lo = 0;
-    let hi = v.length / 2;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (v[mid * 2] <= address) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = countAtOrBelow(v, 2, address);
     return lo > 0 ? v[(lo - 1) * 2 + 1] : undefined;
   }
 
   /** The offset of the unit holding .debug_info offset `offset`. */
   unitContaining(offset: number): number | undefined {
     const u = this.data.units;
-    let lo = 0;
-    let hi = u.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (u[mid] <= offset) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = countAtOrBelow(u, 1, offset);
     return lo > 0 ? u[lo - 1] : undefined;
   }
+}
+
+/** How many records of `stride` numbers in `flat` (ascending by their first number) start at or below `key`. */
+function countAtOrBelow(flat: readonly number[], stride: number, key: number): number {
+  let lo = 0;
+  let hi = flat.length / stride;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (flat[mid * stride] <= key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function own<T>(record: Record<string, T>, key: string): T | undefined {

@@ -270,6 +270,8 @@ export class DebugInfo {
    */
   variable(name: string, scope?: string): Variable | undefined {
     this.needName(name);
+    // A function-scope static is not in the index (it skips function bodies): it is in its function's unit.
+    if (scope !== undefined) this.needName(scope);
     const list = this.variablesByName.get(name);
     if (!list) return undefined;
     const candidates = scope === undefined ? list : list.filter((v) => v.scope === scope);

@@ -16,7 +16,7 @@ import { ByteReader, DwarfError } from "./reader.js";
 import type { DwarfSections } from "./sections.js";
 
 /** The format of the index (bump when what is indexed changes, so cached copies are rebuilt). */
-export const DWARF_INDEX_VERSION = 1;
+export const DWARF_INDEX_VERSION = 2;
 
 /** At most this many units are kept for one name (statics of the same name in many files). */
 const UNITS_PER_NAME = 8;
@@ -139,6 +139,12 @@ interface Scanned {
   sibling: number | undefined;
   /** The raw value of the last strx-form or str_offsets_base attribute read (resolved by the caller). */
   scratch: number;
+  /** DW_AT_low_pc / DW_AT_high_pc (an address) / DW_OP_addrx of the location, as .debug_addr indices. */
+  lowPcIndex: number | undefined;
+  highPcIndex: number | undefined;
+  addressIndex: number | undefined;
+  /** DW_AT_addr_base (read on the unit's root). */
+  addrBase: number | undefined;
 }
 
 function buildIndex(sections: DwarfSections): DwarfIndexData {
@@ -236,9 +242,11 @@ const TYPE_KEY_PREFIX = new Map<number, string>([
 function scanUnit(sections: DwarfSections, r: ByteReader, h: UnitHeader, abbrevs: AbbrevTable, sink: ScanSink): void {
   const namesAt = new Map<number, string>();
   const pending: { origin: number; tag: number; d: Scanned }[] = [];
-  const d: Scanned = { name: undefined, origin: undefined, declaration: false, external: false, lowPc: undefined, highPc: undefined, highIsLength: false, address: undefined, sibling: undefined, scratch: 0 };
+  const d: Scanned = { name: undefined, origin: undefined, declaration: false, external: false, lowPc: undefined, highPc: undefined, highIsLength: false, address: undefined, sibling: undefined, scratch: 0,
+    lowPcIndex: undefined, highPcIndex: undefined, addressIndex: undefined, addrBase: undefined };
   let depth = 0;
   let strOffsetsBase = h.offsetSize === 8 ? 16 : 8;
+  let addrBase = h.offsetSize === 8 ? 16 : 8;
   /** Tag of the depth-1 DIE whose children are being read (enumerators are kept only inside an enum). */
   let parentTag = 0;
   r.offset = h.dieOffset;
@@ -254,6 +262,7 @@ function scanUnit(sections: DwarfSections, r: ByteReader, h: UnitHeader, abbrevs
     if (!abbrev) throw new DwarfError(`.debug_info: DIE at 0x${offset.toString(16)} uses abbreviation ${code}, which the unit's table lacks`);
     d.name = undefined; d.origin = undefined; d.declaration = false; d.external = false;
     d.lowPc = undefined; d.highPc = undefined; d.highIsLength = false; d.address = undefined; d.sibling = undefined;
+    d.lowPcIndex = undefined; d.highPcIndex = undefined; d.addressIndex = undefined;
     let nameStrx: number | undefined;
     for (const a of abbrev.attrs) {
       if (a.implicitConst !== undefined) continue;
@@ -264,16 +273,21 @@ function scanUnit(sections: DwarfSections, r: ByteReader, h: UnitHeader, abbrevs
       if (depth === 0 && a.at === DW_AT.str_offsets_base) strOffsetsBase = d.scratch;
     }
     if (nameStrx !== undefined) d.name = sections.strx(strOffsetsBase, nameStrx, h.offsetSize);
+    if (depth === 0 && d.addrBase !== undefined) addrBase = d.addrBase;
+    // Addresses by .debug_addr index (DWARF 5 as clang writes it).
+    if (d.lowPcIndex !== undefined) d.lowPc = sections.addrx(addrBase, d.lowPcIndex, h.addressSize);
+    if (d.highPcIndex !== undefined) d.highPc = sections.addrx(addrBase, d.highPcIndex, h.addressSize);
+    if (d.addressIndex !== undefined) d.address = sections.addrx(addrBase, d.addressIndex, h.addressSize);
     const tag = abbrev.tag;
-    if (depth === 1) {
-      if (d.name !== undefined && (tag === DW_TAG.variable || tag === DW_TAG.subprogram)) namesAt.set(offset, d.name);
-      if (tag === DW_TAG.variable || tag === DW_TAG.subprogram) {
-        if (d.name === undefined && d.origin !== undefined) pending.push({ origin: d.origin, tag, d: { ...d } });
-        else if (d.name !== undefined) report(tag, d.name, d, sink);
-      } else if (d.name !== undefined && !d.declaration) {
-        const prefix = TYPE_KEY_PREFIX.get(tag);
-        if (prefix !== undefined) sink.type(prefix + d.name);
-      }
+    if ((depth === 1 && (tag === DW_TAG.variable || tag === DW_TAG.subprogram)) || (depth > 1 && tag === DW_TAG.variable && d.address !== undefined)) {
+      // Globals and functions; deeper, function-scope statics, when the walk goes into a function (a
+      // compiler that writes no DW_AT_sibling; otherwise variable(name, scope) loads the function's unit).
+      if (depth === 1 && d.name !== undefined) namesAt.set(offset, d.name);
+      if (d.name === undefined && d.origin !== undefined) pending.push({ origin: d.origin, tag, d: { ...d } });
+      else if (d.name !== undefined) report(tag, d.name, d, sink);
+    } else if (depth === 1) {
+      const prefix = TYPE_KEY_PREFIX.get(tag);
+      if (prefix !== undefined && d.name !== undefined && !d.declaration) sink.type(prefix + d.name);
     } else if (depth === 2 && parentTag === DW_TAG.enumeration_type && tag === DW_TAG.enumerator && d.name !== undefined) {
       sink.enumerator(d.name);
     }
@@ -349,11 +363,17 @@ function readAttr(r: ByteReader, h: UnitHeader, at: number, form: number, d: Sca
     case DW_FORM.ref_sig8: case DW_FORM.ref_sup8: r.skip(8); return;
     case DW_FORM.block1: case DW_FORM.block2: case DW_FORM.block4: case DW_FORM.block: case DW_FORM.exprloc: {
       const n = form === DW_FORM.block1 ? r.u8() : form === DW_FORM.block2 ? r.u16() : form === DW_FORM.block4 ? r.u32() : r.uleb();
-      if (at === DW_AT.location && n === 1 + h.addressSize && r.u8() === DW_OP.addr) {
-        d.address = r.uint(h.addressSize);
-      } else {
-        r.offset += at === DW_AT.location && n === 1 + h.addressSize ? n - 1 : n;
+      const end = r.offset + n;
+      // A static address: the whole expression is DW_OP_addr or DW_OP_addrx.
+      if (at === DW_AT.location && n > 1) {
+        const op = r.u8();
+        if (op === DW_OP.addr && n === 1 + h.addressSize) d.address = r.uint(h.addressSize);
+        else if (op === DW_OP.addrx) {
+          const i = r.uleb();
+          if (r.offset === end) d.addressIndex = i;
+        }
       }
+      r.offset = end;
       return;
     }
     case DW_FORM.flag: {
@@ -369,13 +389,16 @@ function readAttr(r: ByteReader, h: UnitHeader, at: number, form: number, d: Sca
     case DW_FORM.sec_offset: {
       const v = r.offsetOf(h.offsetSize);
       if (at === DW_AT.str_offsets_base) d.scratch = v;
+      else if (at === DW_AT.addr_base || at === DW_AT.GNU_addr_base) d.addrBase = v;
       return;
     }
-    case DW_FORM.addrx: case DW_FORM.GNU_addr_index: case DW_FORM.loclistx: case DW_FORM.rnglistx: r.uleb(); return;
-    case DW_FORM.addrx1: r.skip(1); return;
-    case DW_FORM.addrx2: r.skip(2); return;
-    case DW_FORM.addrx3: r.skip(3); return;
-    case DW_FORM.addrx4: r.skip(4); return;
+    case DW_FORM.loclistx: case DW_FORM.rnglistx: r.uleb(); return;
+    case DW_FORM.addrx: case DW_FORM.GNU_addr_index: case DW_FORM.addrx1: case DW_FORM.addrx2: case DW_FORM.addrx3: case DW_FORM.addrx4: {
+      const i = form === DW_FORM.addrx1 ? r.u8() : form === DW_FORM.addrx2 ? r.u16() : form === DW_FORM.addrx3 ? r.u24() : form === DW_FORM.addrx4 ? r.u32() : r.uleb();
+      if (at === DW_AT.low_pc) d.lowPcIndex = i;
+      else if (at === DW_AT.high_pc) { d.highPcIndex = i; d.highIsLength = false; }
+      return;
+    }
     case DW_FORM.data16: r.skip(16); return;
     case DW_FORM.ref_sup4: r.skip(4); return;
     case DW_FORM.strp_sup: case DW_FORM.GNU_ref_alt: case DW_FORM.GNU_strp_alt: r.skip(h.offsetSize); return;

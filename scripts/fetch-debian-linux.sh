@@ -7,10 +7,13 @@
 #   TTD_DEBIAN_DBG=1   also fetch linux-image-<version>-dbg (about 765 MB) for the real System.map:
 #                      the image package's boot/System.map-<version> is a placeholder that says so.
 #                      The real map replaces it in $CACHE/linux/boot/, where ttd looks for it.
+#   TTD_DEBIAN_VMLINUX=1 also keep the -dbg package's vmlinux-<version> (an ELF with DWARF, about 300 MB)
+#                      in $CACHE/linux/debug/, for `--symbols vmlinux-<version>`. Implies TTD_DEBIAN_DBG=1.
 #
 # Needs root the first time (dpkg --add-architecture i386 and apt-get update); a cache that already
 # holds every package is reused without touching apt. Prints the cache's layout at the end:
 #   $CACHE/linux/boot/vmlinuz-<version>, System.map-<version>   (linux-image-<version>)
+#   $CACHE/linux/debug/vmlinux-<version>                        (linux-image-<version>-dbg, TTD_DEBIAN_VMLINUX=1)
 #   $CACHE/busybox/bin/busybox                                  (busybox-static:i386)
 #   $CACHE/memtest/boot/                                        (memtest86+)
 #   $CACHE/initrd.gz                                            (built by dist/tools/build-initramfs.js)
@@ -58,26 +61,44 @@ unpack 'linux-image-*-686_*_i386.deb' "$CACHE/linux"
 unpack 'busybox-static_*_i386.deb' "$CACHE/busybox"
 unpack 'memtest86+_*.deb' "$CACHE/memtest"
 
-# The real System.map, from the -dbg package (optional: large, and slow to unpack).
-if [ "${TTD_DEBIAN_DBG:-0}" = 1 ]; then
+# The real System.map (and with TTD_DEBIAN_VMLINUX=1 the vmlinux with DWARF), from the -dbg package
+# (optional: large, and slow to unpack).
+want_vmlinux="${TTD_DEBIAN_VMLINUX:-0}"
+if [ "${TTD_DEBIAN_DBG:-0}" = 1 ] || [ "$want_vmlinux" = 1 ]; then
   release=$(ls -1 "$CACHE"/linux/boot/ | sed -n 's/^vmlinuz-//p' | head -n 1)
   map="$CACHE/linux/boot/System.map-$release"
-  if grep -q "The real System.map is in" "$map" 2>/dev/null; then
+  vmlinux="$CACHE/linux/debug/vmlinux-$release"
+  need_map=0
+  need_vmlinux=0
+  grep -q "The real System.map is in" "$map" 2>/dev/null && need_map=1
+  [ "$want_vmlinux" = 1 ] && [ ! -s "$vmlinux" ] && need_vmlinux=1
+  if [ $need_map = 1 ] || [ $need_vmlinux = 1 ]; then
     if ! compgen -G "$CACHE/debs/linux-image-$release-dbg_*_i386.deb" >/dev/null; then
       (cd "$CACHE/debs" && apt-get download -qq -o APT::Sandbox::User=root "linux-image-$release-dbg:i386")
     fi
     dbg=$(ls -1 "$CACHE"/debs/linux-image-"$release"-dbg_*_i386.deb | tail -n 1)
-    # The map is near the start of the archive: tar stops reading once it is out (so dpkg-deb may
-    # die of SIGPIPE, which is fine: what counts is the map).
-    set +o pipefail
-    dpkg-deb --fsys-tarfile "$dbg" | tar -x -O --occurrence=1 "./usr/lib/debug/boot/System.map-$release" >"$map.real"
-    set -o pipefail
-    if [ ! -s "$map.real" ]; then
-      echo "fetch-debian-linux: no System.map-$release in $dbg" >&2
-      exit 1
+    # Both files are near the start of the archive (the map first, then the vmlinux; the modules
+    # follow): tar stops reading once it has them (so dpkg-deb may die of SIGPIPE, which is fine:
+    # what counts is the file).
+    extract() {
+      set +o pipefail
+      dpkg-deb --fsys-tarfile "$dbg" | tar -x -O --occurrence=1 "$1" >"$2"
+      set -o pipefail
+      if [ ! -s "$2" ]; then
+        echo "fetch-debian-linux: no $1 in $dbg" >&2
+        exit 1
+      fi
+    }
+    if [ $need_map = 1 ]; then
+      extract "./usr/lib/debug/boot/System.map-$release" "$map.real"
+      mv "$map.real" "$map"
     fi
-    mv "$map.real" "$map"
-    # The map was all that was wanted from it.
+    if [ $need_vmlinux = 1 ]; then
+      mkdir -p "$CACHE/linux/debug"
+      extract "./usr/lib/debug/boot/vmlinux-$release" "$vmlinux.part"
+      mv "$vmlinux.part" "$vmlinux"
+    fi
+    # What was wanted from it is out: the package itself is not kept.
     rm -f "$dbg"
   fi
 fi
@@ -89,4 +110,4 @@ if [ ! -s "$CACHE/initrd.gz" ] || [ "$CACHE/busybox/.unpacked" -nt "$CACHE/initr
 fi
 
 echo "fetch-debian-linux: cache $CACHE"
-ls -1 "$CACHE"/linux/boot/ "$CACHE"/memtest/boot/ 2>/dev/null | sed 's/^/  /'
+ls -1 "$CACHE"/linux/boot/ "$CACHE"/linux/debug/ "$CACHE"/memtest/boot/ 2>/dev/null | sed 's/^/  /'

@@ -10,7 +10,8 @@
 import { readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { ElfError } from "../elf/elf32.js";
-import { DebugInfo } from "../symbols/debug-info.js";
+import type { DebugInfo } from "../symbols/debug-info.js";
+import { loadDebugInfo } from "./dwarf-index-cache.js";
 import { TraceError } from "../trace/errors.js";
 import { resolveTracePath } from "../trace/locate.js";
 import { Trace } from "../trace/trace.js";
@@ -24,6 +25,7 @@ import { rewriteQemuArgs } from "../cli/qemu-options.js";
 import { looksLikeSystemMap, parseSystemMap, systemMapElf, type MapSymbol } from "../symbols/system-map.js";
 import { NO_RAM, systemMapCandidates, systemMapMismatch, type RecordedRam } from "../symbols/linux-system-map.js";
 import { isLinuxBzImage } from "../machine/linux-boot.js";
+import { vmlinuxMismatch } from "../symbols/linux-vmlinux.js";
 
 export interface OpenOptions {
   /** Extra folders to find source files in (plain traces; `--source-dir`). */
@@ -117,10 +119,11 @@ export function openRecording(path: string, options: OpenOptions = {}): Recordin
  */
 let lastSymbols: { sha256: string; symbols: DebugInfo } | null = null;
 
-function loadSymbols(data: Uint8Array, from: string): { symbols: DebugInfo | null; problem: string | null } {
+function loadSymbols(data: Uint8Array, from: string, knownSha256?: string): { symbols: DebugInfo | null; problem: string | null } {
   try {
-    const sha256 = sha256Hex(data);
-    const symbols = lastSymbols?.sha256 === sha256 ? lastSymbols.symbols : DebugInfo.fromElf(data);
+    // Hashed here unless the caller just hashed these very bytes (a --symbols file: a vmlinux is 300 MB).
+    const sha256 = knownSha256 ?? sha256Hex(data);
+    const symbols = lastSymbols?.sha256 === sha256 ? lastSymbols.symbols : loadDebugInfo(data, sha256);
     lastSymbols = { sha256, symbols };
     return { symbols, problem: symbols.hasLines ? null : (symbols.linesUnavailableReason ?? null) };
   } catch (e) {
@@ -149,16 +152,24 @@ function systemMapImage(path: string, data: Uint8Array, kernel: { name: string; 
   return { name: `${basename(path)}.elf`, sha256: sha256Hex(elf), data: elf, from: path };
 }
 
-/** The file `--symbols` names: an ELF as it is, a System.map as the ELF made from it (checked against the kernel). */
+/**
+ * The file `--symbols` names: an ELF as it is, a System.map as the ELF made from it; either checked
+ * against the recorded kernel when that is a bzImage.
+ */
 function readSymbolsOption(path: string, kernel: { name: string; data: Uint8Array } | null, ram: RecordedRam): RecordingImage {
   const file = readElfOption(path);
-  return looksLikeSystemMap(file.data) ? systemMapImage(path, file.data, kernel, ram) : file;
+  if (looksLikeSystemMap(file.data)) return systemMapImage(path, file.data, kernel, ram);
+  const why = kernel === null ? null : vmlinuxMismatch(file.data, path, kernel.data, ram);
+  if (why !== null) throw new TraceError(`${path}: does not match the recorded kernel ${kernel!.name}: ${why}`);
+  return file;
 }
 
 function readElfOption(path: string): RecordingImage {
   let data: Uint8Array;
   try {
-    data = new Uint8Array(readFileSync(path));
+    // A view of the file's buffer, not a copy: a vmlinux with DWARF is hundreds of MB.
+    const file = readFileSync(path);
+    data = new Uint8Array(file.buffer, file.byteOffset, file.length);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new TraceError(`${path}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`);
@@ -250,7 +261,7 @@ function openTrace(path: string, options: OpenOptions): Recording {
         }
       }
     }
-    const loaded = loadSymbols(image.data, image.from === "trace" ? `${path} (its image ${image.name})` : image.from);
+    const loaded = image.from === "trace" ? loadSymbols(image.data, `${path} (its image ${image.name})`) : loadSymbols(image.data, image.from, image.sha256);
     const symbols = mapProblem === null ? loaded.symbols : null;
     const problem = mapProblem ?? loaded.problem;
     const traceDir = dirname(resolve(cwd, path));

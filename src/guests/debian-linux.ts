@@ -16,6 +16,11 @@ export interface DebianLinux {
   vmlinuz: string;
   /** boot/System.map-<release> (Debian's is a placeholder: the real one is in the -dbg package). */
   systemMap: string;
+  /**
+   * linux/debug/vmlinux-<release>: the kernel as an ELF with its DWARF, from the -dbg package (kept
+   * only by TTD_DEBIAN_VMLINUX=1 scripts/fetch-debian-linux.sh; may be absent).
+   */
+  vmlinux: string;
   busybox: string;
   /** The initramfs built from busybox (src/tools/build-initramfs.ts); built here when missing. */
   initrd: string;
@@ -44,6 +49,7 @@ export function locateDebianLinux(): { found: DebianLinux | null; reason: string
       release,
       vmlinuz: path.join(boot, kernel),
       systemMap: path.join(boot, `System.map-${release}`),
+      vmlinux: path.join(DEBIAN_CACHE, "linux", "debug", `vmlinux-${release}`),
       busybox,
       initrd,
       memtest32: path.join(memtest, "memtest86+ia32.bin"),

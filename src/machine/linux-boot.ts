@@ -128,14 +128,21 @@ export function readSetupHeader(image: Uint8Array): SetupHeader {
  * "6.1.0-57-686"), or null when the header has none (protocol before 2.00, or a zero pointer).
  */
 export function kernelRelease(image: Uint8Array): string | null {
+  return kernelVersionText(image)?.split(" ")[0] || null;
+}
+
+/**
+ * The header's whole kernel_version string: the release, who built it and the build's version, e.g.
+ * `6.1.0-57-686 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-3 (2026-11-26)`.
+ */
+export function kernelVersionText(image: Uint8Array): string | null {
   if (!isLinuxBzImage(image) || u16(image, 0x206) < 0x0200) return null;
   const pointer = u16(image, 0x20e);
   if (pointer === 0) return null;
   const at = 0x200 + pointer;
   const end = image.indexOf(0, at);
   if (at >= image.length || end < 0 || end - at > 256) return null;
-  const text = new TextDecoder("latin1").decode(image.subarray(at, end));
-  return text.split(" ")[0] || null;
+  return new TextDecoder("latin1").decode(image.subarray(at, end));
 }
 
 function version(v: number): string {

@@ -11,13 +11,18 @@ import { staticAddress } from "./dwarf-expr.js";
 import { readLocationList, type LocationList } from "./location-lists.js";
 import { CallFrames } from "./call-frames.js";
 import { ElfSymbolIndex } from "./elf-symbols.js";
-import { parseUnits, type AttrValue, type Die, type Unit } from "./info.js";
+import { parseUnitAt, parseUnits, type AttrValue, type Die, type Unit } from "./info.js";
+import type { AbbrevTable } from "./abbrev.js";
+import type { DwarfIndex } from "./dwarf-index.js";
 import { parseLineTable, type LineTable } from "./line.js";
 import { LineIndex, type SourceLocation } from "./line-index.js";
 import { dieRanges, type AddressRange } from "./ranges.js";
 
 /** ELF symbol type of a label with no type (a System.map's data symbols become these). */
 const STT_NOTYPE = 0;
+const STT_OBJECT = 1;
+/** The section index of an undefined ELF symbol. */
+const SHN_UNDEF = 0;
 import { DwarfSections } from "./sections.js";
 import { constantNumber, TypeBuilder } from "./type-builder.js";
 import { resolveType, sizeOf, type CType, type EnumType, type FunctionType } from "./types.js";
@@ -122,6 +127,15 @@ export interface DataLocation {
 export interface LoadOptions {
   /** Throw on malformed DWARF instead of recording a warning and keeping the ELF symbols. */
   strict?: boolean;
+  /**
+   * Parse only the units questions need, found through this index of the image's DWARF (large images
+   * such as a distribution's vmlinux; see dwarf-index.ts). Lookups by name, address, type and
+   * enumerator load the units the index names on first use; the lists (variables(), functions(),
+   * units, lines.files()) hold what has been loaded so far. A variable DWARF only declares (a
+   * linker-script alias such as Linux's `jiffies`) takes its address from the ELF symbol and its type
+   * from the declaration.
+   */
+  index?: DwarfIndex;
 }
 
 const TYPE_TAGS = new Set<number>([
@@ -178,6 +192,8 @@ export class DebugInfo {
   private sortedVariables: Variable[] | undefined;
   private readonly strict: boolean;
   private readonly elfFunctions = new Map<string, FunctionInfo>();
+  /** With LoadOptions.index: the index, the sections units are parsed from, and the units parsed so far. */
+  private readonly lazy: { index: DwarfIndex; sections: DwarfSections; loaded: Set<number>; abbrevs: Map<number, AbbrevTable> } | undefined;
 
   private constructor(elf: Elf32, options: LoadOptions) {
     this.elf = elf;
@@ -189,7 +205,9 @@ export class DebugInfo {
     // not applied here), so code and data addresses would be misleading.
     if (elf.type === 1) this.warnings.push("relocatable object file (not linked): its addresses are section-relative");
     const tables: LineTable[] = [];
-    if (sections.has(".debug_info")) {
+    if (options.index !== undefined) {
+      this.lazy = { index: options.index, sections, loaded: new Set(), abbrevs: new Map() };
+    } else if (sections.has(".debug_info")) {
       try {
         this.rawUnits.push(...parseUnits(sections));
       } catch (e) {
@@ -224,12 +242,12 @@ export class DebugInfo {
 
   /** True when the image carries DWARF debugging information. */
   get hasDwarf(): boolean {
-    return this.rawUnits.length > 0;
+    return this.lazy !== undefined ? this.lazy.index.data.units.length > 0 : this.rawUnits.length > 0;
   }
 
   /** True when address <-> source line lookups can answer. */
   get hasLines(): boolean {
-    return !this.lines.empty;
+    return this.lazy !== undefined ? this.hasDwarf && this.lazy.sections.has(".debug_line") : !this.lines.empty;
   }
 
   /** Why source lines are missing, or undefined when they are available. */
@@ -251,6 +269,9 @@ export class DebugInfo {
    * when several units have one). `scope` picks a function-scope static (`schedule::rounds`).
    */
   variable(name: string, scope?: string): Variable | undefined {
+    this.needName(name);
+    // A function-scope static is not in the index (it skips function bodies): it is in its function's unit.
+    if (scope !== undefined) this.needName(scope);
     const list = this.variablesByName.get(name);
     if (!list) return undefined;
     const candidates = scope === undefined ? list : list.filter((v) => v.scope === scope);
@@ -263,11 +284,13 @@ export class DebugInfo {
 
   /** Every variable called `name` (statics of several units, function-scope statics). */
   variablesNamed(name: string): readonly Variable[] {
+    this.needName(name);
     return this.variablesByName.get(name) ?? [];
   }
 
   /** The variable whose storage holds `address`, with the C path of the field or element there. */
   dataAt(address: number): DataLocation | undefined {
+    if (this.lazy !== undefined) this.need([this.lazy.index.unitOfVariableBelow(address)]);
     if (!this.sortedVariables) {
       this.sortedVariables = this.allVariables.filter((v) => v.address !== undefined && !isTombstone(v.address)).sort((a, b) => a.address! - b.address! || b.size - a.size);
     }
@@ -340,6 +363,7 @@ export class DebugInfo {
 
   /** The function called `name` (an external one first). */
   functionNamed(name: string): FunctionInfo | undefined {
+    this.needName(name);
     const list = this.functionsByName.get(name);
     if (!list || list.length === 0) return undefined;
     return list.find((f) => f.external && !f.elfOnly) ?? list.find((f) => !f.elfOnly) ?? list[0];
@@ -347,6 +371,7 @@ export class DebugInfo {
 
   /** The function whose code holds `address` (DWARF first, then ELF symbols), and the offset from its entry. */
   functionAt(address: number): FunctionAt | undefined {
+    this.needAddress(address);
     const fr = this.functionRanges;
     let lo = 0;
     let hi = fr.length;
@@ -396,6 +421,7 @@ export class DebugInfo {
 
   /** file:line:column of the code at `address`, or undefined (see linesUnavailableReason). */
   sourceAt(address: number): SourceLocation | undefined {
+    this.needAddress(address);
     return this.lines.lookup(address);
   }
 
@@ -412,6 +438,7 @@ export class DebugInfo {
    */
   findType(name: string): CType | undefined {
     const key = name.trim().replace(/\s+/g, " ");
+    if (this.lazy !== undefined) this.need([this.lazy.index.unitForType(key)]);
     const dies = this.typeDies.get(key);
     if (!dies) return undefined;
     let fallback: CType | undefined;
@@ -439,11 +466,13 @@ export class DebugInfo {
 
   /** The enumerator called `name` (e.g. `Error` -> 9). When units disagree, the first definition wins. */
   enumerator(name: string): EnumeratorInfo | undefined {
+    if (this.lazy !== undefined) this.need([this.lazy.index.unitForEnumerator(name)]);
     return this.enumeratorsByName.get(name)?.[0];
   }
 
   /** Every enumerator called `name`, one per distinct enum type that declares it. */
   enumeratorsNamed(name: string): readonly EnumeratorInfo[] {
+    if (this.lazy !== undefined) this.need([this.lazy.index.unitForEnumerator(name)]);
     return this.enumeratorsByName.get(name) ?? [];
   }
 
@@ -454,6 +483,7 @@ export class DebugInfo {
 
   /** The DIE at an offset of .debug_info. */
   dieAt(offset: number): Die | undefined {
+    if (this.lazy !== undefined) this.need([this.lazy.index.unitContaining(offset)]);
     const units = this.rawUnits;
     let lo = 0;
     let hi = units.length;
@@ -466,6 +496,52 @@ export class DebugInfo {
   }
 
   // ---- loading ---------------------------------------------------------------------------------
+
+  /** Lazy loading: the units defining or declaring `name`. */
+  private needName(name: string): void {
+    if (this.lazy !== undefined) this.need(this.lazy.index.unitsForName(name));
+  }
+
+  /** Lazy loading: the units whose code or data covers `address`. */
+  private needAddress(address: number): void {
+    if (this.lazy !== undefined) this.need(this.lazy.index.unitsAt(address));
+  }
+
+  /** Lazy loading: parses and loads the units at these .debug_info offsets that are not loaded yet. */
+  private need(offsets: Iterable<number | undefined>): void {
+    const lazy = this.lazy;
+    if (lazy === undefined) return;
+    const tables: LineTable[] = [];
+    let added = false;
+    for (const offset of offsets) {
+      if (offset === undefined || lazy.loaded.has(offset)) continue;
+      // Marked first: loading a unit resolves references, which may ask for this unit again.
+      lazy.loaded.add(offset);
+      let u: Unit;
+      try {
+        u = parseUnitAt(lazy.sections, offset, lazy.abbrevs);
+      } catch (e) {
+        if (this.strict) throw e;
+        this.warnings.push(`DWARF unit at 0x${offset.toString(16)} unreadable: ${(e as Error).message}`);
+        continue;
+      }
+      const units = this.rawUnits;
+      let at = units.length;
+      while (at > 0 && units[at - 1].header.offset > offset) at--;
+      units.splice(at, 0, u);
+      try {
+        const cu = this.loadUnit(u);
+        if (cu.lineTable) tables.push({ ...cu.lineTable, sequences: cu.lineTable.sequences.filter((s) => !isTombstone(s.low)) });
+      } catch (e) {
+        if (this.strict) throw e;
+        this.warnings.push(`DWARF unit at 0x${offset.toString(16)} unreadable: ${(e as Error).message}`);
+      }
+      added = true;
+    }
+    if (!added) return;
+    this.lines.add(tables);
+    this.functionRanges.sort((a, b) => a.low - b.low || a.high - b.high);
+  }
 
   private loadUnit(u: Unit): CompileUnit {
     const root = u.root;
@@ -560,11 +636,19 @@ export class DebugInfo {
 
   private addVariable(die: Die, cu: CompileUnit, scope: string | undefined): void {
     const loc = die.attrs.get(DW_AT.location);
+    let address = loc && loc.kind === "block" ? staticAddress(loc.bytes, die.unit) : undefined;
     // Only variables with storage of their own: a declaration (extern) is described where it is defined.
     if (!loc || loc.kind !== "block") {
-      if (die.attrs.has(DW_AT.declaration) || scope !== undefined) return;
+      const declared = die.attrs.has(DW_AT.declaration);
+      if (declared && scope === undefined && this.lazy !== undefined) {
+        // Loaded lazily, the declaration is looked at only when no unit defines the name (an alias the
+        // linker made, such as Linux's jiffies): the ELF symbol gives its address.
+        address = this.declaredAddress(die);
+        if (address === undefined) return;
+      } else if (declared || scope !== undefined) {
+        return;
+      }
     }
-    const address = loc && loc.kind === "block" ? staticAddress(loc.bytes, die.unit) : undefined;
     // Locals on the stack or in registers are not globals.
     if (scope !== undefined && address === undefined) return;
     const name = this.attrString(die, DW_AT.name);
@@ -584,6 +668,15 @@ export class DebugInfo {
       if (bytes) v.constValue = bytes;
     }
     this.pushVariable(v);
+  }
+
+  /** The ELF data symbol's address for a declared-only variable that no unit defines, else undefined. */
+  private declaredAddress(die: Die): number | undefined {
+    const name = this.attrString(die, DW_AT.name);
+    if (name === undefined || this.lazy === undefined || this.lazy.index.definitionUnits(name).length > 0) return undefined;
+    if (this.variablesByName.get(name)?.some((v) => !v.elfOnly)) return undefined;
+    const s = this.elfSymbols.named(name).find((x) => x.shndx !== SHN_UNDEF && (x.type === STT_OBJECT || x.type === STT_NOTYPE));
+    return s?.value;
   }
 
   /**
@@ -654,6 +747,7 @@ export class DebugInfo {
 
   /** The locals and parameters in scope at code address `pc`, innermost scope first. */
   localsAt(pc: number): LocalVariable[] {
+    this.needAddress(pc);
     const inScope = this.locals.filter((l) => l.scope.some((r) => pc >= r.low && pc < r.high));
     return inScope.sort((a, b) => b.depth - a.depth);
   }

@@ -237,21 +237,26 @@ export function parseUnitHeader(r: ByteReader): UnitHeader {
 /** Every unit of .debug_info, parsed. */
 export function parseUnits(sections: DwarfSections): Unit[] {
   const info = sections.get(".debug_info");
-  const abbrevSection = sections.get(".debug_abbrev");
   const abbrevCache = new Map<number, AbbrevTable>();
   const units: Unit[] = [];
   const r = sections.reader(".debug_info");
   while (r.offset < info.length) {
-    const header = parseUnitHeader(r);
-    let abbrevs = abbrevCache.get(header.abbrevOffset);
-    if (!abbrevs) {
-      abbrevs = parseAbbrevTable(abbrevSection, header.abbrevOffset);
-      abbrevCache.set(header.abbrevOffset, abbrevs);
-    }
-    units.push(new Unit(sections, header, abbrevs));
-    r.offset = header.end;
+    const unit = parseUnitAt(sections, r.offset, abbrevCache);
+    units.push(unit);
+    r.offset = unit.header.end;
   }
   return units;
+}
+
+/** The unit starting at `offset` of .debug_info, parsed (abbreviation tables shared through `abbrevCache`). */
+export function parseUnitAt(sections: DwarfSections, offset: number, abbrevCache: Map<number, AbbrevTable>): Unit {
+  const header = parseUnitHeader(sections.reader(".debug_info", offset));
+  let abbrevs = abbrevCache.get(header.abbrevOffset);
+  if (!abbrevs) {
+    abbrevs = parseAbbrevTable(sections.get(".debug_abbrev"), header.abbrevOffset);
+    abbrevCache.set(header.abbrevOffset, abbrevs);
+  }
+  return new Unit(sections, header, abbrevs);
 }
 
 /** True when the constant came from a form that carries its sign (sdata, implicit_const). */

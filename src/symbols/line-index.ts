@@ -31,6 +31,16 @@ export class LineIndex {
   private readonly sequences: IndexedSequence[] = [];
 
   constructor(readonly tables: LineTable[]) {
+    this.index(tables);
+  }
+
+  /** Adds tables read later (units parsed on demand, see DebugInfo's `index` option). */
+  add(tables: LineTable[]): void {
+    this.tables.push(...tables);
+    this.index(tables);
+  }
+
+  private index(tables: LineTable[]): void {
     for (const table of tables) for (const seq of table.sequences) if (seq.high > seq.low) this.sequences.push({ seq, table });
     this.sequences.sort((a, b) => a.seq.low - b.seq.low || a.seq.high - b.seq.high);
   }

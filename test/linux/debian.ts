@@ -37,6 +37,19 @@ export function requireRealSystemMap(): boolean {
   return false;
 }
 
+/**
+ * Whether the cache has the kernel's vmlinux with DWARF (kept from the -dbg package by
+ * TTD_DEBIAN_VMLINUX=1 scripts/fetch-debian-linux.sh). Without it the tests that read it are skipped,
+ * the reason printed, except under TTD_REQUIRE_VMLINUX=1, where it is an error.
+ */
+export function requireVmlinux(): boolean {
+  if (located.found !== null && fs.existsSync(located.found.vmlinux)) return true;
+  const why = located.found === null ? located.reason : `${located.found.vmlinux} is not there: TTD_DEBIAN_VMLINUX=1 scripts/fetch-debian-linux.sh keeps it (from the -dbg package)`;
+  if (process.env.TTD_REQUIRE_VMLINUX === "1") throw new Error(`TTD_REQUIRE_VMLINUX=1 but ${why}`);
+  process.stderr.write(`skipping the tests that read Debian's vmlinux: ${why}\n`);
+  return false;
+}
+
 export { QEMU_CPU_LIKE_TTD, QEMU_MACHINE_LIKE_TTD } from "../../src/bench/qemu-cpu.js";
 
 /**

@@ -13,17 +13,6 @@
  */
 #include "c-guest.h"
 
-__attribute__((section(".multiboot"), used, aligned(4)))
-static const u32 multiboot_header[3] = { 0x1BADB002, 0x0, -(0x1BADB002 + 0x0) };
-
-
-#define COM1 0x3f8
-
-static void dec(u32 v) {
-  char b[12]; int n = 0;
-  do { b[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-  while (n) serial_putc(b[--n]);
-}
 static void dec2(u32 v) { serial_putc((char)('0' + v / 10 % 10)); serial_putc((char)('0' + v % 10)); }
 
 struct gate { u16 lo, sel; u8 zero, flags; u16 hi; } __attribute__((packed));
@@ -106,13 +95,14 @@ static void run(char *line) {
     u32 t0 = ticks;
     volatile u32 x = 0;
     for (u32 i = 0; i < 200000; i++) x += i;
+    (void)x;
     print("spun ticks="); dec(ticks - t0); serial_putc('\n');
   } else if (starts(line, "date")) {
     print("20"); dec2(cmos(9)); serial_putc('-'); dec2(cmos(8)); serial_putc('-'); dec2(cmos(7)); serial_putc(' ');
     dec2(cmos(4)); serial_putc(':'); dec2(cmos(2)); serial_putc(':'); dec2(cmos(0)); serial_putc('\n');
   } else if (starts(line, "quit")) {
     print("bye\n");
-    __asm__ volatile("outl %0, %1" : : "a"(0u), "Nd"((u16)0xf4));
+    outl(0xf4, 0);
   } else if (line[0]) {
     print("unknown: "); print(line); serial_putc('\n');
   }
@@ -158,9 +148,3 @@ void main(void) {
     if (n < sizeof(line) - 1 && c >= ' ' && c < 127) { line[n++] = c; serial_putc(c); }
   }
 }
-
-__attribute__((used)) u8 stack[16384] __attribute__((aligned(16)));
-__asm__(
-  ".text\n.globl _start\n_start:\n"
-  " mov $stack+16384, %esp\n call main\n"
-  "2: hlt\n jmp 2b\n");

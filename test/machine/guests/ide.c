@@ -12,11 +12,9 @@
  * isa-debug-exit with status 0 ((0 << 1) | 1 = 1).
  */
 #include "c-guest.h"
+#include "c-guest-irq.h"
 
 /* ---- interrupts: IRQ 14 and 15 counted ---- */
-struct gate { u16 lo, sel; u8 zero, flags; u16 hi; } __attribute__((packed));
-static struct gate idt[256];
-static struct { u16 limit; u32 base; } __attribute__((packed)) idtr = { sizeof(idt) - 1, (u32)idt };
 volatile u32 irq_count[2];
 
 void isr14(void);
@@ -29,21 +27,12 @@ __asm__(
   "1: mov $0x20, %al\n out %al, $0xa0\n out %al, $0x20\n pop %edx\n pop %eax\n iret\n"
   "isr_other: push %eax\n mov $0x20, %al\n out %al, $0xa0\n out %al, $0x20\n pop %eax\n iret\n");
 
-static void set_gate(int v, void (*h)(void)) {
-  u32 a = (u32)h;
-  idt[v].lo = (u16)a; idt[v].hi = (u16)(a >> 16); idt[v].sel = 0x08; idt[v].zero = 0; idt[v].flags = 0x8e;
-}
-
 static void setup_interrupts(void) {
   for (int v = 0; v < 256; v++) set_gate(v, isr_other);
   set_gate(0x2e, isr14);
   set_gate(0x2f, isr15);
-  __asm__ volatile("lidt %0" : : "m"(idtr));
-  outb(0x20, 0x11); outb(0xa0, 0x11);
-  outb(0x21, 0x20); outb(0xa1, 0x28);
-  outb(0x21, 0x04); outb(0xa1, 0x02);
-  outb(0x21, 0x01); outb(0xa1, 0x01);
-  outb(0x21, 0xfb); outb(0xa1, 0x3f);
+  load_idt();
+  pic_remap(0xfb, 0x3f);
   __asm__ volatile("sti");
 }
 

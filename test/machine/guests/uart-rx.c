@@ -8,10 +8,8 @@
  * injected at fixed steps) must print the same.
  */
 #include "c-guest.h"
+#include "c-guest-irq.h"
 
-struct gate { u16 lo, sel; u8 zero, flags; u16 hi; } __attribute__((packed));
-static struct gate idt[256];
-static struct { u16 limit; u32 base; } __attribute__((packed)) idtr = { sizeof(idt) - 1, (u32)idt };
 
 /* Filled by the interrupt handler, emptied by the main loop. */
 volatile u8 ring[256];
@@ -38,20 +36,11 @@ __asm__(
   "isr4: pusha\n call uart_irq\n popa\n iret\n"
   "isr_other: push %eax\n mov $0x20, %al\n out %al, $0xa0\n out %al, $0x20\n pop %eax\n iret\n");
 
-static void set_gate(int v, void (*h)(void)) {
-  u32 a = (u32)h;
-  idt[v].lo = (u16)a; idt[v].hi = (u16)(a >> 16); idt[v].sel = 0x08; idt[v].zero = 0; idt[v].flags = 0x8e;
-}
-
 void main(void) {
   for (int v = 0; v < 256; v++) set_gate(v, isr_other);
   set_gate(0x24, isr4);
-  __asm__ volatile("lidt %0" : : "m"(idtr));
-  outb(0x20, 0x11); outb(0xa0, 0x11);
-  outb(0x21, 0x20); outb(0xa1, 0x28);
-  outb(0x21, 0x04); outb(0xa1, 0x02);
-  outb(0x21, 0x01); outb(0xa1, 0x01);
-  outb(0x21, 0xef); outb(0xa1, 0xff); /* IRQ 4 only */
+  load_idt();
+  pic_remap(0xef, 0xff); /* IRQ 4 only */
 
   outb(COM1 + 1, 0x00);
   outb(COM1 + 3, 0x80); outb(COM1 + 0, 1); outb(COM1 + 1, 0); /* 115200 baud */

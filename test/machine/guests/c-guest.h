@@ -2,7 +2,7 @@
  * The few helpers the C test guests share: port I/O, COM1 output, hex and decimal numbers and
  * isa-debug-exit. Guests are multiboot kernels linked at 2 MiB (c-guest.ld) after c-start.S, which
  * calls main(magic, multiboot info), so code and stack stay put while the A20 gate folds the
- * 1 MiB..2 MiB range onto the first megabyte.
+ * 1 MiB..2 MiB range onto the first megabyte (multiboot2.c alone brings its own v2 header and entry).
  */
 typedef unsigned char u8;
 typedef unsigned short u16;

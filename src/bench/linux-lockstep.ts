@@ -10,6 +10,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseFlags } from "./args.js";
 import { lockstepLinux, type LinuxLockstepOptions, type LinuxLockstepReport } from "./linux-lockstep-core.js";
 import { findQemu, QEMU_MISSING } from "./qemu-log.js";
 
@@ -23,39 +24,32 @@ const USAGE =
   "  --no-addresses  do not compare every instruction's address (no QEMU plugin, no C compiler needed)\n" +
   "  --json          the report as JSON";
 
-function parseArgs(argv: string[]): LinuxLockstepOptions & { json: boolean } {
-  let vmlinuz: string | undefined;
+type Args = LinuxLockstepOptions & { json: boolean };
+
+/** The arguments, or null for --help. */
+function parseArgs(argv: string[]): Args | null {
   const o = { initrd: undefined as string | undefined, cmdline: "console=ttyS0 panic=-1 nokaslr", memoryMiB: 256, instructions: 100_000_000, recordBudget: 8_000_000, everyAddress: true, json: false };
-  const count = (name: string, v: string): number => {
+  const count = (v: string, name: string): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n <= 0) throw new Error(`${name}: not a positive integer: ${v}`);
     return n;
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === "--initrd") o.initrd = value();
-    else if (a === "--append") o.cmdline = value();
-    else if (a === "--memory") o.memoryMiB = count(a, value());
-    else if (a === "--instructions") o.instructions = count(a, value());
-    else if (a === "--records") {
-      const v = value();
-      o.recordBudget = v === "all" ? Infinity : count(a, v);
-    } else if (a === "--no-addresses") o.everyAddress = false;
-    else if (a === "--json") o.json = true;
-    else if (a === "-h" || a === "--help") {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (a.startsWith("-")) throw new Error(`unknown option ${a}`);
-    else if (vmlinuz === undefined) vmlinuz = a;
-    else throw new Error(`unexpected argument ${a}`);
-  }
-  if (vmlinuz === undefined) throw new Error("no kernel given");
-  return { vmlinuz, ...o };
+  const parsed = parseFlags(argv, {
+    operand: "kernel",
+    values: {
+      "--initrd": (v) => { o.initrd = v; },
+      "--append": (v) => { o.cmdline = v; },
+      "--memory": (v, a) => { o.memoryMiB = count(v, a); },
+      "--instructions": (v, a) => { o.instructions = count(v, a); },
+      "--records": (v, a) => { o.recordBudget = v === "all" ? Infinity : count(v, a); },
+    },
+    switches: {
+      "--no-addresses": () => { o.everyAddress = false; },
+      "--json": () => { o.json = true; },
+    },
+  });
+  if (parsed.help) return null;
+  return { vmlinuz: parsed.operand!, ...o };
 }
 
 /** The report as JSON: the plan's ranges as QEMU's -dfilter text. */
@@ -85,12 +79,16 @@ function reportText(r: LinuxLockstepReport): string {
 }
 
 async function main(): Promise<number> {
-  let args: ReturnType<typeof parseArgs>;
+  let args: Args | null;
   try {
     args = parseArgs(process.argv.slice(2));
   } catch (err) {
     console.error(`linux-lockstep: ${(err as Error).message}\n${USAGE}`);
     return 2;
+  }
+  if (args === null) {
+    console.log(USAGE);
+    return 0;
   }
   for (const f of [args.vmlinuz, args.initrd]) {
     if (f !== undefined && !fs.existsSync(f)) {

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Elf32 } from "../elf/elf32.js";
 import { Machine } from "../machine/machine.js";
+import { parseFlags } from "./args.js";
 import { ImageCode } from "./disasm.js";
 import { formatAdopted, formatDivergence, runLockstep } from "./lockstep-core.js";
 import { findQemu, loadQemuTrace, QEMU_MISSING } from "./qemu-log.js";
@@ -39,64 +40,53 @@ interface Args {
   icount: boolean;
 }
 
-function parseArgs(argv: string[]): Args {
-  let elf: string | undefined;
+/** The arguments, or null for --help. */
+function parseArgs(argv: string[]): Args | null {
   let steps = 400_000;
   let eflagsMask = 0;
   let context = 12;
   let cache = true;
   let allCode = false;
   let icount = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === "--steps") {
-      const v = value();
-      steps = v === "all" ? Infinity : Number(v);
-      if (!(steps > 0) || (Number.isFinite(steps) && !Number.isInteger(steps))) throw new Error(`--steps: not a positive integer: ${v}`);
-    } else if (a === "--eflags") {
-      const next = argv[i + 1];
-      if (next !== undefined && /^(0x)?[0-9a-f]+$/i.test(next)) {
-        eflagsMask = Number(next.startsWith("0x") ? next : `0x${next}`);
-        i++;
-      } else {
-        eflagsMask = DEFAULT_EFLAGS_MASK;
-      }
-    } else if (a === "--context") {
-      context = Number(value());
-      if (!Number.isInteger(context) || context < 0) throw new Error("--context: not a count");
-    } else if (a === "--no-cache") {
-      cache = false;
-    } else if (a === "--all-code") {
-      allCode = true;
-    } else if (a === "--icount") {
-      icount = true;
-    } else if (a === "-h" || a === "--help") {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (a.startsWith("-")) {
-      throw new Error(`unknown option ${a}`);
-    } else if (elf === undefined) {
-      elf = a;
-    } else {
-      throw new Error(`unexpected argument ${a}`);
-    }
-  }
-  if (elf === undefined) throw new Error("no kernel given");
-  return { elf, steps, eflagsMask, context, cache, allCode, icount };
+  const parsed = parseFlags(argv, {
+    operand: "kernel",
+    values: {
+      "--steps": (v) => {
+        steps = v === "all" ? Infinity : Number(v);
+        if (!(steps > 0) || (Number.isFinite(steps) && !Number.isInteger(steps))) throw new Error(`--steps: not a positive integer: ${v}`);
+      },
+      "--context": (v) => {
+        context = Number(v);
+        if (!Number.isInteger(context) || context < 0) throw new Error("--context: not a count");
+      },
+    },
+    optional: {
+      "--eflags": {
+        takes: (next) => /^(0x)?[0-9a-f]+$/i.test(next),
+        set: (v) => { eflagsMask = v === undefined ? DEFAULT_EFLAGS_MASK : Number(v.startsWith("0x") ? v : `0x${v}`); },
+      },
+    },
+    switches: {
+      "--no-cache": () => { cache = false; },
+      "--all-code": () => { allCode = true; },
+      "--icount": () => { icount = true; },
+    },
+  });
+  if (parsed.help) return null;
+  return { elf: parsed.operand!, steps, eflagsMask, context, cache, allCode, icount };
 }
 
 async function main(): Promise<number> {
-  let args: Args;
+  let args: Args | null;
   try {
     args = parseArgs(process.argv.slice(2));
   } catch (err) {
     console.error(`lockstep: ${(err as Error).message}\n${USAGE}`);
     return 2;
+  }
+  if (args === null) {
+    console.log(USAGE);
+    return 0;
   }
   if (!fs.existsSync(args.elf)) {
     console.error(`lockstep: ${args.elf}: no such file`);

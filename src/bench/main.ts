@@ -17,6 +17,7 @@ import { traceSection } from "./trace-bench.js";
 import { querySection } from "./query-bench.js";
 import { linuxSection } from "./linux-bench.js";
 import { startupSection } from "./startup-bench.js";
+import { parseFlags } from "./args.js";
 import { renderTable, type BenchContext, type BenchSection } from "./harness.js";
 import { defaultTraceGuest, emulatorGuests, workloadByName, type BenchGuest } from "./guests.js";
 
@@ -34,31 +35,26 @@ async function main(): Promise<number> {
   let only: string | null = null;
   let timeoutMs = 600_000;
   const chosen: BenchGuest[] = [];
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === "--runs") {
-      runs = Number(next());
-      if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs: not a positive integer");
-    } else if (a === "--only") {
-      only = next();
-      if (!SECTIONS.some((s) => s.name === only)) throw new Error(`--only: no section named ${only}`);
-    } else if (a === "--timeout") {
-      timeoutMs = Number(next()) * 1000;
-      if (!(timeoutMs > 0)) throw new Error("--timeout: not a number of seconds");
-    } else if (a === "--guest") {
-      chosen.push(workloadByName(repoRoot, next()));
-    } else if (a === "-h" || a === "--help") {
-      console.log(USAGE);
-      return 0;
-    } else {
-      throw new Error(`unknown argument ${a}`);
-    }
+  const parsed = parseFlags(process.argv.slice(2), {
+    values: {
+      "--runs": (v) => {
+        runs = Number(v);
+        if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs: not a positive integer");
+      },
+      "--only": (v) => {
+        only = v;
+        if (!SECTIONS.some((s) => s.name === v)) throw new Error(`--only: no section named ${v}`);
+      },
+      "--timeout": (v) => {
+        timeoutMs = Number(v) * 1000;
+        if (!(timeoutMs > 0)) throw new Error("--timeout: not a number of seconds");
+      },
+      "--guest": (v) => { chosen.push(workloadByName(repoRoot, v)); },
+    },
+  });
+  if (parsed.help) {
+    console.log(USAGE);
+    return 0;
   }
   const ctx: BenchContext = {
     repoRoot,

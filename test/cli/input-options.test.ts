@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { CLI, requireBuiltCli, tmpDir, ttd } from "../trace/helpers.js";
-import { buildCGuest, canBuildGuests } from "../machine/ide-guests.js";
+import { buildCGuest, canBuildC } from "../machine/c-guests.js";
 
 const SCRIPT = "sum 1 2 39\nrev abc\nquit\n";
 
@@ -30,12 +30,12 @@ function writeTemp(data: string | Buffer): string {
   return p;
 }
 
-describe.skipIf(!canBuildGuests)("input options of run and record", () => {
+describe.skipIf(!canBuildC)("input options of run and record", () => {
   let elf = "";
   beforeAll(() => {
     requireBuiltCli();
     tmp = tmpDir();
-    elf = buildCGuest(tmp, "input-shell");
+    elf = buildCGuest("input-shell");
   });
 
   test("stdin as a file and --input-file: the same output, the same steps; --rtc sets the clock", () => {

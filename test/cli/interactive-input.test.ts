@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { CLI, requireBuiltCli, tmpDir, ttd } from "../trace/helpers.js";
-import { buildCGuest, canBuildGuests } from "../machine/ide-guests.js";
+import { buildCGuest, canBuildC } from "../machine/c-guests.js";
 
 const SOCKET = `ttd-input-test-${process.pid}`;
 const hasTmux = (() => {
@@ -35,13 +35,13 @@ async function waitFor(session: string, re: RegExp, timeoutMs = 30_000): Promise
   throw new Error(`screen never matched ${re}:\n${s}`);
 }
 
-describe.skipIf(!hasTmux || !canBuildGuests)("interactive input in a terminal", () => {
+describe.skipIf(!hasTmux || !canBuildC)("interactive input in a terminal", () => {
   let dir: string;
   let elf: string;
   beforeAll(() => {
     requireBuiltCli();
     dir = tmpDir();
-    elf = buildCGuest(dir, "input-shell");
+    elf = buildCGuest("input-shell");
   });
   afterAll(() => {
     try {

@@ -1,6 +1,7 @@
 /**
- * Builds the C test guests in guests/ (c-guest.h, c-start.S, c-guest.ld) with clang and ld.lld, and
- * runs a guest under QEMU 7.2 or under ttd, for tests that compare the two byte for byte.
+ * Builds the C test guests in guests/ (each <name>.c with c-guest.h, started by c-start.S and linked
+ * by c-guest.ld) with clang and ld.lld, and runs a guest under QEMU 7.2 or under ttd, for tests that
+ * compare the two byte for byte.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { connect } from "node:net";

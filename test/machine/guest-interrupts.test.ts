@@ -3,17 +3,17 @@
  * local APIC timer interrupts while halted, and must print the same summary and exit status as it
  * does under QEMU. Needs clang and ld.lld to build the guest; QEMU is compared when installed.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Machine } from "../../src/machine/machine.js";
 import { pitTickOfClock } from "../../src/machine/pit.js";
+import { assembleGuest, canAssembleGuests } from "../guests/assemble.js";
 
 const here = new URL("./guests/", import.meta.url).pathname;
 const has = (tool: string) => spawnSync(tool, ["--version"], { stdio: "ignore" }).status === 0;
-const canBuild = has("clang") && has("ld.lld");
 const hasQemu = has("qemu-system-i386");
 const EXPECTED = "pit=5 apic=5 uart=1 cur=Y latch=Y\n";
 
@@ -28,13 +28,10 @@ function run(image: Uint8Array): { out: string; result: ReturnType<Machine["run"
   return { out, result, now: m.now() };
 }
 
-describe.skipIf(!canBuild)("devices under a running guest", () => {
+describe.skipIf(!canAssembleGuests)("devices under a running guest", () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "ttd-guest-"));
-    const obj = join(dir, "irq.o");
-    elfPath = join(dir, "irq.elf");
-    execFileSync("clang", ["-m32", "-c", "-o", obj, join(here, "irq.S")]);
-    execFileSync("ld.lld", ["-m", "elf_i386", "-T", join(here, "guest.ld"), "-o", elfPath, obj]);
+    elfPath = assembleGuest(join(here, "irq.S"), join(here, "guest.ld"), dir);
   });
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });

@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Machine } from "../../src/machine/machine.js";
 import { DiskImage } from "../../src/machine/disk-image.js";
 
-import { buildCGuest, canBuildGuests, hasQemu, patternImage } from "./ide-guests.js";
+import { buildCGuest, canBuildC, hasQemu } from "./c-guests.js";
+import { patternImage } from "./disk-pattern.js";
 
 /** The guest's checksum: 32-bit FNV-1a over the 512 bytes. */
 function fnv(bytes: Uint8Array): string {
@@ -53,10 +54,10 @@ function runQemu(cmdline: string, drives: string[]): string {
 
 const drive = (file: string, index: number) => ["-drive", `file=${file},format=raw,index=${index},snapshot=on`];
 
-describe.skipIf(!canBuildGuests)("IDE disks under a running guest", () => {
+describe.skipIf(!canBuildC)("IDE disks under a running guest", () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "ttd-ide-"));
-    elf = buildCGuest(dir, "ide");
+    elf = buildCGuest("ide");
     images.a = join(dir, "a.img");
     images.b = join(dir, "b.img");
     images.c = join(dir, "c.img");

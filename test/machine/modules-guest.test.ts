@@ -5,7 +5,7 @@
  * keeps the modules (metadata and RAM) and replays identically across keyframes; bad modules are
  * refused in one line with status 2 and nothing written. Needs clang and ld.lld; QEMU when installed.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,12 +16,10 @@ import { INFO_ADDRESS } from "../../src/machine/multiboot.js";
 import { Recorder } from "../../src/trace/recorder.js";
 import { Trace } from "../../src/trace/trace.js";
 import { readModules, multibootCmdline } from "../../src/cli/load-kernel.js";
+import { buildCGuest, canBuildC, hasQemu } from "./c-guests.js";
 
 const here = new URL("./guests/", import.meta.url).pathname;
 const CLI = resolve(here, "../../../dist/cli/main.js");
-const has = (tool: string) => spawnSync(tool, ["--version"], { stdio: "ignore" }).status === 0;
-const canBuild = has("clang") && has("ld.lld");
-const hasQemu = has("qemu-system-i386");
 
 let dir = "";
 let elf = "";
@@ -38,13 +36,10 @@ function ttd(args: string[]) {
 
 const hex2 = (b: number) => b.toString(16).padStart(2, "0");
 
-describe.skipIf(!canBuild)("multiboot modules in a running guest", () => {
+describe.skipIf(!canBuildC)("multiboot modules in a running guest", () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "ttd-modules-"));
-    const obj = join(dir, "modules.o");
-    elf = join(dir, "modules.elf");
-    execFileSync("clang", ["-m32", "-ffreestanding", "-fno-pic", "-nostdlib", "-O1", "-c", "-o", obj, join(here, "modules.c")]);
-    execFileSync("ld.lld", ["-m", "elf_i386", "-T", join(here, "guest.ld"), "-o", elf, obj]);
+    elf = buildCGuest("modules");
     m1 = join(dir, "m1.bin");
     empty = join(dir, "empty.bin");
     m2 = join(dir, "m2.txt");
@@ -156,8 +151,8 @@ describe.skipIf(!canBuild)("multiboot modules in a running guest", () => {
       [["--module", join(dir, "nope.bin")], new RegExp(`^ttd: ${join(dir, "nope.bin")}: no such file\n$`)],
       [["-initrd", `${m2},${sub}`], new RegExp(`^ttd: ${sub}: is a directory, not a module\n$`)],
       [["--module", `${big} arg`, "-m", "2"], new RegExp(`^ttd: ${big}: module of 3145728 bytes is larger than guest memory \\(2 MiB\\)`)],
-      // Smaller than memory, but with the kernel at 1 MiB there is no room for it.
-      [["--module", fits, "--memory", "2"], new RegExp(`^ttd: ${fits}: module of 1572864 bytes does not fit in 2 MiB of memory`)],
+      // Smaller than memory, but with the kernel at 2 MiB (c-guest.ld) there is no room for it.
+      [["--module", fits, "--memory", "3"], new RegExp(`^ttd: ${fits}: module of 1572864 bytes does not fit in 3 MiB of memory`)],
     ];
     for (const [args, message] of cases) {
       for (const cmd of ["run", "record"]) {

@@ -4,7 +4,7 @@
  * 7.2's byte for byte, and a recording must restore the MSRs from its keyframes (a state re-executed
  * from a keyframe has the values the direct run has). Needs clang and ld.lld; QEMU when installed.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Machine } from "../../src/machine/machine.js";
 import { Recorder } from "../../src/trace/recorder.js";
 import { Trace } from "../../src/trace/trace.js";
+import { buildCGuest, canBuildC } from "./c-guests.js";
 
-const here = new URL("./guests/", import.meta.url).pathname;
 const has = (tool: string) => spawnSync(tool, ["--version"], { stdio: "ignore" }).status === 0;
 const EXPECTED = [
   "clflush=00000008 pat=00000001",
@@ -25,15 +25,12 @@ const EXPECTED = [
   "",
 ].join("\n");
 
-describe.skipIf(!(has("clang") && has("ld.lld")))("MSRs in a running guest", () => {
+describe.skipIf(!canBuildC)("MSRs in a running guest", () => {
   let dir = "";
   let elf = "";
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "ttd-msrs-"));
-    const obj = join(dir, "msrs.o");
-    elf = join(dir, "msrs.elf");
-    execFileSync("clang", ["-m32", "-ffreestanding", "-fno-pic", "-nostdlib", "-O1", "-c", "-o", obj, join(here, "msrs.c")]);
-    execFileSync("ld.lld", ["-m", "elf_i386", "-T", join(here, "guest.ld"), "-o", elf, obj]);
+    elf = buildCGuest("msrs");
   });
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });

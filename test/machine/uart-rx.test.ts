@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Machine } from "../../src/machine/machine.js";
-import { buildCGuest, canBuildGuests, hasQemu } from "./ide-guests.js";
+import { buildCGuest, canBuildC, hasQemu } from "./c-guests.js";
 
 const INPUT = ["hello\n", "World 42\n", "ab", "c\n", "q"];
 const EXPECTED = "ready\nHELLO\n[1]\nWORLD 42\n[2]\nABC\n[3]\n\nbytes=20 lines=3 overruns=0 irq=yes\n";
@@ -35,10 +35,10 @@ function runTtd(): { out: string; steps: number } {
   return { out, steps: r.steps };
 }
 
-describe.skipIf(!canBuildGuests)("UART input under a running guest", () => {
+describe.skipIf(!canBuildC)("UART input under a running guest", () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "ttd-uart-"));
-    elf = buildCGuest(dir, "uart-rx");
+    elf = buildCGuest("uart-rx");
   });
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });

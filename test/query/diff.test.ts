@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { diffRecordings } from "../../src/query/diff.js";
 import type { Recording } from "../../src/bundle/open.js";
 import { documentedFields, fixture, keysOf, lineOf, open, record, REPO, requireBuiltCli, tmpDir, ttd } from "./helpers.js";
-import { buildCGuest, canBuildGuests } from "../machine/ide-guests.js";
+import { buildCGuest, canBuildC } from "../machine/c-guests.js";
 import { buildGuest } from "../trace/helpers.js";
 
 const opened: Recording[] = [];
@@ -124,7 +124,7 @@ describe("ttd diff", () => {
   });
 });
 
-describe.skipIf(!canBuildGuests)("ttd diff of one guest given different input: serial bytes, a boot module", () => {
+describe.skipIf(!canBuildC)("ttd diff of one guest given different input: serial bytes, a boot module", () => {
   // The input-shell guest (test/machine/guests/input-shell.c) reads COM1 in its receive interrupt.
   let dir: string;
   let elf: string;
@@ -135,7 +135,7 @@ describe.skipIf(!canBuildGuests)("ttd diff of one guest given different input: s
   };
   beforeAll(() => {
     dir = tmpDir();
-    elf = buildCGuest(dir, "input-shell");
+    elf = buildCGuest("input-shell");
   });
 
   test("one byte typed differently: the first read of the receive buffer that differs, the input, no control-flow divergence", () => {
@@ -210,7 +210,7 @@ describe.skipIf(!canBuildGuests)("ttd diff of one guest given different input: s
 
   test("a boot module with one byte changed: the first load that differs is named by address", () => {
     // test/machine/guests/modules.c prints the first bytes of each module it was handed.
-    const guest = buildCGuest(dir, "modules");
+    const guest = buildCGuest("modules");
     const module = path.join(dir, "module.bin");
     fs.writeFileSync(module, "hello module\n");
     const a = record(guest, ["--module", module]);

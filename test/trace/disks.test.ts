@@ -16,7 +16,8 @@ import { DiskImage } from "../../src/machine/disk-image.js";
 import { Recorder } from "../../src/trace/recorder.js";
 import { Trace } from "../../src/trace/trace.js";
 import { openRecording } from "../../src/bundle/open.js";
-import { buildCGuest, canBuildGuests, patternImage } from "../machine/ide-guests.js";
+import { buildCGuest, canBuildC } from "../machine/c-guests.js";
+import { patternImage } from "../machine/disk-pattern.js";
 import { buildGuest, downgradeTrace, lcg, recordInline, requireBuiltCli, tmpDir, ttd } from "./helpers.js";
 
 const MEM = 16;
@@ -28,13 +29,13 @@ function overlayOf(m: Machine): string {
   return d.overlaySectors().map((s) => `${s}:${createHash("sha256").update(d.overlaySector(s)!).digest("hex")}`).join(",");
 }
 
-describe.skipIf(!canBuildGuests)("disks in recordings", () => {
+describe.skipIf(!canBuildC)("disks in recordings", () => {
   let dir = "";
   let elf = "";
   let image: Uint8Array;
   beforeAll(() => {
     dir = tmpDir();
-    elf = buildCGuest(dir, "ide");
+    elf = buildCGuest("ide");
     image = new Uint8Array(fs.readFileSync(elf));
   });
 
@@ -150,11 +151,11 @@ describe.skipIf(!canBuildGuests)("disks in recordings", () => {
   }, 120_000);
 });
 
-describe.skipIf(!canBuildGuests)("disks travel in the bundle", () => {
+describe.skipIf(!canBuildC)("disks travel in the bundle", () => {
   test("packed, moved to another folder with the image deleted: the same reads and writes; a changed image is refused", async () => {
     requireBuiltCli();
     const dir = tmpDir();
-    const elf = buildCGuest(dir, "ide");
+    const elf = buildCGuest("ide");
     const imgPath = path.join(dir, "moved.img");
     fs.writeFileSync(imgPath, patternImage(SECTORS));
     const out = path.join(dir, "moved.trace");

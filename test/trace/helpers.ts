@@ -10,6 +10,7 @@ import { Recorder, type RecordResult } from "../../src/trace/recorder.js";
 import { TraceStore } from "../../src/trace/store.js";
 import { writeDigests } from "../../src/trace/digest.js";
 import { deflateRawSync } from "node:zlib";
+import { assembleGuest, canAssembleGuests } from "../guests/assemble.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, "../..");
@@ -124,25 +125,16 @@ export function lcg(seed: number): () => number {
   };
 }
 
-const hasTool = (tool: string) => spawnSync(tool, ["--version"], { stdio: "ignore" }).status === 0;
 /** True when the test guests in guests/ can be assembled (clang and ld.lld). */
-export const canBuildGuests = hasTool("clang") && hasTool("ld.lld");
+export const canBuildGuests = canAssembleGuests;
 const built = new Map<string, string>();
 
 /** Assembles and links test/trace/guests/<name>.S once per test file; returns the ELF path. */
 export function buildGuest(name: string): string {
   const cached = built.get(name);
   if (cached !== undefined) return cached;
-  const dir = tmpDir();
-  const obj = path.join(dir, `${name}.o`);
-  const elf = path.join(dir, `${name}.elf`);
   const src = path.join(here, "guests");
-  const run = (cmd: string, args: string[]) => {
-    const r = spawnSync(cmd, args, { encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed:\n${r.stderr}`);
-  };
-  run("clang", ["-m32", "-c", "-o", obj, path.join(src, `${name}.S`)]);
-  run("ld.lld", ["-m", "elf_i386", "-T", path.join(src, "guest.ld"), "-o", elf, obj]);
+  const elf = assembleGuest(path.join(src, `${name}.S`), path.join(src, "guest.ld"), tmpDir());
   built.set(name, elf);
   return elf;
 }

@@ -14,7 +14,7 @@ import { LiveInputFeed } from "../../src/input/live-feed.js";
 import { Recorder } from "../../src/trace/recorder.js";
 import { RecordedInputs } from "../../src/trace/recorded-inputs.js";
 import { Trace } from "../../src/trace/trace.js";
-import { buildCGuest, canBuildGuests } from "../machine/ide-guests.js";
+import { buildCGuest, canBuildC } from "../machine/c-guests.js";
 import { lcg, tmpDir } from "./helpers.js";
 
 const MEM = 16;
@@ -39,12 +39,12 @@ async function recordWithInput(elf: string, out: string, device: InputDevice, de
   return { result, serial, image };
 }
 
-describe.skipIf(!canBuildGuests)("input from outside, recorded and replayed", () => {
+describe.skipIf(!canBuildC)("input from outside, recorded and replayed", () => {
   let dir: string;
   let elf: string;
   beforeAll(() => {
     dir = tmpDir();
-    elf = buildCGuest(dir, "input-shell");
+    elf = buildCGuest("input-shell");
   });
 
   for (const [name, device] of [["COM1", InputDevice.Com1], ["keyboard", InputDevice.Keyboard]] as const) {

@@ -1,21 +1,14 @@
-/* Multiboot entry for the C test guests: a stack, then main(). */
-.section .multiboot, "a"
-.align 4
-.long 0x1BADB002
-.long 0x3
-.long -(0x1BADB002 + 3)
+/* Multiboot entry for the C test guests: a stack, then main(magic, multiboot info). */
+#include "../../guests/multiboot-guest.h"
 
-.text
-.globl _start
-_start:
-  mov $stack_top, %esp
+multiboot_header
+stack_space 16384
+
+start_on_stack
+  push %ebx
+  push %eax
   call main
 1:
   cli
   hlt
   jmp 1b
-
-.bss
-.align 16
-stack: .space 16384
-stack_top:

@@ -11,36 +11,10 @@
  * this machine at once) and then for the interrupt, so both print the same. Leaves through
  * isa-debug-exit with status 0 ((0 << 1) | 1 = 1).
  */
-typedef unsigned char u8;
-typedef unsigned short u16;
-typedef unsigned int u32;
-
-__attribute__((section(".multiboot"), used, aligned(4)))
-static const u32 multiboot_header[3] = { 0x1BADB002, 0x0, -(0x1BADB002 + 0x0) };
-
-static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
-static inline u8 inb(u16 port) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
-static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
-static inline u16 inw(u16 port) { u16 v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
-static inline void outl(u16 port, u32 v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
-static inline u32 inl(u16 port) { u32 v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
-
-/* Waits for THR to empty: QEMU drops a byte written while the previous one is still going out. */
-static void putc(char c) { while (!(inb(0x3fd) & 0x20)) {} outb(0x3f8, (u8)c); }
-static void puts(const char *s) { while (*s) putc(*s++); }
-static void hex(u32 v, int digits) {
-  for (int i = digits - 1; i >= 0; i--) putc("0123456789abcdef"[(v >> (4 * i)) & 15]);
-}
-static void dec(u32 v) {
-  char b[12]; int n = 0;
-  do { b[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-  while (n) putc(b[--n]);
-}
+#include "c-guest.h"
+#include "c-guest-irq.h"
 
 /* ---- interrupts: IRQ 14 and 15 counted ---- */
-struct gate { u16 lo, sel; u8 zero, flags; u16 hi; } __attribute__((packed));
-static struct gate idt[256];
-static struct { u16 limit; u32 base; } __attribute__((packed)) idtr = { sizeof(idt) - 1, (u32)idt };
 volatile u32 irq_count[2];
 
 void isr14(void);
@@ -53,21 +27,12 @@ __asm__(
   "1: mov $0x20, %al\n out %al, $0xa0\n out %al, $0x20\n pop %edx\n pop %eax\n iret\n"
   "isr_other: push %eax\n mov $0x20, %al\n out %al, $0xa0\n out %al, $0x20\n pop %eax\n iret\n");
 
-static void set_gate(int v, void (*h)(void)) {
-  u32 a = (u32)h;
-  idt[v].lo = (u16)a; idt[v].hi = (u16)(a >> 16); idt[v].sel = 0x08; idt[v].zero = 0; idt[v].flags = 0x8e;
-}
-
 static void setup_interrupts(void) {
   for (int v = 0; v < 256; v++) set_gate(v, isr_other);
   set_gate(0x2e, isr14);
   set_gate(0x2f, isr15);
-  __asm__ volatile("lidt %0" : : "m"(idtr));
-  outb(0x20, 0x11); outb(0xa0, 0x11);
-  outb(0x21, 0x20); outb(0xa1, 0x28);
-  outb(0x21, 0x04); outb(0xa1, 0x02);
-  outb(0x21, 0x01); outb(0xa1, 0x01);
-  outb(0x21, 0xfb); outb(0xa1, 0x3f);
+  load_idt();
+  pic_remap(0xfb, 0x3f);
   __asm__ volatile("sti");
 }
 
@@ -88,16 +53,16 @@ static void select_drive(int unit, u8 head_bits) { outb(BASE[ch] + 6, (u8)(0xa0 
 
 static void regs(const char *what) {
   u16 b = BASE[ch];
-  puts(what);
-  puts(" st="); hex(alt(), 2);
-  puts(" er="); hex(inb(b + 1), 2);
-  puts(" n="); hex(inb(b + 2), 2);
-  puts(" s="); hex(inb(b + 3), 2);
-  puts(" l="); hex(inb(b + 4), 2);
-  puts(" h="); hex(inb(b + 5), 2);
-  puts(" d="); hex(inb(b + 6), 2);
-  puts(" irq="); dec(irq_count[0]); putc('/'); dec(irq_count[1]);
-  putc('\n');
+  print(what);
+  print(" st="); hex(alt(), 2);
+  print(" er="); hex(inb(b + 1), 2);
+  print(" n="); hex(inb(b + 2), 2);
+  print(" s="); hex(inb(b + 3), 2);
+  print(" l="); hex(inb(b + 4), 2);
+  print(" h="); hex(inb(b + 5), 2);
+  print(" d="); hex(inb(b + 6), 2);
+  print(" irq="); dec(irq_count[0]); serial_putc('/'); dec(irq_count[1]);
+  serial_putc('\n');
 }
 
 static void command(u8 cmd) { outb(BASE[ch] + 7, cmd); settle(); }
@@ -122,15 +87,15 @@ static void read_data(u32 sectors, u32 block, int wide) {
   u16 b = BASE[ch];
   for (u32 s = 0; s < sectors; s++) {
     if (s % block == 0) settle();
-    if (!(alt() & 0x08)) { puts(" noDRQ"); regs("  at"); return; }
+    if (!(alt() & 0x08)) { print(" noDRQ"); regs("  at"); return; }
     fnv = 2166136261u;
     for (int i = 0; i < 256; i += wide ? 2 : 1) {
       if (wide) { u32 v = inl(b); fnv_word((u16)v); fnv_word((u16)(v >> 16)); }
       else fnv_word(inw(b));
     }
-    puts(" "); hex(fnv, 8);
+    print(" "); hex(fnv, 8);
   }
-  putc('\n');
+  serial_putc('\n');
   settle();
 }
 
@@ -139,7 +104,7 @@ static void write_data(u32 sectors, u32 block, u16 seed) {
   u16 b = BASE[ch];
   for (u32 s = 0; s < sectors; s++) {
     if (s % block == 0) settle();
-    if (!(alt() & 0x08)) { puts(" noDRQ"); regs("  at"); return; }
+    if (!(alt() & 0x08)) { print(" noDRQ"); regs("  at"); return; }
     for (u32 i = 0; i < 256; i++) outw(b, (u16)(seed + s * 256 + i));
   }
   settle();
@@ -151,9 +116,9 @@ static void identify(int unit) {
   regs(" identify");
   if (!(alt() & 0x08)) return;
   for (int i = 0; i < 256; i++) {
-    if (i % 16 == 0) { puts("  w"); hex((u32)i, 2); putc(':'); }
-    putc(' '); hex(inw(BASE[ch]), 4);
-    if (i % 16 == 15) putc('\n');
+    if (i % 16 == 0) { print("  w"); hex((u32)i, 2); serial_putc(':'); }
+    serial_putc(' '); hex(inw(BASE[ch]), 4);
+    if (i % 16 == 15) serial_putc('\n');
   }
   settle();
   regs(" after");
@@ -162,47 +127,47 @@ static void identify(int unit) {
 static int probe[4];
 
 static void drive_tests(int unit) {
-  puts("read lba 0 x4:"); lba28(0, 4, unit); command(0x20); read_data(4, 1, 0); regs(" end");
-  puts("read lba 100 x2 (32-bit):"); lba28(100, 2, unit); command(0x20); read_data(2, 1, 1); regs(" end");
+  print("read lba 0 x4:"); lba28(0, 4, unit); command(0x20); read_data(4, 1, 0); regs(" end");
+  print("read lba 100 x2 (32-bit):"); lba28(100, 2, unit); command(0x20); read_data(2, 1, 1); regs(" end");
   /* CHS: cylinder 1, head 2, sector 5 through the reported geometry (default 16 heads, 63 sectors). */
-  puts("read chs 1/2/5 x3:");
+  print("read chs 1/2/5 x3:");
   outb(BASE[ch] + 6, (u8)(0xa0 | (unit << 4) | 2)); outb(BASE[ch] + 2, 3); outb(BASE[ch] + 3, 5);
   outb(BASE[ch] + 4, 1); outb(BASE[ch] + 5, 0);
   command(0x20); read_data(3, 1, 0); regs(" end");
-  puts("set multiple 4:"); outb(BASE[ch] + 2, 4); command(0xc6); regs("");
-  puts("read multiple lba 8 x10:"); lba28(8, 10, unit); command(0xc4); read_data(10, 4, 0); regs(" end");
-  puts("set multiple 3:"); outb(BASE[ch] + 2, 3); command(0xc6); regs("");
-  puts("write lba 20 x2:"); lba28(20, 2, unit); command(0x30); write_data(2, 1, 0x1234); regs(" end");
-  puts("read back:"); lba28(20, 2, unit); command(0x20); read_data(2, 1, 0); regs(" end");
-  puts("write multiple lba 30 x6:"); lba28(30, 6, unit); command(0xc5); write_data(6, 4, 0x7700); regs(" end");
-  puts("read back:"); lba28(29, 8, unit); command(0xc4); read_data(8, 4, 1); regs(" end");
-  puts("read past end:"); lba28(0x0fffffff, 1, unit); command(0x20); regs("");
-  puts("unknown command 0x55:"); command(0x55); regs("");
-  puts("set multiple 0, read multiple:"); outb(BASE[ch] + 2, 0); command(0xc6); lba28(0, 1, unit); command(0xc4); regs("");
-  puts("check power mode:"); command(0xe5); regs("");
-  puts("read native max:"); outb(BASE[ch] + 6, (u8)(0xe0 | (unit << 4))); command(0xf8); regs("");
-  puts("flush:"); command(0xe7); regs("");
-  puts("nIEN read:"); outb(CTRL[ch], 0x02); lba28(0, 1, unit); command(0x20); read_data(1, 1, 0); regs(" end");
+  print("set multiple 4:"); outb(BASE[ch] + 2, 4); command(0xc6); regs("");
+  print("read multiple lba 8 x10:"); lba28(8, 10, unit); command(0xc4); read_data(10, 4, 0); regs(" end");
+  print("set multiple 3:"); outb(BASE[ch] + 2, 3); command(0xc6); regs("");
+  print("write lba 20 x2:"); lba28(20, 2, unit); command(0x30); write_data(2, 1, 0x1234); regs(" end");
+  print("read back:"); lba28(20, 2, unit); command(0x20); read_data(2, 1, 0); regs(" end");
+  print("write multiple lba 30 x6:"); lba28(30, 6, unit); command(0xc5); write_data(6, 4, 0x7700); regs(" end");
+  print("read back:"); lba28(29, 8, unit); command(0xc4); read_data(8, 4, 1); regs(" end");
+  print("read past end:"); lba28(0x0fffffff, 1, unit); command(0x20); regs("");
+  print("unknown command 0x55:"); command(0x55); regs("");
+  print("set multiple 0, read multiple:"); outb(BASE[ch] + 2, 0); command(0xc6); lba28(0, 1, unit); command(0xc4); regs("");
+  print("check power mode:"); command(0xe5); regs("");
+  print("read native max:"); outb(BASE[ch] + 6, (u8)(0xe0 | (unit << 4))); command(0xf8); regs("");
+  print("flush:"); command(0xe7); regs("");
+  print("nIEN read:"); outb(CTRL[ch], 0x02); lba28(0, 1, unit); command(0x20); read_data(1, 1, 0); regs(" end");
   outb(CTRL[ch], 0x00);
-  puts("register write during DRQ:"); lba28(1, 1, unit); command(0x20); outb(BASE[ch] + 2, 0x77); regs(" mid");
+  print("register write during DRQ:"); lba28(1, 1, unit); command(0x20); outb(BASE[ch] + 2, 0x77); regs(" mid");
   read_data(1, 1, 0); regs(" end");
-  puts("read ext lba 50 x2:");
+  print("read ext lba 50 x2:");
   outb(BASE[ch] + 6, (u8)(0x40 | (unit << 4)));
   outb(BASE[ch] + 2, 0); outb(BASE[ch] + 3, 0); outb(BASE[ch] + 4, 0); outb(BASE[ch] + 5, 0);
   outb(BASE[ch] + 2, 2); outb(BASE[ch] + 3, 50); outb(BASE[ch] + 4, 0); outb(BASE[ch] + 5, 0);
   command(0x24); read_data(2, 1, 0); regs(" end");
   outb(CTRL[ch], 0x80); regs(" hob"); outb(CTRL[ch], 0x00);
-  puts("write ext lba 40 x1, read back:");
+  print("write ext lba 40 x1, read back:");
   outb(BASE[ch] + 2, 0); outb(BASE[ch] + 3, 0);
   outb(BASE[ch] + 2, 1); outb(BASE[ch] + 3, 40);
   command(0x34); write_data(1, 1, 0x4242); regs(" end");
   lba28(40, 1, unit); command(0x20); read_data(1, 1, 0); regs(" end");
-  puts("read count 0 (256):"); lba28(0, 0, unit); command(0x20); read_data(256, 1, 1); regs(" end");
+  print("read count 0 (256):"); lba28(0, 0, unit); command(0x20); read_data(256, 1, 1); regs(" end");
 }
 
 static void channel(int c, int master, int slave) {
   ch = c;
-  puts("== channel "); dec((u32)c); putc('\n');
+  print("== channel "); dec((u32)c); serial_putc('\n');
   regs("entry");
   /* Select a present drive first: QEMU's reset is asynchronous and registers ignore writes while
      the selected drive is busy, so the wait below must watch a drive that exists. */
@@ -213,7 +178,7 @@ static void channel(int c, int master, int slave) {
   settle();
   for (int unit = 0; unit < 2; unit++) {
     select_drive(unit, 0);
-    puts("unit "); dec((u32)unit); regs(" reset");
+    print("unit "); dec((u32)unit); regs(" reset");
   }
   if (master) identify(0);
   if (slave) identify(1);
@@ -231,12 +196,6 @@ void main(u32 magic, u32 *mbi) {
   setup_interrupts();
   channel(0, probe[0], probe[1]);
   if (probe[2] || probe[3]) channel(1, probe[2], probe[3]);
-  puts("done\n");
+  print("done\n");
   outl(0xf4, 0);
 }
-
-__attribute__((used)) u8 stack[16384] __attribute__((aligned(16)));
-__asm__(
-  ".text\n.globl _start\n_start:\n"
-  " mov $stack+16384, %esp\n push %ebx\n push %eax\n call main\n"
-  "2: hlt\n jmp 2b\n");

@@ -12,23 +12,10 @@
  * changes what `ticks` prints: a replay that delivered a byte a step late would print differently.
  */
 #include "c-guest.h"
+#include "c-guest-irq.h"
 
-__attribute__((section(".multiboot"), used, aligned(4)))
-static const u32 multiboot_header[3] = { 0x1BADB002, 0x0, -(0x1BADB002 + 0x0) };
-
-
-#define COM1 0x3f8
-
-static void dec(u32 v) {
-  char b[12]; int n = 0;
-  do { b[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-  while (n) serial_putc(b[--n]);
-}
 static void dec2(u32 v) { serial_putc((char)('0' + v / 10 % 10)); serial_putc((char)('0' + v % 10)); }
 
-struct gate { u16 lo, sel; u8 zero, flags; u16 hi; } __attribute__((packed));
-static struct gate idt[256];
-static struct { u16 limit; u32 base; } __attribute__((packed)) idtr = { sizeof(idt) - 1, (u32)idt };
 
 /* Characters from both devices, filled by the interrupt handlers. */
 volatile u8 ring[256];
@@ -73,11 +60,6 @@ __asm__(
   "isr4: pusha\n call uart_irq\n popa\n iret\n"
   "isr_other: push %eax\n mov $0x20, %al\n out %al, $0xa0\n out %al, $0x20\n pop %eax\n iret\n");
 
-static void set_gate(int v, void (*h)(void)) {
-  u32 a = (u32)h;
-  idt[v].lo = (u16)a; idt[v].hi = (u16)(a >> 16); idt[v].sel = 0x08; idt[v].zero = 0; idt[v].flags = 0x8e;
-}
-
 static u8 cmos(u8 reg) { outb(0x70, reg); u8 v = inb(0x71); return (u8)((v >> 4) * 10 + (v & 15)); }
 
 static int starts(const char *line, const char *word) {
@@ -106,13 +88,14 @@ static void run(char *line) {
     u32 t0 = ticks;
     volatile u32 x = 0;
     for (u32 i = 0; i < 200000; i++) x += i;
+    (void)x;
     print("spun ticks="); dec(ticks - t0); serial_putc('\n');
   } else if (starts(line, "date")) {
     print("20"); dec2(cmos(9)); serial_putc('-'); dec2(cmos(8)); serial_putc('-'); dec2(cmos(7)); serial_putc(' ');
     dec2(cmos(4)); serial_putc(':'); dec2(cmos(2)); serial_putc(':'); dec2(cmos(0)); serial_putc('\n');
   } else if (starts(line, "quit")) {
     print("bye\n");
-    __asm__ volatile("outl %0, %1" : : "a"(0u), "Nd"((u16)0xf4));
+    outl(0xf4, 0);
   } else if (line[0]) {
     print("unknown: "); print(line); serial_putc('\n');
   }
@@ -121,12 +104,8 @@ static void run(char *line) {
 void main(void) {
   for (int v = 0; v < 256; v++) set_gate(v, isr_other);
   set_gate(0x20, isr0); set_gate(0x21, isr1); set_gate(0x24, isr4);
-  __asm__ volatile("lidt %0" : : "m"(idtr));
-  outb(0x20, 0x11); outb(0xa0, 0x11);
-  outb(0x21, 0x20); outb(0xa1, 0x28);
-  outb(0x21, 0x04); outb(0xa1, 0x02);
-  outb(0x21, 0x01); outb(0xa1, 0x01);
-  outb(0x21, 0xec); outb(0xa1, 0xff); /* IRQ 0, 1 and 4 */
+  load_idt();
+  pic_remap(0xec, 0xff); /* IRQ 0, 1 and 4 */
   outb(0x43, 0x34); outb(0x40, 119); outb(0x40, 0); /* 10 kHz */
 
   outb(COM1 + 1, 0x00);
@@ -158,9 +137,3 @@ void main(void) {
     if (n < sizeof(line) - 1 && c >= ' ' && c < 127) { line[n++] = c; serial_putc(c); }
   }
 }
-
-__attribute__((used)) u8 stack[16384] __attribute__((aligned(16)));
-__asm__(
-  ".text\n.globl _start\n_start:\n"
-  " mov $stack+16384, %esp\n call main\n"
-  "2: hlt\n jmp 2b\n");

@@ -4,24 +4,13 @@
  * (periodic, vector 0x9d), each waking the CPU from HLT. It prints a summary on COM1 and leaves
  * through isa-debug-exit with status 1 ((0 << 1) | 1); an unexpected vector prints '!' and exits 7.
  */
-.section .multiboot, "a"
-.align 4
-.long 0x1BADB002
-.long 0x3
-.long -(0x1BADB002 + 3)
+#include "../../guests/multiboot-guest.h"
+
+multiboot_header
 
 .data
-.align 8
-gdt:
-  .quad 0
-  .quad 0x00cf9a000000ffff
-  .quad 0x00cf92000000ffff
-gdtr:
-  .word 23
-  .long gdt
-idtr:
-  .word 256*8-1
-  .long idt
+flat_gdt
+idtr_of_idt
 pit_count: .long 0
 apic_count: .long 0
 uart_count: .long 0
@@ -30,40 +19,16 @@ msg: .asciz "pit=X apic=X uart=X cur=X latch=X\n"
 .bss
 .align 16
 idt: .space 256*8
-stack: .space 8192
-stack_top:
+stack_space 8192
 
-.text
-.globl _start
-_start:
-  mov $stack_top, %esp
-  lgdt gdtr
-  ljmp $0x08, $1f
-1:
-  mov $0x10, %ax
-  mov %ax, %ds
-  mov %ax, %es
-  mov %ax, %ss
+start_on_stack
+  load_flat_gdt
   # IDT: every vector -> bad; 0x20 -> pit; 0x24 -> uart; 0x9d -> apic
-  xor %ecx, %ecx
-2:
-  mov $bad, %eax
-  call setgate
-  inc %ecx
-  cmp $256, %ecx
-  jne 2b
-  mov $0x20, %ecx
-  mov $pit_isr, %eax
-  call setgate
-  mov $0x24, %ecx
-  mov $uart_isr, %eax
-  call setgate
-  mov $0x9d, %ecx
-  mov $apic_isr, %eax
-  call setgate
-  mov $0xff, %ecx
-  mov $spurious, %eax
-  call setgate
+  set_all_gates bad
+  set_gate 0x20, pit_isr
+  set_gate 0x24, uart_isr
+  set_gate 0x9d, apic_isr
+  set_gate 0xff, spurious
   lidt idtr
 
   # PIC remap to 0x20/0x28, only IRQ0 unmasked
@@ -149,17 +114,9 @@ _start:
   out %al, %dx
   jmp 6b
 7:
-  mov $0, %eax
-  out %eax, $0xf4
-  hlt
+  debug_exit 0
 
-setgate:   # ecx = vector, eax = handler
-  mov %ax, idt(,%ecx,8)
-  movw $0x08, idt+2(,%ecx,8)
-  movw $0x8e00, idt+4(,%ecx,8)
-  shr $16, %eax
-  mov %ax, idt+6(,%ecx,8)
-  ret
+setgate_function
 
 pit_isr:
   push %eax
@@ -183,10 +140,4 @@ apic_isr:
   iret
 spurious:
   iret
-bad:
-  mov $'!', %al
-  mov $0x3f8, %dx
-  out %al, %dx
-  mov $3, %eax
-  out %eax, $0xf4
-  hlt
+unexpected_vector 3

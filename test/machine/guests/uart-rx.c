@@ -7,30 +7,9 @@
  * What it prints does not depend on when the bytes arrive, so QEMU (bytes on stdin) and ttd (bytes
  * injected at fixed steps) must print the same.
  */
-typedef unsigned char u8;
-typedef unsigned short u16;
-typedef unsigned int u32;
+#include "c-guest.h"
+#include "c-guest-irq.h"
 
-__attribute__((section(".multiboot"), used, aligned(4)))
-static const u32 multiboot_header[3] = { 0x1BADB002, 0x0, -(0x1BADB002 + 0x0) };
-
-static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
-static inline u8 inb(u16 port) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
-static inline void outl(u16 port, u32 v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
-
-#define COM1 0x3f8
-
-static void putc(char c) { while (!(inb(COM1 + 5) & 0x20)) {} outb(COM1, (u8)c); }
-static void puts(const char *s) { while (*s) putc(*s++); }
-static void dec(u32 v) {
-  char b[12]; int n = 0;
-  do { b[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-  while (n) putc(b[--n]);
-}
-
-struct gate { u16 lo, sel; u8 zero, flags; u16 hi; } __attribute__((packed));
-static struct gate idt[256];
-static struct { u16 limit; u32 base; } __attribute__((packed)) idtr = { sizeof(idt) - 1, (u32)idt };
 
 /* Filled by the interrupt handler, emptied by the main loop. */
 volatile u8 ring[256];
@@ -57,20 +36,11 @@ __asm__(
   "isr4: pusha\n call uart_irq\n popa\n iret\n"
   "isr_other: push %eax\n mov $0x20, %al\n out %al, $0xa0\n out %al, $0x20\n pop %eax\n iret\n");
 
-static void set_gate(int v, void (*h)(void)) {
-  u32 a = (u32)h;
-  idt[v].lo = (u16)a; idt[v].hi = (u16)(a >> 16); idt[v].sel = 0x08; idt[v].zero = 0; idt[v].flags = 0x8e;
-}
-
 void main(void) {
   for (int v = 0; v < 256; v++) set_gate(v, isr_other);
   set_gate(0x24, isr4);
-  __asm__ volatile("lidt %0" : : "m"(idtr));
-  outb(0x20, 0x11); outb(0xa0, 0x11);
-  outb(0x21, 0x20); outb(0xa1, 0x28);
-  outb(0x21, 0x04); outb(0xa1, 0x02);
-  outb(0x21, 0x01); outb(0xa1, 0x01);
-  outb(0x21, 0xef); outb(0xa1, 0xff); /* IRQ 4 only */
+  load_idt();
+  pic_remap(0xef, 0xff); /* IRQ 4 only */
 
   outb(COM1 + 1, 0x00);
   outb(COM1 + 3, 0x80); outb(COM1 + 0, 1); outb(COM1 + 1, 0); /* 115200 baud */
@@ -79,7 +49,7 @@ void main(void) {
   outb(COM1 + 4, 0x0b); /* DTR, RTS, OUT2 */
   while (inb(COM1 + 5) & 0x01) (void)inb(COM1);
   outb(COM1 + 1, 0x01); /* received data (and timeout) interrupts */
-  puts("ready\n");
+  print("ready\n");
 
   u32 lines = 0, bytes = 0;
   for (;;) {
@@ -90,16 +60,10 @@ void main(void) {
     bytes++;
     if (c == 'q') break;
     if (c >= 'a' && c <= 'z') c = (u8)(c - 32);
-    putc((char)c);
-    if (c == '\n') { lines++; puts("["); dec(lines); puts("]\n"); }
+    serial_putc((char)c);
+    if (c == '\n') { lines++; print("["); dec(lines); print("]\n"); }
   }
-  puts("\nbytes="); dec(bytes); puts(" lines="); dec(lines); puts(" overruns="); dec(overruns);
-  puts(interrupts > 0 ? " irq=yes\n" : " irq=no\n");
+  print("\nbytes="); dec(bytes); print(" lines="); dec(lines); print(" overruns="); dec(overruns);
+  print(interrupts > 0 ? " irq=yes\n" : " irq=no\n");
   outl(0xf4, 0);
 }
-
-__attribute__((used)) u8 stack[16384] __attribute__((aligned(16)));
-__asm__(
-  ".text\n.globl _start\n_start:\n"
-  " mov $stack+16384, %esp\n call main\n"
-  "2: hlt\n jmp 2b\n");

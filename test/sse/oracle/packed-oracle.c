@@ -5,20 +5,7 @@
  * all hex, dwords little-endian first; x for the XMM form, m for the MMX form (upper dwords zero).
  * Usage: packed-oracle <n> <seed>
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <stdint.h>
-
-typedef uint32_t u32;
-typedef uint64_t u64;
-
-static u64 rng;
-static u64 next(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return rng;
-}
+#include "oracle.h"
 
 static u32 va[4] __attribute__((aligned(16))), vb[4] __attribute__((aligned(16))), vr[4] __attribute__((aligned(16)));
 
@@ -69,8 +56,7 @@ static u32 gen(void) {
 }
 
 int main(int argc, char **argv) {
-  int n = argc > 1 ? atoi(argv[1]) : 100;
-  rng = argc > 2 ? strtoull(argv[2], 0, 0) : 0x243f6a8885a308d3ull;
+  int n = oracle_args(argc, argv, 0x243f6a8885a308d3ull);
   for (unsigned k = 0; k < sizeof ops / sizeof ops[0]; k++)
     for (int i = 0; i < n; i++) {
       for (int j = 0; j < 4; j++) { va[j] = gen(); vb[j] = gen(); }

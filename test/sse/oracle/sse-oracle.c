@@ -6,21 +6,8 @@
  * all hex; a and b are 8 or 16 digits (single or double operand), result likewise (EFLAGS for the
  * comparisons into EFLAGS), flags the six MXCSR exception flags afterwards. Usage: sse-oracle <n> <seed>
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <stdint.h>
 #include <emmintrin.h>
-
-typedef uint32_t u32;
-typedef uint64_t u64;
-
-static u64 rng;
-static u64 next(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return rng;
-}
+#include "oracle.h"
 
 static const u32 S_SPECIAL[] = {
   0, 0x80000000, 0x3f800000, 0xbf800000, 0x7f800000, 0xff800000, 0x7fc00000, 0xffc00001, 0x7f800001, 0xff900000,
@@ -147,8 +134,7 @@ static void double_case(int op, u32 csr, u64 a, u64 b) {
 }
 
 int main(int argc, char **argv) {
-  int n = argc > 1 ? atoi(argv[1]) : 100;
-  rng = argc > 2 ? strtoull(argv[2], 0, 0) : 0x9e3779b97f4a7c15ull;
+  int n = oracle_args(argc, argv, 0x9e3779b97f4a7c15ull);
   for (int mode = 0; mode < 16; mode++) {
     u32 csr = 0x1f80 | ((u32)(mode & 3) << 13) | ((mode & 4) ? 0x40 : 0) | ((mode & 8) ? 0x8000 : 0);
     for (int op = 0; op < 21; op++)

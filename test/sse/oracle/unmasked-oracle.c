@@ -7,21 +7,8 @@
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <stdint.h>
 #include <ucontext.h>
-
-typedef uint32_t u32;
-typedef uint64_t u64;
-
-static u64 rng;
-static u64 next(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return rng;
-}
+#include "oracle.h"
 
 static u32 va[4] __attribute__((aligned(16))), vb[4] __attribute__((aligned(16))), vr[4] __attribute__((aligned(16)));
 static u32 csr, csr_out;
@@ -57,8 +44,7 @@ static u32 gen(void) {
 }
 
 int main(int argc, char **argv) {
-  int n = argc > 1 ? atoi(argv[1]) : 100;
-  rng = argc > 2 ? strtoull(argv[2], 0, 0) : 0x13198a2e03707344ull;
+  int n = oracle_args(argc, argv, 0x13198a2e03707344ull);
   struct sigaction sa = {0};
   sa.sa_sigaction = on_fpe;
   sa.sa_flags = SA_SIGINFO | SA_NODEFER;

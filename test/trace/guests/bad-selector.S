@@ -4,11 +4,9 @@
  * with that selector as its error code. There is no IDT, so the #NP ends the run in a triple fault.
  * `ttd explain` must name the selector, where it was read from, and the loop's store as the root.
  */
-.section .multiboot, "a"
-.align 4
-.long 0x1BADB002
-.long 0x0
-.long -(0x1BADB002)
+#include "../../guests/multiboot-guest.h"
+
+multiboot_header 0
 
 .data
 .align 8
@@ -31,22 +29,14 @@ saved_ds:
   .word 0x10                    /* the selector DS is reloaded from */
 
 .bss
-.align 16
-stack: .space 4096
-stack_top:
+stack_space 4096
 
 .text
 .globl _start, fill_slots, reload_ds
 .type fill_slots, @function
 .type reload_ds, @function
 _start:
-  lgdt gdtr
-  ljmp $0x08, $1f
-1:
-  mov $0x10, %ax
-  mov %ax, %ds
-  mov %ax, %es
-  mov %ax, %ss
+  load_flat_gdt
   mov $stack_top, %esp
   mov $0x18, %ax
   call fill_slots

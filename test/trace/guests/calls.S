@@ -11,16 +11,11 @@
  *           of a second "task", returning into b_entry -> b_work. The frames left on the first stack
  *           are dormant, not callers of b_work. b_entry then switches back, and the guest halts.
  */
-.section .multiboot, "a"
-.align 4
-.long 0x1BADB002
-.long 0x3
-.long -(0x1BADB002 + 3)
+#include "../../guests/multiboot-guest.h"
 
-.text
-.globl _start
-_start:
-  mov $stack_top, %esp
+multiboot_header
+
+start_on_stack
   call setup_idt
   call outer
   int $0x40
@@ -116,9 +111,7 @@ saved_a: .long 0
 .bss
 .align 8
 idt: .space 256 * 8
-.align 16
-stack: .space 4096
-stack_top:
+stack_space 4096
 irq_stack: .space 1024
 irq_stack_top:
 b_stack: .space 1024

@@ -3,16 +3,11 @@
  * iteration writes the stack and memory. The tests that interrupt a recording (Ctrl-C, kill -9)
  * record it: however fast recording gets, the run is still going when the signal comes.
  */
-.section .multiboot, "a"
-.align 4
-.long 0x1BADB002
-.long 0x3
-.long -(0x1BADB002 + 3)
+#include "../../guests/multiboot-guest.h"
 
-.text
-.globl _start
-_start:
-  mov $stack_top, %esp
+multiboot_header
+
+start_on_stack
 1:
   call bump
   jmp 1b
@@ -28,6 +23,4 @@ bump:
 .align 4
 counter: .space 4
 table: .space 4096
-.align 16
-stack: .space 4096
-stack_top:
+stack_space 4096

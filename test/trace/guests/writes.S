@@ -6,24 +6,13 @@
  * page-table accessed/dirty bits. It prints "ok" on COM1 and exits through isa-debug-exit with
  * status 1; an unexpected vector prints '!' and exits with status 15.
  */
-.section .multiboot, "a"
-.align 4
-.long 0x1BADB002
-.long 0x3
-.long -(0x1BADB002 + 3)
+#include "../../guests/multiboot-guest.h"
+
+multiboot_header
 
 .data
-.align 8
-gdt:
-  .quad 0
-  .quad 0x00cf9a000000ffff
-  .quad 0x00cf92000000ffff
-gdtr:
-  .word 23
-  .long gdt
-idtr:
-  .word 256*8-1
-  .long idt
+flat_gdt
+idtr_of_idt
 src:
   .long 0x01020304, 0x05060708, 0x090a0b0c, 0x0d0e0f10, 0x11121314, 0x15161718, 0x191a1b1c, 0x1d1e1f20
   .long 0x21222324, 0x25262728, 0x292a2b2c, 0x2d2e2f30, 0x31323334, 0x35363738, 0x393a3b3c, 0x3d3e3f40
@@ -34,34 +23,13 @@ pd: .space 4096
 pt0: .space 4096
 pt1: .space 4096
 idt: .space 256*8
-.align 16
-stack: .space 8192
-stack_top:
+stack_space 8192
 
-.text
-.globl _start
-_start:
-  mov $stack_top, %esp
-  lgdt gdtr
-  ljmp $0x08, $1f
-1:
-  mov $0x10, %ax
-  mov %ax, %ds
-  mov %ax, %es
-  mov %ax, %ss
-  xor %ecx, %ecx
-2:
-  mov $bad, %eax
-  call setgate
-  inc %ecx
-  cmp $256, %ecx
-  jne 2b
-  mov $14, %ecx
-  mov $pf_handler, %eax
-  call setgate
-  mov $0x80, %ecx
-  mov $int80, %eax
-  call setgate
+start_on_stack
+  load_flat_gdt
+  set_all_gates bad
+  set_gate 14, pf_handler
+  set_gate 0x80, int80
   lidt idtr
 
   # Page tables: the first 4 MiB identity-mapped with 4 KiB pages; in the next 4 MiB, linear
@@ -123,9 +91,7 @@ _start:
   out %al, %dx
   mov $'\n', %al
   out %al, %dx
-  mov $0, %eax
-  out %eax, $0xf4
-  hlt
+  debug_exit 0
 
 frame_fn:
   push %ebp
@@ -136,14 +102,7 @@ frame_fn:
   leave
   ret
 
-# IDT entry %ecx -> handler %eax: 32-bit interrupt gate, selector 0x08, DPL 0.
-setgate:
-  mov %ax, idt(,%ecx,8)
-  movw $0x08, idt+2(,%ecx,8)
-  movw $0x8e00, idt+4(,%ecx,8)
-  shr $16, %eax
-  mov %ax, idt+6(,%ecx,8)
-  ret
+setgate_function
 
 pf_handler:
   push %eax
@@ -156,10 +115,4 @@ int80:
   movl $0x80, 0x200100
   iret
 
-bad:
-  mov $0x3f8, %dx
-  mov $'!', %al
-  out %al, %dx
-  mov $7, %eax
-  out %eax, $0xf4
-  hlt
+unexpected_vector 7

@@ -83,3 +83,73 @@ describe.skipIf(!canBuildGuests)("the call path of a write", () => {
     expect(json.callPath.frames.map((f) => f.symbol.replace(/\+0x[0-9a-f]+$/, ""))).toEqual(["middle", "outer", "_start"]);
   });
 });
+
+describe.skipIf(!canBuildGuests)("the call path through jumps that stand in for calls and returns", () => {
+  let trace: Trace;
+  let ctx: QueryContext;
+  let tracePath: string;
+  const writer = new Map<string, number>();
+
+  beforeAll(async () => {
+    tracePath = path.join(tmpDir(), "jumps.trace");
+    const rec = await recordInline(buildGuest("jumps"), tracePath, { keyframeSteps: 16, chunkSteps: 8 });
+    expect(rec.result.reason).toBe("halt");
+    trace = Trace.open(tracePath);
+    ctx = new QueryContext(trace);
+    for (const name of ["target1", "target2", "target3", "target4"]) {
+      const w = trace.lastWrite({ address: ctx.symbols!.variable(name)!.address!, size: 4 }, trace.steps);
+      expect(w, name).not.toBeNull();
+      writer.set(name, w!.step);
+    }
+  });
+
+  const name = (eip: number) => ctx.symbols!.symbolize(eip);
+  const strip = (s: string | null) => (s ?? "?").replace(/\+0x[0-9a-f]+$/, "");
+  /** Each frame as `caller -> callee`, and its tail calls as `from => to`. */
+  const shape = (p: CallPath) =>
+    p.frames.map((f) => {
+      const tails = f.kind === "call" ? f.tailCalls.map((t) => ` ${strip(t.site.symbol)} => ${t.name}`).join("") : "";
+      return `${strip(f.site.symbol)} -> ${name(f.entry)}${tails}`;
+    });
+
+  test("a tail call by jmp: the frame is the tail-called function's, entered from the function that jumped", () => {
+    const p = callPath(ctx, writer.get("target1")!);
+    expect(strip(p.code.symbol)).toBe("foo");
+    // foo's own loop jump, made with its return address on top of the stack, is not a call.
+    expect(shape(p)).toEqual(["caller1 -> bar bar => foo", "_start -> caller1"]);
+    expect(p.end).toBe("trace-start");
+    const f = p.frames[0];
+    if (f.kind !== "call") throw new Error("not a call");
+    expect(f.tailCalls[0].site.disasm).toMatch(/^jmp /);
+    expect(f.tailCalls[0].step).toBeGreaterThan(f.step);
+  });
+
+  test("tail calls in a row, the first through a register: the last one's function runs in the frame", () => {
+    const p = callPath(ctx, writer.get("target2")!);
+    expect(strip(p.code.symbol)).toBe("baz");
+    expect(shape(p)).toEqual(["caller2 -> bar2 bar2 => foo2 foo2 => baz", "_start -> caller2"]);
+  });
+
+  test("a `push; ret` jump inside a function matches no call and ends no frame", () => {
+    const p = callPath(ctx, writer.get("target3")!);
+    expect(strip(p.code.symbol)).toBe("leaf");
+    expect(shape(p)).toEqual(["deep -> leaf", "caller3 -> deep", "_start -> caller3"]);
+    // Re-executed from the return itself (deep+6, after `push %ebx; push $1f`) (the push before it is looked back at), it is still a jump.
+    const ret = trace.findInstruction([ctx.symbols!.functionNamed("deep")!.entry + 6], 0, trace.steps)!;
+    expect(trace.controlTransfers(ret, ret + 1)).toMatchObject([{ kind: "jump", step: ret }]);
+  });
+
+  test("a retpoline-style `push $f; ret` at a function's end is a tail call", () => {
+    const p = callPath(ctx, writer.get("target4")!);
+    expect(shape(p)).toEqual(["caller4 -> rp rp => foo4", "_start -> caller4"]);
+  });
+
+  test("why-write names the tail-called function and the jump", () => {
+    requireBuiltCli();
+    const text = ttd(["why-write", "target2", "--trace", tracePath]);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^ {6}step +\d+ {2}baz \(tail-called from foo2\+0x[0-9a-f]+\)\n {6}step +\d+ {2}foo2 \(tail-called from bar2\+0x[0-9a-f]+\)\n {6}step +\d+ {2}caller2(\+0x[0-9a-f]+)?\n {6}step +\d+ {2}_start\+0x[0-9a-f]+$/m);
+    const json = JSON.parse(ttd(["why-write", "target2", "--trace", tracePath, "--json"]).stdout) as { callPath: { frames: { kind: string; tailCalls: { function: string }[] }[] } };
+    expect(json.callPath.frames.map((f) => f.tailCalls.map((t) => t.function))).toEqual([["foo2", "baz"], []]);
+  });
+});

@@ -12,7 +12,13 @@
  * stack that was switched away from, or were abandoned). What is left open at the end of a window lies
  * outside everything found in later windows.
  *
- * By default the path ends at the innermost delivery: an interrupt handler's callers are the
+ * Jumps that stand in for calls and returns: a jump to another function's entry made with a frame's
+ * return address on top of the stack (a tail call) hands that frame to the jumped-to function, and a
+ * return to a pushed address is a jump (unless a frame's return address was popped and pushed back). `sysenter` opens a frame that
+ * `sysexit` ends; it and an `int n` made in user mode are system calls, where the path ends as at a
+ * delivery.
+ *
+ * By default the path ends at the innermost delivery or system call: an interrupt handler's callers are the
  * interrupt, and the code it interrupted is named there.
  */
 import type { ControlTransfer } from "../trace/control-transfer.js";
@@ -100,7 +106,11 @@ const DEFAULT_MAX_STEPS = 1 << 20;
  * pushed before the window, a `sysexit` with no `sysenter` in it, or a tail call made while no frame
  * of the window was open.
  */
-type Carried = { kind: "pop"; slot: number } | { kind: "sysexit" } | { kind: "jump"; jump: ControlTransfer };
+type Carried =
+  | { kind: "pop"; slot: number }
+  | { kind: "sysexit" }
+  /** `slot`: ESP after the jump, where a tail call leaves its frame's return address. */
+  | { kind: "jump"; jump: ControlTransfer; slot: number };
 
 export function callPath(ctx: QueryContext, step: number, options: CallPathOptions = {}): CallPath {
   const trace = ctx.trace;
@@ -144,7 +154,7 @@ export function callPath(ctx: QueryContext, step: number, options: CallPathOptio
       } else {
         const top = stack[stack.length - 1];
         // The jump left the frame's return address on top of the stack: the frame is the jumped-to code's.
-        if (top.kind === "call" && top.slot === c.jump.slot) addTail(top, c.jump);
+        if (top.kind === "call" && top.slot === c.slot) addTail(top, c.jump);
       }
     };
     for (const t of trace.controlTransfers(a, b)) {
@@ -159,7 +169,12 @@ export function callPath(ctx: QueryContext, step: number, options: CallPathOptio
           apply({ kind: "sysexit" });
           break;
         case "jump":
-          if (isTailCall(t)) apply({ kind: "jump", jump: t });
+          if (isTailCall(t)) apply({ kind: "jump", jump: t, slot: t.slot });
+          break;
+        case "pushed-return":
+          // A frame of this window at the slot: its return address was popped and pushed back.
+          if (stack.some((f) => f.slot === t.slot)) apply({ kind: "pop", slot: t.slot });
+          else if (isTailCall(t)) apply({ kind: "jump", jump: t, slot: (t.slot + 4) >>> 0 });
           break;
       }
     }

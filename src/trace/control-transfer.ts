@@ -19,11 +19,17 @@ export type ControlTransferKind =
   /** An iret, popping the EIP at `slot`. */
   | "iret"
   /**
-   * An unconditional jump, or a return used as one (`push X; ret`, a retpoline's `JMP_NOSPEC`): no frame
-   * begins or ends. `slot` is ESP after it: a jump made with the caller's return address on top of the
-   * stack is a tail call, the jumped-to function returning for the one that jumped.
+   * An unconditional jump: no frame begins or ends. `slot` is ESP after it: a jump made with the
+   * caller's return address on top of the stack is a tail call, the jumped-to function returning for
+   * the one that jumped.
    */
   | "jump"
+  /**
+   * A return reading the word the latest push wrote (`slot`), no call having written there since: a
+   * return used as a jump (`push X; ret`, a retpoline), unless that word was a frame's return address
+   * popped and pushed back.
+   */
+  | "pushed-return"
   /** A `sysenter` (no return address is stored: `slot` is NaN, matching no return). */
   | "sysenter"
   /** A `sysexit`, ending the innermost `sysenter` frame. */

@@ -791,7 +791,7 @@ export class Trace {
         } else if (op === OpcodeClass.Return) {
           const jump = espBefore === pushedSlot;
           if (jump) pushedSlot = -1;
-          if (recorded) out.push({ step, kind: jump ? "jump" : "return", slot: jump ? espAfter : espBefore, returnTo: to, from: eip, to, vector: null, external: false, fromUser, software: false });
+          if (recorded) out.push({ step, kind: jump ? "pushed-return" : "return", slot: espBefore, returnTo: to, from: eip, to, vector: null, external: false, fromUser, software: false });
         } else if (!recorded) {
           continue;
         } else if (op === OpcodeClass.Jump) {

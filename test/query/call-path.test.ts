@@ -1,5 +1,6 @@
 /**
- * The call path of a write (src/query/call-path.ts), on a guest built for it (test/trace/guests/calls.S):
+ * The call path of a write (src/query/call-path.ts), on guests built for it (test/trace/guests/calls.S,
+ * jumps.S for tail calls and return-based jumps, syscalls.S for int 0x80 and sysenter from ring 3):
  * nested calls through a retpoline-style thunk, an interrupt handler that moves to a stack of its own,
  * and a switch to another "task" whose stack leaves the first task's frames dormant. The answers are
  * the guest's own labels; nothing but the trace's calls and returns is used to find them.
@@ -96,7 +97,7 @@ describe.skipIf(!canBuildGuests)("the call path through jumps that stand in for 
     expect(rec.result.reason).toBe("halt");
     trace = Trace.open(tracePath);
     ctx = new QueryContext(trace);
-    for (const name of ["target1", "target2", "target3", "target4"]) {
+    for (const name of ["target1", "target2", "target3", "target4", "target5"]) {
       const w = trace.lastWrite({ address: ctx.symbols!.variable(name)!.address!, size: 4 }, trace.steps);
       expect(w, name).not.toBeNull();
       writer.set(name, w!.step);
@@ -136,12 +137,16 @@ describe.skipIf(!canBuildGuests)("the call path through jumps that stand in for 
     expect(shape(p)).toEqual(["deep -> leaf", "caller3 -> deep", "_start -> caller3"]);
     // Re-executed from the return itself (deep+6, after `push %ebx; push $1f`) (the push before it is looked back at), it is still a jump.
     const ret = trace.findInstruction([ctx.symbols!.functionNamed("deep")!.entry + 6], 0, trace.steps)!;
-    expect(trace.controlTransfers(ret, ret + 1)).toMatchObject([{ kind: "jump", step: ret }]);
+    expect(trace.controlTransfers(ret, ret + 1)).toMatchObject([{ kind: "pushed-return", step: ret }]);
   });
 
   test("a retpoline-style `push $f; ret` at a function's end is a tail call", () => {
     const p = callPath(ctx, writer.get("target4")!);
     expect(shape(p)).toEqual(["caller4 -> rp rp => foo4", "_start -> caller4"]);
+  });
+
+  test("a return address popped and pushed back is still returned to: the frame ends", () => {
+    expect(shape(callPath(ctx, writer.get("target5")!))).toEqual(["caller5 -> leaf5", "_start -> caller5"]);
   });
 
   test("why-write names the tail-called function and the jump", () => {
@@ -151,5 +156,67 @@ describe.skipIf(!canBuildGuests)("the call path through jumps that stand in for 
     expect(text.stdout).toMatch(/^ {6}step +\d+ {2}baz \(tail-called from foo2\+0x[0-9a-f]+\)\n {6}step +\d+ {2}foo2 \(tail-called from bar2\+0x[0-9a-f]+\)\n {6}step +\d+ {2}caller2(\+0x[0-9a-f]+)?\n {6}step +\d+ {2}_start\+0x[0-9a-f]+$/m);
     const json = JSON.parse(ttd(["why-write", "target2", "--trace", tracePath, "--json"]).stdout) as { callPath: { frames: { kind: string; tailCalls: { function: string }[] }[] } };
     expect(json.callPath.frames.map((f) => f.tailCalls.map((t) => t.function))).toEqual([["foo2", "baz"], []]);
+  });
+});
+
+describe.skipIf(!canBuildGuests)("the call path across system calls from user mode", () => {
+  let trace: Trace;
+  let ctx: QueryContext;
+  let tracePath: string;
+  const writer = new Map<string, number>();
+
+  beforeAll(async () => {
+    tracePath = path.join(tmpDir(), "syscalls.trace");
+    const rec = await recordInline(buildGuest("syscalls"), tracePath, { keyframeSteps: 16, chunkSteps: 8 });
+    expect(rec.result.reason).toBe("halt");
+    trace = Trace.open(tracePath);
+    ctx = new QueryContext(trace);
+    for (const name of ["target1", "target2", "target3"]) {
+      const w = trace.lastWrite({ address: ctx.symbols!.variable(name)!.address!, size: 4 }, trace.steps);
+      expect(w, name).not.toBeNull();
+      writer.set(name, w!.step);
+    }
+  });
+
+  const strip = (s: string | null) => (s ?? "?").replace(/\+0x[0-9a-f]+$/, "");
+  const shape = (p: CallPath) =>
+    p.frames.map((f) => {
+      const callee = ctx.symbols!.symbolize(f.entry);
+      if (f.kind === "syscall") return `${f.via}${f.vector === null ? "" : ` ${f.vector}`} from ${strip(f.site.symbol)} -> ${callee}`;
+      return `${f.kind} ${strip(f.site.symbol)} -> ${callee}`;
+    });
+
+  test("int 0x80 from ring 3: the path ends at the system call, naming the user instruction", () => {
+    const p = callPath(ctx, writer.get("target1")!);
+    expect(strip(p.code.symbol)).toBe("sys_one");
+    expect(shape(p)).toEqual(["call sys_dispatch -> sys_one", "call int80_entry -> sys_dispatch", "int 128 from u_int -> int80_entry"]);
+    expect(p.end).toBe("syscall");
+    expect(p.frames[2].site.disasm).toMatch(/^int \$0x80/);
+    // Through it: the user code's callers (user_main was entered by an iret, not a call).
+    const through = callPath(ctx, writer.get("target1")!, { throughDeliveries: true });
+    expect(shape(through).slice(3)).toEqual(["call user_main -> u_int"]);
+    expect(through.end).toBe("trace-start");
+  });
+
+  test("sysenter: the kernel's entry is a system call frame, which sysexit ends", () => {
+    const p = callPath(ctx, writer.get("target2")!);
+    expect(strip(p.code.symbol)).toBe("sys_two");
+    expect(shape(p)).toEqual(["call sysenter_entry -> sys_two", "sysenter from u_sysenter -> sysenter_entry"]);
+    expect(p.end).toBe("syscall");
+    expect(shape(callPath(ctx, writer.get("target2")!, { throughDeliveries: true })).slice(2)).toEqual(["call user_main -> u_sysenter"]);
+    // Back in user mode after both system calls, no kernel frame is open.
+    expect(shape(callPath(ctx, writer.get("target3")!))).toEqual(["call user_main -> u_after"]);
+  });
+
+  test("why-write names the entry and the user EIP", () => {
+    requireBuiltCli();
+    const text = ttd(["why-write", "target2", "--trace", tracePath]);
+    expect(text.status, text.stderr).toBe(0);
+    // The sysenter follows `mov $1f, %edx` (5 bytes) and `mov %esp, %ecx` (2).
+    const eip = (ctx.symbols!.functionNamed("u_sysenter")!.entry + 7).toString(16);
+    expect(text.stdout).toContain(`syscall via sysenter from user EIP 0x${eip} (u_sysenter+0x7)\n`);
+    const json = JSON.parse(ttd(["why-write", "target1", "--trace", tracePath, "--json"]).stdout) as { callPath: { end: string; frames: { kind: string; via: string | null; vector: number | null }[] } };
+    expect(json.callPath.end).toBe("syscall");
+    expect(json.callPath.frames[2]).toMatchObject({ kind: "syscall", via: "int", vector: 0x80 });
   });
 });

@@ -11,6 +11,8 @@
  *           return that matches no call), then calls leaf. The callers above deep are still callers.
  *  target4: _start -> caller4 -> rp, which ends with a retpoline-style `push $foo4; ret`: a tail call
  *           made with a return.
+ *  target5: _start -> caller5, which first calls repush (which pops its return address and pushes it
+ *           back before returning: a true return), then leaf5.
  */
 .section .multiboot, "a"
 .align 4
@@ -26,6 +28,7 @@ _start:
   call caller2
   call caller3
   call caller4
+  call caller5
   cli
   hlt
 
@@ -97,12 +100,27 @@ foo4:
   movl $4, target4
   ret
 
+caller5:
+  call repush
+  call leaf5
+  ret
+
+repush:
+  pop %ecx
+  push %ecx
+  ret
+
+leaf5:
+  movl $5, target5
+  ret
+
 .data
 .align 4
 target1: .long 0
 target2: .long 0
 target3: .long 0
 target4: .long 0
+target5: .long 0
 
 .bss
 .align 16

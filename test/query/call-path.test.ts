@@ -12,29 +12,42 @@ import { QueryContext } from "../../src/query/context.js";
 import { callPath, type CallPath } from "../../src/query/call-path.js";
 import { buildGuest, canBuildGuests, recordInline, requireBuiltCli, tmpDir, ttd } from "../trace/helpers.js";
 
+/** A guest recorded for the call path, and the step that wrote each of its targets (written once each). */
+interface Recorded {
+  trace: Trace;
+  ctx: QueryContext;
+  tracePath: string;
+  writer: Map<string, number>;
+}
+
+async function recordTargets(guest: string, targets: string[]): Promise<Recorded> {
+  const tracePath = path.join(tmpDir(), `${guest}.trace`);
+  // Small keyframes and chunks: the windows the path is searched in then cross keyframes.
+  const rec = await recordInline(buildGuest(guest), tracePath, { keyframeSteps: 16, chunkSteps: 8 });
+  expect(rec.result.reason).toBe("halt");
+  const trace = Trace.open(tracePath);
+  const ctx = new QueryContext(trace);
+  const writer = new Map<string, number>();
+  for (const name of targets) {
+    const w = trace.lastWrite({ address: ctx.symbols!.variable(name)!.address!, size: 4 }, trace.steps);
+    expect(w, name).not.toBeNull();
+    writer.set(name, w!.step);
+  }
+  return { trace, ctx, tracePath, writer };
+}
+
+const strip = (s: string | null) => (s ?? "?").replace(/\+0x[0-9a-f]+$/, "");
+
 describe.skipIf(!canBuildGuests)("the call path of a write", () => {
-  let trace: Trace;
   let ctx: QueryContext;
   let tracePath: string;
-  /** The step that wrote each target (the guest writes each once). */
-  const writer = new Map<string, number>();
+  let writer: Map<string, number>;
 
   beforeAll(async () => {
-    tracePath = path.join(tmpDir(), "calls.trace");
-    // Small keyframes and chunks: the windows the path is searched in then cross keyframes.
-    const rec = await recordInline(buildGuest("calls"), tracePath, { keyframeSteps: 16, chunkSteps: 8 });
-    expect(rec.result.reason).toBe("halt");
-    trace = Trace.open(tracePath);
-    ctx = new QueryContext(trace);
-    for (const name of ["target1", "target2", "target3"]) {
-      const address = ctx.symbols!.variable(name)!.address!;
-      const w = trace.lastWrite({ address, size: 4 }, trace.steps);
-      expect(w, name).not.toBeNull();
-      writer.set(name, w!.step);
-    }
+    ({ ctx, tracePath, writer } = await recordTargets("calls", ["target1", "target2", "target3"]));
   });
 
-  const sites = (p: CallPath) => p.frames.map((f) => `${f.kind} ${(f.site.symbol ?? "?").replace(/\+0x[0-9a-f]+$/, "")}`);
+  const sites = (p: CallPath) => p.frames.map((f) => `${f.kind} ${strip(f.site.symbol)}`);
 
   test("nested calls through a thunk that returns into its target: the thunk's own call is not a caller", () => {
     const p = callPath(ctx, writer.get("target1")!);
@@ -81,7 +94,7 @@ describe.skipIf(!canBuildGuests)("the call path of a write", () => {
     // A typeless label (an assembler label, as a System.map's symbols) watches a word.
     expect(json.location.size).toBe(4);
     expect(json.callPath.end).toBe("trace-start");
-    expect(json.callPath.frames.map((f) => f.symbol.replace(/\+0x[0-9a-f]+$/, ""))).toEqual(["middle", "outer", "_start"]);
+    expect(json.callPath.frames.map((f) => strip(f.symbol))).toEqual(["middle", "outer", "_start"]);
   });
 });
 
@@ -89,23 +102,13 @@ describe.skipIf(!canBuildGuests)("the call path through jumps that stand in for 
   let trace: Trace;
   let ctx: QueryContext;
   let tracePath: string;
-  const writer = new Map<string, number>();
+  let writer: Map<string, number>;
 
   beforeAll(async () => {
-    tracePath = path.join(tmpDir(), "jumps.trace");
-    const rec = await recordInline(buildGuest("jumps"), tracePath, { keyframeSteps: 16, chunkSteps: 8 });
-    expect(rec.result.reason).toBe("halt");
-    trace = Trace.open(tracePath);
-    ctx = new QueryContext(trace);
-    for (const name of ["target1", "target2", "target3", "target4", "target5"]) {
-      const w = trace.lastWrite({ address: ctx.symbols!.variable(name)!.address!, size: 4 }, trace.steps);
-      expect(w, name).not.toBeNull();
-      writer.set(name, w!.step);
-    }
+    ({ trace, ctx, tracePath, writer } = await recordTargets("jumps", ["target1", "target2", "target3", "target4", "target5"]));
   });
 
   const name = (eip: number) => ctx.symbols!.symbolize(eip);
-  const strip = (s: string | null) => (s ?? "?").replace(/\+0x[0-9a-f]+$/, "");
   /** Each frame as `caller -> callee`, and its tail calls as `from => to`. */
   const shape = (p: CallPath) =>
     p.frames.map((f) => {
@@ -160,25 +163,14 @@ describe.skipIf(!canBuildGuests)("the call path through jumps that stand in for 
 });
 
 describe.skipIf(!canBuildGuests)("the call path across system calls from user mode", () => {
-  let trace: Trace;
   let ctx: QueryContext;
   let tracePath: string;
-  const writer = new Map<string, number>();
+  let writer: Map<string, number>;
 
   beforeAll(async () => {
-    tracePath = path.join(tmpDir(), "syscalls.trace");
-    const rec = await recordInline(buildGuest("syscalls"), tracePath, { keyframeSteps: 16, chunkSteps: 8 });
-    expect(rec.result.reason).toBe("halt");
-    trace = Trace.open(tracePath);
-    ctx = new QueryContext(trace);
-    for (const name of ["target1", "target2", "target3"]) {
-      const w = trace.lastWrite({ address: ctx.symbols!.variable(name)!.address!, size: 4 }, trace.steps);
-      expect(w, name).not.toBeNull();
-      writer.set(name, w!.step);
-    }
+    ({ ctx, tracePath, writer } = await recordTargets("syscalls", ["target1", "target2", "target3"]));
   });
 
-  const strip = (s: string | null) => (s ?? "?").replace(/\+0x[0-9a-f]+$/, "");
   const shape = (p: CallPath) =>
     p.frames.map((f) => {
       const callee = ctx.symbols!.symbolize(f.entry);

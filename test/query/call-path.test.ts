@@ -152,6 +152,27 @@ describe.skipIf(!canBuildGuests)("the call path through jumps that stand in for 
     expect(shape(callPath(ctx, writer.get("target5")!))).toEqual(["caller5 -> leaf5", "_start -> caller5"]);
   });
 
+  test("at every step, the calls on the path are the return addresses on the stack", () => {
+    // The truth, found another way: this guest keeps one stack and pushes no code address a call did
+    // not, so the words between ESP and the stack's top that follow a `call rel32` are the open calls.
+    const stackTop = ctx.symbols!.variable("stack_top")!.address!;
+    let checked = 0;
+    for (let step = 0; step <= trace.steps; step++) {
+      const state = trace.stateAt(step);
+      const esp = state.regs.esp >>> 0;
+      if (esp > stackTop || esp < stackTop - 4096) continue;
+      const mem = state.machine.mem.u8;
+      const truth: number[] = [];
+      for (let at = esp; at < stackTop; at += 4) {
+        const word = (mem[at] | (mem[at + 1] << 8) | (mem[at + 2] << 16) | (mem[at + 3] << 24)) >>> 0;
+        if (word >= 5 && word < mem.length && mem[word - 5] === 0xe8) truth.push(word - 5);
+      }
+      expect(callPath(ctx, step).frames.map((f) => f.site.eip), `step ${step}`).toEqual(truth);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(50);
+  });
+
   test("why-write names the tail-called function and the jump", () => {
     requireBuiltCli();
     const text = ttd(["why-write", "target2", "--trace", tracePath]);

@@ -14,12 +14,12 @@
  *
  * Jumps that stand in for calls and returns: a jump to another function's entry made with a frame's
  * return address on top of the stack (a tail call) hands that frame to the jumped-to function, and a
- * return to a pushed address is a jump (unless a frame's return address was popped and pushed back). `sysenter` opens a frame that
- * `sysexit` ends; it and an `int n` made in user mode are system calls, where the path ends as at a
- * delivery.
+ * return to a pushed address is a jump (unless a frame's return address was popped and pushed back).
+ * `sysenter` opens a frame that `sysexit` (or an iret matching no frame above it) ends; it and an
+ * `int n` made in user mode are system calls, where the path ends as at a delivery.
  *
- * By default the path ends at the innermost delivery or system call: an interrupt handler's callers are the
- * interrupt, and the code it interrupted is named there.
+ * By default the path ends at the innermost delivery or system call: an interrupt handler's callers
+ * are the interrupt, and the code it interrupted is named there.
  */
 import type { ControlTransfer } from "../trace/control-transfer.js";
 import { SS } from "../cpu/constants.js";
@@ -102,13 +102,12 @@ const DEFAULT_MAX_FRAMES = 32;
 const DEFAULT_MAX_STEPS = 1 << 20;
 
 /**
- * What a window leaves for the earlier ones, in the order it ran: a return or iret whose frame was
- * pushed before the window, a `sysexit` with no `sysenter` in it, or a tail call made while no frame
- * of the window was open.
+ * What a window leaves for the earlier ones, in the order it ran: a return, iret or `sysexit` whose
+ * frame was opened before the window, or a tail call made while no frame of the window was open.
  */
 type Carried =
-  | { kind: "pop"; slot: number }
-  | { kind: "sysexit" }
+  /** `orSysenter`: an iret or sysexit, which also ends a `sysenter` frame (sysexit's slot is NaN). */
+  | { kind: "pop"; slot: number; orSysenter: boolean }
   /** `slot`: ESP after the jump, where a tail call leaves its frame's return address. */
   | { kind: "jump"; jump: ControlTransfer; slot: number };
 
@@ -146,9 +145,7 @@ export function callPath(ctx: QueryContext, step: number, options: CallPathOptio
     // This window's transfers, then those later windows carried back (which ran after them).
     const apply = (c: Carried) => {
       if (c.kind === "pop") {
-        if (!pop(stack, c.slot)) carried.push(c);
-      } else if (c.kind === "sysexit") {
-        if (!popSysenter(stack)) carried.push(c);
+        if (!pop(stack, c.slot, c.orSysenter)) carried.push(c);
       } else if (stack.length === 0) {
         carried.push(c);
       } else {
@@ -162,18 +159,19 @@ export function callPath(ctx: QueryContext, step: number, options: CallPathOptio
         case "call": case "delivery": case "sysenter":
           stack.push(t);
           break;
-        case "return": case "iret":
-          apply({ kind: "pop", slot: t.slot });
+        case "return":
+          apply({ kind: "pop", slot: t.slot, orSysenter: false });
           break;
-        case "sysexit":
-          apply({ kind: "sysexit" });
+        // An iret matching no frame above a `sysenter` is the system call's way back to user mode.
+        case "iret": case "sysexit":
+          apply({ kind: "pop", slot: t.slot, orSysenter: true });
           break;
         case "jump":
           if (isTailCall(t)) apply({ kind: "jump", jump: t, slot: t.slot });
           break;
         case "pushed-return":
           // A frame of this window at the slot: its return address was popped and pushed back.
-          if (stack.some((f) => f.slot === t.slot)) apply({ kind: "pop", slot: t.slot });
+          if (stack.some((f) => f.slot === t.slot)) apply({ kind: "pop", slot: t.slot, orSysenter: false });
           else if (isTailCall(t)) apply({ kind: "jump", jump: t, slot: (t.slot + 4) >>> 0 });
           break;
       }
@@ -226,26 +224,15 @@ function tailCallTest(ctx: QueryContext): (jump: ControlTransfer) => boolean {
   };
 }
 
-/** Ends the innermost `sysenter` frame and every frame pushed after it; false (stack emptied) when there is none. */
-function popSysenter(stack: ControlTransfer[]): boolean {
-  for (let i = stack.length - 1; i >= 0; i--) {
-    if (stack[i].kind === "sysenter") {
-      stack.length = i;
-      return true;
-    }
-  }
-  stack.length = 0;
-  return false;
-}
-
 /**
- * Ends the frame whose return address is at `slot`: it and every frame pushed after it (abandoned, or
- * left on a stack that was switched away from). When none has that slot, the return popped a frame
- * older than all of them, so none of them is live any more: the stack is emptied and false returned.
+ * Ends the frame whose return address is at `slot` (or with `orSysenter`, the innermost `sysenter`
+ * frame if that comes first): it and every frame pushed after it (abandoned, or left on a stack that
+ * was switched away from). When none is found, the return popped a frame older than all of them, so
+ * none of them is live any more: the stack is emptied and false returned.
  */
-function pop(stack: ControlTransfer[], slot: number): boolean {
+function pop(stack: ControlTransfer[], slot: number, orSysenter: boolean): boolean {
   for (let i = stack.length - 1; i >= 0; i--) {
-    if (stack[i].slot === slot) {
+    if (stack[i].slot === slot || (orSysenter && stack[i].kind === "sysenter")) {
       stack.length = i;
       return true;
     }

@@ -189,7 +189,7 @@ describe.skipIf(!canBuildGuests)("the call path across system calls from user mo
   let writer: Map<string, number>;
 
   beforeAll(async () => {
-    ({ ctx, tracePath, writer } = await recordTargets("syscalls", ["target1", "target2", "target3"]));
+    ({ ctx, tracePath, writer } = await recordTargets("syscalls", ["target1", "target2", "target3", "target4"]));
   });
 
   const shape = (p: CallPath) =>
@@ -219,6 +219,10 @@ describe.skipIf(!canBuildGuests)("the call path across system calls from user mo
     expect(shape(callPath(ctx, writer.get("target2")!, { throughDeliveries: true })).slice(2)).toEqual(["call user_main -> u_sysenter"]);
     // Back in user mode after both system calls, no kernel frame is open.
     expect(shape(callPath(ctx, writer.get("target3")!))).toEqual(["call user_main -> u_after"]);
+  });
+
+  test("a sysenter that goes back with an iret: the iret ends the system call, not the user code's frames", () => {
+    expect(shape(callPath(ctx, writer.get("target4")!))).toEqual(["call user_main -> u_wrap"]);
   });
 
   test("why-write names the entry and the user EIP", () => {

@@ -9,6 +9,9 @@
  *           back with `sysexit`.
  *  target3: user_main -> u_after (user code, after both system calls returned: no kernel frame is
  *           open any more).
+ *  target4: user_main -> u_wrap, after u_wrap's call of u_sysenter_iret returned: that system call
+ *           went back to user mode with an iret (as Linux's does when it must restore all registers),
+ *           which ends the sysenter's frame but not u_wrap's.
  * A last `int $0x80` with EAX = 0 halts.
  */
 .section .multiboot, "a"
@@ -95,10 +98,19 @@ sys_one:
   movl $1, target1
   ret
 
-/* EDX and ECX hold the user EIP and ESP to go back to. */
+/* EDX and ECX hold the user EIP and ESP to go back to; EAX = 2 goes back with an iret instead. */
 sysenter_entry:
+  cmp $2, %eax
+  je 1f
   call sys_two
   sysexit
+1:
+  push $USER_DS
+  push %ecx
+  pushf
+  push $USER_CS
+  push %edx
+  iret
 
 sys_two:
   movl $2, target2
@@ -110,6 +122,7 @@ user_main:
   call u_int
   call u_sysenter
   call u_after
+  call u_wrap
   xor %eax, %eax
   int $0x80
 
@@ -127,6 +140,19 @@ u_sysenter:
 
 u_after:
   movl $3, target3
+  ret
+
+u_wrap:
+  call u_sysenter_iret
+  movl $4, target4
+  ret
+
+u_sysenter_iret:
+  mov $2, %eax
+  mov $1f, %edx
+  mov %esp, %ecx
+  sysenter
+1:
   ret
 
 .data
@@ -148,6 +174,7 @@ idtr:
 target1: .long 0
 target2: .long 0
 target3: .long 0
+target4: .long 0
 
 .bss
 .align 8

@@ -96,6 +96,10 @@ export function renderWhyWrite(a: WhyWriteAnswer, symbolsProblem: string | null)
 /** What opened a frame of a call path, in words. */
 function frameText(f: CallFrame): string {
   if (f.kind === "call") return `${codeName(f.site)}`;
+  if (f.kind === "syscall") {
+    const via = f.via === "sysenter" ? "sysenter" : `int ${hex(f.vector ?? 0)}`;
+    return `syscall via ${via} from user EIP ${hex(f.site.eip)} (${codeName(f.site)})`;
+  }
   if (f.external) return `an external interrupt, vector ${f.vector} (${hex(f.vector)}), interrupting ${codeName(f.site)}`;
   return `an exception or int n, vector ${f.vector} (${hex(f.vector)}), at ${codeName(f.site)}`;
 }
@@ -105,9 +109,17 @@ export function renderCallPath(p: CallPath, indent: string): string[] {
   if (p.frames.length === 0 && p.end !== "searched") return [];
   const out = [`${indent}called from (innermost first; the step each call or delivery happened at):`];
   const width = Math.max(...p.frames.map((f) => n(f.step).length), 1);
+  const where = (c: CodeRef) => (c.file !== null && c.line !== null ? `  ${c.file}:${c.line}` : "");
+  const line = (step: number, text: string) => `${indent}  step ${n(step).padStart(width)}  ${text}`;
   for (const f of p.frames) {
-    const where = f.site.file !== null && f.site.line !== null ? `  ${f.site.file}:${f.site.line}` : "";
-    out.push(`${indent}  step ${n(f.step).padStart(width)}  ${frameText(f)}${where}`);
+    // The frame's tail calls, latest first: each names the function it entered and the jump's place.
+    if (f.kind === "call") {
+      for (let i = f.tailCalls.length - 1; i >= 0; i--) {
+        const t = f.tailCalls[i];
+        out.push(line(t.step, `${t.name} (tail-called from ${codeName(t.site)})${where(t.site)}`));
+      }
+    }
+    out.push(line(f.step, frameText(f) + where(f.site)));
   }
   if (p.end === "searched") out.push(`${indent}  (callers entered before step ${n(p.searchedFrom)} were not searched for)`);
   else if (p.end === "depth") out.push(`${indent}  (more callers not shown)`);
@@ -171,8 +183,10 @@ export function callPathJson(p: CallPath): unknown {
     frames: p.frames.map((f) => ({
       kind: f.kind,
       step: f.step,
-      vector: f.kind === "delivery" ? f.vector : null,
+      vector: f.kind === "call" ? null : f.vector,
       external: f.kind === "delivery" ? f.external : null,
+      via: f.kind === "syscall" ? f.via : null,
+      tailCalls: f.kind === "call" ? f.tailCalls.map((t) => ({ step: t.step, entry: hex(t.entry), function: t.name, eip: hex(t.site.eip), symbol: t.site.symbol })) : [],
       entry: hex(f.entry),
       eip: hex(f.site.eip),
       function: f.site.function,

@@ -17,7 +17,23 @@ export type ControlTransferKind =
   /** A near or far return, popping the return address at `slot`. */
   | "return"
   /** An iret, popping the EIP at `slot`. */
-  | "iret";
+  | "iret"
+  /**
+   * An unconditional jump: no frame begins or ends. `slot` is ESP after it: a jump made with the
+   * caller's return address on top of the stack is a tail call, the jumped-to function returning for
+   * the one that jumped.
+   */
+  | "jump"
+  /**
+   * A return reading the word the latest push wrote (`slot`), no call having written there since: a
+   * return used as a jump (`push X; ret`, a retpoline), unless that word was a frame's return address
+   * popped and pushed back.
+   */
+  | "pushed-return"
+  /** A `sysenter` (no return address is stored: `slot` is NaN, matching no return). */
+  | "sysenter"
+  /** A `sysexit`, ending the innermost `sysenter` frame. */
+  | "sysexit";
 
 export interface ControlTransfer {
   step: number;
@@ -33,6 +49,10 @@ export interface ControlTransfer {
   /** Deliveries: the vector, and whether it was an external interrupt. */
   vector: number | null;
   external: boolean;
+  /** Made in user mode (CPL 3): a delivery or `sysenter` from user code enters the kernel. */
+  fromUser: boolean;
+  /** Deliveries: made by an `int n` instruction (a software interrupt, as a system call). */
+  software: boolean;
 }
 
 /** What an instruction's opcode makes of it (for this purpose). */
@@ -41,6 +61,12 @@ export const enum OpcodeClass {
   Call = 1,
   Return = 2,
   Iret = 3,
+  /** An unconditional near or far jump (not a conditional one: those stay inside a function). */
+  Jump = 4,
+  Sysenter = 5,
+  Sysexit = 6,
+  /** `int n`, `int3`, `into`. */
+  SoftwareInterrupt = 7,
 }
 
 const PREFIXES = new Set([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]);
@@ -76,11 +102,20 @@ export class InstructionClassifier {
         return OpcodeClass.Return;
       case 0xcf:
         return OpcodeClass.Iret;
+      case 0xe9: case 0xeb: case 0xea: // jmp rel32, rel8, ptr16:32
+        return OpcodeClass.Jump;
+      case 0xcc: case 0xcd: case 0xce:
+        return OpcodeClass.SoftwareInterrupt;
+      case 0x0f: {
+        const op2 = this.byte((at + 1) >>> 0);
+        return op2 === 0x34 ? OpcodeClass.Sysenter : op2 === 0x35 ? OpcodeClass.Sysexit : OpcodeClass.Other;
+      }
       case 0xff: {
         const modrm = this.byte((at + 1) >>> 0);
         if (modrm < 0) return OpcodeClass.Other;
         const reg = (modrm >> 3) & 7;
-        return reg === 2 || reg === 3 ? OpcodeClass.Call : OpcodeClass.Other; // call r/m, call m16:32
+        if (reg === 2 || reg === 3) return OpcodeClass.Call; // call r/m, call m16:32
+        return reg === 4 || reg === 5 ? OpcodeClass.Jump : OpcodeClass.Other; // jmp r/m, jmp m16:32
       }
       default:
         return OpcodeClass.Other;

@@ -33,6 +33,8 @@ export { REGISTER_NAMES } from "./registers.js";
 
 /** The first window lastRegisterChange re-executes backward from its question. */
 const FIRST_REGISTER_WINDOW = 64;
+/** Steps re-executed before a control-transfer range to see the pushes its first returns read. */
+const PUSH_LOOKBEHIND = 64;
 /** Windows up to this many steps are stepped even for general registers. */
 const STEPPED_REGISTER_WINDOW = 4096;
 /** The largest window for general registers (searched at compiled speed). */
@@ -717,16 +719,19 @@ export class Trace {
   }
 
   /**
-   * The calls, returns, interrupt deliveries and irets of steps [from, to), in order (see
-   * control-transfer.ts). Every step is re-executed one at a time, several times slower than
-   * findInstruction's compiled run: callers keep the range to what they need (a few keyframes).
+   * The calls, returns, interrupt deliveries, irets, unconditional jumps and fast system calls of steps
+   * [from, to), in order (see control-transfer.ts). Every step is re-executed one at a time, several
+   * times slower than findInstruction's compiled run: callers keep the range to what they need (a few
+   * keyframes).
    */
   controlTransfers(from: number, to: number): ControlTransfer[] {
     this.checkStep(from);
     const end = Math.min(to, this.store.steps);
     const out: ControlTransfer[] = [];
     if (from >= end) return out;
-    this.seek(from);
+    // A few steps before `from` are re-executed unrecorded, so a `push X; ret` split by `from` is still
+    // seen as a jump.
+    this.seek(Math.max(this.store.startStep, from - PUSH_LOOKBEHIND));
     const machine = this.replay.machine;
     const cpu = machine.cpu;
     const mem = machine.mem.u8;
@@ -748,35 +753,55 @@ export class Trace {
       if (p === null || p + 4 > mem.length) return 0;
       return (mem[p] | (mem[p + 1] << 8) | (mem[p + 2] << 16) | (mem[p + 3] << 24)) >>> 0;
     };
+    // The slot the latest push (an instruction other than a call moving ESP down by 4) wrote, until a
+    // call or delivery writes there: a return reading it returns to a pushed address, not a caller.
+    let pushedSlot = -1;
     try {
       while (cpu.steps < end) {
         const step = cpu.steps;
         const eip = cpu.eip >>> 0;
         const op = classifier.classify((cpu.segBase[CS] + eip) >>> 0);
         const espBefore = (cpu.segBase[SS] + cpu.regs[4]) >>> 0;
+        const fromUser = cpu.cpl === 3;
         delivered = false;
         const kind = this.replay.stepWith(null, events);
         if (cpu.steps === step) break;
         const to = cpu.eip >>> 0;
         const espAfter = (cpu.segBase[SS] + cpu.regs[4]) >>> 0;
+        const recorded = step >= from;
         if (delivered) {
           // The pushed EIP sits just above the error code, when the vector has one.
           const slot = (espAfter + (errorCode >= 0 ? 4 : 0)) >>> 0;
+          if (slot === pushedSlot) pushedSlot = -1;
           // `from` is the instruction the CPU was at: the interrupted one, the faulting one, or `int n`
           // itself (whose frame holds the address after it).
-          out.push({ step, kind: "delivery", slot, returnTo: interrupted, from: eip, to, vector, external });
+          const software = !external && op === OpcodeClass.SoftwareInterrupt && interrupted !== eip;
+          if (recorded) out.push({ step, kind: "delivery", slot, returnTo: interrupted, from: eip, to, vector, external, fromUser, software });
         } else if (kind !== StepKind.Instruction) {
           continue;
+        } else if (op === OpcodeClass.Other) {
+          if (((espBefore - espAfter) | 0) === 4) pushedSlot = espAfter;
         } else if (op === OpcodeClass.Call) {
           // A near call pushes 4 bytes, a far call 8 (CS above EIP). A call to the next instruction
           // (a get-EIP idiom, popped rather than returned from) is not a frame.
           const pushed = (espBefore - espAfter) >>> 0;
           const returnTo = stackWord(espAfter);
-          if ((pushed === 4 || pushed === 8) && returnTo !== to) out.push({ step, kind: "call", slot: espAfter, returnTo, from: eip, to, vector: null, external: false });
+          if (espAfter === pushedSlot) pushedSlot = -1;
+          if (recorded && (pushed === 4 || pushed === 8) && returnTo !== to) out.push({ step, kind: "call", slot: espAfter, returnTo, from: eip, to, vector: null, external: false, fromUser, software: false });
         } else if (op === OpcodeClass.Return) {
-          out.push({ step, kind: "return", slot: espBefore, returnTo: to, from: eip, to, vector: null, external: false });
+          const jump = espBefore === pushedSlot;
+          if (jump) pushedSlot = -1;
+          if (recorded) out.push({ step, kind: jump ? "pushed-return" : "return", slot: espBefore, returnTo: to, from: eip, to, vector: null, external: false, fromUser, software: false });
+        } else if (!recorded) {
+          continue;
+        } else if (op === OpcodeClass.Jump) {
+          out.push({ step, kind: "jump", slot: espAfter, returnTo: to, from: eip, to, vector: null, external: false, fromUser, software: false });
         } else if (op === OpcodeClass.Iret) {
-          out.push({ step, kind: "iret", slot: espBefore, returnTo: to, from: eip, to, vector: null, external: false });
+          out.push({ step, kind: "iret", slot: espBefore, returnTo: to, from: eip, to, vector: null, external: false, fromUser, software: false });
+        } else if (op === OpcodeClass.Sysenter) {
+          out.push({ step, kind: "sysenter", slot: NaN, returnTo: to, from: eip, to, vector: null, external: false, fromUser, software: false });
+        } else if (op === OpcodeClass.Sysexit) {
+          out.push({ step, kind: "sysexit", slot: NaN, returnTo: to, from: eip, to, vector: null, external: false, fromUser, software: false });
         }
       }
     } finally {

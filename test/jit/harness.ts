@@ -104,3 +104,20 @@ export function runBoth(program: Uint8Array, seed: number, steps: number): { a: 
   }
   return { a: finalState(a), b: finalState(b) };
 }
+
+/**
+ * Runs the programs `make` builds for seeds 1..`seeds` both ways (runBoth) and returns the number that
+ * ended in different states, with the first one's two states.
+ */
+export function disagreements(seeds: number, make: (next: () => number) => Uint8Array, steps: number): { count: number; first: string } {
+  let count = 0;
+  let first = "";
+  for (let seed = 1; seed <= seeds; seed++) {
+    const { a, b } = runBoth(make(rng(seed)), seed, steps);
+    if (a !== b) {
+      count++;
+      if (first === "") first = `seed ${seed}:\n interp   ${a}\n compiled ${b}`;
+    }
+  }
+  return { count, first };
+}

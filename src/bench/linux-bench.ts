@@ -16,7 +16,11 @@ import { runSampled } from "./sampled-process.js";
 import { Trace } from "../trace/trace.js";
 
 const MEMORY_MIB = 256;
-const APPEND = "console=ttyS0 panic=-1";
+/**
+ * The same command line for both machines. `nokaslr`: the recording's queries name kernel symbols through
+ * System.map, which ttd checks against the kernel's real place and refuses when KASLR moved it.
+ */
+const APPEND = "console=ttyS0 panic=-1 nokaslr";
 /** What /init prints (src/tools/build-initramfs.ts): the boot reached user space. */
 const MARKER = "hello from /init";
 

@@ -14,16 +14,12 @@
  *  target5: _start -> caller5, which first calls repush (which pops its return address and pushes it
  *           back before returning: a true return), then leaf5.
  */
-.section .multiboot, "a"
-.align 4
-.long 0x1BADB002
-.long 0x3
-.long -(0x1BADB002 + 3)
+#include "../../guests/multiboot-guest.h"
 
-.text
-.globl _start
-_start:
-  mov $stack_top, %esp
+multiboot_header
+stack_space 4096
+
+start_on_stack
   call caller1
   call caller2
   call caller3
@@ -121,8 +117,3 @@ target2: .long 0
 target3: .long 0
 target4: .long 0
 target5: .long 0
-
-.bss
-.align 16
-stack: .space 4096
-stack_top:

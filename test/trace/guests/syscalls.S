@@ -14,11 +14,9 @@
  *           which ends the sysenter's frame but not u_wrap's.
  * A last `int $0x80` with EAX = 0 halts.
  */
-.section .multiboot, "a"
-.align 4
-.long 0x1BADB002
-.long 0x3
-.long -(0x1BADB002 + 3)
+#include "../../guests/multiboot-guest.h"
+
+multiboot_header
 
 .set KERNEL_CS, 0x08
 .set KERNEL_DS, 0x10
@@ -168,9 +166,7 @@ gdt_end:
 gdtr:
   .word gdt_end - gdt - 1
   .long gdt
-idtr:
-  .word 256 * 8 - 1
-  .long idt
+idtr_of_idt
 target1: .long 0
 target2: .long 0
 target3: .long 0

@@ -12,7 +12,7 @@ import { FpuState } from "./fpu-state.js";
 import { BLOCK_EXIT, CPU_FAULT, TripleFault } from "./fault.js";
 import { BlockCache } from "./jit/block-cache.js";
 import { ATTR_CODE, ATTR_DB, ATTR_DC, ATTR_G, ATTR_PRESENT, ATTR_RW, ATTR_S, ARITH_FLAGS, CF, CR0_ET, CS, DS, ESP, FLAGS_FIXED_ONE, GP, IF, OF, PF, SF, SS, SS_FAULT, ZF, AF, DE, UD, TF, DB } from "./constants.js";
-import { computeAF, computeCF, computeOF, materializeFlags, PARITY, SIZE_MASK, SIZE_SIGN } from "./flags.js";
+import { computeAF, computeCF, computeOF, conditionOf, materializeFlags, PARITY, SIZE_MASK, SIZE_SIGN } from "./flags.js";
 import { StepKind, type CpuObserver } from "./observer.js";
 import { execute } from "./execute.js";
 import { deliverEvent, EventSource } from "./interrupts.js";
@@ -197,7 +197,8 @@ export class CPU {
     } else {
       const mmu = this.mmu;
       // A page that starts holding code must stop granting TLB write access, so drop cached entries.
-      const blocks = new BlockCache(mem.u8, () => mmu.flush(false), options.compileThreshold ?? 0);
+      const env = { tlb: mmu.tlb, mem8: mem.u8, mem32: mem.i32, segBase: this.segBase, segFastRead: this.segFastRead, segFastWrite: this.segFastWrite };
+      const blocks = new BlockCache(env, () => mmu.flush(false), options.compileThreshold ?? 0);
       this.blocks = blocks;
       mmu.codePages = blocks.codePages;
       mmu.onCodeWrite = (phys, size) => blocks.onWrite(phys, size);
@@ -293,7 +294,7 @@ export class CPU {
       if (blocks !== null && !single && !trap && this.segLimit[CS] === -1) {
         const phys = this.codeAddress();
         if (phys >= 0) {
-          const block = blocks.lookup(phys, this.codeDefault32);
+          const block = blocks.lookup(phys, this.codeDefault32, this.stack32);
           // A block runs its instructions (and its loops) without coming back here: one that holds a
           // code stop is interpreted instead, an instruction at a time, as is code not yet hot.
           if (
@@ -864,18 +865,7 @@ export class CPU {
 
   /** Evaluates condition code `cc` (the low nibble of Jcc/SETcc/CMOVcc). */
   condition(cc: number): boolean {
-    let r: boolean;
-    switch (cc >> 1) {
-      case 0: r = this.getOF(); break;
-      case 1: r = this.getCF(); break;
-      case 2: r = this.getZF(); break;
-      case 3: r = this.getCF() || this.getZF(); break;
-      case 4: r = this.getSF(); break;
-      case 5: r = this.getPF(); break;
-      case 6: r = this.getSF() !== this.getOF(); break;
-      default: r = this.getZF() || this.getSF() !== this.getOF(); break;
-    }
-    return (cc & 1) !== 0 ? !r : r;
+    return conditionOf(cc, this.flags, this.lazy, this.lfOp, this.lfA, this.lfB, this.lfRes, this.lfSize);
   }
 
   /** The full EFLAGS value. */

@@ -28,28 +28,71 @@ for (let i = 0; i < 256; i++) {
   PARITY[i] = n & 1 ? 0 : 1;
 }
 
-export function computeCF(cpu: CPU): boolean {
-  const m = SIZE_MASK[cpu.lfSize];
-  const res = (cpu.lfRes & m) >>> 0, a = (cpu.lfA & m) >>> 0, b = (cpu.lfB & m) >>> 0;
-  switch (cpu.lfOp) {
-    case OP_ADD: return res < a;
-    case OP_ADC: return res <= a;
-    case OP_SUB: return a < b;
-    case OP_SBB: return a <= b;
+/** CF of a recorded operation (kind `op` on `a` and `b` giving `res` at size code `size`). */
+export function cfOf(op: number, a: number, b: number, res: number, size: number): boolean {
+  const m = SIZE_MASK[size];
+  const r = (res & m) >>> 0, x = (a & m) >>> 0, y = (b & m) >>> 0;
+  switch (op) {
+    case OP_ADD: return r < x;
+    case OP_ADC: return r <= x;
+    case OP_SUB: return x < y;
+    case OP_SBB: return x <= y;
     default: return false;
   }
 }
 
-export function computeOF(cpu: CPU): boolean {
-  const s = SIZE_SIGN[cpu.lfSize];
-  const res = cpu.lfRes, a = cpu.lfA, b = cpu.lfB;
-  switch (cpu.lfOp) {
+/** OF of a recorded operation. */
+export function ofOf(op: number, a: number, b: number, res: number, size: number): boolean {
+  const s = SIZE_SIGN[size];
+  switch (op) {
     case OP_ADD:
     case OP_ADC: return ((a ^ res) & (b ^ res) & s) !== 0;
     case OP_SUB:
     case OP_SBB: return ((a ^ b) & (a ^ res) & s) !== 0;
     default: return false;
   }
+}
+
+export function computeCF(cpu: CPU): boolean {
+  return cfOf(cpu.lfOp, cpu.lfA, cpu.lfB, cpu.lfRes, cpu.lfSize);
+}
+
+export function computeOF(cpu: CPU): boolean {
+  return ofOf(cpu.lfOp, cpu.lfA, cpu.lfB, cpu.lfRes, cpu.lfSize);
+}
+
+/**
+ * Condition code `cc` (the low nibble of Jcc/SETcc/CMOVcc) over a flag state given as values: eager
+ * flags `fl`, lazy mask `lz` and the recorded operation. The CPU's condition() reads its own fields
+ * through it; compiled code, which keeps the flag state in JS locals, calls it directly.
+ */
+export function conditionOf(cc: number, fl: number, lz: number, op: number, a: number, b: number, res: number, size: number): boolean {
+  let r: boolean;
+  switch (cc >> 1) {
+    case 0: r = (lz & OF) !== 0 ? ofOf(op, a, b, res, size) : (fl & OF) !== 0; break;
+    case 1: r = (lz & CF) !== 0 ? cfOf(op, a, b, res, size) : (fl & CF) !== 0; break;
+    case 2: r = (lz & ZF) !== 0 ? (res & SIZE_MASK[size]) === 0 : (fl & ZF) !== 0; break;
+    case 3:
+      r = ((lz & CF) !== 0 ? cfOf(op, a, b, res, size) : (fl & CF) !== 0) ||
+        ((lz & ZF) !== 0 ? (res & SIZE_MASK[size]) === 0 : (fl & ZF) !== 0);
+      break;
+    case 4: r = (lz & SF) !== 0 ? (res & SIZE_SIGN[size]) !== 0 : (fl & SF) !== 0; break;
+    case 5: r = (lz & PF) !== 0 ? PARITY[res & 0xff] === 1 : (fl & PF) !== 0; break;
+    case 6:
+      r = ((lz & SF) !== 0 ? (res & SIZE_SIGN[size]) !== 0 : (fl & SF) !== 0) !==
+        ((lz & OF) !== 0 ? ofOf(op, a, b, res, size) : (fl & OF) !== 0);
+      break;
+    default:
+      r = ((lz & ZF) !== 0 ? (res & SIZE_MASK[size]) === 0 : (fl & ZF) !== 0) ||
+        ((lz & SF) !== 0 ? (res & SIZE_SIGN[size]) !== 0 : (fl & SF) !== 0) !==
+          ((lz & OF) !== 0 ? ofOf(op, a, b, res, size) : (fl & OF) !== 0);
+  }
+  return (cc & 1) !== 0 ? !r : r;
+}
+
+/** CF of a flag state given as values (see conditionOf). */
+export function carryOf(fl: number, lz: number, op: number, a: number, b: number, res: number, size: number): boolean {
+  return (lz & CF) !== 0 ? cfOf(op, a, b, res, size) : (fl & CF) !== 0;
 }
 
 export function computeAF(cpu: CPU): boolean {

@@ -13,16 +13,17 @@ describe("compile threshold", () => {
   it("compiles a block on its threshold-th entry, and at once with threshold 0", () => {
     const mem = new Uint8Array(1 << 16);
     mem.set([0x40, 0x40, 0xc3], 0x1000); // inc eax; inc eax; ret
-    const lazy = new BlockCache(mem, () => {}, 3);
-    expect(lazy.lookup(0x1000, true)).toBeNull();
-    expect(lazy.lookup(0x1000, true)).toBeNull();
-    expect(lazy.lookup(0x1000, true)).toBeNull();
-    const block = lazy.lookup(0x1000, true);
+    const env = { tlb: new Int32Array(16), mem8: mem, mem32: new Int32Array(mem.buffer), segBase: new Int32Array(6), segFastRead: new Uint8Array(6), segFastWrite: new Uint8Array(6) };
+    const lazy = new BlockCache(env, () => {}, 3);
+    expect(lazy.lookup(0x1000, true, true)).toBeNull();
+    expect(lazy.lookup(0x1000, true, true)).toBeNull();
+    expect(lazy.lookup(0x1000, true, true)).toBeNull();
+    const block = lazy.lookup(0x1000, true, true);
     expect(block).not.toBeNull();
-    expect(lazy.lookup(0x1000, true)).toBe(block);
+    expect(lazy.lookup(0x1000, true, true)).toBe(block);
     expect(lazy.compiled).toBe(1);
-    const eager = new BlockCache(mem, () => {}, 0);
-    expect(eager.lookup(0x1000, true)).not.toBeNull();
+    const eager = new BlockCache(env, () => {}, 0);
+    expect(eager.lookup(0x1000, true, true)).not.toBeNull();
   });
 
   it("runs workload-r1 to the same states as compiling at once and as interpreting", () => {

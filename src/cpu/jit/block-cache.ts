@@ -3,16 +3,22 @@
  * holding compiled code lose their TLB write permission, so every write to them takes the MMU's
  * slow path, which drops the blocks whose bytes it overwrites.
  */
-import { compileBlock, type CompiledBlock } from "./compile-block.js";
+import { compileBlock, type BlockEnv, type CompiledBlock } from "./compile-block.js";
 
 const SLOTS = 1 << 14;
+
+/** A block's key: its physical address and the two sizes its code was compiled for. */
+function keyOf(phys: number, def32: boolean, stack32: boolean): number {
+  return (phys >>> 0) * 4 + (def32 ? 2 : 0) + (stack32 ? 1 : 0);
+}
 /** Counters of how often uncompiled code addresses were entered (hashed; a collision only compiles sooner). */
 const HEAT_SLOTS = 1 << 16;
 
 export class BlockCache {
-  private readonly slotKeys = new Int32Array(SLOTS).fill(-1);
+  /** Keys (see keyOf) of the blocks in the direct-mapped slots. */
+  private readonly slotKeys = new Float64Array(SLOTS).fill(-1);
   private readonly slotBlocks: (CompiledBlock | null)[] = new Array(SLOTS).fill(null);
-  /** Blocks by physical page, keyed by (phys << 1 | def32). */
+  /** Blocks by physical page, keyed by keyOf. */
   private readonly pages = new Map<number, Map<number, CompiledBlock>>();
   /** 1 for each physical page that holds compiled code. */
   readonly codePages: Uint8Array;
@@ -27,20 +33,20 @@ export class BlockCache {
    * keyframe) is faster interpreted, while a long run compiles everything that loops.
    */
   constructor(
-    private readonly mem8: Uint8Array,
+    private readonly env: BlockEnv,
     private readonly onNewCodePage: (page: number) => void,
     private readonly threshold = 0,
   ) {
-    this.codePages = new Uint8Array(Math.ceil(mem8.length / 4096));
+    this.codePages = new Uint8Array(Math.ceil(env.mem8.length / 4096));
     this.heat = threshold > 0 ? new Uint8Array(HEAT_SLOTS) : null;
   }
 
   /**
-   * The block starting at physical `phys` for the given default operand size, compiled once it is
-   * hot; null while it is not (the caller interprets the instruction there).
+   * The block starting at physical `phys` for the given default operand size (CS.D) and stack size
+   * (SS.B), compiled once it is hot; null while it is not (the caller interprets the instruction there).
    */
-  lookup(phys: number, def32: boolean): CompiledBlock | null {
-    const key = (phys << 1) | (def32 ? 1 : 0);
+  lookup(phys: number, def32: boolean, stack32: boolean): CompiledBlock | null {
+    const key = keyOf(phys, def32, stack32);
     const slot = (phys ^ (phys >>> 14)) & (SLOTS - 1);
     if (this.slotKeys[slot] === key) return this.slotBlocks[slot] as CompiledBlock;
     const page = phys >>> 12;
@@ -55,7 +61,7 @@ export class BlockCache {
           return null;
         }
       }
-      block = compileBlock(this.mem8, phys, def32);
+      block = compileBlock(this.env.mem8, phys, def32, stack32, this.env);
       this.compiled++;
       if (blocks === undefined) {
         blocks = new Map();

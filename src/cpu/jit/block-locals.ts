@@ -31,6 +31,18 @@ export class BlockLocals {
   start = 0;
   /** Whether the block has slow paths or helpers that leave the locals (so its catch must write them back). */
   mayLeave = false;
+  /** Segment registers the block's memory accesses use (bit per segment): their base and access bits live in locals. */
+  segments = 0;
+  /**
+   * What the instruction being compiled does with CF: 0 nothing, 1 reads it (or may), 2 overwrites it
+   * whatever its value. Lets an INC/DEC skip making CF eager when nothing reads it before it is
+   * overwritten (see freezeCF).
+   */
+  cfUse = 0;
+  /** freezeCF tokens not yet known to be needed (their ids). */
+  openFreezes: number[] = [];
+  /** Resolved freezeCF tokens: id -> needed. */
+  readonly freezes = new Map<number, boolean>();
 
   /** JS reading register `i` at size code `sz` (0 byte, 1 word, 2 dword). */
   get(sz: number, i: number): string {
@@ -74,18 +86,53 @@ export class BlockLocals {
   sync(): string {
     this.used |= 1 << ESP;
     this.mayLeave = true;
+    // A fault here delivers an exception whose frame holds EFLAGS: CF counts as read.
+    this.readsCF();
     return `c.steps = ${this.steps()}; c.instrEip = (e0 + ${this.start}) | 0; c.instrEsp = r4;`;
+  }
+
+  /** Notes that the instruction reads CF, or may (conditions, carries, anything not analysed). */
+  readsCF(): void {
+    this.cfUse = 1;
+  }
+
+  /** Notes that the instruction overwrites CF unconditionally (unless it read it first). */
+  private killsCF(): void {
+    if (this.cfUse === 0) this.cfUse = 2;
+  }
+
+  /**
+   * After the instruction: the open freezeCF tokens are needed when it read CF, dropped when it
+   * overwrote it, and stay open when it did neither. `leaves`: control may leave the block's straight
+   * path here (a branch, an exit, a helper or handler), where every flag counts as read.
+   */
+  settleCF(leaves: boolean): void {
+    const use = leaves ? 1 : this.cfUse;
+    if (use !== 0) {
+      for (const id of this.openFreezes) this.freezes.set(id, use === 1);
+      this.openFreezes = [];
+    }
+    this.cfUse = 0;
+  }
+
+  /** Replaces the freezeCF tokens in `body` by their code (or nothing), open ones counting as needed. */
+  placeFreezes(body: string): string {
+    this.settleCF(true);
+    return body.replace(/\/\*freeze(\d+)\*\//g, (_m, id: string) =>
+      this.freezes.get(Number(id)) === false ? "" : `if ((lz & ${CF}) !== 0) { fl = cfOf(fo, fa, fb, fr, fs) ? fl | ${CF} : fl & ${~CF}; lz &= ${~CF}; }`);
   }
 
   /** Records a flag-setting operation (as CPU.setLazy does) over the flag locals. */
   setLazy(op: number, a: string, b: string, res: string, size: number, mask: number): string {
     this.flags = true;
+    if ((mask & CF) !== 0) this.killsCF();
     return `fo = ${op}; fa = ${a}; fb = ${b}; fr = ${res}; fs = ${size}; lz = ${mask};`;
   }
 
   /** Statements for ADD (`op` OP_ADD) or SUB of `a` and `b`, leaving the untruncated result in `fr`. */
   arith(op: typeof OP_ADD | typeof OP_SUB, a: string, b: string, size: number): string {
     this.flags = true;
+    this.killsCF();
     const sign = op === OP_ADD ? "+" : "-";
     return `fa = ${a}; fb = ${b}; fr = (fa ${sign} fb) | 0; fo = ${op}; fs = ${size}; lz = ${ARITH_FLAGS};`;
   }
@@ -95,26 +142,38 @@ export class BlockLocals {
     return this.setLazy(OP_LOGIC, "0", "0", res, size, ARITH_FLAGS);
   }
 
-  /** Makes CF eager (as CPU.freezeCF), for an instruction that keeps it. */
+  /**
+   * Makes CF eager (as CPU.freezeCF), for an instruction that keeps it (INC, DEC). A token, replaced
+   * at the end by placeFreezes: when CF is overwritten before anything reads it, nothing.
+   */
   freezeCF(): string {
     this.flags = true;
-    return `if ((lz & ${CF}) !== 0) { fl = cfOf(fo, fa, fb, fr, fs) ? fl | ${CF} : fl & ${~CF}; lz &= ${~CF}; }`;
+    const id = this.freezes.size + this.openFreezes.length;
+    this.openFreezes.push(id);
+    return `/*freeze${id}*/`;
   }
 
-  /** CF and OF set eagerly to the JS booleans-as-bits `cf` and `of` (0 or 1), the rest lazy from `res`. */
-  resultWithCarry(res: string, size: number, cf: string, of: string): string {
+  /**
+   * CF and OF set eagerly to the JS booleans-as-bits `cf` and `of` (0 or 1), the rest lazy from `res`.
+   * `always`: the caller runs this unconditionally (so CF is overwritten).
+   */
+  resultWithCarry(res: string, size: number, cf: string, of: string, always = true): string {
+    if (always) this.killsCF();
+    else this.readsCF();
     return `${this.setLazy(OP_LOGIC, "0", "0", res, size, RESULT_FLAGS)} fl = (fl & ${~(CF | (1 << 11))}) | (${cf}) | ((${of}) << 11);`;
   }
 
   /** JS boolean for condition `cc` over the flag locals (the general form; see compile-block's fused one). */
   condition(cc: number): string {
     this.flags = true;
+    this.readsCF();
     return `conditionOf(${cc}, fl, lz, fo, fa, fb, fr, fs)`;
   }
 
   /** JS boolean for CF over the flag locals. */
   carry(): string {
     this.flags = true;
+    this.readsCF();
     return "carryOf(fl, lz, fo, fa, fb, fr, fs)";
   }
 }
@@ -126,11 +185,21 @@ function each(mask: number): number[] {
   return out;
 }
 
-/** Declarations at the block's entry: the used registers and the flag state in locals. */
+/** Declarations at the block's entry: the used registers, the flag state and the segments in locals. */
 export function loadLocals(l: BlockLocals): string {
   const regs = each(l.used).map((i) => `r${i} = r[${i}]`);
   const decl = regs.length > 0 ? `let ${regs.join(", ")};` : "";
-  return decl + (l.flags ? loadFlags() : "");
+  const segs = each(l.segments).map((i) => `sb${i} = 0, rb${i} = 0, wb${i} = 0`);
+  return decl + (l.flags ? loadFlags() : "") + (segs.length > 0 ? ` let ${segs.join(", ")}; ${loadSegments(l)}` : "");
+}
+
+/**
+ * A segment's base, and the TLB permission bits a read or write through it needs: zero when the
+ * segment needs per-access checks (not flat, or not readable/writable), so that every access through
+ * it takes the slow path.
+ */
+function loadSegments(l: BlockLocals): string {
+  return each(l.segments).map((i) => `sb${i} = sb[${i}]; rb${i} = sfr[${i}] !== 0 ? rb : 0; wb${i} = sfw[${i}] !== 0 ? wb : 0;`).join(" ");
 }
 
 function loadFlags(): string {
@@ -147,5 +216,5 @@ export function storeLocals(l: BlockLocals): string {
 export function reloadLocals(l: BlockLocals): string {
   const regs = each(l.used).map((i) => `r${i} = r[${i}];`).join(" ");
   return regs + (l.flags ? " fl = c.flags; lz = c.lazy; fo = c.lfOp; fa = c.lfA; fb = c.lfB; fr = c.lfRes; fs = c.lfSize;" : "") +
-    " rb = mmu.readBit; wb = mmu.writeBit; obs = mmu.observer;";
+    " rb = mmu.readBit; wb = mmu.writeBit; obs = mmu.observer; lim = c.stepLimit; " + loadSegments(l);
 }

@@ -247,6 +247,7 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean, stac
     }
     l.start = pos;
     if (!decoded || d.op < 0) {
+      l.settleCF(true);
       // The instruction runs past the page (or its prefixes fill the length limit): the interpreter
       // fetches and decodes it across the boundary.
       parts.push(`${l.sync()} c.eip = c.instrEip; ${STORE} live = false; c.mmu.inBlock = false; execute(c); c.steps++; return;`);
@@ -259,6 +260,7 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean, stac
     count++;
     const flagsBefore = flags;
     pos = d.start + d.length;
+    l.settleCF(emitted === null || emitted.branch !== undefined || emitted.exit !== undefined || emitted.helper === true);
     if (emitted === null) {
       // No fast form: the table handler runs in place, on the CPU's own state.
       const call = emitHandlerCall(d, handlers.length, d.opcodeEnd);
@@ -281,7 +283,7 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean, stac
       flush();
       if (branch.target === 0) {
         // A loop back to the block's start: iterate here while the step budget allows.
-        parts.push(`if (${cond}) { s++; if (s + ${MAX_INSTRUCTIONS} <= c.stepLimit) continue; c.eip = e0; c.steps = s; ${STORE} return; }`);
+        parts.push(`if (${cond}) { s++; if (s + ${MAX_INSTRUCTIONS} <= lim) continue; c.eip = e0; c.steps = s; ${STORE} return; }`);
       } else if (branch.target > pos && branch.target < limit) {
         forward.push({ slot: parts.length, cond, target: branch.target });
         parts.push("");
@@ -312,11 +314,11 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean, stac
   for (const b of forward) exitTo(b);
   const store = storeLocals(l);
   const reload = reloadLocals(l);
-  const body = parts.join("\n").split(STORE).join(store).split(RELOAD).join(reload);
+  const body = l.placeFreezes(parts.join("\n")).split(STORE).join(store).split(RELOAD).join(reload);
   const source =
     `return function block(c, r, e0) {\n` +
     `const mmu = c.mmu; let rb = mmu.readBit, wb = mmu.writeBit, obs = mmu.observer;\n` +
-    `let s = c.steps, live = true, a = 0, lin = 0, t = 0, p = 0, v = 0, x = 0, x2 = 0, n = 0;\n` +
+    `let s = c.steps, lim = c.stepLimit, live = true, a = 0, lin = 0, t = 0, p = 0, v = 0, x = 0, x2 = 0, n = 0;\n` +
     `${loadLocals(l)}\n` +
     `try {\nfor (;;) {\n${body}\n}\n} catch (e) { if (live) { ${store} } throw e; }\n};`;
   const factory = new Function(...HELPER_NAMES, "H", "tlb", "m8", "m32", "sb", "sfr", "sfw", source);

@@ -63,13 +63,14 @@ function aluOp(l: BlockLocals, aop: number, a: string, b: string, s: number): st
 
 /**
  * Statements for a 32-bit SHL (4), SHR (5) or SAR (7) of local `x` by count `n` (1..31, a JS value),
- * leaving the result in `v`, with shift.ts's flags.
+ * leaving the result in `v`, with shift.ts's flags. `always`: the count is a constant (else the
+ * caller skips this for a zero count, which leaves the flags alone).
  */
-function shift32(l: BlockLocals, op: number, n: string): string {
+function shift32(l: BlockLocals, op: number, n: string, always: boolean): string {
   switch (op) {
-    case 4: return `v = x << ${n}; ${l.resultWithCarry("v", 2, `(x >>> (32 - ${n})) & 1`, "((v >>> 31) ^ (x >>> (32 - " + n + "))) & 1")}`;
-    case 5: return `v = (x >>> ${n}) | 0; ${l.resultWithCarry("v", 2, `(x >>> (${n} - 1)) & 1`, "(x >>> 31) & 1")}`;
-    default: return `v = x >> ${n}; ${l.resultWithCarry("v", 2, `(x >> (${n} - 1)) & 1`, "0")}`;
+    case 4: return `v = x << ${n}; ${l.resultWithCarry("v", 2, `(x >>> (32 - ${n})) & 1`, "((v >>> 31) ^ (x >>> (32 - " + n + "))) & 1", always)}`;
+    case 5: return `v = (x >>> ${n}) | 0; ${l.resultWithCarry("v", 2, `(x >>> (${n} - 1)) & 1`, "(x >>> 31) & 1", always)}`;
+    default: return `v = x >> ${n}; ${l.resultWithCarry("v", 2, `(x >> (${n} - 1)) & 1`, "0", always)}`;
   }
 }
 
@@ -223,8 +224,9 @@ export function emit(l: BlockLocals, d: DecodedInstruction, stack32: boolean): E
         const n = constant > 0 ? String(constant) : "n";
         const count = constant > 0 ? "" : `n = ${l.get(0, 1)} & 31; `;
         const guard = (body: string) => (constant > 0 ? body : `if (n !== 0) { ${body} } else v = x;`);
-        if (mem) return { code: count + readModifyWrite(l, 2, seg, addr(), guard(shift32(l, sub, n))) };
-        return { code: `${count}x = ${l.get(2, d.rm)}; ${guard(shift32(l, sub, n))} ${l.set(2, d.rm, "v")}` };
+        const body = shift32(l, sub, n, constant > 0);
+        if (mem) return { code: count + readModifyWrite(l, 2, seg, addr(), guard(body)) };
+        return { code: `${count}x = ${l.get(2, d.rm)}; ${guard(body)} ${l.set(2, d.rm, "v")}` };
       }
       const count = constant >= 0 ? String(constant) : l.get(0, 1);
       if (mem) return { code: readModifyWrite(l, s, seg, addr(), `v = shift(c, ${sub}, x, ${count}, ${s});`), helper: true };

@@ -7,8 +7,8 @@
  * (BlockLocals.sync), so faults and observers see exactly what the interpreter would show them.
  *
  * The snippets use the block's scratch locals `a` (offset), `lin` (linear address), `t` (TLB entry),
- * `p` (physical address) and the ones compile-block.ts declares for the TLB, memory views and
- * segment arrays (`tlb`, `m8`, `m32`, `sb`, `sfr`, `sfw`, `rb`, `wb`, `obs`).
+ * `p` (physical address), the per-segment locals (`sbN`, `rbN`, `wbN`) and the ones compile-block.ts
+ * declares (`tlb`, `m8`, `m32`, `obs`, `lim`).
  */
 import type { BlockLocals } from "./block-locals.js";
 
@@ -39,18 +39,33 @@ function observed(l: BlockLocals, sz: number, v: string): string {
   return `if (obs !== null) { c.steps = ${l.steps()}; obs.onMemoryWrite(lin, p, ${SIZE_BYTES[sz]}, ${value}, 0); }`;
 }
 
+/**
+ * The start of an access through `seg` at `addr`: offset, linear address, TLB entry. The segment's
+ * base and permission bits are the block's locals (block-locals.ts loadSegments).
+ */
+function locate(l: BlockLocals, seg: number, addr: string): string {
+  l.segments |= 1 << seg;
+  return `a = ${addr}; lin = (sb${seg} + a) | 0; t = tlb[lin >>> 12];`;
+}
+
+/**
+ * After a slow path: a device reached through MMIO may have asked the run to stop sooner
+ * (CPU.requestReplan lowers the step limit), which the block's loops must honour.
+ */
+const AFTER_SLOW = "lim = c.stepLimit;";
+
 /** Statements reading size `sz` at `seg`:`addr` into local `into`. */
 export function readInto(l: BlockLocals, sz: number, seg: number, addr: string, into: string): string {
-  return `a = ${addr}; lin = (sb[${seg}] + a) | 0; t = tlb[lin >>> 12]; ` +
-    `if ((t & rb) !== 0${inPage(sz)} && sfr[${seg}] !== 0) { p = (t & -4096) | (lin & 4095); ${into} = ${load(sz)}; } ` +
-    `else { ${l.sync()} ${into} = c.readMem${SIZE_NAME[sz]}(${seg}, a); }`;
+  return `${locate(l, seg, addr)} ` +
+    `if ((t & rb${seg}) !== 0${inPage(sz)}) { p = (t & -4096) | (lin & 4095); ${into} = ${load(sz)}; } ` +
+    `else { ${l.sync()} ${into} = c.readMem${SIZE_NAME[sz]}(${seg}, a); ${AFTER_SLOW} }`;
 }
 
 /** Statements writing local `v` (already computed) of size `sz` to `seg`:`addr`. */
 export function writeFrom(l: BlockLocals, sz: number, seg: number, addr: string, v: string): string {
-  return `a = ${addr}; lin = (sb[${seg}] + a) | 0; t = tlb[lin >>> 12]; ` +
-    `if ((t & wb) !== 0${inPage(sz)} && sfw[${seg}] !== 0) { p = (t & -4096) | (lin & 4095); ${observed(l, sz, v)} ${store(sz, v)} } ` +
-    `else { ${l.sync()} c.writeMem${SIZE_NAME[sz]}(${seg}, a, ${v}); }`;
+  return `${locate(l, seg, addr)} ` +
+    `if ((t & wb${seg}) !== 0${inPage(sz)}) { p = (t & -4096) | (lin & 4095); ${observed(l, sz, v)} ${store(sz, v)} } ` +
+    `else { ${l.sync()} c.writeMem${SIZE_NAME[sz]}(${seg}, a, ${v}); ${AFTER_SLOW} }`;
 }
 
 /**
@@ -59,7 +74,7 @@ export function writeFrom(l: BlockLocals, sz: number, seg: number, addr: string,
  * changes (on the slow path by CPU.prepareWrite), so a fault leaves flags and memory untouched.
  */
 export function readModifyWrite(l: BlockLocals, sz: number, seg: number, addr: string, compute: string): string {
-  return `a = ${addr}; lin = (sb[${seg}] + a) | 0; t = tlb[lin >>> 12]; ` +
-    `if ((t & wb) !== 0${inPage(sz)} && sfw[${seg}] !== 0) { p = (t & -4096) | (lin & 4095); x = ${load(sz)}; ${compute} ${observed(l, sz, "v")} ${store(sz, "v")} } ` +
-    `else { ${l.sync()} c.prepareWrite(${seg}, a, ${SIZE_BYTES[sz]}); x = c.readMem${SIZE_NAME[sz]}(${seg}, a); ${compute} c.writeMem${SIZE_NAME[sz]}(${seg}, a, v); }`;
+  return `${locate(l, seg, addr)} ` +
+    `if ((t & wb${seg}) !== 0${inPage(sz)}) { p = (t & -4096) | (lin & 4095); x = ${load(sz)}; ${compute} ${observed(l, sz, "v")} ${store(sz, "v")} } ` +
+    `else { ${l.sync()} c.prepareWrite(${seg}, a, ${SIZE_BYTES[sz]}); x = c.readMem${SIZE_NAME[sz]}(${seg}, a); ${compute} c.writeMem${SIZE_NAME[sz]}(${seg}, a, v); ${AFTER_SLOW} }`;
 }

@@ -29,8 +29,6 @@ export class BlockLocals {
   pending = 0;
   /** Offset of the instruction being compiled from the block's first byte. */
   start = 0;
-  /** Whether the block has slow paths or helpers that leave the locals (so its catch must write them back). */
-  mayLeave = false;
   /** Segment registers the block's memory accesses use (bit per segment): their base and access bits live in locals. */
   segments = 0;
   /**
@@ -85,7 +83,6 @@ export class BlockLocals {
    */
   sync(): string {
     this.used |= 1 << ESP;
-    this.mayLeave = true;
     // A fault here delivers an exception whose frame holds EFLAGS: CF counts as read.
     this.readsCF();
     return `c.steps = ${this.steps()}; c.instrEip = (e0 + ${this.start}) | 0; c.instrEsp = r4;`;
@@ -120,6 +117,16 @@ export class BlockLocals {
     this.settleCF(true);
     return body.replace(/\/\*freeze(\d+)\*\//g, (_m, id: string) =>
       this.freezes.get(Number(id)) === false ? "" : `if ((lz & ${CF}) !== 0) { fl = cfOf(fo, fa, fb, fr, fs) ? fl | ${CF} : fl & ${~CF}; lz &= ${~CF}; }`);
+  }
+
+  /**
+   * The arguments that tell a slow-path helper (inline-memory.ts) what sync() would store: the step
+   * count, the instruction's EIP and ESP at its start.
+   */
+  syncArgs(): string {
+    this.used |= 1 << ESP;
+    this.readsCF();
+    return `${this.steps()}, e0 + ${this.start}, r4`;
   }
 
   /** Records a flag-setting operation (as CPU.setLazy does) over the flag locals. */
@@ -216,5 +223,5 @@ export function storeLocals(l: BlockLocals): string {
 export function reloadLocals(l: BlockLocals): string {
   const regs = each(l.used).map((i) => `r${i} = r[${i}];`).join(" ");
   return regs + (l.flags ? " fl = c.flags; lz = c.lazy; fo = c.lfOp; fa = c.lfA; fb = c.lfB; fr = c.lfRes; fs = c.lfSize;" : "") +
-    " rb = mmu.readBit; wb = mmu.writeBit; obs = mmu.observer; lim = c.stepLimit; " + loadSegments(l);
+    " rb = mmu.readBit; wb = mmu.writeBit; obs = mmu.observer; " + loadSegments(l);
 }

@@ -26,6 +26,7 @@ import { sseCopy128, sseLoad128, ssePxor, sseStore128 } from "../sse/compiled-mo
 import { rdtsc } from "../system.js";
 import { BlockLocals, loadLocals, reloadLocals, storeLocals } from "./block-locals.js";
 import { emit } from "./emit-instruction.js";
+import { load32, slowModify, slowRead, slowWrite, store32 } from "./inline-memory.js";
 
 export type BlockFn = (c: CPU, r: Int32Array, e0: number) => void;
 
@@ -165,6 +166,7 @@ const RELOAD = "/*reload*/";
 
 const HELPERS = {
   shift, mul, imul1, div, idiv, imulTrunc, execute, rdtsc, cfOf, carryOf, conditionOf,
+  load32, store32, slowRead, slowWrite, slowModify,
   sseLoad128, sseStore128, sseCopy128, ssePxor,
   x87: executeX87Decoded,
 };
@@ -198,7 +200,8 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean, stac
     if (l.pending > 0) parts.push(l.pending === 1 ? "s++;" : `s += ${l.pending};`);
     l.pending = 0;
   };
-  const exit = (eip: string) => `c.eip = ${eip}; c.steps = ${l.steps()}; ${STORE} return;`;
+  // Leaving the block: EIP and the step count set, then the locals stored once, after the loop.
+  const exit = (eip: string) => `c.eip = ${eip}; c.steps = ${l.steps()}; break out;`;
   const d = new DecodedInstruction();
   // How the previous instruction left the flags, for a Jcc right after it.
   let flags: FlagSource | null = null;
@@ -208,7 +211,7 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean, stac
   const forward: { slot: number; cond: string; target: number }[] = [];
   let labels = 0;
   const exitTo = (b: { slot: number; cond: string; target: number }) => {
-    parts[b.slot] = `if (${b.cond}) { c.eip = (e0 + ${b.target}) | 0; c.steps = s + 1; ${STORE} return; }`;
+    parts[b.slot] = `if (${b.cond}) { c.eip = (e0 + ${b.target}) | 0; c.steps = s + 1; break out; }`;
   };
   /**
    * At the instruction boundary `at`: the forward branches to it join the straight path here (the
@@ -283,12 +286,12 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean, stac
       flush();
       if (branch.target === 0) {
         // A loop back to the block's start: iterate here while the step budget allows.
-        parts.push(`if (${cond}) { s++; if (s + ${MAX_INSTRUCTIONS} <= lim) continue; c.eip = e0; c.steps = s; ${STORE} return; }`);
+        parts.push(`if (${cond}) { s++; if (s + ${MAX_INSTRUCTIONS} <= c.stepLimit) continue; c.eip = e0; c.steps = s; break out; }`);
       } else if (branch.target > pos && branch.target < limit) {
         forward.push({ slot: parts.length, cond, target: branch.target });
         parts.push("");
       } else {
-        parts.push(`if (${cond}) { c.eip = (e0 + ${branch.target}) | 0; c.steps = s + 1; ${STORE} return; }`);
+        parts.push(`if (${cond}) { c.eip = (e0 + ${branch.target}) | 0; c.steps = s + 1; break out; }`);
       }
       l.pending = 1;
       continue;
@@ -318,9 +321,9 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean, stac
   const source =
     `return function block(c, r, e0) {\n` +
     `const mmu = c.mmu; let rb = mmu.readBit, wb = mmu.writeBit, obs = mmu.observer;\n` +
-    `let s = c.steps, lim = c.stepLimit, live = true, a = 0, lin = 0, t = 0, p = 0, v = 0, x = 0, x2 = 0, n = 0;\n` +
+    `let s = c.steps, live = true, a = 0, lin = 0, t = 0, p = 0, v = 0, x = 0, x2 = 0, n = 0;\n` +
     `${loadLocals(l)}\n` +
-    `try {\nfor (;;) {\n${body}\n}\n} catch (e) { if (live) { ${store} } throw e; }\n};`;
+    `try {\nout: for (;;) {\n${body}\n}\n${store}\n} catch (e) { if (live) { ${store} } throw e; }\n};`;
   const factory = new Function(...HELPER_NAMES, "H", "tlb", "m8", "m32", "sb", "sfr", "sfw", source);
   const fn = factory(...HELPER_VALUES, handlers, env.tlb, env.mem8, env.mem32, env.segBase, env.segFastRead, env.segFastWrite) as BlockFn;
   return { fn, count, physStart: phys, physEnd: phys + pos };

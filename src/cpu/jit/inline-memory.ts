@@ -4,12 +4,13 @@
  * (and tell the observer of a write, with the step count exact). Anything else (a segment that needs
  * checks, a TLB miss, a page-crossing access, MMIO, a page holding compiled code, a fault) takes the
  * CPU's own access method, after the CPU has been told which instruction is in progress
- * (BlockLocals.sync), so faults and observers see exactly what the interpreter would show them.
+ * (BlockLocals.syncArgs), so faults and observers see exactly what the interpreter would show them.
  *
  * The snippets use the block's scratch locals `a` (offset), `lin` (linear address), `t` (TLB entry),
  * `p` (physical address), the per-segment locals (`sbN`, `rbN`, `wbN`) and the ones compile-block.ts
  * declares (`tlb`, `m8`, `m32`, `obs`, `lim`).
  */
+import type { CPU } from "../cpu.js";
 import type { BlockLocals } from "./block-locals.js";
 
 const SIZE_NAME = ["8", "16", "32"] as const;
@@ -24,14 +25,14 @@ function inPage(sz: number): string {
 function load(sz: number): string {
   if (sz === 0) return "m8[p]";
   if (sz === 1) return "(m8[p] | (m8[p + 1] << 8))";
-  return "((p & 3) === 0 ? m32[p >> 2] : (m8[p] | (m8[p + 1] << 8) | (m8[p + 2] << 16) | (m8[p + 3] << 24)))";
+  return "((p & 3) === 0 ? m32[p >> 2] : load32(m8, p))";
 }
 
 /** Statements storing `v` (a local name) of size `sz` at physical `p`. */
 function store(sz: number, v: string): string {
   if (sz === 0) return `m8[p] = ${v};`;
   if (sz === 1) return `m8[p] = ${v}; m8[p + 1] = ${v} >> 8;`;
-  return `if ((p & 3) === 0) m32[p >> 2] = ${v}; else { m8[p] = ${v}; m8[p + 1] = ${v} >> 8; m8[p + 2] = ${v} >> 16; m8[p + 3] = ${v} >> 24; }`;
+  return `if ((p & 3) === 0) m32[p >> 2] = ${v}; else store32(m8, p, ${v});`;
 }
 
 function observed(l: BlockLocals, sz: number, v: string): string {
@@ -48,24 +49,61 @@ function locate(l: BlockLocals, seg: number, addr: string): string {
   return `a = ${addr}; lin = (sb${seg} + a) | 0; t = tlb[lin >>> 12];`;
 }
 
-/**
- * After a slow path: a device reached through MMIO may have asked the run to stop sooner
- * (CPU.requestReplan lowers the step limit), which the block's loops must honour.
- */
-const AFTER_SLOW = "lim = c.stepLimit;";
+// ---- Run-time helpers the snippets call (compile-block.ts binds them into every block) ----------
+
+/** An unaligned 32-bit load from one page of RAM. */
+export function load32(m8: Uint8Array, p: number): number {
+  return m8[p] | (m8[p + 1] << 8) | (m8[p + 2] << 16) | (m8[p + 3] << 24);
+}
+
+/** An unaligned 32-bit store to one page of RAM. */
+export function store32(m8: Uint8Array, p: number, v: number): void {
+  m8[p] = v;
+  m8[p + 1] = v >> 8;
+  m8[p + 2] = v >> 16;
+  m8[p + 3] = v >> 24;
+}
+
+/** Tells the CPU which instruction is in progress (BlockLocals.syncArgs), before a slow path. */
+function enter(c: CPU, steps: number, eip: number, esp: number): void {
+  c.steps = steps;
+  c.instrEip = eip | 0;
+  c.instrEsp = esp;
+}
+
+/** A read's slow path: the CPU's own access method, which checks the segment and walks the page tables. */
+export function slowRead(c: CPU, sz: number, seg: number, a: number, steps: number, eip: number, esp: number): number {
+  enter(c, steps, eip, esp);
+  return sz === 0 ? c.readMem8(seg, a) : sz === 1 ? c.readMem16(seg, a) : c.readMem32(seg, a);
+}
+
+/** A write's slow path. */
+export function slowWrite(c: CPU, sz: number, seg: number, a: number, v: number, steps: number, eip: number, esp: number): void {
+  enter(c, steps, eip, esp);
+  if (sz === 0) c.writeMem8(seg, a, v);
+  else if (sz === 1) c.writeMem16(seg, a, v);
+  else c.writeMem32(seg, a, v);
+}
+
+/** A read-modify-write's slow path, first half: the write is checked, then the old value read. */
+export function slowModify(c: CPU, sz: number, seg: number, a: number, steps: number, eip: number, esp: number): number {
+  enter(c, steps, eip, esp);
+  c.prepareWrite(seg, a, SIZE_BYTES[sz]);
+  return sz === 0 ? c.readMem8(seg, a) : sz === 1 ? c.readMem16(seg, a) : c.readMem32(seg, a);
+}
 
 /** Statements reading size `sz` at `seg`:`addr` into local `into`. */
 export function readInto(l: BlockLocals, sz: number, seg: number, addr: string, into: string): string {
   return `${locate(l, seg, addr)} ` +
     `if ((t & rb${seg}) !== 0${inPage(sz)}) { p = (t & -4096) | (lin & 4095); ${into} = ${load(sz)}; } ` +
-    `else { ${l.sync()} ${into} = c.readMem${SIZE_NAME[sz]}(${seg}, a); ${AFTER_SLOW} }`;
+    `else ${into} = slowRead(c, ${sz}, ${seg}, a, ${l.syncArgs()});`;
 }
 
 /** Statements writing local `v` (already computed) of size `sz` to `seg`:`addr`. */
 export function writeFrom(l: BlockLocals, sz: number, seg: number, addr: string, v: string): string {
   return `${locate(l, seg, addr)} ` +
     `if ((t & wb${seg}) !== 0${inPage(sz)}) { p = (t & -4096) | (lin & 4095); ${observed(l, sz, v)} ${store(sz, v)} } ` +
-    `else { ${l.sync()} c.writeMem${SIZE_NAME[sz]}(${seg}, a, ${v}); ${AFTER_SLOW} }`;
+    `else slowWrite(c, ${sz}, ${seg}, a, ${v}, ${l.syncArgs()});`;
 }
 
 /**
@@ -76,5 +114,5 @@ export function writeFrom(l: BlockLocals, sz: number, seg: number, addr: string,
 export function readModifyWrite(l: BlockLocals, sz: number, seg: number, addr: string, compute: string): string {
   return `${locate(l, seg, addr)} ` +
     `if ((t & wb${seg}) !== 0${inPage(sz)}) { p = (t & -4096) | (lin & 4095); x = ${load(sz)}; ${compute} ${observed(l, sz, "v")} ${store(sz, "v")} } ` +
-    `else { ${l.sync()} c.prepareWrite(${seg}, a, ${SIZE_BYTES[sz]}); x = c.readMem${SIZE_NAME[sz]}(${seg}, a); ${compute} c.writeMem${SIZE_NAME[sz]}(${seg}, a, v); ${AFTER_SLOW} }`;
+    `else { x = slowModify(c, ${sz}, ${seg}, a, ${l.syncArgs()}); ${compute} c.writeMem${SIZE_NAME[sz]}(${seg}, a, v); }`;
 }

@@ -1,0 +1,16 @@
+// 16-bit and high-byte registers as parts of the 32-bit locals
+function block(c, r, e0) {
+const mmu = c.mmu; let rb = mmu.readBit, wb = mmu.writeBit, obs = mmu.observer;
+let s = c.steps, live = true, a = 0, lin = 0, t = 0, p = 0, v = 0, x = 0, x2 = 0, n = 0;
+let r0 = r[0], r1 = r[1], r3 = r[3], r4 = r[4]; let fl = c.flags, lz = c.lazy, fo = c.lfOp, fa = c.lfA, fb = c.lfB, fr = c.lfRes, fs = c.lfSize; let sb2 = 0, rb2 = 0, wb2 = 0; sb2 = sb[2]; rb2 = sfr[2] !== 0 ? rb : 0; wb2 = sfw[2] !== 0 ? wb : 0;
+try {
+out: for (;;) {
+fa = (r0 & 0xffff); fb = (r3 & 0xffff); fr = (fa + fb) | 0; fo = 0; fs = 1; lz = 2261; v = fr; r0 = (r0 & -65536) | ((v) & 0xffff);
+r1 = (r1 & -256) | ((((r0 >> 8) & 0xff)) & 0xff);
+fa = ((r0 >> 8) & 0xff); fb = 5; fr = (fa + fb) | 0; fo = 0; fs = 0; lz = 2261; v = fr; r0 = (r0 & -65281) | (((v) & 0xff) << 8);
+a = r4; lin = (sb2 + a) | 0; t = tlb[lin >>> 12]; if ((t & rb2) !== 0 && (lin & 4095) <= 4092) { p = (t & -4096) | (lin & 4095); x = ((p & 3) === 0 ? m32[p >> 2] : load32(m8, p)); } else x = slowRead(c, 2, 2, a, s + 3, e0 + 8, r4); r4 = ((r4 + 4) | 0) | 0;
+c.eip = x; c.steps = s + 4; break out;
+}
+r[0] = r0; r[1] = r1; r[4] = r4; c.flags = fl; c.lazy = lz; c.lfOp = fo; c.lfA = fa; c.lfB = fb; c.lfRes = fr; c.lfSize = fs;
+} catch (e) { if (live) { r[0] = r0; r[1] = r1; r[4] = r4; c.flags = fl; c.lazy = lz; c.lfOp = fo; c.lfA = fa; c.lfB = fb; c.lfRes = fr; c.lfSize = fs; } throw e; }
+}

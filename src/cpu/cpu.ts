@@ -11,6 +11,7 @@ import { ModelSpecificRegisters } from "./msrs.js";
 import { FpuState } from "./fpu-state.js";
 import { BLOCK_EXIT, CPU_FAULT, TripleFault } from "./fault.js";
 import { BlockCache } from "./jit/block-cache.js";
+import type { CompiledBlock } from "./jit/compile-block.js";
 import { ATTR_CODE, ATTR_DB, ATTR_DC, ATTR_G, ATTR_PRESENT, ATTR_RW, ATTR_S, ARITH_FLAGS, CF, CR0_ET, CS, DS, ESP, FLAGS_FIXED_ONE, GP, IF, OF, PF, SF, SS, SS_FAULT, ZF, AF, DE, UD, TF, DB } from "./constants.js";
 import { computeAF, computeCF, computeOF, conditionOf, materializeFlags, PARITY, SIZE_MASK, SIZE_SIGN } from "./flags.js";
 import { StepKind, type CpuObserver } from "./observer.js";
@@ -270,6 +271,8 @@ export class CPU {
     const blocks = this.blocks;
     // A fault unwinding through run() may have left a one-instruction limit behind (see below).
     this.stepLimit = stepLimit;
+    // The compiled block that ran last, when this iteration follows it directly (see CompiledBlock.next).
+    let last: CompiledBlock | null = null;
     while (this.steps < stepLimit) {
       const control = this.control;
       const watch = control.registerWatch;
@@ -292,23 +295,41 @@ export class CPU {
       this.instrEsp = regs[ESP];
       const trap = (this.flags & TF) !== 0;
       if (blocks !== null && !single && !trap && this.segLimit[CS] === -1) {
-        const phys = this.codeAddress();
-        if (phys >= 0) {
-          const block = blocks.lookup(phys, this.codeDefault32, this.stack32);
-          // A block runs its instructions (and its loops) without coming back here: one that holds a
-          // code stop is interpreted instead, an instruction at a time, as is code not yet hot.
-          if (
-            block !== null &&
-            this.steps + block.count <= stepLimit &&
-            ((control.codeStops === null && watch === null) || control.allowsBlock(block, this.eip, this.codeDefault32))
-          ) {
-            this.mmu.inBlock = true;
-            block.fn(this, regs, this.eip);
-            this.mmu.inBlock = false;
-            continue;
+        const lin = (this.segBase[CS] + this.eip) | 0;
+        // The fetch's privilege too: a page a user-mode fetch may not run must fault there.
+        const sizes = (this.codeDefault32 ? 2 : 0) | (this.stack32 ? 1 : 0) | (this.cpl === 3 ? 4 : 0);
+        const gen = this.mmu.generation;
+        let block: CompiledBlock | null = null;
+        const chained: CompiledBlock | null = last !== null ? last.next : null;
+        if (chained !== null && last!.nextLin === lin && last!.nextGen === gen && last!.nextSizes === sizes && !chained.dead) {
+          block = chained;
+        } else {
+          const phys = this.codeAddress();
+          if (phys >= 0) {
+            block = blocks.lookup(phys, this.codeDefault32, this.stack32);
+            if (last !== null && block !== null) {
+              last.next = block;
+              last.nextLin = lin;
+              last.nextGen = gen;
+              last.nextSizes = sizes;
+            }
           }
         }
+        // A block runs its instructions (and its loops) without coming back here: one that holds a
+        // code stop is interpreted instead, an instruction at a time, as is code not yet hot.
+        if (
+          block !== null &&
+          this.steps + block.count <= stepLimit &&
+          ((control.codeStops === null && watch === null) || control.allowsBlock(block, this.eip, this.codeDefault32))
+        ) {
+          this.mmu.inBlock = true;
+          block.fn(this, regs, this.eip);
+          this.mmu.inBlock = false;
+          last = block;
+          continue;
+        }
       }
+      last = null;
       this.interpretNext = false;
       this.eventDeliveredInStep = false;
       if (control.active) {

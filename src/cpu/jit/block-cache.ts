@@ -99,6 +99,7 @@ export class BlockCache {
     for (const [key, b] of blocks) {
       if (b.physStart < end && phys < b.physEnd) {
         blocks.delete(key);
+        b.dead = true;
         this.dropSlot(key, b);
         this.invalidated++;
       }
@@ -121,6 +122,7 @@ export class BlockCache {
   clear(): void {
     this.slotKeys.fill(-1);
     this.slotBlocks.fill(null);
+    for (const blocks of this.pages.values()) for (const b of blocks.values()) b.dead = true;
     this.pages.clear();
     this.codePages.fill(0);
   }

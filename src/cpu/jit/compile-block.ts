@@ -122,6 +122,17 @@ export interface CompiledBlock {
   /** Physical address of the first byte and of the byte after the last one. */
   physStart: number;
   physEnd: number;
+  /**
+   * The block that last ran right after this one, kept by the run loop so that going on to it skips
+   * the fetch translation and the cache lookup: valid for the linear EIP address `nextLin`, the MMU's
+   * TLB generation `nextGen` and the code and stack sizes and user mode (`nextSizes`) it was found for.
+   */
+  next: CompiledBlock | null;
+  nextLin: number;
+  nextGen: number;
+  nextSizes: number;
+  /** Set when the block cache drops the block (its bytes were overwritten, or the cache cleared). */
+  dead: boolean;
 }
 
 /** How many memory writes `d` makes (its table form's written memory operands and implicit slots). */
@@ -326,5 +337,5 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean, stac
     `try {\nout: for (;;) {\n${body}\n}\n${store}\n} catch (e) { if (live) { ${store} } throw e; }\n};`;
   const factory = new Function(...HELPER_NAMES, "H", "tlb", "m8", "m32", "sb", "sfr", "sfw", source);
   const fn = factory(...HELPER_VALUES, handlers, env.tlb, env.mem8, env.mem32, env.segBase, env.segFastRead, env.segFastWrite) as BlockFn;
-  return { fn, count, physStart: phys, physEnd: phys + pos };
+  return { fn, count, physStart: phys, physEnd: phys + pos, next: null, nextLin: 0, nextGen: -1, nextSizes: -1, dead: false };
 }

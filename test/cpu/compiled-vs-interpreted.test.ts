@@ -11,6 +11,9 @@ import { CODE_BYTES, SYSTEM_END, describeError, hex, prepareMachine, randomCode,
 
 // DIFF_SEQUENCES changes the count for local experiments.
 const SEQUENCES = Number(process.env.DIFF_SEQUENCES ?? 25_000);
+// Every random sequence compiles fresh blocks (about 0.2-0.5 ms each): on a loaded 2-core machine
+// the ring-0 set takes minutes, which says nothing about correctness.
+const RANDOM_CODE_TIMEOUT_MS = 360_000;
 const MAX_STEPS = 24;
 
 class Recorder implements CpuObserver {
@@ -101,7 +104,7 @@ describe("compiled blocks agree with the interpreter on random code", () => {
     ["ring 3, paging on", { ring3: true, paging: true }, 0x2222],
   ] as const)("%s", (_name, env, seed) => {
     expect(differential(env, seed, SEQUENCES)).toEqual([]);
-  });
+  }, RANDOM_CODE_TIMEOUT_MS);
 });
 
 describe("directed cases", () => {

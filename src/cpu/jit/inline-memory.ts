@@ -37,7 +37,8 @@ function store(sz: number, v: string): string {
 
 function observed(l: BlockLocals, sz: number, v: string): string {
   const value = sz === 0 ? `${v} & 0xff` : sz === 1 ? `${v} & 0xffff` : `${v} | 0`;
-  return `if (obs !== null) { c.steps = ${l.steps()}; obs.onMemoryWrite(lin, p, ${SIZE_BYTES[sz]}, ${value}, 0); }`;
+  // The observer may ask which step and which instruction made the write (a query's write list does).
+  return `if (obs !== null) { c.steps = ${l.steps()}; c.instrEip = (e0 + ${l.start}) | 0; obs.onMemoryWrite(lin, p, ${SIZE_BYTES[sz]}, ${value}, 0); }`;
 }
 
 /**

@@ -16,10 +16,15 @@ import * as S from "./handlers/string-io.js";
 import * as Y from "./handlers/system.js";
 import { aaa, aad, aam, aas, daa, das } from "../bcd.js";
 import { executeWait, executeX87 } from "../x87/dispatch.js";
-import { BP, BR, CS, DB, DE, DS, ES, GP, IF, MF, NM, OVERFLOW, SS, TF, UD } from "../constants.js";
+import { AC, BP, BR, CS, DB, DE, DS, ES, GP, ID, IF, IOPL, MF, NM, NT, OVERFLOW, RF, SS, TF, UD, VM } from "../constants.js";
 
-/** Every EFLAGS bit PUSHF/POPF and IRET move. */
-const ALL = ARITH | DF | IF | TF | OF;
+/** The EFLAGS bits PUSHF stores (all but VM and RF) and POPF and IRET may load back. */
+const STACKED_FLAGS = ARITH | TF | IF | DF | IOPL | NT | AC | ID;
+/**
+ * What delivering a software interrupt may change: real mode clears IF, TF and AC; protected mode
+ * clears TF, NT, RF and VM, and IF through an interrupt gate (not a trap gate).
+ */
+const INTERRUPT_FLAGS = IF | TF | AC | NT | RF | VM;
 /** Flags each condition code (Jcc/SETcc/CMOVcc low nibble >> 1) reads. */
 export const CONDITION_FLAGS = [OF, CF, ZF, CF | ZF, SF, PF, SF | OF, ZF | SF | OF];
 const CC_NAMES = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
@@ -35,6 +40,8 @@ function aluFlags(aop: number): { r?: number; w: number; u?: number; lazy?: Lazy
 }
 const TEST_FLAGS = { w: ARITH & ~AF, u: AF, lazy: "logic" as const };
 const INC_DEC_FLAGS = { w: ARITH & ~CF, lazy: "result" as const };
+/** MUL and IMUL: CF and OF say whether the product overflowed its low half; the rest is undefined. */
+export const MULTIPLY_FLAGS = { w: CF | OF, u: SF | ZF | AF | PF };
 
 export const ONE_BYTE: InstructionForm[] = new Array(256);
 
@@ -85,9 +92,9 @@ def(0x61, form("popa", "", "", K.popa, { writes: "eax ecx edx ebx ebp esi edi", 
 def(0x62, form("bound", "Gv,Ma", "r,r", J.bound, { faults: [BR, UD] }));
 def(0x63, form("arpl", "Ew,Gw", "rw,r", Y.arpl, { w: ZF, faults: [UD] }));
 def(0x68, form("push", "Iz", "r", K.pushIz, { mem: [push()] }));
-def(0x69, form("imul", "Gv,Ev,Iz", "w,r,r", X.imulGvEvI(false), { w: ARITH, u: SF | ZF | AF | PF }));
+def(0x69, form("imul", "Gv,Ev,Iz", "w,r,r", X.imulGvEvI(false), MULTIPLY_FLAGS));
 def(0x6a, form("push", "Ibs", "r", K.pushIbs, { mem: [push()] }));
-def(0x6b, form("imul", "Gv,Ev,Ibs", "w,r,r", X.imulGvEvI(true), { w: ARITH, u: SF | ZF | AF | PF }));
+def(0x6b, form("imul", "Gv,Ev,Ibs", "w,r,r", X.imulGvEvI(true), MULTIPLY_FLAGS));
 def(0x6c, form("insb", "", "", S.stringOp(S.STRING.ins, true), { system: true, reads: "edx edi", writes: "edi", mem: [destination(Size.B)], r: DF, rep: true, faults: [GP] }));
 def(0x6d, form("insd", "", "", S.stringOp(S.STRING.ins, false), { system: true, reads: "edx edi", writes: "edi", mem: [destination(Size.V)], r: DF, rep: true, faults: [GP] }));
 def(0x6e, form("outsb", "", "", S.stringOp(S.STRING.outs, true), { system: true, reads: "edx esi", writes: "esi", mem: [source(Size.B)], r: DF, rep: true, faults: [GP] }));
@@ -125,8 +132,9 @@ def(0x98, form("cwde", "", "", D.convertToWider, { reads: "eax", writes: "eax" }
 def(0x99, form("cdq", "", "", D.convertToDouble, { reads: "eax", writes: "edx" }));
 def(0x9a, form("call", "Ap", "r", J.farAp(true), { switchesContext: true, mem: [push(Size.V, 2)], faults: [GP, UD] }));
 def(0x9b, form("wait", "", "", executeWait, { system: true, faults: [NM, MF] }));
-def(0x9c, form("pushf", "", "", K.pushf, { r: ALL, mem: [push()] }));
-def(0x9d, form("popf", "", "", K.popf, { system: true, w: ALL, mem: [pop()] }));
+def(0x9c, form("pushf", "", "", K.pushf, { r: STACKED_FLAGS, mem: [push()] }));
+// POPF clears RF.
+def(0x9d, form("popf", "", "", K.popf, { system: true, w: STACKED_FLAGS | RF, mem: [pop()] }));
 def(0x9e, form("sahf", "", "", D.sahf, { reads: "eax", w: SF | ZF | AF | PF | CF }));
 def(0x9f, form("lahf", "", "", D.lahf, { writes: "eax", r: SF | ZF | AF | PF | CF }));
 
@@ -159,13 +167,19 @@ for (let r = 0; r < 8; r++) {
 
 // ---- Group 2 shifts ------------------------------------------------------------------------------
 const SHIFT_NAMES = ["rol", "ror", "rcl", "rcr", "shl", "shr", "sal", "sar"];
-function shiftFlags(sop: number): { r?: number; w: number; u?: number } {
-  if (sop < 2) return { w: CF | OF, u: OF };
-  if (sop < 4) return { r: CF, w: CF | OF, u: OF };
-  return { w: ARITH, u: AF | OF };
+/**
+ * Flags of group-2 operation `sop`. OF is defined only for a count of one (the D0/D1 forms); by CL or
+ * an immediate it is undefined, as the count may be anything. A masked count of zero changes no flag.
+ * Rotates leave SF, ZF, AF and PF alone; shifts leave AF undefined.
+ */
+function shiftFlags(sop: number, countOne: boolean): { r?: number; w: number; u?: number } {
+  const rotate = sop < 4;
+  const defined = (rotate ? CF : SF | ZF | PF | CF) | (countOne ? OF : 0);
+  const undefinedFlags = (rotate ? 0 : AF) | (countOne ? 0 : OF);
+  return { r: sop === 2 || sop === 3 ? CF : 0, w: defined, u: undefinedFlags };
 }
 const group2 = (operands: string, handler: InstructionForm["handler"]) =>
-  Array.from({ length: 8 }, (_, sop) => form(SHIFT_NAMES[sop], operands, "rw,r", handler, shiftFlags(sop)));
+  Array.from({ length: 8 }, (_, sop) => form(SHIFT_NAMES[sop], operands, "rw,r", handler, shiftFlags(sop, operands.endsWith(",1"))));
 def(0xc0, group("group2", group2("Eb,Ib", B.shiftEb(B.Count.Imm8))));
 def(0xc1, group("group2", group2("Ev,Ib", B.shiftEv(B.Count.Imm8))));
 def(0xd0, group("group2", group2("Eb,1", B.shiftEb(B.Count.One))));
@@ -185,10 +199,10 @@ def(0xc8, form("enter", "Iw,Ib", "r,r", K.enter, { reads: "ebp", writes: "ebp", 
 def(0xc9, form("leave", "", "", K.leave, { reads: "ebp", writes: "esp ebp", mem: [{ kind: Implicit.Frame, access: Access.Read, size: Size.V, count: 1 }] }));
 def(0xca, form("retf", "Iw", "r", J.retfIw, { switchesContext: true, mem: [pop(Size.V, 2)], faults: [GP, UD] }));
 def(0xcb, form("retf", "", "", J.retf, { switchesContext: true, mem: [pop(Size.V, 2)], faults: [GP] }));
-def(0xcc, form("int3", "", "", J.int3, { switchesContext: true, w: IF | TF, faults: [BP, GP] }));
-def(0xcd, form("int", "Ib", "r", J.intIb, { switchesContext: true, w: IF | TF, faults: [GP] }));
-def(0xce, form("into", "", "", J.into, { switchesContext: true, r: OF, w: IF | TF, faults: [OVERFLOW, GP] }));
-def(0xcf, form("iret", "", "", J.iret, { switchesContext: true, w: ALL, mem: [pop(Size.V, 3)], faults: [GP] }));
+def(0xcc, form("int3", "", "", J.int3, { switchesContext: true, w: INTERRUPT_FLAGS, faults: [BP, GP] }));
+def(0xcd, form("int", "Ib", "r", J.intIb, { switchesContext: true, w: INTERRUPT_FLAGS, faults: [GP] }));
+def(0xce, form("into", "", "", J.into, { switchesContext: true, r: OF, w: INTERRUPT_FLAGS, faults: [OVERFLOW, GP] }));
+def(0xcf, form("iret", "", "", J.iret, { switchesContext: true, w: STACKED_FLAGS | RF, mem: [pop(Size.V, 3)], faults: [GP] }));
 
 def(0xd4, form("aam", "Ib", "r", (cpu) => aam(cpu, cpu.fetch8()), { reads: "eax", writes: "eax", w: SF | ZF | PF, u: OF | AF | CF, faults: [DE] }));
 def(0xd5, form("aad", "Ib", "r", (cpu) => aad(cpu, cpu.fetch8()), { reads: "eax", writes: "eax", w: SF | ZF | PF, u: OF | AF | CF }));
@@ -217,10 +231,9 @@ def(0xed, form("in", "eAX,DX", "w,r", S.inEax(true), { system: true, faults: [GP
 def(0xee, form("out", "DX,AL", "r,r", S.outAl(true), { system: true, faults: [GP] }));
 def(0xef, form("out", "DX,eAX", "r,r", S.outEax(true), { system: true, faults: [GP] }));
 
-def(0xf1, form("int1", "", "", J.int1, { switchesContext: true, w: IF | TF, faults: [DB] }));
+def(0xf1, form("int1", "", "", J.int1, { switchesContext: true, w: INTERRUPT_FLAGS, faults: [DB] }));
 def(0xf4, form("hlt", "", "", Y.hlt, { system: true, faults: [GP] }));
 def(0xf5, form("cmc", "", "", Y.cmc, { r: CF, w: CF }));
-const mulFlags = { w: ARITH, u: SF | ZF | AF | PF };
 const group3 = (byte: boolean) => {
   const e = byte ? "Eb" : "Ev", imm = byte ? "Ib" : "Iz";
   const lo = byte ? "eax" : "eax edx";
@@ -229,8 +242,8 @@ const group3 = (byte: boolean) => {
     form("test", `${e},${imm}`, "r,r", A.testEI(byte), TEST_FLAGS),
     form("not", e, "rw", A.notNegE(byte, false), { lock: true }),
     form("neg", e, "rw", A.notNegE(byte, true), { w: ARITH, lock: true }),
-    form("mul", e, "r", X.mulDivE(byte, 0), { reads: "eax", writes: lo, ...mulFlags }),
-    form("imul", e, "r", X.mulDivE(byte, 1), { reads: "eax", writes: lo, ...mulFlags }),
+    form("mul", e, "r", X.mulDivE(byte, 0), { reads: "eax", writes: lo, ...MULTIPLY_FLAGS }),
+    form("imul", e, "r", X.mulDivE(byte, 1), { reads: "eax", writes: lo, ...MULTIPLY_FLAGS }),
     form("div", e, "r", X.mulDivE(byte, 2), { reads: lo, writes: lo, u: ARITH, faults: [DE] }),
     form("idiv", e, "r", X.mulDivE(byte, 3), { reads: lo, writes: lo, u: ARITH, faults: [DE] }),
   ];

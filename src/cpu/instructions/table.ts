@@ -101,7 +101,12 @@ export interface InstructionForm {
   modrm: boolean;
   /** The ModRM's mod field is ignored: r/m always names a register (MOV CRn/DRn). */
   registerOnly: boolean;
-  /** EFLAGS bits read, written (set, cleared or computed) and left undefined. */
+  /**
+   * EFLAGS bits read; written with a defined value (set, cleared or computed); left undefined. Written
+   * and undefined are disjoint, and a flag that some operands define and others do not (OF of a shift
+   * by CL, defined for a count of one) is undefined. A form may write nothing at all in some cases (a
+   * shift by zero, an INTO that does not trap): written means "may write".
+   */
   flagsRead: number;
   flagsWritten: number;
   flagsUndefined: number;
@@ -146,7 +151,7 @@ export const ARITH = OF | SF | ZF | AF | PF | CF;
 export { AF, CF, DF, OF, PF, SF, ZF };
 
 export interface FormOptions {
-  /** Flags read, written and left undefined. */
+  /** Flags read, written with a defined value and left undefined (disjoint from `w`). */
   r?: number;
   w?: number;
   u?: number;
@@ -209,6 +214,7 @@ export function form(mnemonic: string, operands: string, access: string, handler
   const tokens = operands === "" ? [] : operands.split(",");
   const accesses = access === "" ? [] : access.split(",");
   if (tokens.length !== accesses.length) throw new Error(`instruction table: ${mnemonic} ${operands} needs one access per operand`);
+  if (((o.w ?? 0) & (o.u ?? 0)) !== 0) throw new Error(`instruction table: ${mnemonic} ${operands} has flags both written and undefined`);
   const ops = tokens.map((t, i) => parseOperand(t, ACCESS[accesses[i]]));
   const modrm = ops.some((p) => p.kind === Kind.E || p.kind === Kind.G || p.kind === Kind.M || p.kind === Kind.R || p.kind === Kind.S || p.kind === Kind.C || p.kind === Kind.D) || o.escape !== undefined;
   const touchesMemory = ops.some((p) => p.kind === Kind.E || p.kind === Kind.M || p.kind === Kind.O) || (o.mem?.length ?? 0) > 0 || o.escape !== undefined;

@@ -3,15 +3,17 @@
  * table lists, in representative ModRM/SIB/displacement and prefix variants, decode.ts and iced must
  * agree on the length, on the operands (kind, size and register), on the registers and memory read
  * and written and on the flags read, written and left undefined, so the table cannot drift from the
- * architecture unnoticed.
+ * architecture unnoticed. Where iced has no account of faults, the `faults` field is held to what iced
+ * says of the opcode (LOCK and REP, privileged and I/O instructions) and to the form's operands;
+ * instruction-faults.test.ts checks it against what the handlers raise.
  */
 import { describe, expect, it } from "vitest";
 import { Decoder, DecoderOptions, InstructionInfoFactory, MemorySizeExt, OpAccess, OpKind, Register, RflagsBits, type Instruction } from "../../src/disasm/iced.js";
 import { dependenciesOf, registersWrittenBy } from "../../src/cpu/instructions/dependencies.js";
 import { OPCODES } from "../../src/cpu/instructions/opcodes.js";
 import { ArrayBytes, ByteCursor, DecodedInstruction, decodeInstruction } from "../../src/cpu/instructions/decode.js";
-import { Escape, Kind, Size, type InstructionForm, type Operand } from "../../src/cpu/instructions/table.js";
-import { AC, AF, CF, DF, IF, OF, PF, SF, ZF } from "../../src/cpu/constants.js";
+import { Access, Escape, Kind, SEGMENT_LOAD_FAULTS, Size, type InstructionForm, type Operand } from "../../src/cpu/instructions/table.js";
+import { AC, AF, CF, DF, GP, IF, OF, PF, SF, UD, ZF } from "../../src/cpu/constants.js";
 import { vectorInstruction } from "../../src/cpu/sse/instruction-table.js";
 import { lookupX87 } from "../../src/cpu/x87/table.js";
 
@@ -240,8 +242,41 @@ const DEPENDENCY_EXCEPTIONS = new Set<string>([
   "enter",
 ]);
 
+/**
+ * What the form's faults, LOCK and REP permission must say given iced's opcode description and the
+ * form's operands; one line per disagreement.
+ */
+function prefixAndFaultProblems(f: InstructionForm, ins: Instruction, registerForm: Instruction | null): string[] {
+  const problems: string[] = [];
+  const has = (v: number) => (f.faults & (1 << v)) !== 0;
+  const oc = ins.opCode;
+  if (f.lock !== oc.canUseLockPrefix) problems.push(`LOCK allowed: table ${f.lock}, iced ${oc.canUseLockPrefix}`);
+  const rep = oc.canUseRepPrefix || oc.canUseRepnePrefix;
+  if (f.rep !== rep) problems.push(`REP: table ${f.rep}, iced ${rep}`);
+  // CPUID may fault at CPL > 0 only with CPUID faulting, an MSR feature this CPU does not have.
+  const privileged = oc.isPrivileged || oc.mustBeCpl0 || oc.isInputOutput || (oc.mayRequireCpl0 && f.mnemonic !== "cpuid");
+  if (privileged && !has(GP)) problems.push("privileged or I/O, without #GP");
+  oc.free();
+  // LOCK needs a memory destination: with a register one it is #UD.
+  const dst = f.operands[0];
+  if (f.lock && !(dst !== undefined && (dst.kind === Kind.E || dst.kind === Kind.M) && (dst.access & Access.Write) !== 0)) problems.push("LOCK allowed without an r/m destination");
+  // A memory-only operand given a register: #UD, unless that encoding is another instruction (a hint NOP).
+  if (registerForm !== null && registerForm.isInvalid && !has(UD)) problems.push("memory-only operand, without #UD for a register ModRM");
+  const loadsSegment = f.operands.some((o) => ((o.kind === Kind.S || o.kind === Kind.Sreg) && (o.access & Access.Write) !== 0) || o.size === Size.P);
+  if (loadsSegment && !SEGMENT_LOAD_FAULTS.every(has)) problems.push("loads a segment register, without #GP, #NP and #SS");
+  return problems;
+}
+
 describe("instruction table vs iced-x86", () => {
   const all = cases();
+
+  it.each(all.filter((c) => c.form.escape === Escape.None))("$name: LOCK, REP and faults consistent with iced and the operands", ({ op, reg, form: f }) => {
+    const vs = variants(op, reg, f);
+    const memoryOnly = f.operands.some((o) => o.kind === Kind.M);
+    const opcode = op >= 0x100 ? [0x0f, op & 0xff] : [op];
+    const registerForm = memoryOnly ? iced([...opcode, 0xc1 | ((reg >= 0 ? reg : 0) << 3), ...IMMEDIATE_BYTES]) : null;
+    expect(prefixAndFaultProblems(f, iced(vs[0].bytes), registerForm)).toEqual([]);
+  });
 
   it("lists the whole integer opcode space it implements", () => {
     expect(all.length).toBeGreaterThan(400);

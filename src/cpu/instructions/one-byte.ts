@@ -3,7 +3,7 @@
  * for what an entry says; the semantics are in handlers/.
  */
 import {
-  ARITH, Access, AF, CF, DF, Escape, Implicit, OF, PF, SF, Size, ZF, destination, form, group, pop, push, source,
+  ARITH, Access, AF, CF, DF, Escape, FAR_TRANSFER_FAULTS, Implicit, OF, PF, SEGMENT_LOAD_FAULTS, SF, Size, ZF, destination, form, group, pop, push, source,
   unimplemented, type InstructionForm, type LazyFlags,
 } from "./table.js";
 import * as A from "./handlers/alu.js";
@@ -68,9 +68,9 @@ def(0x06, form("push", "ES", "r", K.pushSreg(ES), { mem: [push()] }));
 def(0x0e, form("push", "CS", "r", K.pushSreg(CS), { mem: [push()] }));
 def(0x16, form("push", "SS", "r", K.pushSreg(SS), { mem: [push()] }));
 def(0x1e, form("push", "DS", "r", K.pushSreg(DS), { mem: [push()] }));
-def(0x07, form("pop", "ES", "w", K.popSreg(ES), { system: true, mem: [pop()], faults: [GP] }));
-def(0x17, form("pop", "SS", "w", K.popSreg(SS), { system: true, mem: [pop()], faults: [GP] }));
-def(0x1f, form("pop", "DS", "w", K.popSreg(DS), { system: true, mem: [pop()], faults: [GP] }));
+def(0x07, form("pop", "ES", "w", K.popSreg(ES), { system: true, mem: [pop()], faults: SEGMENT_LOAD_FAULTS }));
+def(0x17, form("pop", "SS", "w", K.popSreg(SS), { system: true, mem: [pop()], faults: SEGMENT_LOAD_FAULTS }));
+def(0x1f, form("pop", "DS", "w", K.popSreg(DS), { system: true, mem: [pop()], faults: SEGMENT_LOAD_FAULTS }));
 def(0x27, form("daa", "", "", daa, { reads: "eax", writes: "eax", r: CF | AF, w: ARITH & ~OF, u: OF }));
 def(0x2f, form("das", "", "", das, { reads: "eax", writes: "eax", r: CF | AF, w: ARITH & ~OF, u: OF }));
 def(0x37, form("aaa", "", "", aaa, { reads: "eax", writes: "eax", r: AF, w: AF | CF, u: OF | SF | ZF | PF }));
@@ -123,14 +123,14 @@ def(0x8a, form("mov", "Gb,Eb", "w,r", D.movGbEb));
 def(0x8b, form("mov", "Gv,Ev", "w,r", D.movGvEv));
 def(0x8c, form("mov", "Ew,Sw", "w,r", Y.movEvSw, { faults: [UD] }));
 def(0x8d, form("lea", "Gv,M", "w,a", D.lea, { faults: [UD] }));
-def(0x8e, form("mov", "Sw,Ew", "w,r", Y.movSwEw, { system: true, faults: [UD, GP] }));
+def(0x8e, form("mov", "Sw,Ew", "w,r", Y.movSwEw, { system: true, faults: [UD, ...SEGMENT_LOAD_FAULTS] }));
 def(0x8f, form("pop", "Ev", "w", K.popEv, { mem: [pop()] }));
 
 def(0x90, form("nop", "", "", D.nop));
 for (let r = 1; r < 8; r++) def(0x90 + r, form("xchg", "Zv,eAX", "rw,rw", D.xchgZvEax(r)));
 def(0x98, form("cwde", "", "", D.convertToWider, { reads: "eax", writes: "eax" }));
 def(0x99, form("cdq", "", "", D.convertToDouble, { reads: "eax", writes: "edx" }));
-def(0x9a, form("call", "Ap", "r", J.farAp(true), { switchesContext: true, mem: [push(Size.V, 2)], faults: [GP, UD] }));
+def(0x9a, form("call", "Ap", "r", J.farAp(true), { switchesContext: true, mem: [push(Size.V, 2)], faults: [UD, ...FAR_TRANSFER_FAULTS] }));
 def(0x9b, form("wait", "", "", executeWait, { system: true, faults: [NM, MF] }));
 def(0x9c, form("pushf", "", "", K.pushf, { r: STACKED_FLAGS, mem: [push()] }));
 // POPF clears RF.
@@ -190,19 +190,19 @@ def(0xd3, group("group2", group2("Ev,CL", B.shiftEv(B.Count.Cl))));
 // ---- Returns, far pointers, MOV r/m imm, ENTER/LEAVE, INT, IRET ----------------------------------
 def(0xc2, form("ret", "Iw", "r", J.retIw, { mem: [pop()] }));
 def(0xc3, form("ret", "", "", J.ret, { mem: [pop()] }));
-def(0xc4, form("les", "Gv,Mp", "w,r", Y.loadFarPointer(ES), { system: true, faults: [UD] }));
-def(0xc5, form("lds", "Gv,Mp", "w,r", Y.loadFarPointer(DS), { system: true, faults: [UD] }));
+def(0xc4, form("les", "Gv,Mp", "w,r", Y.loadFarPointer(ES), { system: true, faults: [UD, ...SEGMENT_LOAD_FAULTS] }));
+def(0xc5, form("lds", "Gv,Mp", "w,r", Y.loadFarPointer(DS), { system: true, faults: [UD, ...SEGMENT_LOAD_FAULTS] }));
 def(0xc6, group("mov", [form("mov", "Eb,Ib", "w,r", D.movEbIb)]));
 def(0xc7, group("mov", [form("mov", "Ev,Iz", "w,r", D.movEvIz)]));
 // ENTER pushes EBP and, with a nesting level, the outer frame pointers and the new one.
 def(0xc8, form("enter", "Iw,Ib", "r,r", K.enter, { reads: "ebp", writes: "ebp", mem: [push(Size.V, 2)] }));
 def(0xc9, form("leave", "", "", K.leave, { reads: "ebp", writes: "esp ebp", mem: [{ kind: Implicit.Frame, access: Access.Read, size: Size.V, count: 1 }] }));
-def(0xca, form("retf", "Iw", "r", J.retfIw, { switchesContext: true, mem: [pop(Size.V, 2)], faults: [GP, UD] }));
-def(0xcb, form("retf", "", "", J.retf, { switchesContext: true, mem: [pop(Size.V, 2)], faults: [GP] }));
-def(0xcc, form("int3", "", "", J.int3, { switchesContext: true, w: INTERRUPT_FLAGS, faults: [BP, GP] }));
-def(0xcd, form("int", "Ib", "r", J.intIb, { switchesContext: true, w: INTERRUPT_FLAGS, faults: [GP] }));
-def(0xce, form("into", "", "", J.into, { switchesContext: true, r: OF, w: INTERRUPT_FLAGS, faults: [OVERFLOW, GP] }));
-def(0xcf, form("iret", "", "", J.iret, { switchesContext: true, w: STACKED_FLAGS | RF, mem: [pop(Size.V, 3)], faults: [GP] }));
+def(0xca, form("retf", "Iw", "r", J.retfIw, { switchesContext: true, mem: [pop(Size.V, 2)], faults: [UD, ...SEGMENT_LOAD_FAULTS] }));
+def(0xcb, form("retf", "", "", J.retf, { switchesContext: true, mem: [pop(Size.V, 2)], faults: SEGMENT_LOAD_FAULTS }));
+def(0xcc, form("int3", "", "", J.int3, { switchesContext: true, w: INTERRUPT_FLAGS, faults: [BP, ...FAR_TRANSFER_FAULTS] }));
+def(0xcd, form("int", "Ib", "r", J.intIb, { switchesContext: true, w: INTERRUPT_FLAGS, faults: FAR_TRANSFER_FAULTS }));
+def(0xce, form("into", "", "", J.into, { switchesContext: true, r: OF, w: INTERRUPT_FLAGS, faults: [OVERFLOW, ...FAR_TRANSFER_FAULTS] }));
+def(0xcf, form("iret", "", "", J.iret, { switchesContext: true, w: STACKED_FLAGS | RF, mem: [pop(Size.V, 3)], faults: FAR_TRANSFER_FAULTS }));
 
 def(0xd4, form("aam", "Ib", "r", (cpu) => aam(cpu, cpu.fetch8()), { reads: "eax", writes: "eax", w: SF | ZF | PF, u: OF | AF | CF, faults: [DE] }));
 def(0xd5, form("aad", "Ib", "r", (cpu) => aad(cpu, cpu.fetch8()), { reads: "eax", writes: "eax", w: SF | ZF | PF, u: OF | AF | CF }));
@@ -224,14 +224,14 @@ def(0xe6, form("out", "Ib,AL", "r,r", S.outAl(false), { system: true, faults: [G
 def(0xe7, form("out", "Ib,eAX", "r,r", S.outEax(false), { system: true, faults: [GP] }));
 def(0xe8, form("call", "Jz", "r", J.callJz, { mem: [push()], faults: [GP] }));
 def(0xe9, form("jmp", "Jz", "r", J.jmpJz, { faults: [GP] }));
-def(0xea, form("jmp", "Ap", "r", J.farAp(false), { switchesContext: true, faults: [GP, UD] }));
+def(0xea, form("jmp", "Ap", "r", J.farAp(false), { switchesContext: true, faults: [UD, ...FAR_TRANSFER_FAULTS] }));
 def(0xeb, form("jmp", "Jb", "r", J.jmpJb, { faults: [GP] }));
 def(0xec, form("in", "AL,DX", "w,r", S.inAl(true), { system: true, faults: [GP] }));
 def(0xed, form("in", "eAX,DX", "w,r", S.inEax(true), { system: true, faults: [GP] }));
 def(0xee, form("out", "DX,AL", "r,r", S.outAl(true), { system: true, faults: [GP] }));
 def(0xef, form("out", "DX,eAX", "r,r", S.outEax(true), { system: true, faults: [GP] }));
 
-def(0xf1, form("int1", "", "", J.int1, { switchesContext: true, w: INTERRUPT_FLAGS, faults: [DB] }));
+def(0xf1, form("int1", "", "", J.int1, { switchesContext: true, w: INTERRUPT_FLAGS, faults: [DB, ...FAR_TRANSFER_FAULTS] }));
 def(0xf4, form("hlt", "", "", Y.hlt, { system: true, faults: [GP] }));
 def(0xf5, form("cmc", "", "", Y.cmc, { r: CF, w: CF }));
 const group3 = (byte: boolean) => {
@@ -264,9 +264,9 @@ def(0xff, group("group5", [
   form("inc", "Ev", "rw", A.incDecEv(false), { ...INC_DEC_FLAGS, lock: true }),
   form("dec", "Ev", "rw", A.incDecEv(true), { ...INC_DEC_FLAGS, lock: true }),
   form("call", "Ev", "r", J.callEv, { mem: [push()] }),
-  form("call", "Mp", "r", J.farEp(true), { switchesContext: true, mem: [push(Size.V, 2)], faults: [UD] }),
+  form("call", "Mp", "r", J.farEp(true), { switchesContext: true, mem: [push(Size.V, 2)], faults: [UD, ...FAR_TRANSFER_FAULTS] }),
   form("jmp", "Ev", "r", J.jmpEv),
-  form("jmp", "Mp", "r", J.farEp(false), { switchesContext: true, faults: [UD] }),
+  form("jmp", "Mp", "r", J.farEp(false), { switchesContext: true, faults: [UD, ...FAR_TRANSFER_FAULTS] }),
   form("push", "Ev", "r", K.pushEv, { mem: [push()] }),
 ]));
 

@@ -9,7 +9,7 @@
  * analysis from it, and the debugger's dependency analysis derives register and memory use from it.
  */
 import type { CPU } from "../cpu.js";
-import { AF, CF, DF, GP, OF, PF, PF_VECTOR, SF, SS_FAULT, UD, ZF } from "../constants.js";
+import { AF, CF, DF, GP, NP, OF, PF, PF_VECTOR, SF, SS_FAULT, TS, UD, ZF } from "../constants.js";
 
 export type Handler = (cpu: CPU) => void;
 
@@ -118,7 +118,11 @@ export interface InstructionForm {
   lock: boolean;
   /** A string instruction: F2/F3 repeat it. */
   rep: boolean;
-  /** Exception vectors it can raise (bit n = vector n); memory operands add #GP, #SS and #PF. */
+  /**
+   * Exception vectors it can raise (bit n = vector n); memory operands add #GP, #SS and #PF. Left out:
+   * what any instruction may raise (#PF and #GP fetching it, #DB, #UD for a LOCK it does not allow) and
+   * #AC, which this CPU does not check.
+   */
   faults: number;
   /**
    * May load ESP, or through a task switch any register, from somewhere its operands do not name
@@ -205,6 +209,17 @@ function regMask(names: string | undefined): number {
 }
 
 const MEMORY_FAULTS = (1 << GP) | (1 << SS_FAULT) | (1 << PF_VECTOR);
+
+/**
+ * Loading a segment register from a selector: #GP for a null, out-of-table or unsuitable one, #NP when
+ * the segment is not present (#SS for SS).
+ */
+export const SEGMENT_LOAD_FAULTS = [GP, NP, SS_FAULT];
+/**
+ * A far transfer or interrupt delivery: a segment load, and a task switch or a stack taken from the
+ * TSS, which raise #TS when the TSS or what it names is invalid.
+ */
+export const FAR_TRANSFER_FAULTS = [GP, NP, SS_FAULT, TS];
 
 /**
  * One opcode form: `operands` in the map's notation ("Eb,Gb"), `access` one of r / w / rw / a / - per

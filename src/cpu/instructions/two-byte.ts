@@ -4,7 +4,7 @@
  * mandatory prefix.
  */
 import {
-  ARITH, AF, CF, Escape, OF, PF, SF, ZF, form, group, pop, push, unimplemented, type InstructionForm,
+  ARITH, AF, CF, Escape, OF, PF, SEGMENT_LOAD_FAULTS, SF, ZF, form, group, pop, push, unimplemented, type InstructionForm,
 } from "./table.js";
 import { CONDITION_FLAGS, CC_NAMES, MULTIPLY_FLAGS } from "./one-byte.js";
 import * as A from "./handlers/alu.js";
@@ -17,7 +17,8 @@ import * as Y from "./handlers/system.js";
 import { cpuid } from "../cpuid.js";
 import { executeVector, vectorInstruction } from "../sse/instruction-table.js";
 import { clts, group6, group7, larLsl, movControl, rdmsr, rdtsc, requireCpl0, sysenter, sysexit, wrmsr } from "../system.js";
-import { FS, GP, GS, IF, RF, SS, UD, VM } from "../constants.js";
+import { FS, GP, GS, IF, MF, NM, NP, RF, SS, UD, VM } from "../constants.js";
+import { XM } from "../sse/mxcsr.js";
 import type { CPU } from "../cpu.js";
 
 export const TWO_BYTE_MAP: InstructionForm[] = new Array(256);
@@ -35,8 +36,8 @@ const raiseUd = (cpu: CPU) => cpu.raiseFault(UD, 0);
 def(0x00, group("group6", [
   form("sldt", "Ew", "w", group6, { system: true, faults: [UD] }),
   form("str", "Ew", "w", group6, { system: true, faults: [UD] }),
-  form("lldt", "Ew", "r", group6, { system: true, faults: [UD, GP] }),
-  form("ltr", "Ew", "r", group6, { system: true, faults: [UD, GP] }),
+  form("lldt", "Ew", "r", group6, { system: true, faults: [UD, GP, NP] }),
+  form("ltr", "Ew", "r", group6, { system: true, faults: [UD, GP, NP] }),
   form("verr", "Ew", "r", group6, { w: ZF, faults: [UD] }),
   form("verw", "Ew", "r", group6, { w: ZF, faults: [UD] }),
   form("(bad)", "", "", group6, { system: true, faults: [UD] }),
@@ -94,12 +95,12 @@ for (let cc = 0; cc < 16; cc++) {
 
 // ---- Segment registers FS/GS, far pointers -------------------------------------------------------
 def(0xa0, form("push", "FS", "r", K.pushSreg(FS), { mem: [push()] }));
-def(0xa1, form("pop", "FS", "w", K.popSreg(FS), { system: true, mem: [pop()], faults: [GP] }));
+def(0xa1, form("pop", "FS", "w", K.popSreg(FS), { system: true, mem: [pop()], faults: SEGMENT_LOAD_FAULTS }));
 def(0xa8, form("push", "GS", "r", K.pushSreg(GS), { mem: [push()] }));
-def(0xa9, form("pop", "GS", "w", K.popSreg(GS), { system: true, mem: [pop()], faults: [GP] }));
-def(0xb2, form("lss", "Gv,Mp", "w,r", Y.loadFarPointer(SS), { system: true, faults: [UD] }));
-def(0xb4, form("lfs", "Gv,Mp", "w,r", Y.loadFarPointer(FS), { system: true, faults: [UD] }));
-def(0xb5, form("lgs", "Gv,Mp", "w,r", Y.loadFarPointer(GS), { system: true, faults: [UD] }));
+def(0xa9, form("pop", "GS", "w", K.popSreg(GS), { system: true, mem: [pop()], faults: SEGMENT_LOAD_FAULTS }));
+def(0xb2, form("lss", "Gv,Mp", "w,r", Y.loadFarPointer(SS), { system: true, faults: [UD, ...SEGMENT_LOAD_FAULTS] }));
+def(0xb4, form("lfs", "Gv,Mp", "w,r", Y.loadFarPointer(FS), { system: true, faults: [UD, ...SEGMENT_LOAD_FAULTS] }));
+def(0xb5, form("lgs", "Gv,Mp", "w,r", Y.loadFarPointer(GS), { system: true, faults: [UD, ...SEGMENT_LOAD_FAULTS] }));
 
 // ---- Bits, double shifts, multiply ---------------------------------------------------------------
 const bitFlags = { w: CF, u: OF | SF | AF | PF };
@@ -144,9 +145,11 @@ for (let op = 0; op < 256; op++) {
   if (TWO_BYTE_MAP[op] !== undefined) continue;
   const name = `0x0f 0x${op.toString(16)}`;
   if ([0, 1, 2, 3].some((p) => vectorInstruction(op, p) !== undefined)) {
+    // #UD without the unit (CR0.EM, CR4.OSFXSR), #NM with CR0.TS, #MF for a pending x87 exception
+    // (MMX), #XM for an unmasked SIMD floating-point one.
     const f = form("vector", "", "", (cpu) => {
       if (!executeVector(cpu, op)) cpu.unimplemented(`opcode ${name}`);
-    }, { escape: Escape.Vector, faults: [UD] });
+    }, { escape: Escape.Vector, faults: [UD, NM, MF, XM] });
     // EMMS is the one vector instruction without a ModRM byte.
     f.modrm = op !== 0x77;
     def(op, f);

@@ -14,7 +14,6 @@
  */
 import { describe, expect, it } from "vitest";
 import { StepKind, type CpuObserver, WriteCause } from "../../src/cpu/observer.js";
-import { OPCODES } from "../../src/cpu/instructions/opcodes.js";
 import { ArrayBytes, ByteCursor, DecodedInstruction, decodeInstruction } from "../../src/cpu/instructions/decode.js";
 import { Escape, type InstructionForm } from "../../src/cpu/instructions/table.js";
 import { CODE, DATA, GDT, KSTACK_TOP, Rng, USTACK_TOP, createMachine, wr32, type TestMachine } from "./harness.js";
@@ -23,6 +22,7 @@ import { writeCr0, writeCr4 } from "../../src/cpu/system.js";
 import { CR0_EM, CR0_MP, CR0_NE, CR0_TS } from "../../src/cpu/constants.js";
 import { CR4_OSFXSR, CR4_OSXMMEXCPT } from "../../src/cpu/sse/mxcsr.js";
 import { FCW_POWER_ON, MXCSR_POWER_ON } from "../../src/cpu/fpu-state.js";
+import { tableForms, type TableForm } from "./table-forms.js";
 
 const TRIALS = Number(process.env.FAULT_TRIALS ?? 48);
 const ENVS: FuzzEnv[] = [
@@ -46,26 +46,6 @@ const PREFIXES = [0x66, 0x67, 0xf2, 0xf3, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65];
 /** A 16-bit value: a selector from the pool half the time. */
 function word(rng: Rng): number {
   return rng.below(2) === 0 ? SELECTORS[rng.below(SELECTORS.length)] : rng.next() & 0xffff;
-}
-
-interface Case {
-  name: string;
-  opcode: number[];
-  /** ModRM.reg of a group member, or -1. */
-  reg: number;
-}
-
-function cases(): Case[] {
-  const out: Case[] = [];
-  for (let op = 0; op < OPCODES.length; op++) {
-    const f = OPCODES[op];
-    if (f.mnemonic === "(bad)") continue;
-    const opcode = op >= 0x100 ? [0x0f, op & 0xff] : [op];
-    const name = opcode.map((b) => b.toString(16).padStart(2, "0")).join(" ");
-    if (f.group === null) out.push({ name: `${name} ${f.mnemonic}`, opcode, reg: -1 });
-    else f.group.forEach((m, reg) => { if (m.mnemonic !== "(bad)") out.push({ name: `${name} /${reg} ${m.mnemonic}`, opcode, reg }); });
-  }
-  return out;
 }
 
 /** The first exception the instruction raised (before its delivery), and whether the system area was written. */
@@ -128,7 +108,7 @@ function randomUnits(m: TestMachine, rng: Rng): void {
 }
 
 /** Runs `c` TRIALS times in `env`; returns the unlisted vectors raised, with an example each. */
-function unlisted(c: Case, env: FuzzEnv, mc: Machine, rng: Rng): Map<string, string> {
+function unlisted(c: TableForm, env: FuzzEnv, mc: Machine, rng: Rng): Map<string, string> {
   const { m, obs } = mc;
   const { cpu } = m;
   const found = new Map<string, string>();
@@ -169,7 +149,7 @@ function unlisted(c: Case, env: FuzzEnv, mc: Machine, rng: Rng): Map<string, str
 }
 
 describe("instruction table: faults listed vs raised", () => {
-  const all = cases();
+  const all = tableForms();
   const machines = ENVS.map(machine);
 
   it.each(all)("$name raises only the faults its form lists", (c) => {

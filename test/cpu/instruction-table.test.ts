@@ -16,6 +16,7 @@ import { AC, AF, CF, DF, GP, IF, OF, PF, SF, UD, ZF } from "../../src/cpu/consta
 import { vectorInstruction } from "../../src/cpu/sse/instruction-table.js";
 import { lookupX87 } from "../../src/cpu/x87/table.js";
 import { tableForms } from "./table-forms.js";
+import { OPCODES } from "../../src/cpu/instructions/opcodes.js";
 
 /** ModRM tails: a register operand, and memory through disp32, SIB with disp8, and [ebp+disp32]. */
 const REGISTER = { name: "reg", rm: 1, mod: 3, tail: [] as number[] };
@@ -196,6 +197,27 @@ function flagSets(f: InstructionForm, ins: Instruction, o32: boolean): { ours: s
   };
 }
 
+/**
+ * The EFLAGS an escape's instructions read, write and leave undefined, together: its table entry
+ * stands for all of them (an x87 opcode byte, a vector opcode with any mandatory prefix).
+ */
+class EscapeFlags {
+  private read = 0;
+  private written = 0;
+  private undefinedFlags = 0;
+  add(ins: Instruction): void {
+    this.read |= eflags(ins.rflagsRead);
+    this.written |= eflags(ins.rflagsWritten | ins.rflagsCleared | ins.rflagsSet);
+    this.undefinedFlags |= eflags(ins.rflagsUndefined);
+  }
+  iced(): number[] {
+    return [this.read, this.written, this.undefinedFlags];
+  }
+  of(f: InstructionForm): number[] {
+    return [f.flagsRead & COMPARED_FLAGS, f.flagsWritten & COMPARED_FLAGS, f.flagsUndefined & COMPARED_FLAGS];
+  }
+}
+
 const d = new DecodedInstruction();
 const cursor = new ByteCursor();
 
@@ -291,8 +313,9 @@ describe("instruction table vs iced-x86", () => {
     }
   });
 
-  it("decodes the x87 escape's forms to iced's lengths", () => {
+  it("decodes the x87 escape's forms to iced's lengths; each escape's EFLAGS are its forms' together", () => {
     for (let op = 0xd8; op <= 0xdf; op++) {
+      const flags = new EscapeFlags();
       for (let modrm = 0; modrm < 256; modrm++) {
         if (lookupX87(op, modrm) === undefined) continue;
         const bytes = [op, modrm, 0x78, 0x56, 0x34, 0x12, 0x90, 0x90];
@@ -300,14 +323,17 @@ describe("instruction table vs iced-x86", () => {
         const ours = decodeOurs(bytes);
         expect(ours.valid).toBe(true);
         expect(ours.length, `${op.toString(16)} ${modrm.toString(16)}`).toBe(ins.length);
+        flags.add(ins);
       }
+      expect(flags.of(OPCODES[op]), `EFLAGS of escape ${op.toString(16)}: table`).toEqual(flags.iced());
     }
   });
 
-  it("decodes the vector unit's forms to iced's lengths, with each mandatory prefix", () => {
+  it("decodes the vector unit's forms to iced's lengths, with each mandatory prefix; each opcode's EFLAGS are its forms' together", () => {
     const prefixes = [[], [0x66], [0xf3], [0xf2]];
     let checked = 0;
     for (let op = 0; op < 256; op++) {
+      const flags = new EscapeFlags();
       for (let p = 0; p < 4; p++) {
         const e = vectorInstruction(op, p);
         if (e === undefined) continue;
@@ -319,9 +345,11 @@ describe("instruction table vs iced-x86", () => {
           const ours = decodeOurs(bytes);
           expect(ours.valid).toBe(true);
           expect(ours.length, bytes.map((b) => b.toString(16)).join(" ")).toBe(ins.length);
+          flags.add(ins);
           checked++;
         }
       }
+      if (OPCODES[0x100 + op].escape === Escape.Vector) expect(flags.of(OPCODES[0x100 + op]), `EFLAGS of 0f ${op.toString(16)}: table`).toEqual(flags.iced());
     }
     expect(checked).toBeGreaterThan(300);
   });

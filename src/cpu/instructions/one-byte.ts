@@ -208,9 +208,14 @@ def(0xd4, form("aam", "Ib", "r", (cpu) => aam(cpu, cpu.fetch8()), { reads: "eax"
 def(0xd5, form("aad", "Ib", "r", (cpu) => aad(cpu, cpu.fetch8()), { reads: "eax", writes: "eax", w: SF | ZF | PF, u: OF | AF | CF }));
 def(0xd6, form("salc", "", "", D.salc, { writes: "eax", r: CF }));
 def(0xd7, form("xlat", "", "", D.xlat, { reads: "eax ebx", writes: "eax", mem: [{ kind: Implicit.Xlat, access: Access.Read, size: Size.B, count: 1 }] }));
+/**
+ * The EFLAGS an x87 escape's instructions may use, over its whole ModRM space: FCMOVcc (DA, DB) read CF,
+ * ZF and PF; FCOMI/FUCOMI (DB) and FCOMIP/FUCOMIP (DF) set ZF, PF and CF and clear OF, SF and AF.
+ */
+const X87_EFLAGS: Record<number, { r?: number; w?: number }> = { 0xda: { r: CF | ZF | PF }, 0xdb: { r: CF | ZF | PF, w: ARITH }, 0xdf: { w: ARITH } };
 for (let op = 0xd8; op <= 0xdf; op++) {
   // The x87 escape: the FPU's own table (x87/table.ts) decodes the rest.
-  def(op, form("x87", "", "", (cpu) => executeX87(cpu, op), { escape: Escape.X87, faults: [NM, MF, UD] }));
+  def(op, form("x87", "", "", (cpu) => executeX87(cpu, op), { ...X87_EFLAGS[op], escape: Escape.X87, faults: [NM, MF, UD] }));
 }
 
 // ---- LOOP, JCXZ, IN/OUT, CALL/JMP ----------------------------------------------------------------

@@ -146,10 +146,11 @@ for (let op = 0; op < 256; op++) {
   const name = `0x0f 0x${op.toString(16)}`;
   if ([0, 1, 2, 3].some((p) => vectorInstruction(op, p) !== undefined)) {
     // #UD without the unit (CR0.EM, CR4.OSFXSR), #NM with CR0.TS, #MF for a pending x87 exception
-    // (MMX), #XM for an unmasked SIMD floating-point one.
+    // (MMX), #XM for an unmasked SIMD floating-point one. (U)COMISS/(U)COMISD (0F 2E, 2F) set ZF, PF
+    // and CF and clear OF, SF and AF.
     const f = form("vector", "", "", (cpu) => {
       if (!executeVector(cpu, op)) cpu.unimplemented(`opcode ${name}`);
-    }, { escape: Escape.Vector, faults: [UD, NM, MF, XM] });
+    }, { w: op === 0x2e || op === 0x2f ? ARITH : 0, escape: Escape.Vector, faults: [UD, NM, MF, XM] });
     // EMMS is the one vector instruction without a ModRM byte.
     f.modrm = op !== 0x77;
     def(op, f);

@@ -8,7 +8,7 @@
  * instruction-faults.test.ts checks it against what the handlers raise.
  */
 import { describe, expect, it } from "vitest";
-import { Decoder, DecoderOptions, InstructionInfoFactory, MemorySizeExt, OpAccess, OpKind, Register, RflagsBits, type Instruction } from "../../src/disasm/iced.js";
+import { Decoder, DecoderOptions, FlowControl, InstructionInfoFactory, MemorySizeExt, OpAccess, OpKind, Register, RflagsBits, type Instruction } from "../../src/disasm/iced.js";
 import { dependenciesOf, registersWrittenBy } from "../../src/cpu/instructions/dependencies.js";
 import { ArrayBytes, ByteCursor, DecodedInstruction, decodeInstruction } from "../../src/cpu/instructions/decode.js";
 import { Access, Escape, Kind, SEGMENT_LOAD_FAULTS, Size, type InstructionForm, type Operand } from "../../src/cpu/instructions/table.js";
@@ -255,6 +255,9 @@ function prefixAndFaultProblems(f: InstructionForm, ins: Instruction, registerFo
   const privileged = oc.isPrivileged || oc.mustBeCpl0 || oc.isInputOutput || (oc.mayRequireCpl0 && f.mnemonic !== "cpuid");
   if (privileged && !has(GP)) problems.push("privileged or I/O, without #GP");
   oc.free();
+  // An interrupt or an exception always raised (INT n, UD2...) loads ESP and more from the IDT and TSS.
+  const flow = ins.flowControl;
+  if ((flow === FlowControl.Interrupt || flow === FlowControl.Exception) && !f.switchesContext) problems.push(`${FlowControl[flow]} flow, not switchesContext`);
   // LOCK needs a memory destination: with a register one it is #UD.
   const dst = f.operands[0];
   if (f.lock && !(dst !== undefined && (dst.kind === Kind.E || dst.kind === Kind.M) && (dst.access & Access.Write) !== 0)) problems.push("LOCK allowed without an r/m destination");

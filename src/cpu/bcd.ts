@@ -1,4 +1,8 @@
-/** Decimal-adjust instructions: DAA, DAS, AAA, AAS, AAM, AAD (SDM pseudo-code; OF follows QEMU: cleared). */
+/**
+ * Decimal-adjust instructions: DAA, DAS, AAA, AAS, AAM, AAD (SDM pseudo-code). The flags the SDM
+ * leaves undefined follow QEMU: OF cleared by DAA, DAS, AAM and AAD; AAA and AAS leave OF, SF, ZF and
+ * PF alone.
+ */
 import type { CPU } from "./cpu.js";
 import { AF, CF, OF, PF, SF, ZF } from "./constants.js";
 import { PARITY } from "./flags.js";
@@ -47,6 +51,11 @@ export function das(cpu: CPU): void {
   setResultFlags(cpu, al, cf, af);
 }
 
+/** AAA and AAS set CF and AF to whether they adjusted; OF, SF, ZF and PF keep their values, as in QEMU. */
+function setAdjustFlags(cpu: CPU, adjust: boolean): void {
+  cpu.flags = adjust ? cpu.flags | CF | AF : cpu.flags & ~(CF | AF);
+}
+
 export function aaa(cpu: CPU): void {
   cpu.freezeFlags();
   const adjust = (cpu.regs8[0] & 0xf) > 9 || cpu.getAF();
@@ -54,7 +63,7 @@ export function aaa(cpu: CPU): void {
     cpu.regs16[0] = cpu.regs16[0] + 0x106;
   }
   cpu.regs8[0] &= 0xf;
-  setResultFlags(cpu, cpu.regs8[0], adjust, adjust);
+  setAdjustFlags(cpu, adjust);
 }
 
 export function aas(cpu: CPU): void {
@@ -65,7 +74,7 @@ export function aas(cpu: CPU): void {
     cpu.regs8[1] = cpu.regs8[1] - 1;
   }
   cpu.regs8[0] &= 0xf;
-  setResultFlags(cpu, cpu.regs8[0], adjust, adjust);
+  setAdjustFlags(cpu, adjust);
 }
 
 export function aam(cpu: CPU, base: number): void {

@@ -20,7 +20,7 @@ const iced = createRequire(import.meta.url)("iced-x86") as typeof Iced;
 
 export const {
   Code, Decoder, DecoderOptions, FlowControl, Formatter, FormatterSyntax, Instruction, InstructionInfoFactory,
-  MemorySizeExt, Mnemonic, OpAccess, OpKind, Register,
+  MemorySizeExt, Mnemonic, OpAccess, OpKind, Register, RflagsBits,
 } = iced;
 export type Code = Iced.Code;
 export type Decoder = Iced.Decoder;
@@ -34,3 +34,4 @@ export type Mnemonic = Iced.Mnemonic;
 export type OpAccess = Iced.OpAccess;
 export type OpKind = Iced.OpKind;
 export type Register = Iced.Register;
+export type RflagsBits = Iced.RflagsBits;

@@ -64,6 +64,12 @@ describe("AAA and AAS", () => {
         .toEqual({ ax, cfaf: adjust ? F.CF | F.AF : 0 });
     }
   });
+  it.each([["aaa", 0x37], ["aas", 0x3f]] as const)("%s leaves OF, SF, ZF and PF as they were (as QEMU does)", (_n, opcode) => {
+    for (const [al, flags] of [[0, F.OF | F.SF], [0x0a, F.ZF | F.PF], [0x05, 0]]) {
+      exec(m, [opcode], { regs: { eax: al }, flags });
+      expect(flagNames(m.cpu.getEflags() & (F.OF | F.SF | F.ZF | F.PF)), `AL=0x${al.toString(16)}`).toBe(flagNames(flags));
+    }
+  });
 });
 
 describe("AAM and AAD", () => {

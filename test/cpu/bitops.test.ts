@@ -10,7 +10,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
-  ARITH, CODE, DATA, F, flatMachine, exec, expectException, loadCode, rd16, rd32, rd8, reg, setRegs, wr16, wr32, wr8, zsp, DS,
+  ARITH, CODE, DATA, F, flagNames, flatMachine, exec, expectException, loadCode, rd16, rd32, rd8, reg, setRegs, wr16, wr32, wr8, zsp, DS,
   segDesc, setGdt, forceSegment, ACC_DATA0,
 } from "./harness.js";
 
@@ -112,6 +112,12 @@ describe("BSF and BSR", () => {
     exec(m, [0x0f, 0xbd, 0xcb], { regs: { ebx: 0, ecx: 0x66 } });
     expect(reg(m, "ecx")).toBe(0x66);
     expect(m.cpu.getEflags() & F.ZF).toBe(F.ZF);
+  });
+  it("the undefined flags are QEMU's: a logic operation's on the source (CF OF AF clear, SF PF from it)", () => {
+    exec(m, [0x0f, 0xbc, 0xcb], { regs: { ebx: 0, ecx: 0x55 }, flags: ARITH }); // bsf ecx, ebx
+    expect(flagNames(m.cpu.getEflags() & ARITH)).toBe(flagNames(F.ZF | F.PF));
+    exec(m, [0x0f, 0xbd, 0xcb], { regs: { ebx: 0x80000003, ecx: 0 } }); // bsr ecx, ebx
+    expect([reg(m, "ecx"), flagNames(m.cpu.getEflags() & ARITH)]).toEqual([31, flagNames(F.SF | F.PF)]);
   });
   it("16-bit: only the low word of the source counts and only CX is written", () => {
     exec(m, [0x66, 0x0f, 0xbc, 0xcb], { regs: { ebx: 0x00010000, ecx: 0xaaaa5555 } }); // bsf cx, bx with BX = 0

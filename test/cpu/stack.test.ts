@@ -188,6 +188,19 @@ describe("PUSHF and POPF", () => {
     exec(m, [0x9d], { regs: { esp: TOP - 4 } });
     expect(m.cpu.getEflags()).toBe(0x2 | F.SF | F.OF | F.PF);
   });
+  it("pushfd and popfd move AC (bit 18); their 16-bit forms move FLAGS only and leave AC", () => {
+    const AC = 1 << 18;
+    exec(m, [0x9c], { regs: { esp: TOP }, flags: AC | F.CF });
+    expect(rd32(m, TOP - 4)).toBe(0x2 | AC | F.CF);
+    wr32(m, TOP - 4, 0x2 | AC);
+    exec(m, [0x9d], { regs: { esp: TOP - 4 } }); // popfd
+    expect(m.cpu.getEflags()).toBe(0x2 | AC);
+    wr32(m, TOP - 2, 0x2 | F.ZF);
+    exec(m, [0x66, 0x9d], { regs: { esp: TOP - 2 }, flags: AC }); // popf (16-bit)
+    expect(m.cpu.getEflags()).toBe(0x2 | AC | F.ZF);
+    exec(m, [0x66, 0x9c], { regs: { esp: TOP }, flags: AC | F.ZF }); // pushf (16-bit)
+    expect([rd16(m, TOP - 2), reg(m, "esp")]).toEqual([0x2 | F.ZF, TOP - 2]);
+  });
 });
 
 describe("prefixes on ModRM operands", () => {

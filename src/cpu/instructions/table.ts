@@ -9,7 +9,7 @@
  * analysis from it, and the debugger's dependency analysis derives register and memory use from it.
  */
 import type { CPU } from "../cpu.js";
-import { AF, CF, DF, GP, OF, PF, PF_VECTOR, SF, SS_FAULT, UD, ZF } from "../constants.js";
+import { AF, CF, DF, GP, NP, OF, PF, PF_VECTOR, SF, SS_FAULT, TS, UD, ZF } from "../constants.js";
 
 export type Handler = (cpu: CPU) => void;
 
@@ -101,7 +101,12 @@ export interface InstructionForm {
   modrm: boolean;
   /** The ModRM's mod field is ignored: r/m always names a register (MOV CRn/DRn). */
   registerOnly: boolean;
-  /** EFLAGS bits read, written (set, cleared or computed) and left undefined. */
+  /**
+   * EFLAGS bits read; written with a defined value (set, cleared or computed); left undefined. Written
+   * and undefined are disjoint, and a flag that some operands define and others do not (OF of a shift
+   * by CL, defined for a count of one) is undefined. A form may write nothing at all in some cases (a
+   * shift by zero, an INTO that does not trap): written means "may write".
+   */
   flagsRead: number;
   flagsWritten: number;
   flagsUndefined: number;
@@ -113,7 +118,11 @@ export interface InstructionForm {
   lock: boolean;
   /** A string instruction: F2/F3 repeat it. */
   rep: boolean;
-  /** Exception vectors it can raise (bit n = vector n); memory operands add #GP, #SS and #PF. */
+  /**
+   * Exception vectors it can raise (bit n = vector n); memory operands add #GP, #SS and #PF. Left out:
+   * what any instruction may raise (#PF and #GP fetching it, #DB, #UD for a LOCK it does not allow) and
+   * #AC, which this CPU does not check.
+   */
   faults: number;
   /**
    * May load ESP, or through a task switch any register, from somewhere its operands do not name
@@ -146,7 +155,7 @@ export const ARITH = OF | SF | ZF | AF | PF | CF;
 export { AF, CF, DF, OF, PF, SF, ZF };
 
 export interface FormOptions {
-  /** Flags read, written and left undefined. */
+  /** Flags read, written with a defined value and left undefined (disjoint from `w`). */
   r?: number;
   w?: number;
   u?: number;
@@ -202,6 +211,17 @@ function regMask(names: string | undefined): number {
 const MEMORY_FAULTS = (1 << GP) | (1 << SS_FAULT) | (1 << PF_VECTOR);
 
 /**
+ * Loading a segment register from a selector: #GP for a null, out-of-table or unsuitable one, #NP when
+ * the segment is not present (#SS for SS).
+ */
+export const SEGMENT_LOAD_FAULTS = [GP, NP, SS_FAULT];
+/**
+ * A far transfer or interrupt delivery: a segment load, and a task switch or a stack taken from the
+ * TSS, which raise #TS when the TSS or what it names is invalid.
+ */
+export const FAR_TRANSFER_FAULTS = [GP, NP, SS_FAULT, TS];
+
+/**
  * One opcode form: `operands` in the map's notation ("Eb,Gb"), `access` one of r / w / rw / a / - per
  * operand ("rw,r").
  */
@@ -209,6 +229,7 @@ export function form(mnemonic: string, operands: string, access: string, handler
   const tokens = operands === "" ? [] : operands.split(",");
   const accesses = access === "" ? [] : access.split(",");
   if (tokens.length !== accesses.length) throw new Error(`instruction table: ${mnemonic} ${operands} needs one access per operand`);
+  if (((o.w ?? 0) & (o.u ?? 0)) !== 0) throw new Error(`instruction table: ${mnemonic} ${operands} has flags both written and undefined`);
   const ops = tokens.map((t, i) => parseOperand(t, ACCESS[accesses[i]]));
   const modrm = ops.some((p) => p.kind === Kind.E || p.kind === Kind.G || p.kind === Kind.M || p.kind === Kind.R || p.kind === Kind.S || p.kind === Kind.C || p.kind === Kind.D) || o.escape !== undefined;
   const touchesMemory = ops.some((p) => p.kind === Kind.E || p.kind === Kind.M || p.kind === Kind.O) || (o.mem?.length ?? 0) > 0 || o.escape !== undefined;

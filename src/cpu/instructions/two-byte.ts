@@ -4,9 +4,9 @@
  * mandatory prefix.
  */
 import {
-  ARITH, AF, CF, Escape, OF, PF, SF, ZF, form, group, pop, push, unimplemented, type InstructionForm,
+  ARITH, AF, CF, Escape, OF, PF, SEGMENT_LOAD_FAULTS, SF, ZF, form, group, pop, push, unimplemented, type InstructionForm,
 } from "./table.js";
-import { CONDITION_FLAGS, CC_NAMES } from "./one-byte.js";
+import { CONDITION_FLAGS, CC_NAMES, MULTIPLY_FLAGS } from "./one-byte.js";
 import * as A from "./handlers/alu.js";
 import * as X from "./handlers/multiply.js";
 import * as B from "./handlers/shift-bit.js";
@@ -17,7 +17,8 @@ import * as Y from "./handlers/system.js";
 import { cpuid } from "../cpuid.js";
 import { executeVector, vectorInstruction } from "../sse/instruction-table.js";
 import { clts, group6, group7, larLsl, movControl, rdmsr, rdtsc, requireCpl0, sysenter, sysexit, wrmsr } from "../system.js";
-import { FS, GP, GS, SS, UD } from "../constants.js";
+import { FS, GP, GS, IF, MF, NM, NP, RF, SS, UD, VM } from "../constants.js";
+import { XM } from "../sse/mxcsr.js";
 import type { CPU } from "../cpu.js";
 
 export const TWO_BYTE_MAP: InstructionForm[] = new Array(256);
@@ -35,8 +36,8 @@ const raiseUd = (cpu: CPU) => cpu.raiseFault(UD, 0);
 def(0x00, group("group6", [
   form("sldt", "Ew", "w", group6, { system: true, faults: [UD] }),
   form("str", "Ew", "w", group6, { system: true, faults: [UD] }),
-  form("lldt", "Ew", "r", group6, { system: true, faults: [UD, GP] }),
-  form("ltr", "Ew", "r", group6, { system: true, faults: [UD, GP] }),
+  form("lldt", "Ew", "r", group6, { system: true, faults: [UD, GP, NP] }),
+  form("ltr", "Ew", "r", group6, { system: true, faults: [UD, GP, NP] }),
   form("verr", "Ew", "r", group6, { w: ZF, faults: [UD] }),
   form("verw", "Ew", "r", group6, { w: ZF, faults: [UD] }),
   form("(bad)", "", "", group6, { system: true, faults: [UD] }),
@@ -72,15 +73,16 @@ def(0x18, group("prefetch", [
 ]));
 for (let op = 0x19; op <= 0x1e; op++) def(op, hintNop);
 def(0x1f, group("nop", [form("nop", "Ev", "-", D.nopEv), hintNop, hintNop, hintNop, hintNop, hintNop, hintNop, hintNop]));
-// MOV to/from CRn/DRn: the ModRM's mod field is ignored, the operand is always a register.
-def(0x20, form("mov", "Rd,Cd", "w,r", (cpu) => movControl(cpu, 0x20), { system: true, faults: [GP, UD] }));
-def(0x21, form("mov", "Rd,Dd", "w,r", (cpu) => movControl(cpu, 0x21), { system: true, faults: [GP] }));
-def(0x22, form("mov", "Cd,Rd", "w,r", (cpu) => movControl(cpu, 0x22), { system: true, faults: [GP, UD] }));
-def(0x23, form("mov", "Dd,Rd", "w,r", (cpu) => movControl(cpu, 0x23), { system: true, faults: [GP] }));
+// MOV to/from CRn/DRn: the ModRM's mod field is ignored, the operand is always a register. The SDM
+// leaves the arithmetic flags undefined; they keep their values here, as in QEMU.
+def(0x20, form("mov", "Rd,Cd", "w,r", (cpu) => movControl(cpu, 0x20), { system: true, u: ARITH, faults: [GP, UD] }));
+def(0x21, form("mov", "Rd,Dd", "w,r", (cpu) => movControl(cpu, 0x21), { system: true, u: ARITH, faults: [GP] }));
+def(0x22, form("mov", "Cd,Rd", "w,r", (cpu) => movControl(cpu, 0x22), { system: true, u: ARITH, faults: [GP, UD] }));
+def(0x23, form("mov", "Dd,Rd", "w,r", (cpu) => movControl(cpu, 0x23), { system: true, u: ARITH, faults: [GP] }));
 def(0x30, form("wrmsr", "", "", wrmsr, { system: true, reads: "eax ecx edx", faults: [GP] }));
 def(0x31, form("rdtsc", "", "", rdtsc, { writes: "eax edx", faults: [GP] }));
 def(0x32, form("rdmsr", "", "", rdmsr, { system: true, reads: "ecx", writes: "eax edx", faults: [GP] }));
-def(0x34, form("sysenter", "", "", sysenter, { system: true, switchesContext: true, writes: "esp", faults: [GP] }));
+def(0x34, form("sysenter", "", "", sysenter, { system: true, switchesContext: true, writes: "esp", w: IF | VM | RF, faults: [GP] }));
 def(0x35, form("sysexit", "", "", sysexit, { system: true, switchesContext: true, reads: "ecx edx", writes: "esp", faults: [GP] }));
 def(0xa2, form("cpuid", "", "", cpuid, { reads: "eax ecx", writes: "eax ebx ecx edx" }));
 
@@ -93,12 +95,12 @@ for (let cc = 0; cc < 16; cc++) {
 
 // ---- Segment registers FS/GS, far pointers -------------------------------------------------------
 def(0xa0, form("push", "FS", "r", K.pushSreg(FS), { mem: [push()] }));
-def(0xa1, form("pop", "FS", "w", K.popSreg(FS), { system: true, mem: [pop()], faults: [GP] }));
+def(0xa1, form("pop", "FS", "w", K.popSreg(FS), { system: true, mem: [pop()], faults: SEGMENT_LOAD_FAULTS }));
 def(0xa8, form("push", "GS", "r", K.pushSreg(GS), { mem: [push()] }));
-def(0xa9, form("pop", "GS", "w", K.popSreg(GS), { system: true, mem: [pop()], faults: [GP] }));
-def(0xb2, form("lss", "Gv,Mp", "w,r", Y.loadFarPointer(SS), { system: true, faults: [UD] }));
-def(0xb4, form("lfs", "Gv,Mp", "w,r", Y.loadFarPointer(FS), { system: true, faults: [UD] }));
-def(0xb5, form("lgs", "Gv,Mp", "w,r", Y.loadFarPointer(GS), { system: true, faults: [UD] }));
+def(0xa9, form("pop", "GS", "w", K.popSreg(GS), { system: true, mem: [pop()], faults: SEGMENT_LOAD_FAULTS }));
+def(0xb2, form("lss", "Gv,Mp", "w,r", Y.loadFarPointer(SS), { system: true, faults: [UD, ...SEGMENT_LOAD_FAULTS] }));
+def(0xb4, form("lfs", "Gv,Mp", "w,r", Y.loadFarPointer(FS), { system: true, faults: [UD, ...SEGMENT_LOAD_FAULTS] }));
+def(0xb5, form("lgs", "Gv,Mp", "w,r", Y.loadFarPointer(GS), { system: true, faults: [UD, ...SEGMENT_LOAD_FAULTS] }));
 
 // ---- Bits, double shifts, multiply ---------------------------------------------------------------
 const bitFlags = { w: CF, u: OF | SF | AF | PF };
@@ -115,12 +117,13 @@ def(0xba, group("group8", [
 ]));
 def(0xbc, form("bsf", "Gv,Ev", "w,r", B.bitScan(false), { w: ZF, u: CF | OF | SF | AF | PF }));
 def(0xbd, form("bsr", "Gv,Ev", "w,r", B.bitScan(true), { w: ZF, u: CF | OF | SF | AF | PF }));
-const doubleShiftFlags = { w: ARITH, u: AF | OF };
+// OF is defined only for a count of one, AF never; a masked count of zero changes no flag.
+const doubleShiftFlags = { w: SF | ZF | PF | CF, u: AF | OF };
 def(0xa4, form("shld", "Ev,Gv,Ib", "rw,r,r", B.doubleShift(false, B.Count.Imm8), doubleShiftFlags));
 def(0xa5, form("shld", "Ev,Gv,CL", "rw,r,r", B.doubleShift(false, B.Count.Cl), doubleShiftFlags));
 def(0xac, form("shrd", "Ev,Gv,Ib", "rw,r,r", B.doubleShift(true, B.Count.Imm8), doubleShiftFlags));
 def(0xad, form("shrd", "Ev,Gv,CL", "rw,r,r", B.doubleShift(true, B.Count.Cl), doubleShiftFlags));
-def(0xaf, form("imul", "Gv,Ev", "rw,r", X.imulGvEv, { w: ARITH, u: SF | ZF | AF | PF }));
+def(0xaf, form("imul", "Gv,Ev", "rw,r", X.imulGvEv, MULTIPLY_FLAGS));
 
 // ---- Compare-exchange, exchange-add, moves with extension, BSWAP ---------------------------------
 def(0xb0, form("cmpxchg", "Eb,Gb", "rw,r", A.cmpxchgEbGb, { reads: "eax", writes: "eax", w: ARITH, lock: true }));
@@ -142,9 +145,12 @@ for (let op = 0; op < 256; op++) {
   if (TWO_BYTE_MAP[op] !== undefined) continue;
   const name = `0x0f 0x${op.toString(16)}`;
   if ([0, 1, 2, 3].some((p) => vectorInstruction(op, p) !== undefined)) {
+    // #UD without the unit (CR0.EM, CR4.OSFXSR), #NM with CR0.TS, #MF for a pending x87 exception
+    // (MMX), #XM for an unmasked SIMD floating-point one. (U)COMISS/(U)COMISD (0F 2E, 2F) set ZF, PF
+    // and CF and clear OF, SF and AF.
     const f = form("vector", "", "", (cpu) => {
       if (!executeVector(cpu, op)) cpu.unimplemented(`opcode ${name}`);
-    }, { escape: Escape.Vector, faults: [UD] });
+    }, { w: op === 0x2e || op === 0x2f ? ARITH : 0, escape: Escape.Vector, faults: [UD, NM, MF, XM] });
     // EMMS is the one vector instruction without a ModRM byte.
     f.modrm = op !== 0x77;
     def(op, f);

@@ -69,7 +69,8 @@ function aluOp(l: BlockLocals, aop: number, a: string, b: string, s: number): st
 function shift32(l: BlockLocals, op: number, n: string, always: boolean): string {
   switch (op) {
     case 4: return `v = x << ${n}; ${l.resultWithCarry("v", 2, `(x >>> (32 - ${n})) & 1`, "((v >>> 31) ^ (x >>> (32 - " + n + "))) & 1", always)}`;
-    case 5: return `v = (x >>> ${n}) | 0; ${l.resultWithCarry("v", 2, `(x >>> (${n} - 1)) & 1`, "(x >>> 31) & 1", always)}`;
+    // SHR's OF: the top bit of x shifted by n - 1 (x's own for a count of one, else 0), as shift.ts.
+    case 5: return `v = (x >>> ${n}) | 0; ${l.resultWithCarry("v", 2, `(x >>> (${n} - 1)) & 1`, `(x >>> (${n} - 1)) >>> 31`, always)}`;
     default: return `v = x >> ${n}; ${l.resultWithCarry("v", 2, `(x >> (${n} - 1)) & 1`, "0", always)}`;
   }
 }

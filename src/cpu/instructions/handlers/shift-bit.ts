@@ -2,7 +2,7 @@
 import type { CPU } from "../../cpu.js";
 import type { Handler } from "../table.js";
 import { shift, shld, shrd } from "../../shift.js";
-import { CF, ECX, ZF } from "../../constants.js";
+import { CF, ECX } from "../../constants.js";
 
 /** Where a shift count comes from: an immediate byte, the constant 1, or CL. */
 export const enum Count { Imm8, One, Cl }
@@ -106,13 +106,12 @@ export function bitScan(reverse: boolean): Handler {
   return (cpu) => {
     cpu.decodeModrm();
     const v = cpu.o32 ? cpu.readE32() : cpu.readE16();
-    // ZF reports a zero source; the destination is then left unchanged (as QEMU and AMD do).
-    if (v === 0) {
-      cpu.setFlag(ZF, true);
-      return;
-    }
+    // ZF reports a zero source; the undefined flags are QEMU's: those of a logic operation with the
+    // source as its result (SF, PF from it; CF, OF, AF clear).
+    cpu.setLogicFlags(v, cpu.o32 ? 2 : 1);
+    // A zero source leaves the destination unchanged (as QEMU and AMD do).
+    if (v === 0) return;
     const bit = reverse ? 31 - Math.clz32(v) : 31 - Math.clz32(v & -v);
     cpu.setRegV((cpu.modrm >> 3) & 7, bit);
-    cpu.setFlag(ZF, false);
   };
 }

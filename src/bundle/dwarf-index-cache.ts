@@ -23,12 +23,13 @@ export function dwarfIndexPath(sha256: string, root = cacheRoot()): string {
 
 /**
  * The symbols of an ELF image (its bytes and their SHA-256): whole for small DWARF, through the cached
- * index (built and saved on first use) for large DWARF. Throws ElfError when it is not an i386 ELF.
+ * index (built and saved on first use) for large DWARF; moved by `slide` (LoadOptions.slide: the index
+ * is of the file, whatever the slide). Throws ElfError when it is not an i386 ELF.
  */
-export function loadDebugInfo(data: Uint8Array, sha256: string, root = cacheRoot()): DebugInfo {
+export function loadDebugInfo(data: Uint8Array, sha256: string, root = cacheRoot(), slide = 0): DebugInfo {
   const elf = new Elf32(data);
   const info = elf.section(".debug_info") ?? elf.section(".zdebug_info");
-  if (info === undefined || info.size < LARGE_DWARF_BYTES) return DebugInfo.fromElf(elf);
+  if (info === undefined || info.size < LARGE_DWARF_BYTES) return DebugInfo.fromElf(elf, { slide });
   const path = dwarfIndexPath(sha256, root);
   let index: DwarfIndex | null = null;
   try {
@@ -48,5 +49,5 @@ export function loadDebugInfo(data: Uint8Array, sha256: string, root = cacheRoot
       // A read-only cache: the index is rebuilt by the next command too, which is only slower.
     }
   }
-  return DebugInfo.fromElf(elf, { index });
+  return DebugInfo.fromElf(elf, { index, slide });
 }

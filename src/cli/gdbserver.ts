@@ -151,7 +151,7 @@ Examples:
 function explainText(recording: Recording, at: number | undefined): string {
   const ctx = QueryContext.fromRecording(recording);
   try {
-    return renderExplanation(explain(ctx, { at }), ctx.symbolsProblem);
+    return renderExplanation(explain(ctx, { at }), ctx);
   } catch (e) {
     if (e instanceof ExplainError) return `explain: ${e.message}`;
     throw e;

@@ -113,8 +113,13 @@ export class Unit {
     return undefined;
   }
 
-  /** Entry `index` of this unit's .debug_addr table. */
+  /** Entry `index` of this unit's .debug_addr table: an address, relocated (DwarfSections.relocate). */
   addrx(index: number): number {
+    return this.sections.relocate(this.constx(index));
+  }
+
+  /** Entry `index` of this unit's .debug_addr table as it is stored (DW_OP_constx: a constant, never relocated). */
+  constx(index: number): number {
     return this.sections.addrx(this.addrBase, index, this.header.addressSize);
   }
 
@@ -152,7 +157,7 @@ export class Unit {
   private readForm(r: ByteReader, form: number): AttrValue {
     const h = this.header;
     switch (form) {
-      case DW_FORM.addr: return { kind: "address", value: r.uint(h.addressSize) };
+      case DW_FORM.addr: return { kind: "address", value: this.sections.relocate(r.uint(h.addressSize)) };
       case DW_FORM.addrx: case DW_FORM.GNU_addr_index: return { kind: "addrx", index: r.uleb() };
       case DW_FORM.addrx1: return { kind: "addrx", index: r.u8() };
       case DW_FORM.addrx2: return { kind: "addrx", index: r.u16() };

@@ -163,7 +163,7 @@ export function parseLineTable(sections: DwarfSections, offset: number, compDir 
     offset, version, addressSize, minInstLength, maxOpsPerInst, defaultIsStmt, lineBase, lineRange, opcodeBase,
     directories, files, sequences: [],
   };
-  runProgram(new ByteReader(r.bytes, ".debug_line", programStart), end, table, standardLengths, compDir);
+  runProgram(new ByteReader(r.bytes, ".debug_line", programStart), end, table, standardLengths, compDir, sections);
   return table;
 }
 
@@ -172,7 +172,7 @@ function makeV4File(name: string, dirIndex: number, directories: string[], compD
   return { name, dirIndex, path: joinDir(dir, name) };
 }
 
-function runProgram(r: ByteReader, end: number, t: LineTable, standardLengths: number[], compDir: string): void {
+function runProgram(r: ByteReader, end: number, t: LineTable, standardLengths: number[], compDir: string, sections: DwarfSections): void {
   const mask = t.addressSize >= 8 ? Number.MAX_SAFE_INTEGER : 2 ** (t.addressSize * 8);
   const wrap = (a: number): number => (t.addressSize >= 8 ? a : ((a % mask) + mask) % mask);
   let st = initialState(t);
@@ -215,7 +215,7 @@ function runProgram(r: ByteReader, end: number, t: LineTable, standardLengths: n
           rows = [];
           st = initialState(t);
         } else if (ext === DW_LNE.set_address) {
-          st.address = r.uint(len - 1);
+          st.address = sections.relocate(r.uint(len - 1));
           st.opIndex = 0;
         } else if (ext === DW_LNE.define_file) {
           const name = r.cstring();

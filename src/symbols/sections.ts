@@ -18,13 +18,17 @@ export type DebugSectionName = (typeof DEBUG_SECTION_NAMES)[number];
 export class DwarfSections {
   private readonly data = new Map<string, Uint8Array>();
 
-  /** Sections given directly by name (used by tests that build DWARF by hand). */
-  constructor(sections: Partial<Record<DebugSectionName, Uint8Array>> = {}) {
+  /**
+   * Sections given directly by name (used by tests that build DWARF by hand). `slide`: how far the
+   * image ran from the addresses it was linked at (a kernel the decompressor moved: KASLR), added to
+   * every address the DWARF holds as it is read (relocate), so answers name the addresses that ran.
+   */
+  constructor(sections: Partial<Record<DebugSectionName, Uint8Array>> = {}, readonly slide = 0) {
     for (const [name, bytes] of Object.entries(sections)) if (bytes) this.data.set(name, bytes);
   }
 
-  static fromElf(elf: Elf32): DwarfSections {
-    const out = new DwarfSections();
+  static fromElf(elf: Elf32, slide = 0): DwarfSections {
+    const out = new DwarfSections({}, slide);
     for (const sec of elf.sections) {
       let name = sec.name;
       let bytes = elf.sectionData(sec);
@@ -87,7 +91,15 @@ export class DwarfSections {
     return this.str(r.offsetOf(offsetSize));
   }
 
-  /** Entry `index` of the unit's .debug_addr table starting at `base` (DW_FORM_addrx*, DW_OP_addrx). */
+  /**
+   * A link-time address as it ran: moved by the slide. The tombstones a linker leaves for discarded
+   * code (0, and -1 or -2) stay what they are, so they are still recognised as such.
+   */
+  relocate(address: number): number {
+    return this.slide === 0 || address === 0 || address >= 0xfffffffe ? address : (address + this.slide) >>> 0;
+  }
+
+  /** Entry `index` of the unit's .debug_addr table starting at `base`, as linked (DW_FORM_addrx*, DW_OP_addrx; relocate makes it an address that ran). */
   addrx(base: number, index: number, addressSize: number): number {
     const r = this.reader(".debug_addr", base + index * addressSize);
     return r.uint(addressSize);

@@ -80,6 +80,8 @@ export interface RecordingImage {
   data: Uint8Array;
   /** Where it was read from: "trace" (the image stored in the trace), a bundle entry, or a file. */
   from: string;
+  /** The file that holds exactly `data`, when there is one (an ELF named by --symbols or --elf): gdb reads it there. */
+  path?: string;
   /**
    * How far the recorded kernel ran from this image's addresses (a vmlinux of a kernel KASLR moved):
    * its symbols are loaded moved by it. Absent for 0, and for a System.map, whose ELF is made at the
@@ -187,7 +189,7 @@ function readElfOption(path: string): RecordingImage {
     const code = (e as NodeJS.ErrnoException).code;
     throw new TraceError(`${path}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`);
   }
-  return { name: basename(path), sha256: sha256Hex(data), data, from: path };
+  return { name: basename(path), sha256: sha256Hex(data), data, from: path, path };
 }
 
 /**

@@ -26,8 +26,8 @@ export function dwarfIndexPath(sha256: string, root = cacheRoot()): string {
  * index (built and saved on first use) for large DWARF; moved by `slide` (LoadOptions.slide: the index
  * is of the file, whatever the slide). Throws ElfError when it is not an i386 ELF.
  */
-export function loadDebugInfo(data: Uint8Array, sha256: string, root = cacheRoot(), slide = 0): DebugInfo {
-  const elf = new Elf32(data);
+export function loadDebugInfo(data: Uint8Array | Elf32, sha256: string, root = cacheRoot(), slide = 0): DebugInfo {
+  const elf = data instanceof Elf32 ? data : new Elf32(data);
   const info = elf.section(".debug_info") ?? elf.section(".zdebug_info");
   if (info === undefined || info.size < LARGE_DWARF_BYTES) return DebugInfo.fromElf(elf, { slide });
   const path = dwarfIndexPath(sha256, root);

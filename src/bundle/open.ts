@@ -9,7 +9,8 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { ElfError } from "../elf/elf32.js";
+import { Elf32, ElfError } from "../elf/elf32.js";
+import { readElfFile, type ElfFile } from "../elf/elf-file.js";
 import type { DebugInfo } from "../symbols/debug-info.js";
 import { loadDebugInfo } from "./dwarf-index-cache.js";
 import { TraceError } from "../trace/errors.js";
@@ -83,6 +84,11 @@ export interface RecordingImage {
   /** The file that holds exactly `data`, when there is one (an ELF named by --symbols or --elf): gdb reads it there. */
   path?: string;
   /**
+   * The image parsed, when its file is large and read lazily (a vmlinux: elf-file.ts): symbols load from
+   * it, reading only the parts they need. `data` then reads the rest of the file when it is asked for.
+   */
+  elf?: Elf32;
+  /**
    * How far the recorded kernel ran from this image's addresses (a vmlinux of a kernel KASLR moved):
    * its symbols are loaded moved by it. Absent for 0, and for a System.map, whose ELF is made at the
    * addresses that ran (so gdb and a bundle get them too).
@@ -131,10 +137,10 @@ export function openRecording(path: string, options: OpenOptions = {}): Recordin
  */
 let lastSymbols: { sha256: string; slide: number; symbols: DebugInfo } | null = null;
 
-function loadSymbols(data: Uint8Array, from: string, knownSha256?: string, slide = 0): { symbols: DebugInfo | null; problem: string | null } {
+function loadSymbols(data: Uint8Array | Elf32, from: string, knownSha256?: string, slide = 0): { symbols: DebugInfo | null; problem: string | null } {
   try {
     // Hashed here unless the caller just hashed these very bytes (a --symbols file: a vmlinux is 300 MB).
-    const sha256 = knownSha256 ?? sha256Hex(data);
+    const sha256 = knownSha256 ?? sha256Hex(data instanceof Elf32 ? data.bytes : data);
     const symbols = lastSymbols?.sha256 === sha256 && lastSymbols.slide === slide ? lastSymbols.symbols : loadDebugInfo(data, sha256, undefined, slide);
     lastSymbols = { sha256, slide, symbols };
     return { symbols, problem: symbols.hasLines ? null : (symbols.linesUnavailableReason ?? null) };
@@ -172,24 +178,38 @@ function systemMapImage(path: string, data: Uint8Array, kernel: { name: string; 
  */
 function readSymbolsOption(path: string, kernel: { name: string; data: Uint8Array } | null, ram: RecordedRam): RecordingImage {
   const file = readElfOption(path);
-  if (looksLikeSystemMap(file.data)) return systemMapImage(path, file.data, kernel, ram);
+  // A file read lazily is an ELF; asking a map's questions of its bytes would read all of it.
+  if (file.elf === undefined && looksLikeSystemMap(file.data)) return systemMapImage(path, file.data, kernel, ram);
   if (kernel === null) return file;
-  const check = checkVmlinux(file.data, path, kernel.data, ram);
+  const check = checkVmlinux(file.elf ?? file.data, path, kernel.data, ram);
   if (check.mismatch !== null) throw new TraceError(`${path}: does not match the recorded kernel ${kernel.name}: ${check.mismatch}`);
-  return check.slide === 0 ? file : { ...file, slide: check.slide, note: kernelSlideNote(check.slide) ?? undefined };
+  if (check.slide !== 0) {
+    file.slide = check.slide;
+    file.note = kernelSlideNote(check.slide) ?? undefined;
+  }
+  return file;
 }
 
 function readElfOption(path: string): RecordingImage {
-  let data: Uint8Array;
+  let file: ElfFile;
   try {
-    // A view of the file's buffer, not a copy: a vmlinux with DWARF is hundreds of MB.
-    const file = readFileSync(path);
-    data = new Uint8Array(file.buffer, file.byteOffset, file.length);
+    // A vmlinux with DWARF is hundreds of MB, most of which no command reads: large files are read lazily.
+    file = readElfFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new TraceError(`${path}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`);
+    throw new TraceError(`${path}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a folder" : (e as Error).message}`);
   }
-  return { name: basename(path), sha256: sha256Hex(data), data, from: path, path };
+  return {
+    name: basename(path),
+    sha256: file.sha256,
+    get data() {
+      file.fillAll();
+      return file.bytes;
+    },
+    from: path,
+    path,
+    ...(file.elf !== null ? { elf: file.elf } : {}),
+  };
 }
 
 /**
@@ -276,7 +296,7 @@ function openTrace(path: string, options: OpenOptions): Recording {
         }
       }
     }
-    const loaded = image.from === "trace" ? loadSymbols(image.data, `${path} (its image ${image.name})`) : loadSymbols(image.data, image.from, image.sha256, image.slide);
+    const loaded = image.from === "trace" ? loadSymbols(image.data, `${path} (its image ${image.name})`) : loadSymbols(image.elf ?? image.data, image.from, image.sha256, image.slide);
     const symbols = mapProblem === null ? loaded.symbols : null;
     const problem = mapProblem ?? loaded.problem;
     const traceDir = dirname(resolve(cwd, path));
@@ -365,7 +385,7 @@ function openBundle(path: string, options: OpenOptions): Recording {
       const data = new Uint8Array(readFileSync(local(m.elf.entry)));
       image = { name: m.elf.name, sha256: sha256Hex(data), data, from: `${path}:${m.elf.entry}` };
     }
-    const { symbols, problem } = loadSymbols(image.data, image.from);
+    const { symbols, problem } = loadSymbols(image.elf ?? image.data, image.from, image.path !== undefined ? image.sha256 : undefined, image.slide);
     const sources = new BundleSources(filesDir, m.sources.files, m.sources.missing, lineTableMd5s(symbols));
     // Sorted when first asked for: a tie in steps is broken by localeCompare, whose first call loads
     // ICU's collation data (about 10 ms), and most commands never list the bookmarks.

@@ -70,7 +70,7 @@ export class Unit {
   constructor(sections: DwarfSections, header: UnitHeader, abbrevs: AbbrevTable) {
     this.header = header;
     this.sections = sections;
-    const r = sections.reader(".debug_info", header.dieOffset);
+    const r = sections.partReader(".debug_info", header.dieOffset, header.end - header.dieOffset);
     const roots = this.parseDies(r, abbrevs);
     if (roots.length === 0) throw new DwarfError(`.debug_info: unit at 0x${header.offset.toString(16)} has no DIE`);
     this.root = roots[0];
@@ -255,7 +255,10 @@ export function parseUnits(sections: DwarfSections): Unit[] {
 
 /** The unit starting at `offset` of .debug_info, parsed (abbreviation tables shared through `abbrevCache`). */
 export function parseUnitAt(sections: DwarfSections, offset: number, abbrevCache: Map<number, AbbrevTable>): Unit {
-  const header = parseUnitHeader(sections.reader(".debug_info", offset));
+  // The header's fields end within 40 bytes of its start; then the unit's own bytes are all it needs
+  // (a section read lazily reads only those: see DwarfSections.partReader).
+  const header = parseUnitHeader(sections.partReader(".debug_info", offset, 64));
+  sections.partReader(".debug_info", offset, header.end - offset);
   let abbrevs = abbrevCache.get(header.abbrevOffset);
   if (!abbrevs) {
     abbrevs = parseAbbrevTable(sections.get(".debug_abbrev"), header.abbrevOffset);

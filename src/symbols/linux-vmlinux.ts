@@ -29,12 +29,12 @@ function stringAt(elf: Elf32, address: number, max = 512): string | null {
  * it is not also when `image` is not a bzImage, or `data` not an ELF: other checks say so), and how far
  * the kernel ran from its addresses.
  */
-export function checkVmlinux(data: Uint8Array, path: string, image: Uint8Array, ram: RecordedRam): KernelSymbolsCheck {
+export function checkVmlinux(data: Uint8Array | Elf32, path: string, image: Uint8Array, ram: RecordedRam): KernelSymbolsCheck {
   const fits: KernelSymbolsCheck = { mismatch: null, slide: 0 };
   if (!isLinuxBzImage(image)) return fits;
   let elf: Elf32;
   try {
-    elf = new Elf32(data);
+    elf = data instanceof Elf32 ? data : new Elf32(data);
   } catch (e) {
     if (e instanceof ElfError) return fits;
     throw e;

@@ -450,6 +450,7 @@ export class DebugInfo {
 
   /** Addresses of the is_stmt rows of `file`:`line` (file may be a bare name or a path suffix). */
   addressesForLine(file: string, line: number): number[] {
+    if (this.lazy !== undefined) this.need(this.lazy.index.unitsForFile(file));
     return this.lines.addressesForLine(file, line);
   }
 

@@ -103,8 +103,9 @@ function joinDir(base: string, dir: string): string {
 /**
  * Parses the line table at `offset` of .debug_line. `compDir` (the unit's DW_AT_comp_dir) resolves
  * relative directories; `cuName` names the primary source file for DWARF 2-4 directory index 0.
+ * `program` false reads the header alone: the files, no rows.
  */
-export function parseLineTable(sections: DwarfSections, offset: number, compDir = ""): LineTable {
+export function parseLineTable(sections: DwarfSections, offset: number, compDir = "", program = true): LineTable {
   const r = sections.reader(".debug_line", offset);
   const { length, offsetSize } = r.initialLength();
   const end = r.offset + length;
@@ -163,7 +164,8 @@ export function parseLineTable(sections: DwarfSections, offset: number, compDir 
     offset, version, addressSize, minInstLength, maxOpsPerInst, defaultIsStmt, lineBase, lineRange, opcodeBase,
     directories, files, sequences: [],
   };
-  runProgram(new ByteReader(r.bytes, ".debug_line", programStart), end, table, standardLengths, compDir, sections);
+  // Without the program: the header alone (its files; no rows), for an index of which table names which file.
+  if (program) runProgram(new ByteReader(r.bytes, ".debug_line", programStart), end, table, standardLengths, compDir, sections);
   return table;
 }
 

@@ -2,7 +2,7 @@
  * Loading through the index (DwarfIndex, as large images such as a vmlinux are loaded) answers every
  * lookup the way parsing the whole image does, on every fixture, workload guest and demo kernel: each
  * global's address, type and size, each function by name and by address, the source line at each
- * function's entry and inside it, each type by name, each enumerator. The index also survives its JSON
+ * function's entry and inside it, the addresses of each file:line, each type by name, each enumerator. The index also survives its JSON
  * form (the cached copy) unchanged. The Debian vmlinux itself is tested in test/linux/vmlinux-symbols.
  */
 import { readFileSync } from "node:fs";
@@ -53,6 +53,25 @@ describe.each(IMAGES.map((p) => [basename(p), p]))("%s: loaded through the index
         const l = lazy();
         expect(l.symbolize(a), `0x${a.toString(16)}`).toBe(whole.symbolize(a));
         expect(l.sourceAt(a), `0x${a.toString(16)}`).toEqual(whole.sourceAt(a));
+      }
+    }
+  });
+
+  test("file:line: the addresses of every line with code, by path and by bare name, from nothing loaded", () => {
+    const lines = new Map<string, Set<number>>();
+    for (const t of whole.lines.tables) {
+      for (const seq of t.sequences) for (const row of seq.rows) if (row.isStmt && !row.endSequence && t.files[row.file]) {
+        const file = t.files[row.file]!.path;
+        if (!lines.has(file)) lines.set(file, new Set());
+        lines.get(file)!.add(row.line);
+      }
+    }
+    expect(lines.size).toBeGreaterThan(0);
+    for (const [file, set] of lines) {
+      for (const line of set) {
+        for (const name of [file, basename(file)]) {
+          expect(lazy().addressesForLine(name, line), `${name}:${line}`).toEqual(whole.addressesForLine(name, line));
+        }
       }
     }
   });

@@ -9,7 +9,7 @@
  *
  * - `ttd info` names the map and the slide: a whole, positive number of 16 MiB alignments;
  * - `ttd why-write jiffies` finds jiffies at its slid address and names do_timer and the timer interrupt
- *   path that wrote it, from the map;
+ *   path that wrote it, from the map; gdb, given the ELF made of the map, breaks on do_timer where it ran;
  * - with the vmlinux, print, history and why-write give DWARF types and source lines at the slid
  *   addresses, and `ttd gdbserver` has gdb load the vmlinux moved by the slide.
  *
@@ -92,6 +92,21 @@ describe.skipIf(!ready)("a Linux boot recorded with KASLR: symbols slid to where
     expect(a.callPath.frames[a.callPath.frames.length - 1]).toMatchObject({ kind: "delivery", vector: 0x30 });
     const t = ttd(["why-write", "jiffies", "--trace", trace, "--at", String(at)], { timeoutMs: 600_000 });
     expect(t.stdout).toMatch(/^ {2}note: the kernel was moved by KASLR by \+0x[0-9a-f]+; symbols slid$/m);
+  }, 900_000);
+
+  test.skipIf(!hasGdb)("gdbserver: gdb gets the ELF made of the slid map", async () => {
+    expect(slide).toBeGreaterThan(0);
+    const { server, command } = await startGdbServer([trace, "--port", "0", "--at", "end"]);
+    try {
+      expect(command).toMatch(/System\.map-[^/]*\.elf'?$/);
+      const args = [...command.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]);
+      const r = spawnSync("gdb", ["-batch", "-nx", ...args, "-ex", "info address do_timer", "-ex", "break do_timer", "-ex", "reverse-continue", "-ex", "info registers eip"], { encoding: "utf8", timeout: 600_000 });
+      const doTimer = (map.get("do_timer")! + slide).toString(16);
+      expect(r.stdout, r.stderr).toMatch(new RegExp(`Symbol "do_timer" is at 0x${doTimer} in a file compiled without debugging`));
+      expect(r.stdout).toMatch(new RegExp(`^eip\\s+0x${doTimer}\\s+0x${doTimer} <do_timer>`, "m"));
+    } finally {
+      server.kill("SIGINT");
+    }
   }, 900_000);
 
   describe.skipIf(!hasVmlinux)("with the vmlinux's DWARF", () => {

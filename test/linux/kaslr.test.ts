@@ -13,13 +13,14 @@
  * - with the vmlinux, print, history and why-write give DWARF types and source lines at the slid
  *   addresses, and `ttd gdbserver` has gdb load the vmlinux moved by the slide.
  *
- * Skipped without the kernel and its real System.map (required in CI, see debian.ts).
+ * Skipped without the kernel and its real System.map (required in CI, see debian.ts); the vmlinux part
+ * without the vmlinux (required under TTD_REQUIRE_VMLINUX=1).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, test } from "vitest";
-import { debian, requireRealSystemMap } from "./debian.js";
+import { debian, requireRealSystemMap, requireVmlinux } from "./debian.js";
 import { parseSystemMap } from "../../src/symbols/system-map.js";
 import { requireBuiltCli, startGdbServer, tmpDir, ttd } from "../trace/helpers.js";
 
@@ -31,7 +32,7 @@ const RECORDED_STEPS = 2_410_000_000;
 const KERNEL_ALIGN = 0x1000000;
 const hasGdb = spawnSync("gdb", ["--version"], { stdio: "ignore" }).status === 0;
 const ready = debian !== null && requireRealSystemMap();
-const hasVmlinux = ready && fs.existsSync(debian!.vmlinux);
+const hasVmlinux = ready && requireVmlinux();
 
 const seconds = (from: number) => ((performance.now() - from) / 1000).toFixed(2);
 

@@ -13,6 +13,7 @@ import { DwarfIndex } from "../../src/symbols/dwarf-index.js";
 import { DwarfSections } from "../../src/symbols/sections.js";
 import { Elf32 } from "../../src/elf/elf32.js";
 import { typeName } from "../../src/symbols/types.js";
+import { lineTableMd5s } from "../../src/bundle/sources.js";
 import { FIXTURE_ELFS, KERNEL_ELFS, WORKLOAD_ELFS } from "./images.js";
 
 const IMAGES = [...FIXTURE_ELFS, ...WORKLOAD_ELFS, ...KERNEL_ELFS];
@@ -74,6 +75,21 @@ describe.each(IMAGES.map((p) => [basename(p), p]))("%s: loaded through the index
         }
       }
     }
+  });
+
+  test("a source file's MD5 (what shown sources are checked against) once a question loaded its unit", () => {
+    const want = lineTableMd5s(whole);
+    let known = 0;
+    for (const f of whole.functions().filter((x) => !x.elfOnly)) {
+      const l = lazy();
+      const md5s = lineTableMd5s(l);
+      const file = l.sourceAt(f.entry)?.file;
+      if (file === undefined) continue;
+      expect(md5s(file), file).toBe(want(file));
+      if (want(file) !== undefined) known++;
+    }
+    // DWARF 5 line tables (clang's) carry MD5s; older ones none.
+    if (whole.lines.tables.some((t) => t.files.some((x) => x?.md5 !== undefined))) expect(known).toBeGreaterThan(0);
   });
 
   test("types and enumerators by name", () => {

@@ -9,16 +9,19 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Elf32 } from "../elf/elf32.js";
 import { DebugInfo } from "../symbols/debug-info.js";
-import { DwarfIndex } from "../symbols/dwarf-index.js";
+import { DWARF_INDEX_VERSION, DwarfIndex } from "../symbols/dwarf-index.js";
 import { DwarfSections } from "../symbols/sections.js";
 import { cacheRoot } from "./cache.js";
 
 /** Images with at least this much .debug_info are loaded lazily through an index. */
 export const LARGE_DWARF_BYTES = 16 * 1024 * 1024;
 
-/** Where the index of the image with this SHA-256 is kept. */
+/**
+ * Where the index of the image with this SHA-256 is kept: named by its format version too, so ttds of
+ * two versions sharing a cache folder each keep their own rather than rebuild over each other's.
+ */
 export function dwarfIndexPath(sha256: string, root = cacheRoot()): string {
-  return join(root, "dwarf-index", `${sha256}.json`);
+  return join(root, "dwarf-index", `${sha256}.v${DWARF_INDEX_VERSION}.json`);
 }
 
 /**

@@ -17,8 +17,9 @@ import { Trace } from "../trace/trace.js";
 
 const MEMORY_MIB = 256;
 /**
- * The same command line for both machines. `nokaslr`: the recording's queries name kernel symbols through
- * System.map, which ttd checks against the kernel's real place and refuses when KASLR moved it.
+ * The same command line for both machines. `nokaslr`: both run the kernel where it was linked (with
+ * KASLR each picks its own place from its own clock), and the recording's queries read System.map's
+ * addresses as they are.
  */
 const APPEND = "console=ttyS0 panic=-1 nokaslr";
 /** What /init prints (src/tools/build-initramfs.ts): the boot reached user space. */

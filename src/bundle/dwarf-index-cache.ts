@@ -9,26 +9,30 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Elf32 } from "../elf/elf32.js";
 import { DebugInfo } from "../symbols/debug-info.js";
-import { DwarfIndex } from "../symbols/dwarf-index.js";
+import { DWARF_INDEX_VERSION, DwarfIndex } from "../symbols/dwarf-index.js";
 import { DwarfSections } from "../symbols/sections.js";
 import { cacheRoot } from "./cache.js";
 
 /** Images with at least this much .debug_info are loaded lazily through an index. */
 export const LARGE_DWARF_BYTES = 16 * 1024 * 1024;
 
-/** Where the index of the image with this SHA-256 is kept. */
+/**
+ * Where the index of the image with this SHA-256 is kept: named by its format version too, so ttds of
+ * two versions sharing a cache folder each keep their own rather than rebuild over each other's.
+ */
 export function dwarfIndexPath(sha256: string, root = cacheRoot()): string {
-  return join(root, "dwarf-index", `${sha256}.json`);
+  return join(root, "dwarf-index", `${sha256}.v${DWARF_INDEX_VERSION}.json`);
 }
 
 /**
  * The symbols of an ELF image (its bytes and their SHA-256): whole for small DWARF, through the cached
- * index (built and saved on first use) for large DWARF. Throws ElfError when it is not an i386 ELF.
+ * index (built and saved on first use) for large DWARF; moved by `slide` (LoadOptions.slide: the index
+ * is of the file, whatever the slide). Throws ElfError when it is not an i386 ELF.
  */
-export function loadDebugInfo(data: Uint8Array, sha256: string, root = cacheRoot()): DebugInfo {
-  const elf = new Elf32(data);
+export function loadDebugInfo(data: Uint8Array | Elf32, sha256: string, root = cacheRoot(), slide = 0): DebugInfo {
+  const elf = data instanceof Elf32 ? data : new Elf32(data);
   const info = elf.section(".debug_info") ?? elf.section(".zdebug_info");
-  if (info === undefined || info.size < LARGE_DWARF_BYTES) return DebugInfo.fromElf(elf);
+  if (info === undefined || info.size < LARGE_DWARF_BYTES) return DebugInfo.fromElf(elf, { slide });
   const path = dwarfIndexPath(sha256, root);
   let index: DwarfIndex | null = null;
   try {
@@ -48,5 +52,5 @@ export function loadDebugInfo(data: Uint8Array, sha256: string, root = cacheRoot
       // A read-only cache: the index is rebuilt by the next command too, which is only slower.
     }
   }
-  return DebugInfo.fromElf(elf, { index });
+  return DebugInfo.fromElf(elf, { index, slide });
 }

@@ -9,7 +9,8 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { ElfError } from "../elf/elf32.js";
+import { Elf32, ElfError } from "../elf/elf32.js";
+import { readElfFile, type ElfFile } from "../elf/elf-file.js";
 import type { DebugInfo } from "../symbols/debug-info.js";
 import { loadDebugInfo } from "./dwarf-index-cache.js";
 import { TraceError } from "../trace/errors.js";
@@ -23,9 +24,9 @@ import { BundleReader, looksLikeBundle } from "./reader.js";
 import { BundleSources, DiskSources, lineTableMd5s, withAncestors, type DiskSearch, type SourceProvider } from "./sources.js";
 import { rewriteQemuArgs } from "../cli/qemu-options.js";
 import { looksLikeSystemMap, parseSystemMap, systemMapElf, type MapSymbol } from "../symbols/system-map.js";
-import { NO_RAM, systemMapCandidates, systemMapMismatch, type RecordedRam } from "../symbols/linux-system-map.js";
+import { checkSystemMap, kernelSlideNote, NO_RAM, slideMapSymbols, systemMapCandidates, type RecordedRam } from "../symbols/linux-system-map.js";
 import { isLinuxBzImage } from "../machine/linux-boot.js";
-import { vmlinuxMismatch } from "../symbols/linux-vmlinux.js";
+import { checkVmlinux } from "../symbols/linux-vmlinux.js";
 
 export interface OpenOptions {
   /** Extra folders to find source files in (plain traces; `--source-dir`). */
@@ -80,6 +81,21 @@ export interface RecordingImage {
   data: Uint8Array;
   /** Where it was read from: "trace" (the image stored in the trace), a bundle entry, or a file. */
   from: string;
+  /** The file that holds exactly `data`, when there is one (an ELF named by --symbols or --elf): gdb reads it there. */
+  path?: string;
+  /**
+   * The image parsed, when its file is large and read lazily (a vmlinux: elf-file.ts): symbols load from
+   * it, reading only the parts they need. `data` then reads the rest of the file when it is asked for.
+   */
+  elf?: Elf32;
+  /**
+   * How far the recorded kernel ran from this image's addresses (a vmlinux of a kernel KASLR moved):
+   * its symbols are loaded moved by it. Absent for 0, and for a System.map, whose ELF is made at the
+   * addresses that ran (so gdb and a bundle get them too).
+   */
+  slide?: number;
+  /** What to say once about these symbols (that they were slid to where KASLR moved the kernel), if anything. */
+  note?: string;
 }
 
 export interface Recording {
@@ -91,6 +107,8 @@ export interface Recording {
   /** Null when the image is not an ELF this ttd reads (symbolsProblem says why). */
   readonly symbols: DebugInfo | null;
   readonly symbolsProblem: string | null;
+  /** Something to say once about the symbols (RecordingImage.note), or null. */
+  readonly symbolsNote: string | null;
   readonly sources: SourceProvider;
   readonly bundle: BundleInfo | null;
   /** The bookmarks, by step. */
@@ -117,14 +135,14 @@ export function openRecording(path: string, options: OpenOptions = {}): Recordin
  * the file): parsing DWARF is most of the cost of opening a small recording, and a process that opens
  * recordings of one kernel again and again (the TUI reopening, tests) parses it once.
  */
-let lastSymbols: { sha256: string; symbols: DebugInfo } | null = null;
+let lastSymbols: { sha256: string; slide: number; symbols: DebugInfo } | null = null;
 
-function loadSymbols(data: Uint8Array, from: string, knownSha256?: string): { symbols: DebugInfo | null; problem: string | null } {
+function loadSymbols(data: Uint8Array | Elf32, from: string, knownSha256?: string, slide = 0): { symbols: DebugInfo | null; problem: string | null } {
   try {
     // Hashed here unless the caller just hashed these very bytes (a --symbols file: a vmlinux is 300 MB).
-    const sha256 = knownSha256 ?? sha256Hex(data);
-    const symbols = lastSymbols?.sha256 === sha256 ? lastSymbols.symbols : loadDebugInfo(data, sha256);
-    lastSymbols = { sha256, symbols };
+    const sha256 = knownSha256 ?? sha256Hex(data instanceof Elf32 ? data.bytes : data);
+    const symbols = lastSymbols?.sha256 === sha256 && lastSymbols.slide === slide ? lastSymbols.symbols : loadDebugInfo(data, sha256, undefined, slide);
+    lastSymbols = { sha256, slide, symbols };
     return { symbols, problem: symbols.hasLines ? null : (symbols.linesUnavailableReason ?? null) };
   } catch (e) {
     if (e instanceof ElfError) return { symbols: null, problem: `${from}: ${e.message}` };
@@ -144,12 +162,14 @@ function systemMapImage(path: string, data: Uint8Array, kernel: { name: string; 
     if (e instanceof ElfError) throw new TraceError(`${path}: ${e.message}`);
     throw e;
   }
+  let slide = 0;
   if (kernel !== null && isLinuxBzImage(kernel.data)) {
-    const why = systemMapMismatch(symbols, path, kernel.data, ram);
-    if (why !== null) throw new TraceError(`${path}: does not match the recorded kernel ${kernel.name}: ${why}`);
+    const check = checkSystemMap(symbols, path, kernel.data, ram);
+    if (check.mismatch !== null) throw new TraceError(`${path}: does not match the recorded kernel ${kernel.name}: ${check.mismatch}`);
+    slide = check.slide;
   }
-  const elf = systemMapElf(symbols);
-  return { name: `${basename(path)}.elf`, sha256: sha256Hex(elf), data: elf, from: path };
+  const elf = systemMapElf(slideMapSymbols(symbols, slide));
+  return { name: `${basename(path)}.elf`, sha256: sha256Hex(elf), data: elf, from: path, note: kernelSlideNote(slide) ?? undefined };
 }
 
 /**
@@ -158,23 +178,38 @@ function systemMapImage(path: string, data: Uint8Array, kernel: { name: string; 
  */
 function readSymbolsOption(path: string, kernel: { name: string; data: Uint8Array } | null, ram: RecordedRam): RecordingImage {
   const file = readElfOption(path);
-  if (looksLikeSystemMap(file.data)) return systemMapImage(path, file.data, kernel, ram);
-  const why = kernel === null ? null : vmlinuxMismatch(file.data, path, kernel.data, ram);
-  if (why !== null) throw new TraceError(`${path}: does not match the recorded kernel ${kernel!.name}: ${why}`);
+  // A file read lazily is an ELF; asking a map's questions of its bytes would read all of it.
+  if (file.elf === undefined && looksLikeSystemMap(file.data)) return systemMapImage(path, file.data, kernel, ram);
+  if (kernel === null) return file;
+  const check = checkVmlinux(file.elf ?? file.data, path, kernel.data, ram);
+  if (check.mismatch !== null) throw new TraceError(`${path}: does not match the recorded kernel ${kernel.name}: ${check.mismatch}`);
+  if (check.slide !== 0) {
+    file.slide = check.slide;
+    file.note = kernelSlideNote(check.slide) ?? undefined;
+  }
   return file;
 }
 
 function readElfOption(path: string): RecordingImage {
-  let data: Uint8Array;
+  let file: ElfFile;
   try {
-    // A view of the file's buffer, not a copy: a vmlinux with DWARF is hundreds of MB.
-    const file = readFileSync(path);
-    data = new Uint8Array(file.buffer, file.byteOffset, file.length);
+    // A vmlinux with DWARF is hundreds of MB, most of which no command reads: large files are read lazily.
+    file = readElfFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new TraceError(`${path}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`);
+    throw new TraceError(`${path}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a folder" : (e as Error).message}`);
   }
-  return { name: basename(path), sha256: sha256Hex(data), data, from: path };
+  return {
+    name: basename(path),
+    sha256: file.sha256,
+    get data() {
+      file.fillAll();
+      return file.bytes;
+    },
+    from: path,
+    path,
+    ...(file.elf !== null ? { elf: file.elf } : {}),
+  };
 }
 
 /**
@@ -261,7 +296,7 @@ function openTrace(path: string, options: OpenOptions): Recording {
         }
       }
     }
-    const loaded = image.from === "trace" ? loadSymbols(image.data, `${path} (its image ${image.name})`) : loadSymbols(image.data, image.from, image.sha256);
+    const loaded = image.from === "trace" ? loadSymbols(image.data, `${path} (its image ${image.name})`) : loadSymbols(image.elf ?? image.data, image.from, image.sha256, image.slide);
     const symbols = mapProblem === null ? loaded.symbols : null;
     const problem = mapProblem ?? loaded.problem;
     const traceDir = dirname(resolve(cwd, path));
@@ -279,6 +314,7 @@ function openTrace(path: string, options: OpenOptions): Recording {
       image,
       symbols,
       symbolsProblem: problem,
+      symbolsNote: symbols === null ? null : image.note ?? null,
       sources,
       bundle: null,
       bookmarks: () => readTraceBookmarks(path),
@@ -349,7 +385,7 @@ function openBundle(path: string, options: OpenOptions): Recording {
       const data = new Uint8Array(readFileSync(local(m.elf.entry)));
       image = { name: m.elf.name, sha256: sha256Hex(data), data, from: `${path}:${m.elf.entry}` };
     }
-    const { symbols, problem } = loadSymbols(image.data, image.from);
+    const { symbols, problem } = loadSymbols(image.elf ?? image.data, image.from, image.path !== undefined ? image.sha256 : undefined, image.slide);
     const sources = new BundleSources(filesDir, m.sources.files, m.sources.missing, lineTableMd5s(symbols));
     // Sorted when first asked for: a tie in steps is broken by localeCompare, whose first call loads
     // ICU's collation data (about 10 ms), and most commands never list the bookmarks.
@@ -367,6 +403,7 @@ function openBundle(path: string, options: OpenOptions): Recording {
       image,
       symbols,
       symbolsProblem: problem,
+      symbolsNote: null,
       sources,
       bundle,
       bookmarks: () => [...current()],

@@ -55,16 +55,27 @@ function decode(bytes: Uint8Array): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-/** MD5s recorded by DWARF 5 line tables, by file path (the first table to name a file wins). */
-export function lineTableMd5s(symbols: DebugInfo | null): Map<string, string> {
+/** The MD5 a DWARF 5 line table recorded for a source file path, if any. */
+export type SourceMd5s = (path: string) => string | undefined;
+
+/**
+ * MD5s recorded by DWARF 5 line tables, by file path (the first table to name a file wins). Looked up
+ * as asked, among the tables loaded by then: symbols loaded through an index add a unit's table when a
+ * question needs the unit, which is before its source is shown.
+ */
+export function lineTableMd5s(symbols: DebugInfo | null): SourceMd5s {
+  if (symbols === null) return () => undefined;
   const out = new Map<string, string>();
-  if (symbols === null) return out;
-  for (const t of symbols.lines.tables) {
-    for (const f of t.files) {
-      if (f?.md5 !== undefined && !out.has(f.path)) out.set(f.path, Buffer.from(f.md5).toString("hex"));
+  let read = 0;
+  return (path) => {
+    const tables = symbols.lines.tables;
+    for (; read < tables.length; read++) {
+      for (const f of tables[read].files) {
+        if (f?.md5 !== undefined && !out.has(f.path)) out.set(f.path, Buffer.from(f.md5).toString("hex"));
+      }
     }
-  }
-  return out;
+    return out.get(path);
+  };
 }
 
 /** Shared lookup logic: exact path first, then a unique trailing-components match among `files`. */
@@ -114,7 +125,7 @@ export class BundleSources extends BaseProvider {
     private readonly filesDir: string,
     packed: readonly { path: string; entry: string }[],
     missing: readonly string[],
-    private readonly md5s: Map<string, string>,
+    private readonly md5s: SourceMd5s,
   ) {
     super();
     this.entries = new Map(packed.map((s) => [s.path, s.entry]));
@@ -128,7 +139,7 @@ export class BundleSources extends BaseProvider {
     const location = join(this.filesDir, ...entry.split("/"));
     const bytes = readFileSync(location);
     const text = decode(bytes);
-    const md5 = this.md5s.get(path);
+    const md5 = this.md5s(path);
     return { path, origin: "bundle", location, text, lines: splitLines(text), stale: md5 !== undefined && createHash("md5").update(bytes).digest("hex") !== md5 };
   }
 
@@ -188,7 +199,7 @@ export class DiskSources extends BaseProvider {
   constructor(
     files: readonly string[],
     private readonly search: DiskSearch,
-    private readonly md5s: Map<string, string>,
+    private readonly md5s: SourceMd5s,
   ) {
     super();
     this.files = [...files].sort();
@@ -200,7 +211,7 @@ export class DiskSources extends BaseProvider {
   }
 
   protected load(path: string): SourceFile | null {
-    const md5 = this.md5s.get(path);
+    const md5 = this.md5s(path);
     let fallback: SourceFile | null = null;
     for (const c of candidatePaths(path, this.search)) {
       let bytes: Buffer;

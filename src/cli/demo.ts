@@ -71,7 +71,7 @@ Examples:
         out.write(crash.map((l) => `    ${l}`).join("\n") + "\n\n");
         out.write(`The iret at step ${groupDigits(at)} popped garbage. The question that took days of printf debugging:\n`);
         out.write(`who last wrote the idle thread's saved registers[Error], and why there?\n\n`);
-        out.write(renderWhyWrite(answer, ctx.symbolsProblem) + "\n");
+        out.write(renderWhyWrite(answer, ctx) + "\n");
         const c = culprit(answer);
         if (c !== null) out.write(`\nIn short: ${c}\n`);
         out.write(`\nNext: ttd log ${recording.path} --from ${Math.max(0, at - 5)} --count 8   (the steps around the fault)\n`);

@@ -44,7 +44,7 @@ fault and no --at).`,
           throw err;
         }
         if (opts.json) process.stdout.write(JSON.stringify(explanationJson(e)) + "\n");
-        else process.stdout.write(renderExplanation(e, ctx.symbolsProblem) + "\n");
+        else process.stdout.write(renderExplanation(e, ctx) + "\n");
       } finally {
         recording.close();
       }

@@ -111,7 +111,10 @@ Examples:
       }
       let image;
       try {
-        image = imageFileFor(recording.image);
+        // An ELF named on the command line is given to gdb where it is (a vmlinux is 300 MB); the
+        // recording's own image, or one made from a System.map, is written out for it.
+        const file = recording.image.path;
+        image = file !== undefined ? { path: file, remove: () => {} } : imageFileFor(recording.image);
       } catch (e) {
         await server.close();
         recording.close();
@@ -122,7 +125,12 @@ Examples:
       // plain trace gdb finds them as the compiler named them, relative to where gdb runs.
       const sourcesDir = recording.bundle !== null ? join(recording.bundle.extractedTo, "sources") : null;
       const directory = sourcesDir !== null && existsSync(sourcesDir) ? ` -ex ${shellQuote(`directory ${sourcesDir}`)}` : "";
-      const gdbCommand = `gdb -ex 'set architecture i386'${directory} -ex 'target remote ${connectHost}:${server.port}' ${shellQuote(image.path)}`;
+      // Symbols that ran elsewhere than the file says (a vmlinux of a kernel KASLR moved) are loaded
+      // moved by as much.
+      const slide = recording.image.slide ?? 0;
+      const gdbCommand = slide === 0
+        ? `gdb -ex 'set architecture i386'${directory} -ex 'target remote ${connectHost}:${server.port}' ${shellQuote(image.path)}`
+        : `gdb -ex 'set architecture i386'${directory} -ex ${shellQuote(`symbol-file -o ${slide < 0 ? "-" : ""}0x${Math.abs(slide).toString(16)} ${image.path}`)} -ex 'target remote ${connectHost}:${server.port}'`;
       // Before the command line is printed: whoever reads it may stop the server right away.
       const stop = () => void server.close();
       process.on("SIGINT", stop);
@@ -151,7 +159,7 @@ Examples:
 function explainText(recording: Recording, at: number | undefined): string {
   const ctx = QueryContext.fromRecording(recording);
   try {
-    return renderExplanation(explain(ctx, { at }), ctx.symbolsProblem);
+    return renderExplanation(explain(ctx, { at }), ctx);
   } catch (e) {
     if (e instanceof ExplainError) return `explain: ${e.message}`;
     throw e;

@@ -65,7 +65,7 @@ For the last change of a register, use why-write:
           throw e;
         }
         if (opts.json) process.stdout.write(JSON.stringify(historyJson(answer)) + "\n");
-        else process.stdout.write(renderHistory(answer, ctx.symbolsProblem) + "\n");
+        else process.stdout.write(renderHistory(answer, ctx) + "\n");
       } finally {
         recording.close();
       }

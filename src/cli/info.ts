@@ -107,6 +107,9 @@ Examples:
         const initrd = linux ? info.modules[0] ?? null : null;
         const modules = linux ? [] : info.modules;
         const checked = bundle !== null ? ["bundle checksums", ...trace.checked] : [...trace.checked];
+        // Where the symbols come from when not the recorded image itself (a bzImage's System.map), and
+        // what they needed (slid to where KASLR moved the kernel).
+        const symbols = recording.image.from === "trace" ? null : { from: recording.image.from, note: recording.symbolsNote };
         if (opts.json) {
           const obj = {
             path: recording.path,
@@ -157,6 +160,7 @@ Examples:
             fileBytes: bytes,
             bytesPerStep: Number(bytesPerStep.toFixed(4)),
             checked,
+            symbols,
           };
           process.stdout.write(JSON.stringify(obj, null, 2) + "\n");
           return;
@@ -189,6 +193,7 @@ Examples:
           else lines.push(" ".repeat(20) + file(mod));
         });
         if (info.commandLine.length > 0) row("recorded with", info.commandLine.join(" "));
+        if (symbols !== null) row("symbols", `${symbols.from}${symbols.note !== null ? ` (${symbols.note})` : ""}`);
         if (info.end) {
           row("ended", `${info.end.reason} (${info.end.detail})${info.end.exitStatus !== null ? `, exit status ${info.end.exitStatus}` : ""}`);
         } else if (live) {

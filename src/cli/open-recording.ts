@@ -6,7 +6,7 @@ import { parseStepOption } from "./step-option.js";
 
 /** The help text of `--symbols`, shared by every command that takes it. */
 export const SYMBOLS_OPTION_HELP =
-  "symbols from this file instead of the recorded image: an ELF (e.g. a vmlinux with DWARF, its index cached after the first use) or a Linux System.map (either checked against a recorded bzImage; a map is found as System.map-<release> next to it)";
+  "symbols from this file instead of the recorded image: an ELF (e.g. a vmlinux with DWARF, its index cached after the first use) or a Linux System.map (either checked against a recorded bzImage, and slid to where KASLR moved it; a map is found as System.map-<release> next to it)";
 
 export function openForQuery(arg: string | undefined, options: { symbols?: string } = {}): { recording: Recording; ctx: QueryContext } {
   let recording: Recording;

@@ -59,7 +59,7 @@ Examples:
         }
         const answer = whyWrite(ctx, loc, at, { chain: opts.chain === true, depth, callPath: true });
         if (opts.json) process.stdout.write(JSON.stringify(whyWriteJson(answer)) + "\n");
-        else process.stdout.write(renderWhyWrite(answer, ctx.symbolsProblem) + "\n");
+        else process.stdout.write(renderWhyWrite(answer, ctx) + "\n");
       } finally {
         recording.close();
       }

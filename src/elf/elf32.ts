@@ -51,8 +51,16 @@ export interface ElfSymbol {
   shndx: number;
 }
 
+/** Reads ranges of a file that are not in Elf32.bytes yet (see elf-file.ts). */
+export interface ElfLoader {
+  /** Makes bytes [offset, offset + length) of the file present in Elf32.bytes. */
+  fill(offset: number, length: number): void;
+}
+
 export class Elf32 {
   readonly bytes: Uint8Array;
+  /** Set when `bytes` holds only part of the file yet (elf-file.ts): section data is read through it. */
+  loader: ElfLoader | undefined;
   readonly entry: number;
   readonly machine: number;
   readonly type: number;
@@ -131,7 +139,20 @@ export class Elf32 {
   /** The bytes of a section (empty for SHT_NOBITS). */
   sectionData(section: ElfSection): Uint8Array {
     if (section.type === SHT_NOBITS) return new Uint8Array(0);
+    this.loader?.fill(section.offset, section.size);
     return this.bytes.subarray(section.offset, section.offset + section.size);
+  }
+
+  /**
+   * The bytes of a section as they are (unread parts are zeros when the file is read lazily), and how
+   * to read a range of them (offsets within the section) before it is looked at; null when the whole
+   * section is present anyway.
+   */
+  sectionDataDeferred(section: ElfSection): { bytes: Uint8Array; fill: ((offset: number, length: number) => void) | null } {
+    const loader = this.loader;
+    if (section.type === SHT_NOBITS || loader === undefined) return { bytes: this.sectionData(section), fill: null };
+    const bytes = this.bytes.subarray(section.offset, section.offset + section.size);
+    return { bytes, fill: (offset, length) => loader.fill(section.offset + offset, Math.min(length, section.size - offset)) };
   }
 
   /** All symbols of every SHT_SYMTAB section (the null symbol skipped). */
@@ -140,6 +161,8 @@ export class Elf32 {
     for (const sec of this.sections) {
       if (sec.type !== SHT_SYMTAB) continue;
       const strtab = this.sections[sec.link];
+      this.sectionData(sec);
+      if (strtab) this.sectionData(strtab);
       const entsize = sec.entsize || 16;
       for (let o = sec.offset + entsize; o + 16 <= sec.offset + sec.size; o += entsize) {
         const info = this.bytes[o + 12];

@@ -39,11 +39,14 @@ export interface CodeRef {
 export class QueryContext {
   readonly symbols: DebugInfo | null;
   readonly symbolsProblem: string | null;
+  /** Something answers say once about the symbols (that they were slid to where KASLR moved the kernel), or null. */
+  readonly symbolsNote: string | null = null;
 
   /** A context over an opened recording (trace or bundle; see src/bundle/open.ts). */
-  static fromRecording(rec: { trace: Trace; sources: SourceProvider; symbols: DebugInfo | null; symbolsProblem: string | null }): QueryContext {
+  static fromRecording(rec: { trace: Trace; sources: SourceProvider; symbols: DebugInfo | null; symbolsProblem: string | null; symbolsNote?: string | null }): QueryContext {
     const ctx = new QueryContext(rec.trace, rec.sources, rec.symbols);
     (ctx as { symbolsProblem: string | null }).symbolsProblem = rec.symbolsProblem;
+    (ctx as { symbolsNote: string | null }).symbolsNote = rec.symbolsNote ?? null;
     return ctx;
   }
 
@@ -203,17 +206,7 @@ export class QueryContext {
 
   /** Up to `n` bytes of the loaded image at virtual `address` (code as it was loaded). */
   private imageBytes(address: number, n: number): Uint8Array {
-    const di = this.symbols;
-    if (di === null) return new Uint8Array(0);
-    const elf = di.elf;
-    for (const ph of elf.programHeaders) {
-      if (ph.type !== 1) continue;
-      if (address >= ph.vaddr && address < ph.vaddr + ph.filesz) {
-        const off = ph.offset + (address - ph.vaddr);
-        return elf.bytes.subarray(off, Math.min(off + n, ph.offset + ph.filesz));
-      }
-    }
-    return new Uint8Array(0);
+    return this.symbols?.imageBytes(address, n) ?? new Uint8Array(0);
   }
 }
 

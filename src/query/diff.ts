@@ -420,8 +420,12 @@ function addressName(ctx: QueryContext, address: number): string | null {
 /** The name of the loaded ELF section of `ctx`'s image holding `address`, or null. */
 function sectionAt(ctx: QueryContext, address: number): string | null {
   const SHF_ALLOC = 2;
-  for (const s of ctx.symbols?.elf.sections ?? []) {
-    if ((s.flags & SHF_ALLOC) !== 0 && address >= s.addr && address < s.addr + s.size) return s.name;
+  const di = ctx.symbols;
+  if (di === null) return null;
+  // Sections hold linked addresses; the image may have run moved by a slide (KASLR).
+  const linked = (address - di.slide) >>> 0;
+  for (const s of di.elf.sections) {
+    if ((s.flags & SHF_ALLOC) !== 0 && linked >= s.addr && linked < s.addr + s.size) return s.name;
   }
   return null;
 }

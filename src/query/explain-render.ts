@@ -2,7 +2,7 @@
 import type { CodeRef } from "./context.js";
 import { hex } from "./context.js";
 import type { Explanation } from "./explain.js";
-import { codePlace } from "./render.js";
+import { codePlace, symbolsRemarkLines, type SymbolsRemarks } from "./render.js";
 import { groupDigits } from "../text/group-digits.js";
 
 function codeLine(code: CodeRef): string {
@@ -15,12 +15,12 @@ function sourceLine(code: CodeRef | null, indent: string): string[] {
 }
 
 /** The narrative: the crash, each link (explaining the one above it), and the root named plainly. */
-export function renderExplanation(e: Explanation, symbolsProblem: string | null): string {
+export function renderExplanation(e: Explanation, symbols: SymbolsRemarks): string {
   const out: string[] = [];
   out.push(`${e.crash !== null ? "Crash" : "At"}: ${e.summary}`);
   out.push(`    ${codeLine(e.code)}`);
   out.push(...sourceLine(e.code, "    "));
-  if (symbolsProblem !== null) out.push(`  note: source lines unavailable: ${symbolsProblem}`);
+  out.push(...symbolsRemarkLines(symbols));
   if (e.links.length > 0) {
     out.push("");
     out.push("Why (each line explains the one above it):");

@@ -10,7 +10,7 @@
 import { type QueryContext, hex } from "./context.js";
 import type { Location } from "./location.js";
 import { explainWrite, inImage, type WriteExplanation } from "./why-write.js";
-import { describeWriter, formatBytes, sourcePlace, whyWriteJson } from "./render.js";
+import { describeWriter, formatBytes, sourcePlace, symbolsRemarkLines, whyWriteJson, type SymbolsRemarks } from "./render.js";
 import { groupDigits } from "../text/group-digits.js";
 
 export interface HistoryOptions {
@@ -94,14 +94,14 @@ function copy(b: Uint8Array | null): Uint8Array | null {
 
 const n = (v: number) => groupDigits(v);
 
-export function renderHistory(a: HistoryAnswer, symbolsProblem: string | null): string {
+export function renderHistory(a: HistoryAnswer, symbols: SymbolsRemarks): string {
   const out: string[] = [];
   const loc = a.location;
   const named = loc.name && loc.name !== loc.expression ? ` (${loc.name})` : "";
   out.push(loc.expression);
   out.push(`  = ${hex(loc.address)}, ${loc.size} byte${loc.size === 1 ? "" : "s"}${named}`);
   out.push(`  steps ${n(a.from)}..${n(a.to)}: ${formatBytes(a.before)} -> ${formatBytes(a.after)}, ${a.writes.length}${a.truncated ? "+" : ""} write${a.writes.length === 1 ? "" : "s"}`);
-  if (symbolsProblem !== null) out.push(`  note: source lines unavailable: ${symbolsProblem}`);
+  out.push(...symbolsRemarkLines(symbols));
   out.push("");
   if (a.writes.length === 0) {
     const origin = a.source === "image" ? ": its value comes from the loaded image" : a.source === "zero" ? ": it holds the zero the machine started with" : "";

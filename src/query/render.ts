@@ -61,13 +61,27 @@ export function describeWriter(w: WriteExplanation): string {
   return `the CPU ${what}`;
 }
 
-export function renderWhyWrite(a: WhyWriteAnswer, symbolsProblem: string | null): string {
+/** What a text answer says about its symbols: why source lines are missing, and a note (see QueryContext). */
+export interface SymbolsRemarks {
+  readonly symbolsProblem: string | null;
+  readonly symbolsNote: string | null;
+}
+
+/** The note lines a text answer carries about its symbols. */
+export function symbolsRemarkLines(s: SymbolsRemarks): string[] {
+  return [
+    ...(s.symbolsNote !== null ? [`  note: ${s.symbolsNote}`] : []),
+    ...(s.symbolsProblem !== null ? [`  note: source lines unavailable: ${s.symbolsProblem}`] : []),
+  ];
+}
+
+export function renderWhyWrite(a: WhyWriteAnswer, symbols: SymbolsRemarks): string {
   const out: string[] = [];
   const loc = a.location;
   const named = loc.name && loc.name !== loc.expression ? ` (${loc.name})` : "";
   out.push(`${loc.expression}`);
   out.push(`  = ${hex(loc.address)}, ${loc.size} byte${loc.size === 1 ? "" : "s"}${named}; at step ${n(a.atStep)} it holds ${formatBytes(a.value)}`);
-  if (symbolsProblem !== null) out.push(`  note: source lines unavailable: ${symbolsProblem}`);
+  out.push(...symbolsRemarkLines(symbols));
   out.push("");
   if (a.writes.length === 0) {
     out.push(`Never written before step ${n(a.atStep)}: its value ${a.neverWritten.some((x) => x.source === "image") ? "comes from the loaded image" : "is the zero the machine started with"}.`);

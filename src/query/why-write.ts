@@ -154,9 +154,7 @@ function spanOf(owner: Int32Array, i: number): [number, number] {
 
 /** Whether linear `address` lies in a file-backed part of the image as loaded (else it started as zero). */
 export function inImage(ctx: QueryContext, address: number): boolean {
-  const elf = ctx.symbols?.elf;
-  if (!elf) return false;
-  return elf.programHeaders.some((ph) => ph.type === 1 && address >= ph.vaddr >>> 0 && address < (ph.vaddr >>> 0) + ph.filesz);
+  return (ctx.symbols?.imageBytes(address, 1).length ?? 0) > 0;
 }
 
 /** Describes one write: the instruction that made it, or the CPU and what part of a frame it pushed. */

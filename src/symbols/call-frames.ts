@@ -39,7 +39,8 @@ export class CallFrames {
   /** Problems met while reading (a malformed entry is skipped, not fatal). */
   readonly warnings: string[] = [];
 
-  constructor(elf: Elf32) {
+  /** `slide`: how far the code ran from where it was linked (DebugInfo's LoadOptions.slide). */
+  constructor(elf: Elf32, private readonly slide = 0) {
     for (const name of [".debug_frame", ".eh_frame"]) {
       const sec = elf.section(name);
       if (sec === undefined || sec.size === 0) continue;
@@ -59,7 +60,9 @@ export class CallFrames {
   }
 
   /** The CFA rule in effect at `pc`, or undefined (no FDE covers it, or the CFA is an expression). */
-  cfaRuleAt(pc: number): CfaRule | undefined {
+  cfaRuleAt(ranAt: number): CfaRule | undefined {
+    // The entries hold linked addresses; the rules are relative to them, so they are run there.
+    const pc = (ranAt - this.slide) >>> 0;
     const fde = this.fdes.find((f) => pc >= f.low && pc < f.high);
     if (fde === undefined) return undefined;
     return runProgram(fde, pc);

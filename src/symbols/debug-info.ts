@@ -5,7 +5,7 @@
  * address -> the variable and field it falls in. ELF symbols back up DWARF, so an image built without -g
  * still answers by symbol names and says that source lines are unavailable.
  */
-import { Elf32 } from "../elf/elf32.js";
+import { Elf32, PT_LOAD } from "../elf/elf32.js";
 import { DW_AT, DW_TAG } from "./constants.js";
 import { staticAddress } from "./dwarf-expr.js";
 import { readLocationList, type LocationList } from "./location-lists.js";
@@ -136,6 +136,12 @@ export interface LoadOptions {
    * from the declaration.
    */
   index?: DwarfIndex;
+  /**
+   * How far the image ran from the addresses it was linked at (a Linux kernel the decompressor moved:
+   * KASLR). Every address the symbols, DWARF and call frames hold is moved by it, so answers name the
+   * addresses that ran; the index, built from the file, stays as linked and is asked at linked addresses.
+   */
+  slide?: number;
 }
 
 const TYPE_TAGS = new Set<number>([
@@ -174,6 +180,8 @@ export class DebugInfo {
   /** Problems met while reading DWARF; the parts that loaded are still usable. */
   readonly warnings: string[] = [];
   readonly elfSymbols: ElfSymbolIndex;
+  /** LoadOptions.slide: added to every linked address; 0 for an image that ran where it was linked. */
+  readonly slide: number;
   readonly lines: LineIndex;
 
   private readonly rawUnits: Unit[] = [];
@@ -198,9 +206,10 @@ export class DebugInfo {
   private constructor(elf: Elf32, options: LoadOptions) {
     this.elf = elf;
     this.strict = options.strict ?? false;
-    this.elfSymbols = new ElfSymbolIndex(elf);
+    this.slide = options.slide ?? 0;
+    this.elfSymbols = new ElfSymbolIndex(elf, this.slide);
     this.builder = new TypeBuilder((o) => this.dieAt(o), (s) => this.signatures.get(s));
-    const sections = DwarfSections.fromElf(elf);
+    const sections = DwarfSections.fromElf(elf, this.slide);
     // ET_REL: addresses in an object file are section-relative until linked (its REL relocations are
     // not applied here), so code and data addresses would be misleading.
     if (elf.type === 1) this.warnings.push("relocatable object file (not linked): its addresses are section-relative");
@@ -238,6 +247,20 @@ export class DebugInfo {
   /** Loads symbols and DWARF from an ELF image (bytes or an already parsed Elf32). */
   static fromElf(image: Uint8Array | Elf32, options: LoadOptions = {}): DebugInfo {
     return new DebugInfo(image instanceof Elf32 ? image : new Elf32(image), options);
+  }
+
+  /**
+   * Up to `n` bytes of the image's file contents as loaded at virtual `address` (where it ran: the slide
+   * applied), from its PT_LOAD segments; empty where no segment's file part is (.bss, outside the image).
+   */
+  imageBytes(address: number, n: number): Uint8Array {
+    const at = (address - this.slide) >>> 0;
+    for (const ph of this.elf.programHeaders) {
+      if (ph.type !== PT_LOAD || at < ph.vaddr >>> 0 || at >= (ph.vaddr >>> 0) + ph.filesz) continue;
+      const off = ph.offset + (at - (ph.vaddr >>> 0));
+      return this.elf.bytes.subarray(off, Math.min(off + n, ph.offset + ph.filesz));
+    }
+    return new Uint8Array(0);
   }
 
   /** True when the image carries DWARF debugging information. */
@@ -290,7 +313,7 @@ export class DebugInfo {
 
   /** The variable whose storage holds `address`, with the C path of the field or element there. */
   dataAt(address: number): DataLocation | undefined {
-    if (this.lazy !== undefined) this.need([this.lazy.index.unitOfVariableBelow(address)]);
+    if (this.lazy !== undefined) this.need([this.lazy.index.unitOfVariableBelow(address - this.slide)]);
     if (!this.sortedVariables) {
       this.sortedVariables = this.allVariables.filter((v) => v.address !== undefined && !isTombstone(v.address)).sort((a, b) => a.address! - b.address! || b.size - a.size);
     }
@@ -427,6 +450,7 @@ export class DebugInfo {
 
   /** Addresses of the is_stmt rows of `file`:`line` (file may be a bare name or a path suffix). */
   addressesForLine(file: string, line: number): number[] {
+    if (this.lazy !== undefined) this.need(this.lazy.index.unitsForFile(file));
     return this.lines.addressesForLine(file, line);
   }
 
@@ -504,7 +528,7 @@ export class DebugInfo {
 
   /** Lazy loading: the units whose code or data covers `address`. */
   private needAddress(address: number): void {
-    if (this.lazy !== undefined) this.need(this.lazy.index.unitsAt(address));
+    if (this.lazy !== undefined) this.need(this.lazy.index.unitsAt(address - this.slide));
   }
 
   /** Lazy loading: parses and loads the units at these .debug_info offsets that are not loaded yet. */
@@ -736,7 +760,7 @@ export class DebugInfo {
 
   /** The image's call frame information (.debug_frame and .eh_frame), read on first use. */
   get callFrames(): CallFrames {
-    this.frames ??= new CallFrames(this.elf);
+    this.frames ??= new CallFrames(this.elf, this.slide);
     return this.frames;
   }
 

@@ -94,9 +94,9 @@ function run(bytes: Uint8Array, unit: Unit, stack: bigint[], machine?: LocationM
       continue;
     }
     switch (op) {
-      case DW_OP.addr: s.push(BigInt(r.uint(unit.addressSize))); break;
-      case DW_OP.addrx: case DW_OP.constx: case DW_OP.GNU_addr_index: case DW_OP.GNU_const_index:
-        s.push(BigInt(unit.addrx(r.uleb()))); break;
+      case DW_OP.addr: s.push(BigInt(unit.sections.relocate(r.uint(unit.addressSize)))); break;
+      case DW_OP.addrx: case DW_OP.GNU_addr_index: s.push(BigInt(unit.addrx(r.uleb()))); break;
+      case DW_OP.constx: case DW_OP.GNU_const_index: s.push(BigInt(unit.constx(r.uleb()))); break;
       // The stack holds values of the generic type, an unsigned integer the size of an address (DWARF 5,
       // 2.5.1): signed constants go in as their two's complement, so DW_OP_shr and friends see those bits.
       case DW_OP.const1u: s.push(BigInt(r.u8())); break;

@@ -9,14 +9,16 @@
  * when the compiler wrote it; plus .debug_aranges for code ranges. Its JSON form is cached on disk
  * (dwarf-index-cache.ts) so the pass runs once per image.
  */
+import { posix } from "node:path";
 import { parseAbbrevTable, type AbbrevTable } from "./abbrev.js";
 import { DW_AT, DW_FORM, DW_OP, DW_TAG } from "./constants.js";
 import { parseUnitHeader, type UnitHeader } from "./info.js";
+import { parseLineTable, type LineFile } from "./line.js";
 import { ByteReader, DwarfError } from "./reader.js";
 import type { DwarfSections } from "./sections.js";
 
 /** The format of the index (bump when what is indexed changes, so cached copies are rebuilt). */
-export const DWARF_INDEX_VERSION = 2;
+export const DWARF_INDEX_VERSION = 3;
 
 /** At most this many units are kept for one name (statics of the same name in many files). */
 const UNITS_PER_NAME = 8;
@@ -37,6 +39,8 @@ export interface DwarfIndexData {
   ranges: number[];
   /** Statically placed variables as flat [address, unit] pairs, ascending by address. */
   variables: number[];
+  /** Source files by base name: the units whose line table names one (a header: every unit including it). */
+  lineFiles: Record<string, number[]>;
 }
 
 /** Where names and addresses are defined, and which units to parse for them. */
@@ -51,7 +55,7 @@ export class DwarfIndex {
   static fromJson(text: string): DwarfIndex | null {
     try {
       const d = JSON.parse(text) as DwarfIndexData;
-      if (d.version !== DWARF_INDEX_VERSION || !Array.isArray(d.units) || !Array.isArray(d.ranges) || !Array.isArray(d.variables)) return null;
+      if (d.version !== DWARF_INDEX_VERSION || !Array.isArray(d.units) || !Array.isArray(d.ranges) || !Array.isArray(d.variables) || typeof d.lineFiles !== "object" || d.lineFiles === null) return null;
       return new DwarfIndex(d);
     } catch {
       return null;
@@ -101,6 +105,11 @@ export class DwarfIndex {
     return lo > 0 ? v[(lo - 1) * 2 + 1] : undefined;
   }
 
+  /** Units whose line table may name `file` (a path or a bare name): those naming a file of its base name. */
+  unitsForFile(file: string): number[] {
+    return own(this.data.lineFiles, posix.basename(file)) ?? [];
+  }
+
   /** The offset of the unit holding .debug_info offset `offset`. */
   unitContaining(offset: number): number | undefined {
     const u = this.data.units;
@@ -145,6 +154,8 @@ interface Scanned {
   addressIndex: number | undefined;
   /** DW_AT_addr_base (read on the unit's root). */
   addrBase: number | undefined;
+  /** DW_AT_stmt_list (read on the unit's root): its line table's offset in .debug_line. */
+  stmtList: number | undefined;
 }
 
 function buildIndex(sections: DwarfSections): DwarfIndexData {
@@ -159,6 +170,7 @@ function buildIndex(sections: DwarfSections): DwarfIndexData {
   const ranges: [number, number, number][] = [];
   const variables: [number, number][] = [];
   const covered = new Set<number>();
+  const lineFiles = new Map<string, number[]>();
   for (const [low, high, unit] of readAranges(sections)) {
     ranges.push([low, high, unit]);
     covered.add(unit);
@@ -200,6 +212,23 @@ function buildIndex(sections: DwarfSections): DwarfIndexData {
       enumerator(name) {
         if (!enumerators.has(name)) enumerators.set(name, header.offset);
       },
+      lineTable(offset) {
+        // The header alone: which files the unit's rows may name.
+        let files: readonly (LineFile | undefined)[];
+        try {
+          files = parseLineTable(sections, offset, "", false).files;
+        } catch (e) {
+          if (e instanceof DwarfError) return;
+          throw e;
+        }
+        for (const f of files) {
+          if (f === undefined) continue;
+          const key = posix.basename(f.name);
+          let list = lineFiles.get(key);
+          if (list === undefined) lineFiles.set(key, (list = []));
+          if (list[list.length - 1] !== header.offset) list.push(header.offset);
+        }
+      },
     });
     // A unit .debug_aranges leaves out: its ranges from its functions' own addresses.
     if (!covered.has(header.offset)) for (const [low, high] of unitRanges) ranges.push([low, high, header.offset]);
@@ -218,6 +247,7 @@ function buildIndex(sections: DwarfSections): DwarfIndexData {
     enumerators: Object.fromEntries(enumerators),
     ranges: ranges.flat(),
     variables: variables.flat(),
+    lineFiles: Object.fromEntries(lineFiles),
   };
 }
 
@@ -226,6 +256,8 @@ interface ScanSink {
   func(name: string, low: number | undefined, high: number | undefined, external: boolean): void;
   type(key: string): void;
   enumerator(name: string): void;
+  /** The unit's line table, at this offset of .debug_line. */
+  lineTable(offset: number): void;
 }
 
 const TYPE_KEY_PREFIX = new Map<number, string>([
@@ -243,7 +275,7 @@ function scanUnit(sections: DwarfSections, r: ByteReader, h: UnitHeader, abbrevs
   const namesAt = new Map<number, string>();
   const pending: { origin: number; tag: number; d: Scanned }[] = [];
   const d: Scanned = { name: undefined, origin: undefined, declaration: false, external: false, lowPc: undefined, highPc: undefined, highIsLength: false, address: undefined, sibling: undefined, scratch: 0,
-    lowPcIndex: undefined, highPcIndex: undefined, addressIndex: undefined, addrBase: undefined };
+    lowPcIndex: undefined, highPcIndex: undefined, addressIndex: undefined, addrBase: undefined, stmtList: undefined };
   let depth = 0;
   let strOffsetsBase = h.offsetSize === 8 ? 16 : 8;
   let addrBase = h.offsetSize === 8 ? 16 : 8;
@@ -274,6 +306,7 @@ function scanUnit(sections: DwarfSections, r: ByteReader, h: UnitHeader, abbrevs
     }
     if (nameStrx !== undefined) d.name = sections.strx(strOffsetsBase, nameStrx, h.offsetSize);
     if (depth === 0 && d.addrBase !== undefined) addrBase = d.addrBase;
+    if (depth === 0 && d.stmtList !== undefined) sink.lineTable(d.stmtList);
     // Addresses by .debug_addr index (DWARF 5 as clang writes it).
     if (d.lowPcIndex !== undefined) d.lowPc = sections.addrx(addrBase, d.lowPcIndex, h.addressSize);
     if (d.highPcIndex !== undefined) d.highPc = sections.addrx(addrBase, d.highPcIndex, h.addressSize);
@@ -330,6 +363,7 @@ function readAttr(r: ByteReader, h: UnitHeader, at: number, form: number, d: Sca
     case DW_FORM.data1: case DW_FORM.data2: case DW_FORM.data4: {
       const v = form === DW_FORM.data1 ? r.u8() : form === DW_FORM.data2 ? r.u16() : r.u32();
       if (at === DW_AT.high_pc) { d.highPc = v; d.highIsLength = true; }
+      else if (at === DW_AT.stmt_list) d.stmtList = v;
       return;
     }
     case DW_FORM.udata: {
@@ -390,6 +424,7 @@ function readAttr(r: ByteReader, h: UnitHeader, at: number, form: number, d: Sca
       const v = r.offsetOf(h.offsetSize);
       if (at === DW_AT.str_offsets_base) d.scratch = v;
       else if (at === DW_AT.addr_base || at === DW_AT.GNU_addr_base) d.addrBase = v;
+      else if (at === DW_AT.stmt_list) d.stmtList = v;
       return;
     }
     case DW_FORM.loclistx: case DW_FORM.rnglistx: r.uleb(); return;

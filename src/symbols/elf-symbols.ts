@@ -24,8 +24,13 @@ export class ElfSymbolIndex {
   private readonly data: ElfSymbol[];
   private readonly byName = new Map<string, ElfSymbol[]>();
 
-  constructor(elf: Elf32) {
-    const symbols = elf.symbols();
+  /**
+   * `slide`: how far the image ran from where it was linked (DebugInfo's LoadOptions.slide). Symbols
+   * of sections move by it; absolute ones (constants such as phys_startup_32) and undefined ones do not.
+   */
+  constructor(elf: Elf32, slide = 0) {
+    const linked = elf.symbols();
+    const symbols = slide === 0 ? linked : linked.map((s) => (s.shndx === 0 || s.shndx >= SHN_LORESERVE ? s : { ...s, value: (s.value + slide) >>> 0 }));
     const code: ElfSymbol[] = [];
     const data: ElfSymbol[] = [];
     for (const s of symbols) {

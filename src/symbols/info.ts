@@ -70,7 +70,7 @@ export class Unit {
   constructor(sections: DwarfSections, header: UnitHeader, abbrevs: AbbrevTable) {
     this.header = header;
     this.sections = sections;
-    const r = sections.reader(".debug_info", header.dieOffset);
+    const r = sections.partReader(".debug_info", header.dieOffset, header.end - header.dieOffset);
     const roots = this.parseDies(r, abbrevs);
     if (roots.length === 0) throw new DwarfError(`.debug_info: unit at 0x${header.offset.toString(16)} has no DIE`);
     this.root = roots[0];
@@ -113,8 +113,13 @@ export class Unit {
     return undefined;
   }
 
-  /** Entry `index` of this unit's .debug_addr table. */
+  /** Entry `index` of this unit's .debug_addr table: an address, relocated (DwarfSections.relocate). */
   addrx(index: number): number {
+    return this.sections.relocate(this.constx(index));
+  }
+
+  /** Entry `index` of this unit's .debug_addr table as it is stored (DW_OP_constx: a constant, never relocated). */
+  constx(index: number): number {
     return this.sections.addrx(this.addrBase, index, this.header.addressSize);
   }
 
@@ -152,7 +157,7 @@ export class Unit {
   private readForm(r: ByteReader, form: number): AttrValue {
     const h = this.header;
     switch (form) {
-      case DW_FORM.addr: return { kind: "address", value: r.uint(h.addressSize) };
+      case DW_FORM.addr: return { kind: "address", value: this.sections.relocate(r.uint(h.addressSize)) };
       case DW_FORM.addrx: case DW_FORM.GNU_addr_index: return { kind: "addrx", index: r.uleb() };
       case DW_FORM.addrx1: return { kind: "addrx", index: r.u8() };
       case DW_FORM.addrx2: return { kind: "addrx", index: r.u16() };
@@ -250,7 +255,10 @@ export function parseUnits(sections: DwarfSections): Unit[] {
 
 /** The unit starting at `offset` of .debug_info, parsed (abbreviation tables shared through `abbrevCache`). */
 export function parseUnitAt(sections: DwarfSections, offset: number, abbrevCache: Map<number, AbbrevTable>): Unit {
-  const header = parseUnitHeader(sections.reader(".debug_info", offset));
+  // The header's fields end within 40 bytes of its start; then the unit's own bytes are all it needs
+  // (a section read lazily reads only those: see DwarfSections.partReader).
+  const header = parseUnitHeader(sections.partReader(".debug_info", offset, 64));
+  sections.partReader(".debug_info", offset, header.end - offset);
   let abbrevs = abbrevCache.get(header.abbrevOffset);
   if (!abbrevs) {
     abbrevs = parseAbbrevTable(sections.get(".debug_abbrev"), header.abbrevOffset);

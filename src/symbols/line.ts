@@ -103,8 +103,9 @@ function joinDir(base: string, dir: string): string {
 /**
  * Parses the line table at `offset` of .debug_line. `compDir` (the unit's DW_AT_comp_dir) resolves
  * relative directories; `cuName` names the primary source file for DWARF 2-4 directory index 0.
+ * `program` false reads the header alone: the files, no rows.
  */
-export function parseLineTable(sections: DwarfSections, offset: number, compDir = ""): LineTable {
+export function parseLineTable(sections: DwarfSections, offset: number, compDir = "", program = true): LineTable {
   const r = sections.reader(".debug_line", offset);
   const { length, offsetSize } = r.initialLength();
   const end = r.offset + length;
@@ -163,7 +164,8 @@ export function parseLineTable(sections: DwarfSections, offset: number, compDir 
     offset, version, addressSize, minInstLength, maxOpsPerInst, defaultIsStmt, lineBase, lineRange, opcodeBase,
     directories, files, sequences: [],
   };
-  runProgram(new ByteReader(r.bytes, ".debug_line", programStart), end, table, standardLengths, compDir);
+  // Without the program: the header alone (its files; no rows), for an index of which table names which file.
+  if (program) runProgram(new ByteReader(r.bytes, ".debug_line", programStart), end, table, standardLengths, compDir, sections);
   return table;
 }
 
@@ -172,7 +174,7 @@ function makeV4File(name: string, dirIndex: number, directories: string[], compD
   return { name, dirIndex, path: joinDir(dir, name) };
 }
 
-function runProgram(r: ByteReader, end: number, t: LineTable, standardLengths: number[], compDir: string): void {
+function runProgram(r: ByteReader, end: number, t: LineTable, standardLengths: number[], compDir: string, sections: DwarfSections): void {
   const mask = t.addressSize >= 8 ? Number.MAX_SAFE_INTEGER : 2 ** (t.addressSize * 8);
   const wrap = (a: number): number => (t.addressSize >= 8 ? a : ((a % mask) + mask) % mask);
   let st = initialState(t);
@@ -215,7 +217,7 @@ function runProgram(r: ByteReader, end: number, t: LineTable, standardLengths: n
           rows = [];
           st = initialState(t);
         } else if (ext === DW_LNE.set_address) {
-          st.address = r.uint(len - 1);
+          st.address = sections.relocate(r.uint(len - 1));
           st.opIndex = 0;
         } else if (ext === DW_LNE.define_file) {
           const name = r.cstring();

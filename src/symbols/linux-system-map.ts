@@ -7,10 +7,14 @@
  * name every address wrongly, so it is checked three ways, each only when both sides say something:
  * the release in the map's file name against the one in the image's header; the map's `_text` against
  * the address the kernel is built to run at (pref_address, seen at PAGE_OFFSET 0xc0000000 or 0); and
- * the recorded RAM at the map's `linux_banner`: another kernel's "Linux version ..." there. A kernel
- * that the decompressor moved (KASLR) is the map's own kernel at other addresses: its banner is found
- * in RAM a multiple of the kernel's alignment away from where the map puts it, and every name would be
- * wrong, so that is said too (the cure is `nokaslr` on the command line).
+ * the recorded RAM at the map's `linux_banner`: another kernel's "Linux version ..." there.
+ *
+ * A kernel that the decompressor moved (KASLR, CONFIG_RANDOMIZE_BASE) is the map's own kernel at other
+ * addresses: its banner is found in RAM a whole number of the kernel's alignments away from where the
+ * map puts it. On i386 the decompressor picks only the physical address and relocates the kernel by
+ * the same amount in virtual addresses (virtual = physical + PAGE_OFFSET; there is no separate virtual
+ * randomization as on x86-64), so that distance is the slide of every symbol of a section: they are
+ * moved by it, and answers say so once (kernelSlideNote).
  */
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
@@ -38,17 +42,27 @@ export interface RecordedRam {
 /** RAM that cannot be read (a bundle's map is checked when it is packed): every check that needs it says nothing. */
 export const NO_RAM: RecordedRam = { read: () => null, find: () => [] };
 
-/** Why the map at `mapPath` does not belong to `image`, or null when nothing says it does not. */
-export function systemMapMismatch(
+/**
+ * What checking a map (or a vmlinux's symbols) against the recorded kernel found: why it does not
+ * belong to it, or that it does, with how far the kernel ran from the addresses it names (0 when it ran
+ * where it was linked, or when nothing tells).
+ */
+export type KernelSymbolsCheck = { mismatch: string } | { mismatch: null; slide: number };
+
+/** The check's answer when the map belongs to the kernel and the kernel ran where the map says. */
+const IN_PLACE: KernelSymbolsCheck = { mismatch: null, slide: 0 };
+
+/** Whether the map at `mapPath` belongs to `image`, and how far the kernel ran from its addresses. */
+export function checkSystemMap(
   symbols: readonly MapSymbol[],
   mapPath: string,
   image: Uint8Array,
   ram: RecordedRam,
-): string | null {
+): KernelSymbolsCheck {
   const release = kernelRelease(image);
   const named = /^System\.map-(.+)$/.exec(basename(mapPath))?.[1];
   if (release !== null && named !== undefined && named !== release) {
-    return `it is the map of release ${named}, the kernel is ${release}`;
+    return { mismatch: `it is the map of release ${named}, the kernel is ${release}` };
   }
   const find = (name: string) => symbols.find((s) => s.name === name)?.address;
   const text = find("_text");
@@ -56,7 +70,7 @@ export function systemMapMismatch(
   if (text !== undefined && header.relocatable && Number.isFinite(header.prefAddress) && header.prefAddress !== 0) {
     const physical = text >= LINUX_PAGE_OFFSET ? text - LINUX_PAGE_OFFSET : text;
     if (physical !== header.prefAddress) {
-      return `its _text is at 0x${text.toString(16)}, the kernel is built to run at 0x${header.prefAddress.toString(16)}`;
+      return { mismatch: `its _text is at 0x${text.toString(16)}, the kernel is built to run at 0x${header.prefAddress.toString(16)}` };
     }
   }
   const banner = find("linux_banner");
@@ -68,19 +82,27 @@ export function systemMapMismatch(
     const bytes = ram.read(physical, expected.length);
     const found = bytes === null ? "" : new TextDecoder("latin1").decode(bytes);
     if (found.startsWith("Linux version ") && found !== expected) {
-      return `at its linux_banner (0x${banner.toString(16)}) the recorded RAM reads "${found.replace(/[^\x20-\x7e]/g, ".").trim()}", not "${expected.trim()}"`;
+      return { mismatch: `at its linux_banner (0x${banner.toString(16)}) the recorded RAM reads "${found.replace(/[^\x20-\x7e]/g, ".").trim()}", not "${expected.trim()}"` };
     }
     if (found !== expected && header.relocatable && header.kernelAlignment > 0) {
       // The banner elsewhere, moved by a whole number of alignments: the kernel itself, relocated. (Its
       // text also sits in the log buffer and elsewhere, at addresses no relocation explains.)
       for (const at of ram.find(new TextEncoder().encode(expected))) {
         const delta = at - physical;
-        if (delta !== 0 && delta % header.kernelAlignment === 0) {
-          const by = `${delta < 0 ? "-" : ""}0x${Math.abs(delta).toString(16)}`;
-          return `the kernel ran ${by} bytes away from the addresses the map names (its banner is at physical 0x${at.toString(16)}, linux_banner says 0x${physical.toString(16)}): the decompressor moved it (KASLR); record with nokaslr in the kernel command line`;
-        }
+        if (delta !== 0 && delta % header.kernelAlignment === 0) return { mismatch: null, slide: delta };
       }
     }
   }
-  return null;
+  return IN_PLACE;
+}
+
+/** The map's symbols where the kernel ran: those of sections moved by `slide`, absolute ones ('A', 'a': constants) kept. */
+export function slideMapSymbols(symbols: readonly MapSymbol[], slide: number): MapSymbol[] {
+  return symbols.map((s) => (slide === 0 || s.type === "A" || s.type === "a" ? s : { ...s, address: (s.address + slide) >>> 0 }));
+}
+
+/** What answers say once about a kernel that ran `slide` bytes from its linked addresses, or null when it did not move. */
+export function kernelSlideNote(slide: number): string | null {
+  if (slide === 0) return null;
+  return `the kernel was moved by KASLR by ${slide < 0 ? "-" : "+"}0x${Math.abs(slide).toString(16)}; symbols slid`;
 }

@@ -5,11 +5,12 @@
  * and the vmlinux holds the same text in its linux_banner (`Linux version 6.1.0-57-686
  * (debian-kernel@lists.debian.org) (gcc-12 ...) #1 SMP ...`): another build of the same release differs
  * in its build number or date. Then the checks a System.map gets (linux-system-map.ts): its `_text`
- * against where the kernel is built to run, and the recorded RAM at its linux_banner.
+ * against where the kernel is built to run, and the recorded RAM at its linux_banner, which also tell
+ * how far KASLR moved the kernel from the vmlinux's addresses.
  */
 import { Elf32, ElfError, PT_LOAD } from "../elf/elf32.js";
 import { isLinuxBzImage, kernelVersionText } from "../machine/linux-boot.js";
-import { systemMapMismatch, type RecordedRam } from "./linux-system-map.js";
+import { checkSystemMap, type KernelSymbolsCheck, type RecordedRam } from "./linux-system-map.js";
 
 /** The NUL-terminated text at virtual address `address` of the ELF's loaded segments, or null. */
 function stringAt(elf: Elf32, address: number, max = 512): string | null {
@@ -24,21 +25,23 @@ function stringAt(elf: Elf32, address: number, max = 512): string | null {
 }
 
 /**
- * Why the ELF `data` (read from `path`) is not the vmlinux of the recorded bzImage `image`, or null when
- * nothing says it is not (also when `image` is not a bzImage, or `data` not an ELF: other checks say so).
+ * Whether the ELF `data` (read from `path`) is the vmlinux of the recorded bzImage `image` (nothing says
+ * it is not also when `image` is not a bzImage, or `data` not an ELF: other checks say so), and how far
+ * the kernel ran from its addresses.
  */
-export function vmlinuxMismatch(data: Uint8Array, path: string, image: Uint8Array, ram: RecordedRam): string | null {
-  if (!isLinuxBzImage(image)) return null;
+export function checkVmlinux(data: Uint8Array | Elf32, path: string, image: Uint8Array, ram: RecordedRam): KernelSymbolsCheck {
+  const fits: KernelSymbolsCheck = { mismatch: null, slide: 0 };
+  if (!isLinuxBzImage(image)) return fits;
   let elf: Elf32;
   try {
-    elf = new Elf32(data);
+    elf = data instanceof Elf32 ? data : new Elf32(data);
   } catch (e) {
-    if (e instanceof ElfError) return null;
+    if (e instanceof ElfError) return fits;
     throw e;
   }
   const symbols = elf.symbols();
   const banner = symbols.find((s) => s.name === "linux_banner");
-  if (banner === undefined) return "it has no linux_banner symbol: not a Linux vmlinux";
+  if (banner === undefined) return { mismatch: "it has no linux_banner symbol: not a Linux vmlinux" };
   const text = stringAt(elf, banner.value);
   const version = kernelVersionText(image);
   if (text !== null && version !== null) {
@@ -47,9 +50,9 @@ export function vmlinuxMismatch(data: Uint8Array, path: string, image: Uint8Arra
     const head = cut < 0 ? version : version.slice(0, cut + 1);
     const tail = cut < 0 ? "" : version.slice(cut + 2);
     if (!text.startsWith(`Linux version ${head}`) || !text.trimEnd().endsWith(tail)) {
-      return `its linux_banner reads "${text.trim()}", the kernel is "${version}"`;
+      return { mismatch: `its linux_banner reads "${text.trim()}", the kernel is "${version}"` };
     }
   }
   const named = symbols.filter((s) => s.name === "_text" || s.name === "linux_banner").map((s) => ({ address: s.value, type: "D", name: s.name }));
-  return systemMapMismatch(named, path, image, ram);
+  return checkSystemMap(named, path, image, ram);
 }

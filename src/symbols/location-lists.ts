@@ -73,16 +73,16 @@ function readLoclists(unit: Unit, offset: number): LocationList {
         out.fallback = expr();
         break;
       case DW_LLE.base_address:
-        base = r.uint(size);
+        base = unit.sections.relocate(r.uint(size));
         break;
       case DW_LLE.start_end: {
-        const low = r.uint(size);
-        const high = r.uint(size);
+        const low = unit.sections.relocate(r.uint(size));
+        const high = unit.sections.relocate(r.uint(size));
         out.entries.push({ low, high, expression: expr() });
         break;
       }
       case DW_LLE.start_length: {
-        const low = r.uint(size);
+        const low = unit.sections.relocate(r.uint(size));
         const high = low + r.uleb();
         out.entries.push({ low, high, expression: expr() });
         break;
@@ -105,7 +105,7 @@ function readDebugLoc(unit: Unit, offset: number): LocationList {
     const b = r.uint(size);
     if (a === 0 && b === 0) return out;
     if (a === max) {
-      base = b;
+      base = unit.sections.relocate(b);
       continue;
     }
     const expression = r.block(r.u16());

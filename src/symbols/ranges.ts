@@ -64,15 +64,15 @@ function readRnglist(unit: Unit, offset: number): AddressRange[] {
         break;
       }
       case DW_RLE.base_address:
-        base = r.uint(size);
+        base = unit.sections.relocate(r.uint(size));
         break;
       case DW_RLE.start_end: {
-        const low = r.uint(size);
-        out.push({ low, high: r.uint(size) });
+        const low = unit.sections.relocate(r.uint(size));
+        out.push({ low, high: unit.sections.relocate(r.uint(size)) });
         break;
       }
       case DW_RLE.start_length: {
-        const low = r.uint(size);
+        const low = unit.sections.relocate(r.uint(size));
         out.push({ low, high: low + r.uleb() });
         break;
       }
@@ -92,7 +92,7 @@ function readDebugRanges(unit: Unit, offset: number): AddressRange[] {
     const a = size === 8 ? Math.min(r.u64n(), max) : r.uint(size);
     const b = size === 8 ? Math.min(r.u64n(), max) : r.uint(size);
     if (a === 0 && b === 0) return out;
-    if (a === max) base = b;
+    if (a === max) base = unit.sections.relocate(b);
     else out.push({ low: base + a, high: base + b });
   }
 }

@@ -17,16 +17,31 @@ export type DebugSectionName = (typeof DEBUG_SECTION_NAMES)[number];
 
 export class DwarfSections {
   private readonly data = new Map<string, Uint8Array>();
+  /** Sections of a file read lazily (elf-file.ts), by name: how to read a range of one that is not read yet. */
+  private readonly unread = new Map<string, (offset: number, length: number) => void>();
 
-  /** Sections given directly by name (used by tests that build DWARF by hand). */
-  constructor(sections: Partial<Record<DebugSectionName, Uint8Array>> = {}) {
+  /**
+   * Sections given directly by name (used by tests that build DWARF by hand). `slide`: how far the
+   * image ran from the addresses it was linked at (a kernel the decompressor moved: KASLR), added to
+   * every address the DWARF holds as it is read (relocate), so answers name the addresses that ran.
+   */
+  constructor(sections: Partial<Record<DebugSectionName, Uint8Array>> = {}, readonly slide = 0) {
     for (const [name, bytes] of Object.entries(sections)) if (bytes) this.data.set(name, bytes);
   }
 
-  static fromElf(elf: Elf32): DwarfSections {
-    const out = new DwarfSections();
+  static fromElf(elf: Elf32, slide = 0): DwarfSections {
+    const out = new DwarfSections({}, slide);
     for (const sec of elf.sections) {
       let name = sec.name;
+      // Only the DWARF sections are read (of a file read lazily, the others stay unread).
+      if (!(DEBUG_SECTION_NAMES as readonly string[]).includes(name.startsWith(".zdebug_") ? "." + name.slice(2) : name)) continue;
+      if (name === ".debug_info" && !(sec.flags & SHF_COMPRESSED)) {
+        // The one large section a question needs only a few parts of (the units the index names).
+        const { bytes, fill } = elf.sectionDataDeferred(sec);
+        out.data.set(name, bytes);
+        if (fill !== null) out.unread.set(name, fill);
+        continue;
+      }
       let bytes = elf.sectionData(sec);
       if (name.startsWith(".zdebug_")) {
         // Old GNU style: "ZLIB" + 8-byte big-endian size + zlib stream.
@@ -53,14 +68,33 @@ export class DwarfSections {
 
   /** The bytes of a section; empty when absent. */
   get(name: DebugSectionName): Uint8Array {
+    this.readWhole(name);
     return this.data.get(name) ?? new Uint8Array(0);
   }
 
   /** A cursor at `offset` of a section; DwarfError when the section is missing. */
   reader(name: DebugSectionName, offset = 0): ByteReader {
+    this.readWhole(name);
+    return this.partReader(name, offset, 0);
+  }
+
+  /**
+   * A cursor at `offset` of a section whose bytes [offset, offset + length) are all the caller reads: of
+   * a section read lazily, only those are read (a unit of .debug_info). DwarfError when it is missing.
+   */
+  partReader(name: DebugSectionName, offset: number, length: number): ByteReader {
     const bytes = this.data.get(name);
     if (!bytes) throw new DwarfError(`${name} is referenced but the ELF has no such section`);
+    if (length > 0 && offset < bytes.length) this.unread.get(name)?.(offset, length);
     return new ByteReader(bytes, name, offset);
+  }
+
+  /** Reads the rest of a section read lazily. */
+  private readWhole(name: DebugSectionName): void {
+    const fill = this.unread.get(name);
+    if (fill === undefined) return;
+    fill(0, this.data.get(name)?.length ?? 0);
+    this.unread.delete(name);
   }
 
   /** .debug_str's strings by offset, decoded once: units name the same types and files over and over. */
@@ -87,7 +121,15 @@ export class DwarfSections {
     return this.str(r.offsetOf(offsetSize));
   }
 
-  /** Entry `index` of the unit's .debug_addr table starting at `base` (DW_FORM_addrx*, DW_OP_addrx). */
+  /**
+   * A link-time address as it ran: moved by the slide. The tombstones a linker leaves for discarded
+   * code (0, and -1 or -2) stay what they are, so they are still recognised as such.
+   */
+  relocate(address: number): number {
+    return this.slide === 0 || address === 0 || address >= 0xfffffffe ? address : (address + this.slide) >>> 0;
+  }
+
+  /** Entry `index` of the unit's .debug_addr table starting at `base`, as linked (DW_FORM_addrx*, DW_OP_addrx; relocate makes it an address that ran). */
   addrx(base: number, index: number, addressSize: number): number {
     const r = this.reader(".debug_addr", base + index * addressSize);
     return r.uint(addressSize);

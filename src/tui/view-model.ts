@@ -339,7 +339,7 @@ export class DebuggerViewModel {
   private readonly lineCache = new Map<number, { key: string; stmt: boolean } | null>();
 
   constructor(
-    private readonly recording: Pick<Recording, "path" | "trace" | "sources" | "symbols" | "symbolsProblem" | "bookmarks" | "setBookmark">,
+    private readonly recording: Pick<Recording, "path" | "trace" | "sources" | "symbols" | "symbolsProblem" | "symbolsNote" | "bookmarks" | "setBookmark">,
     at?: number,
     options: ViewModelOptions = {},
   ) {
@@ -785,7 +785,7 @@ export class DebuggerViewModel {
       }
       const answer = whyWrite(this.ctx, loc, at, { chain: true });
       if (answer.writes.length === 0) return { lines: null, jumpTo: null, error: null };
-      return { lines: renderWhyWrite(answer, this.ctx.symbolsProblem).split("\n"), jumpTo: answer.writes[0].step, error: null };
+      return { lines: renderWhyWrite(answer, this.ctx).split("\n"), jumpTo: answer.writes[0].step, error: null };
     } catch (e) {
       if (e instanceof LocationError) return { lines: null, jumpTo: null, error: e.message };
       const err = e as Error;
@@ -880,7 +880,7 @@ export class DebuggerViewModel {
       e = explain(this.ctx, { at: here });
     }
     const root = e.root >= 0 ? e.links[e.root].step : null;
-    this.answer = { lines: renderExplanation(e, this.ctx.symbolsProblem).split("\n"), jumpTo: root, jumpName: "root, step", scroll: 0 };
+    this.answer = { lines: renderExplanation(e, this.ctx).split("\n"), jumpTo: root, jumpName: "root, step", scroll: 0 };
     this.mode = "answer";
     this.message = root !== null ? `explain: root at step ${fmt(root)} (j jumps there)` : "explain: no root found";
     this.invalidate();

@@ -2,7 +2,7 @@
  * Loading through the index (DwarfIndex, as large images such as a vmlinux are loaded) answers every
  * lookup the way parsing the whole image does, on every fixture, workload guest and demo kernel: each
  * global's address, type and size, each function by name and by address, the source line at each
- * function's entry and inside it, each type by name, each enumerator. The index also survives its JSON
+ * function's entry and inside it, the addresses of each file:line, each type by name, each enumerator. The index also survives its JSON
  * form (the cached copy) unchanged. The Debian vmlinux itself is tested in test/linux/vmlinux-symbols.
  */
 import { readFileSync } from "node:fs";
@@ -13,6 +13,7 @@ import { DwarfIndex } from "../../src/symbols/dwarf-index.js";
 import { DwarfSections } from "../../src/symbols/sections.js";
 import { Elf32 } from "../../src/elf/elf32.js";
 import { typeName } from "../../src/symbols/types.js";
+import { lineTableMd5s } from "../../src/bundle/sources.js";
 import { FIXTURE_ELFS, KERNEL_ELFS, WORKLOAD_ELFS } from "./images.js";
 
 const IMAGES = [...FIXTURE_ELFS, ...WORKLOAD_ELFS, ...KERNEL_ELFS];
@@ -55,6 +56,40 @@ describe.each(IMAGES.map((p) => [basename(p), p]))("%s: loaded through the index
         expect(l.sourceAt(a), `0x${a.toString(16)}`).toEqual(whole.sourceAt(a));
       }
     }
+  });
+
+  test("file:line: the addresses of every line with code, by path and by bare name, from nothing loaded", () => {
+    const lines = new Map<string, Set<number>>();
+    for (const t of whole.lines.tables) {
+      for (const seq of t.sequences) for (const row of seq.rows) if (row.isStmt && !row.endSequence && t.files[row.file]) {
+        const file = t.files[row.file]!.path;
+        if (!lines.has(file)) lines.set(file, new Set());
+        lines.get(file)!.add(row.line);
+      }
+    }
+    expect(lines.size).toBeGreaterThan(0);
+    for (const [file, set] of lines) {
+      for (const line of set) {
+        for (const name of [file, basename(file)]) {
+          expect(lazy().addressesForLine(name, line), `${name}:${line}`).toEqual(whole.addressesForLine(name, line));
+        }
+      }
+    }
+  });
+
+  test("a source file's MD5 (what shown sources are checked against) once a question loaded its unit", () => {
+    const want = lineTableMd5s(whole);
+    let known = 0;
+    for (const f of whole.functions().filter((x) => !x.elfOnly)) {
+      const l = lazy();
+      const md5s = lineTableMd5s(l);
+      const file = l.sourceAt(f.entry)?.file;
+      if (file === undefined) continue;
+      expect(md5s(file), file).toBe(want(file));
+      if (want(file) !== undefined) known++;
+    }
+    // DWARF 5 line tables (clang's) carry MD5s; older ones none.
+    if (whole.lines.tables.some((t) => t.files.some((x) => x?.md5 !== undefined))) expect(known).toBeGreaterThan(0);
   });
 
   test("types and enumerators by name", () => {

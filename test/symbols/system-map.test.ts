@@ -1,7 +1,8 @@
 /**
  * System.map as a symbol source (src/symbols/system-map.ts, linux-system-map.ts): parsed into an ELF
  * symbol table that DebugInfo reads like any ELF without DWARF, found next to a recorded bzImage,
- * named with --symbols, and refused in one line when it belongs to another kernel.
+ * named with --symbols, refused in one line when it belongs to another kernel, and slid to where the
+ * decompressor moved its own kernel (KASLR).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -13,6 +14,7 @@ import { kernelRelease } from "../../src/machine/linux-boot.js";
 import { bzImage, HELLO_CODE } from "../../src/guests/linux-hello.js";
 import { requireBuiltCli, startGdbServer, tmpDir, ttd } from "../trace/helpers.js";
 import { openRecordingArg } from "../../src/bundle/open.js";
+import { slideMapSymbols } from "../../src/symbols/linux-system-map.js";
 import { DebuggerViewModel } from "../../src/tui/view-model.js";
 
 const hasGdb = spawnSync("gdb", ["--version"], { stdio: "ignore" }).status === 0;
@@ -134,18 +136,35 @@ describe("System.map for a recorded bzImage", () => {
     expect(byBanner.status).toBe(2);
     expect(byBanner.stderr.trim()).toMatch(/at its linux_banner \(0x20000\) the recorded RAM reads "Linux version 0\.0\.1 \(some", not "Linux version 9\.9\.9-test"$/);
     expect(byBanner.stderr.trim().split("\n")).toHaveLength(1);
-    // The banner a whole number of alignments (here 0x1000) away from linux_banner: the kernel was moved
-    // (KASLR), and every address the map names would be wrong.
-    const moved2 = recorded({ relocatable: 1 }, `Linux version ${RELEASE} (someone) #1`);
-    const kaslr = path.join(moved2.dir, "kaslr.map");
-    fs.writeFileSync(kaslr, "0001e000 D linux_banner\n" + HELLO_MAP);
-    const byMove = ttd(["history", "boot_command_line", "--trace", moved2.trace, "--symbols", kaslr], { cwd: moved2.dir });
-    expect(byMove.status).toBe(2);
-    expect(byMove.stderr.trim()).toBe(`ttd: ${kaslr}: does not match the recorded kernel vmlinuz: the kernel ran 0x2000 bytes away from the addresses the map names (its banner is at physical 0x20000, linux_banner says 0x1e000): the decompressor moved it (KASLR); record with nokaslr in the kernel command line`);
     // Other bytes there (the kernel not yet decompressed) say nothing: the map is used.
     const quiet = path.join(dir, "quiet.map");
     fs.writeFileSync(quiet, "00100010 D linux_banner\n" + HELLO_MAP);
     expect(ttd(["history", "boot_command_line", "--trace", trace, "--symbols", quiet], { cwd: dir }).status).toBe(0);
+  });
+
+  test("a kernel the decompressor moved (KASLR): the map's symbols slide by as much, and answers say so", () => {
+    // The banner a whole number of alignments (here 0x1000) away from linux_banner: the map's own kernel,
+    // moved by 0x2000. Its symbols of sections move with it; absolute ones ('A') are constants and stay.
+    const moved = recorded({ relocatable: 1 }, `Linux version ${RELEASE} (someone) #1`);
+    const kaslr = path.join(moved.dir, "kaslr.map");
+    fs.writeFileSync(kaslr, "0001e000 D linux_banner\n" + HELLO_MAP);
+    const args = ["--trace", moved.trace, "--symbols", kaslr];
+    const p = ttd(["print", "linux_banner", ...args, "--json"], { cwd: moved.dir });
+    expect(p.status, p.stderr).toBe(0);
+    expect(JSON.parse(p.stdout)).toMatchObject({ address: "0x20000" });
+    const q = ttd(["print", "&boot_command_line", ...args], { cwd: moved.dir });
+    expect(q.stdout).toContain("0x22000");
+    const h = ttd(["history", "linux_banner", ...args], { cwd: moved.dir });
+    expect(h.status, h.stderr).toBe(0);
+    expect(h.stdout).toMatch(/^ {2}= 0x20000, 4 bytes$/m);
+    expect(h.stdout).toMatch(/^ {2}note: the kernel was moved by KASLR by \+0x2000; symbols slid$/m);
+    // The map found next to the kernel says so in ttd info.
+    fs.writeFileSync(path.join(moved.dir, `System.map-${RELEASE}`), "0001e000 D linux_banner\n" + HELLO_MAP);
+    const info = JSON.parse(ttd(["info", moved.trace, "--json"], { cwd: moved.dir }).stdout) as { symbols: unknown };
+    expect(info.symbols).toEqual({ from: path.join(moved.dir, `System.map-${RELEASE}`), note: "the kernel was moved by KASLR by +0x2000; symbols slid" });
+    const absolute = DebugInfo.fromElf(systemMapElf(slideMapSymbols(parseSystemMap(HELLO_MAP), 0x2000)));
+    expect(absolute.symbolize(0x102000)).toBe("startup_32");
+    expect(absolute.elfSymbols.named("_end_of_code")[0].value).toBe(0x100040);
   });
 });
 

@@ -61,39 +61,50 @@ export function computeOF(cpu: CPU): boolean {
   return ofOf(cpu.lfOp, cpu.lfA, cpu.lfB, cpu.lfRes, cpu.lfSize);
 }
 
+// The six status flags of a flag state given as values: eager flags `fl`, lazy mask `lz` and the
+// recorded operation (`op` on `a` and `b` giving `res` at size code `size`).
+const cf = (fl: number, lz: number, op: number, a: number, b: number, res: number, size: number): boolean =>
+  (lz & CF) !== 0 ? cfOf(op, a, b, res, size) : (fl & CF) !== 0;
+const of = (fl: number, lz: number, op: number, a: number, b: number, res: number, size: number): boolean =>
+  (lz & OF) !== 0 ? ofOf(op, a, b, res, size) : (fl & OF) !== 0;
+const zf = (fl: number, lz: number, res: number, size: number): boolean => ((lz & ZF) !== 0 ? (res & SIZE_MASK[size]) === 0 : (fl & ZF) !== 0);
+const sf = (fl: number, lz: number, res: number, size: number): boolean => ((lz & SF) !== 0 ? (res & SIZE_SIGN[size]) !== 0 : (fl & SF) !== 0);
+const pf = (fl: number, lz: number, res: number): boolean => ((lz & PF) !== 0 ? PARITY[res & 0xff] === 1 : (fl & PF) !== 0);
+
+type Condition = (fl: number, lz: number, op: number, a: number, b: number, res: number, size: number) => boolean;
+
 /**
- * Condition code `cc` (the low nibble of Jcc/SETcc/CMOVcc) over a flag state given as values: eager
- * flags `fl`, lazy mask `lz` and the recorded operation. The CPU's condition() reads its own fields
- * through it; compiled code, which keeps the flag state in JS locals, calls it directly.
+ * The sixteen condition codes (the low nibble of Jcc/SETcc/CMOVcc: O NO B NB E NE BE A S NS P NP L GE LE
+ * G) over a flag state given as values, one small function each: compiled code, which keeps the flag
+ * state in JS locals, calls the one it needs by name (small enough for V8 to inline); the CPU's
+ * condition() goes through conditionOf.
  */
+export const CONDITIONS: readonly Condition[] = [
+  (fl, lz, op, a, b, res, size) => of(fl, lz, op, a, b, res, size),
+  (fl, lz, op, a, b, res, size) => !of(fl, lz, op, a, b, res, size),
+  (fl, lz, op, a, b, res, size) => cf(fl, lz, op, a, b, res, size),
+  (fl, lz, op, a, b, res, size) => !cf(fl, lz, op, a, b, res, size),
+  (fl, lz, _op, _a, _b, res, size) => zf(fl, lz, res, size),
+  (fl, lz, _op, _a, _b, res, size) => !zf(fl, lz, res, size),
+  (fl, lz, op, a, b, res, size) => cf(fl, lz, op, a, b, res, size) || zf(fl, lz, res, size),
+  (fl, lz, op, a, b, res, size) => !(cf(fl, lz, op, a, b, res, size) || zf(fl, lz, res, size)),
+  (fl, lz, _op, _a, _b, res, size) => sf(fl, lz, res, size),
+  (fl, lz, _op, _a, _b, res, size) => !sf(fl, lz, res, size),
+  (fl, lz, _op, _a, _b, res) => pf(fl, lz, res),
+  (fl, lz, _op, _a, _b, res) => !pf(fl, lz, res),
+  (fl, lz, op, a, b, res, size) => sf(fl, lz, res, size) !== of(fl, lz, op, a, b, res, size),
+  (fl, lz, op, a, b, res, size) => sf(fl, lz, res, size) === of(fl, lz, op, a, b, res, size),
+  (fl, lz, op, a, b, res, size) => zf(fl, lz, res, size) || sf(fl, lz, res, size) !== of(fl, lz, op, a, b, res, size),
+  (fl, lz, op, a, b, res, size) => !(zf(fl, lz, res, size) || sf(fl, lz, res, size) !== of(fl, lz, op, a, b, res, size)),
+];
+
+/** Condition code `cc` over a flag state given as values (see CONDITIONS). */
 export function conditionOf(cc: number, fl: number, lz: number, op: number, a: number, b: number, res: number, size: number): boolean {
-  let r: boolean;
-  switch (cc >> 1) {
-    case 0: r = (lz & OF) !== 0 ? ofOf(op, a, b, res, size) : (fl & OF) !== 0; break;
-    case 1: r = (lz & CF) !== 0 ? cfOf(op, a, b, res, size) : (fl & CF) !== 0; break;
-    case 2: r = (lz & ZF) !== 0 ? (res & SIZE_MASK[size]) === 0 : (fl & ZF) !== 0; break;
-    case 3:
-      r = ((lz & CF) !== 0 ? cfOf(op, a, b, res, size) : (fl & CF) !== 0) ||
-        ((lz & ZF) !== 0 ? (res & SIZE_MASK[size]) === 0 : (fl & ZF) !== 0);
-      break;
-    case 4: r = (lz & SF) !== 0 ? (res & SIZE_SIGN[size]) !== 0 : (fl & SF) !== 0; break;
-    case 5: r = (lz & PF) !== 0 ? PARITY[res & 0xff] === 1 : (fl & PF) !== 0; break;
-    case 6:
-      r = ((lz & SF) !== 0 ? (res & SIZE_SIGN[size]) !== 0 : (fl & SF) !== 0) !==
-        ((lz & OF) !== 0 ? ofOf(op, a, b, res, size) : (fl & OF) !== 0);
-      break;
-    default:
-      r = ((lz & ZF) !== 0 ? (res & SIZE_MASK[size]) === 0 : (fl & ZF) !== 0) ||
-        ((lz & SF) !== 0 ? (res & SIZE_SIGN[size]) !== 0 : (fl & SF) !== 0) !==
-          ((lz & OF) !== 0 ? ofOf(op, a, b, res, size) : (fl & OF) !== 0);
-  }
-  return (cc & 1) !== 0 ? !r : r;
+  return CONDITIONS[cc](fl, lz, op, a, b, res, size);
 }
 
-/** CF of a flag state given as values (see conditionOf). */
-export function carryOf(fl: number, lz: number, op: number, a: number, b: number, res: number, size: number): boolean {
-  return (lz & CF) !== 0 ? cfOf(op, a, b, res, size) : (fl & CF) !== 0;
-}
+/** CF of a flag state given as values (see CONDITIONS). */
+export const carryOf = cf;
 
 export function computeAF(cpu: CPU): boolean {
   if (cpu.lfOp === OP_LOGIC) return false;

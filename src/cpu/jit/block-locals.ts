@@ -174,7 +174,7 @@ export class BlockLocals {
   condition(cc: number): string {
     this.flags = true;
     this.readsCF();
-    return `conditionOf(${cc}, fl, lz, fo, fa, fb, fr, fs)`;
+    return `cc${cc}(fl, lz, fo, fa, fb, fr, fs)`;
   }
 
   /** JS boolean for CF over the flag locals. */

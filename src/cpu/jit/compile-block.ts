@@ -21,7 +21,7 @@ import { execute } from "../execute.js";
 import { executeX87Decoded } from "../x87/dispatch.js";
 import type { CPU } from "../cpu.js";
 import { IF, TF } from "../constants.js";
-import { carryOf, cfOf, conditionOf } from "../flags.js";
+import { carryOf, cfOf, CONDITIONS } from "../flags.js";
 import { sseCopy128, sseLoad128, ssePxor, sseStore128 } from "../sse/compiled-moves.js";
 import { rdtsc } from "../system.js";
 import { BlockLocals, loadLocals, reloadLocals, storeLocals } from "./block-locals.js";
@@ -176,7 +176,8 @@ const STORE = "/*store*/";
 const RELOAD = "/*reload*/";
 
 const HELPERS = {
-  shift, mul, imul1, div, idiv, imulTrunc, execute, rdtsc, cfOf, carryOf, conditionOf,
+  shift, mul, imul1, div, idiv, imulTrunc, execute, rdtsc, cfOf, carryOf,
+  ...Object.fromEntries(CONDITIONS.map((f, cc) => [`cc${cc}`, f])),
   load32, store32, slowRead, slowWrite, slowModify,
   sseLoad128, sseStore128, sseCopy128, ssePxor,
   x87: executeX87Decoded,

@@ -189,7 +189,7 @@ export class CPU {
    * `compile: false` interprets every instruction; `compileThreshold` is how often code is entered
    * before it is compiled (default 0: on first use; see BlockCache).
    */
-  constructor(mem: PhysicalMemory, io: PortIo, options: { compile?: boolean; compileThreshold?: number } = {}) {
+  constructor(mem: PhysicalMemory, io: PortIo, options: { compile?: boolean; compileThreshold?: number; maxCompiledBlocks?: number } = {}) {
     this.mmu = new Mmu(mem, this);
     this.mem8 = mem.u8;
     this.io = io;
@@ -199,7 +199,7 @@ export class CPU {
       const mmu = this.mmu;
       // A page that starts holding code must stop granting TLB write access, so drop cached entries.
       const env = { tlb: mmu.tlb, mem8: mem.u8, mem32: mem.i32, segBase: this.segBase, segFastRead: this.segFastRead, segFastWrite: this.segFastWrite };
-      const blocks = new BlockCache(env, () => mmu.flush(false), options.compileThreshold ?? 0);
+      const blocks = new BlockCache(env, () => mmu.flush(false), options.compileThreshold ?? 0, options.maxCompiledBlocks);
       this.blocks = blocks;
       mmu.codePages = blocks.codePages;
       mmu.onCodeWrite = (phys, size) => blocks.onWrite(phys, size);

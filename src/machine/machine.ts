@@ -48,6 +48,8 @@ export interface MachineOptions {
   compile?: boolean;
   /** Entries into code before it is compiled (default 0: on first use); see BlockCache. */
   compileThreshold?: number;
+  /** Most compiled blocks kept at once (see BlockCache; for tests of the cache emptying itself). */
+  maxCompiledBlocks?: number;
   /**
    * IDE disks by QEMU's drive index: 0 primary master, 1 primary slave, 2 secondary master, 3
    * secondary slave (missing or null: no drive there).
@@ -158,7 +160,7 @@ export class Machine {
   constructor(options: MachineOptions = {}) {
     const mib = options.memoryMiB ?? DEFAULT_MEMORY_MIB;
     this.mem = new PhysicalMemory(mib * 1024 * 1024);
-    this.cpu = new CPU(this.mem, this.ports, { compile: options.compile, compileThreshold: options.compileThreshold });
+    this.cpu = new CPU(this.mem, this.ports, { compile: options.compile, compileThreshold: options.compileThreshold, maxCompiledBlocks: options.maxCompiledBlocks });
     const now = () => this.now();
     const update = () => this.updateInterruptLine();
     this.pic = new PicPair(update);

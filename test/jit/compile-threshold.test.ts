@@ -47,4 +47,21 @@ describe("compile threshold", () => {
     expect(machines[0].cpu.blocks!.compiled).toBeGreaterThan(0);
     expect(machines[0].cpu.blocks!.compiled).toBeLessThan(machines[1].cpu.blocks!.compiled);
   });
+
+  it("a cache that empties itself when full runs workload-r1 to the same states", () => {
+    const image = new Uint8Array(readFileSync(workload("workload-r1.elf")));
+    const small = Machine.fromElf(image, { memoryMiB: 32, maxCompiledBlocks: 8 });
+    const plain = Machine.fromElf(image, { memoryMiB: 32 });
+    for (const cut of [25_000, 400_000, Infinity]) {
+      const states = [small, plain].map((m) => {
+        m.run({ maxSteps: cut });
+        return { steps: m.cpu.steps, state: JSON.stringify(m.saveState()), ram: Buffer.from(m.mem.u8.buffer) };
+      });
+      expect(states[0].steps).toBe(states[1].steps);
+      expect(states[0].state).toBe(states[1].state);
+      expect(Buffer.compare(states[0].ram, states[1].ram)).toBe(0);
+    }
+    expect(small.cpu.blocks!.flushes).toBeGreaterThan(0);
+    expect(plain.cpu.blocks!.flushes).toBe(0);
+  });
 });

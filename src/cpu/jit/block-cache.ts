@@ -7,6 +7,14 @@ import { compileBlock, type BlockEnv, type CompiledBlock } from "./compile-block
 
 const SLOTS = 1 << 14;
 
+/**
+ * Compiled blocks kept at once. Each holds its generated source, bytecode and machine code (some
+ * kilobytes); a Linux boot enters some tens of thousands of blocks, most of them once. When the cache
+ * is full it is emptied and the code still in use is compiled again, as QEMU flushes its translation
+ * buffer, which keeps the memory bounded (the hot code of a boot is a few thousand blocks).
+ */
+const MAX_LIVE_BLOCKS = 16384;
+
 /** A block's key: its physical address and the two sizes its code was compiled for. */
 function keyOf(phys: number, def32: boolean, stack32: boolean): number {
   return (phys >>> 0) * 4 + (def32 ? 2 : 0) + (stack32 ? 1 : 0);
@@ -24,6 +32,9 @@ export class BlockCache {
   readonly codePages: Uint8Array;
   compiled = 0;
   invalidated = 0;
+  /** Blocks in the cache now, and how often it was emptied for being full. */
+  private live = 0;
+  flushes = 0;
   private readonly heat: Uint8Array | null;
 
   /**
@@ -36,6 +47,7 @@ export class BlockCache {
     private readonly env: BlockEnv,
     private readonly onNewCodePage: (page: number) => void,
     private readonly threshold = 0,
+    private readonly maxLive = MAX_LIVE_BLOCKS,
   ) {
     this.codePages = new Uint8Array(Math.ceil(env.mem8.length / 4096));
     this.heat = threshold > 0 ? new Uint8Array(HEAT_SLOTS) : null;
@@ -61,8 +73,14 @@ export class BlockCache {
           return null;
         }
       }
+      if (this.live >= this.maxLive) {
+        this.clear();
+        this.flushes++;
+        blocks = undefined;
+      }
       block = compileBlock(this.env.mem8, phys, def32, stack32, this.env);
       this.compiled++;
+      this.live++;
       if (blocks === undefined) {
         blocks = new Map();
         this.pages.set(page, blocks);
@@ -99,6 +117,7 @@ export class BlockCache {
     for (const [key, b] of blocks) {
       if (b.physStart < end && phys < b.physEnd) {
         blocks.delete(key);
+        this.live--;
         b.dead = true;
         this.dropSlot(key, b);
         this.invalidated++;
@@ -123,6 +142,7 @@ export class BlockCache {
     this.slotKeys.fill(-1);
     this.slotBlocks.fill(null);
     for (const blocks of this.pages.values()) for (const b of blocks.values()) b.dead = true;
+    this.live = 0;
     this.pages.clear();
     this.codePages.fill(0);
   }

@@ -26,7 +26,7 @@ import { sseCopy128, sseLoad128, ssePxor, sseStore128 } from "../sse/compiled-mo
 import { rdtsc } from "../system.js";
 import { BlockLocals, loadLocals, reloadLocals, storeLocals } from "./block-locals.js";
 import { emit } from "./emit-instruction.js";
-import { load32, slowModify, slowRead, slowWrite, store32 } from "./inline-memory.js";
+import { load32, observeWrite, slowModify, slowRead, slowWrite, store32 } from "./inline-memory.js";
 
 export type BlockFn = (c: CPU, r: Int32Array, e0: number) => void;
 
@@ -178,7 +178,7 @@ const RELOAD = "/*reload*/";
 const HELPERS = {
   shift, mul, imul1, div, idiv, imulTrunc, execute, rdtsc, cfOf, carryOf,
   ...Object.fromEntries(CONDITIONS.map((f, cc) => [`cc${cc}`, f])),
-  load32, store32, slowRead, slowWrite, slowModify,
+  load32, store32, slowRead, slowWrite, slowModify, observeWrite,
   sseLoad128, sseStore128, sseCopy128, ssePxor,
   x87: executeX87Decoded,
 };

@@ -8,9 +8,10 @@
  *
  * The snippets use the block's scratch locals `a` (offset), `lin` (linear address), `t` (TLB entry),
  * `p` (physical address), the per-segment locals (`sbN`, `rbN`, `wbN`) and the ones compile-block.ts
- * declares (`tlb`, `m8`, `m32`, `obs`, `lim`).
+ * declares (`tlb`, `m8`, `m32`, `obs`).
  */
 import type { CPU } from "../cpu.js";
+import { WriteCause } from "../observer.js";
 import type { BlockLocals } from "./block-locals.js";
 
 const SIZE_NAME = ["8", "16", "32"] as const;
@@ -37,8 +38,7 @@ function store(sz: number, v: string): string {
 
 function observed(l: BlockLocals, sz: number, v: string): string {
   const value = sz === 0 ? `${v} & 0xff` : sz === 1 ? `${v} & 0xffff` : `${v} | 0`;
-  // The observer may ask which step and which instruction made the write (a query's write list does).
-  return `if (obs !== null) { c.steps = ${l.steps()}; c.instrEip = (e0 + ${l.start}) | 0; obs.onMemoryWrite(lin, p, ${SIZE_BYTES[sz]}, ${value}, 0); }`;
+  return `if (obs !== null) observeWrite(c, ${l.steps()}, e0 + ${l.start}, lin, p, ${SIZE_BYTES[sz]}, ${value});`;
 }
 
 /**
@@ -63,6 +63,16 @@ export function store32(m8: Uint8Array, p: number, v: number): void {
   m8[p + 1] = v >> 8;
   m8[p + 2] = v >> 16;
   m8[p + 3] = v >> 24;
+}
+
+/**
+ * Tells the observer of a fast-path write, with the step and the instruction that made it exact (the
+ * recorder files writes by step; a query's write list names the instruction).
+ */
+export function observeWrite(c: CPU, steps: number, eip: number, lin: number, p: number, size: 1 | 2 | 4, value: number): void {
+  c.steps = steps;
+  c.instrEip = eip | 0;
+  c.mmu.observer!.onMemoryWrite(lin, p, size, value, WriteCause.Instruction);
 }
 
 /** Tells the CPU which instruction is in progress (BlockLocals.syncArgs), before a slow path. */

@@ -9,7 +9,7 @@ a = (((r3 << 2) + 1065612) | 0); lin = (sb3 + a) | 0; t = tlb[lin >>> 12]; if ((
 fa = r1; fb = r7; fr = (fa - fb) | 0; fo = 2; fs = 2; lz = 2261; v = fr;
 s += 2;
 if (((fa >>> 0) <= (fb >>> 0))) { c.eip = (e0 + -32) | 0; c.steps = s + 1; break out; }
-v = r1; a = (((r3 << 2) + 1065616) | 0); lin = (sb3 + a) | 0; t = tlb[lin >>> 12]; if ((t & wb3) !== 0 && (lin & 4095) <= 4092) { p = (t & -4096) | (lin & 4095); if (obs !== null) { c.steps = s + 1; c.instrEip = (e0 + 11) | 0; obs.onMemoryWrite(lin, p, 4, v | 0, 0); } if ((p & 3) === 0) m32[p >> 2] = v; else store32(m8, p, v); } else slowWrite(c, 2, 3, a, v, s + 1, e0 + 11, r4);
+v = r1; a = (((r3 << 2) + 1065616) | 0); lin = (sb3 + a) | 0; t = tlb[lin >>> 12]; if ((t & wb3) !== 0 && (lin & 4095) <= 4092) { p = (t & -4096) | (lin & 4095); if (obs !== null) observeWrite(c, s + 1, e0 + 11, lin, p, 4, v | 0); if ((p & 3) === 0) m32[p >> 2] = v; else store32(m8, p, v); } else slowWrite(c, 2, 3, a, v, s + 1, e0 + 11, r4);
 x = r3;  fo = 2; fa = x; fb = 1; fr = (x - 1) | 0; fs = 2; lz = 2260; r3 = (fr) | 0;
 r1 = (((r3 + 1) | 0)) | 0;
 fa = r1; fb = 1; fr = (fa - fb) | 0; fo = 2; fs = 2; lz = 2261; v = fr;

@@ -9,11 +9,12 @@ const SLOTS = 1 << 14;
 
 /**
  * Compiled blocks kept at once. Each holds its generated source, bytecode and machine code (some
- * kilobytes); a Linux boot enters some tens of thousands of blocks, most of them once. When the cache
- * is full it is emptied and the code still in use is compiled again, as QEMU flushes its translation
- * buffer, which keeps the memory bounded (the hot code of a boot is a few thousand blocks).
+ * kilobytes); Debian's Linux boot to power-off enters about 47,000 blocks (and then holds about 670 MB,
+ * guest RAM included). When the cache is full it is emptied and the code still in use is compiled
+ * again, as QEMU flushes its translation buffer, so that memory stays bounded on longer runs. Too small a
+ * cache costs compile time: at 16,384 the same boot compiled 77,500 blocks and took 23% more CPU.
  */
-const MAX_LIVE_BLOCKS = 16384;
+const MAX_LIVE_BLOCKS = 65536;
 
 /** A block's key: its physical address and the two sizes its code was compiled for. */
 function keyOf(phys: number, def32: boolean, stack32: boolean): number {

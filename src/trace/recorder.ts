@@ -7,7 +7,7 @@
  * Time is cut three ways:
  *  - chunks of `chunkSteps` steps, by step number: the write index says which lines each chunk wrote;
  *  - keyframes about every `keyframeSteps` steps (where a run slice ends): state plus dirtied pages;
- *  - commits every BATCH_STEPS steps, or sooner once COMMIT_INDEX_ENTRIES index entries are
+ *  - commits every COMMIT_STEPS steps, or sooner once COMMIT_INDEX_ENTRIES index entries are
  *    uncommitted (at the first chunk boundary after a keyframe past either): the end of one writer
  *    transaction, the unit of crash safety. Cut by steps and by what the guest wrote, never by wall
  *    time, so one recording made twice gives the same trace bytes however loaded the host is.
@@ -111,34 +111,12 @@ const COMMIT_INDEX_ENTRIES = 1 << 20;
 const SEND_STEPS = 1 << 21;
 /** Wall time between yields to the event loop (writer acknowledgements, Ctrl-C, progress). */
 const YIELD_MS = 100;
-/** Uncommitted batch data allowed before the machine waits for the writer. */
+/** Batch data the writer has not stored yet allowed before the machine waits for it. */
 const MAX_PENDING_BYTES = 8 << 20;
 
 /**
- * The dword mask a write of `size` bytes at byte `offset` of a 64-byte line sets in that line, indexed
- * by `offset | size << 6`; bit 16 is set when the write runs past the line's end (its bits in the next
- * line are then left to the slow path). The hot path below spells the line geometry as literals
- * (a module constant costs a hole check in bytecode the inliner counts); this says they agree.
- */
-const LINE_BITS = (() => {
-  if (LINE_SHIFT !== 6 || LINE_BYTES !== 64) throw new Error("the recorder's dword masks assume 64-byte lines");
-  const t = new Int32Array(5 << LINE_SHIFT);
-  for (const size of [1, 2, 4]) {
-    for (let offset = 0; offset < LINE_BYTES; offset++) {
-      const last = offset + size - 1;
-      const d0 = offset >>> 2;
-      t[offset | (size << LINE_SHIFT)] = last < LINE_BYTES ? (2 << (last >>> 2)) - (1 << d0) : 0x10000 | (0x10000 - (1 << d0));
-    }
-  }
-  return t;
-})();
-
-/**
  * The observer. Kept as one small monomorphic class: the CPU calls onMemoryWrite from its hottest
- * paths (compiled blocks included), so it stays a few dozen bytes of bytecode that the compiler
- * inlines into every write site without exhausting its inlining budget for the block (a larger one
- * made recording half as fast as running): a write to a line already listed in this segment, within
- * the current chunk, ORs its dword bits and returns; everything else takes `markSlow`.
+ * paths (compiled blocks included).
  */
 class RecordingObserver implements CpuObserver {
   writes = 0;
@@ -159,7 +137,6 @@ class RecordingObserver implements CpuObserver {
   private pageEpoch = 1;
   private readonly pageStamp: Int32Array;
   private readonly cpu: Machine["cpu"];
-  private readonly lineBits = LINE_BITS;
   readonly dirtyPages = new GrowInt32(1024);
   readonly index = new GrowInt32(1 << 16);
   readonly ports = new GrowInt32(256);
@@ -182,19 +159,7 @@ class RecordingObserver implements CpuObserver {
   }
 
   onMemoryWrite(_linear: number, physical: number, size: 1 | 2 | 4, _value: number, _cause: WriteCause): void {
-    const line = physical >>> 6;
-    const bits = this.lineBits[(physical & 63) | (size << 6)];
-    // A line past RAM reads as undefined here, so it takes the slow path too.
-    if (this.lineStamp[line] === this.stamp && bits < 0x10000 && this.cpu.steps < this.chunkEnd) {
-      this.lineMask[line] |= bits;
-      this.writes++;
-      return;
-    }
-    this.markSlow(physical >>> 0, size);
-  }
-
-  /** A write that starts a line in this segment, crosses a line, starts a new chunk or misses RAM. */
-  private markSlow(p: number, size: number): void {
+    const p = physical >>> 0;
     if (p >= this.memSize) return;
     this.writes++;
     if (this.cpu.steps >= this.chunkEnd) this.rollChunk(this.cpu.steps);

@@ -110,13 +110,52 @@ export function tableDigest(db: Database.Database, name: string): TableDigest {
   return { name, rows, sha256: hash.digest("hex") };
 }
 
-/** Computes and stores the digest of every table (inside the caller's finalizing transaction). */
-export function writeDigests(db: Database.Database): void {
+/**
+ * The digest of a table built as its rows are inserted, for a table whose key order is its insertion
+ * order (`page` by rowid, `keyframe` by step): the text tableDigest hashes, each value as quote()
+ * writes it (an integer in decimal, a blob as X'...' in upper-case hex), so the writer need not read
+ * the largest table back when it finalizes a trace.
+ */
+export class AppendDigest {
+  private readonly hash = createHash("sha256");
+  private rows = 0;
+
+  constructor(readonly name: string) {
+    if (DIGEST_TABLES[name] === undefined) throw new Error(`no digest order for table ${name}`);
+  }
+
+  /** One row, its columns in DIGEST_TABLES order: integers and blobs only. */
+  add(values: readonly (number | Uint8Array)[]): void {
+    let text = "";
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (i > 0) text += ",";
+      if (typeof v === "number") {
+        if (!Number.isSafeInteger(v)) throw new Error(`${this.name}: ${v} is not an integer`);
+        text += String(v);
+      } else {
+        text += `X'${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("hex").toUpperCase()}'`;
+      }
+    }
+    this.hash.update(`${text}\x1e`);
+    this.rows++;
+  }
+
+  digest(): TableDigest {
+    return { name: this.name, rows: this.rows, sha256: this.hash.digest("hex") };
+  }
+}
+
+/**
+ * Computes and stores the digest of every table (inside the caller's finalizing transaction); `built`
+ * are digests already made while the rows were inserted (AppendDigest).
+ */
+export function writeDigests(db: Database.Database, built: readonly TableDigest[] = []): void {
   db.exec(DIGEST_SCHEMA);
   const put = db.prepare<[string, number, string]>(`INSERT OR REPLACE INTO ${DIGEST_TABLE}(name, rows, sha256) VALUES (?, ?, ?)`);
   for (const name of Object.keys(DIGEST_TABLES)) {
     if (LATER_TABLES.has(name) && db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name) === undefined) continue;
-    const d = tableDigest(db, name);
+    const d = built.find((b) => b.name === name) ?? tableDigest(db, name);
     put.run(d.name, d.rows, d.sha256);
   }
 }

@@ -17,7 +17,7 @@ import { APPLICATION_ID, DISK_CHUNK_BYTES, FORMAT_VERSION, PAGE_BYTES, SCHEMA } 
 import { SECTOR_BYTES } from "../machine/disk-image.js";
 import { IndexRowBuilder } from "./index-codec.js";
 import { compressState, PageCompressor } from "./page-codec.js";
-import { writeDigests } from "./digest.js";
+import { AppendDigest, writeDigests } from "./digest.js";
 import { EVENT_FIELDS, PORT_FIELDS, SERIAL_FIELDS, type Batch, type TraceEnd, type TraceInit } from "./batch.js";
 
 
@@ -39,6 +39,9 @@ export class TraceWriter {
   /** Batches committed so far (`progress.batches`). */
   private commits = 0;
   private readonly pages = new PageCompressor();
+  /** The digests of the tables the recording only appends to, built as their rows go in. */
+  private readonly pageDigest = new AppendDigest("page");
+  private readonly keyframeDigest = new AppendDigest("keyframe");
   /** The first keyframe's state text: the dictionary every later keyframe state is compressed with. */
   private stateDictionary: Buffer | null = null;
   private closed = false;
@@ -105,11 +108,15 @@ export class TraceWriter {
     if (!this.db.inTransaction) this.begin.run();
     // Keyframes first: compression dominates, and the rows are independent of the index.
     for (const k of b.keyframes) {
-      this.insertKeyframe.run(k.step, compressState(k.state, this.stateDictionary));
+      const state = compressState(k.state, this.stateDictionary);
+      this.insertKeyframe.run(k.step, state);
+      this.keyframeDigest.add([k.step, state]);
       this.stateDictionary ??= Buffer.from(k.state, "utf8");
       for (let i = 0; i < k.pages.length; i++) {
         const bytes = k.data.subarray(i * PAGE_BYTES, (i + 1) * PAGE_BYTES);
-        this.insertPage.run(k.step, k.pages[i], this.pages.compress(k.pages[i], k.step, bytes));
+        const blob = this.pages.compress(k.pages[i], k.step, bytes);
+        this.insertPage.run(k.step, k.pages[i], blob);
+        this.pageDigest.add([k.step, k.pages[i], blob]);
       }
       for (const d of k.disks) {
         for (let i = 0; i < d.sectors.length; i++) {
@@ -158,7 +165,7 @@ export class TraceWriter {
       meta.run("steps", String(end.steps));
       meta.run("finished", new Date().toISOString());
       // Last, so the checksums cover the rows just written: readers compare them (digest.ts).
-      writeDigests(db);
+      writeDigests(db, [this.pageDigest.digest(), this.keyframeDigest.digest()]);
     })();
     try {
       db.pragma("wal_checkpoint(TRUNCATE)");

@@ -1,7 +1,9 @@
 /**
  * What the recorder hands to the trace writer: plain typed arrays (transferable to a worker thread
- * without copying) covering every step up to `upTo`. One batch is committed as one transaction, so a
- * trace killed mid-recording is valid up to the `upTo` of its last committed batch.
+ * without copying) covering the steps since the previous batch, up to `upTo`. Batches come about
+ * every keyframe, so neither side holds much at once; the writer stores each as it comes, inside one
+ * open transaction, and commits when a batch says so. A trace killed mid-recording is valid up to the
+ * `upTo` of its last committed batch.
  */
 
 /** A keyframe: machine state (JSON of Machine.saveState()) and the RAM pages dirtied since the previous one. */
@@ -36,6 +38,8 @@ export interface TraceDisk {
 
 export interface Batch {
   seq: number;
+  /** Ends the transaction: everything up to `upTo` is then in the file (always on a chunk boundary). */
+  commit: boolean;
   /** Every write, event, output byte and port access of a step below `upTo` is in this or an earlier batch. */
   upTo: number;
   /** Memory writes observed since the start of the recording. */

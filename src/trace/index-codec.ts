@@ -16,23 +16,31 @@ export interface IndexRow {
   entries: Uint8Array;
 }
 
+/** Bytes of one encoded entry at most: a varint of a chunk delta below 2^35, then the mask. */
+const MAX_ENTRY_BYTES = 7;
+
 /** Encodes `n` entries (chunks strictly increasing) from parallel arrays starting at `from`. */
 export function encodeEntries(chunks: ArrayLike<number>, masks: ArrayLike<number>, from: number, n: number): Uint8Array {
-  const out = new Uint8Array(n * 7);
+  const out = new Uint8Array(n * MAX_ENTRY_BYTES);
   let o = 0;
   let prev = chunks[from];
   for (let i = from; i < from + n; i++) {
-    let d = chunks[i] - prev;
+    o = putEntry(out, o, chunks[i] - prev, masks[i]);
     prev = chunks[i];
-    while (d >= 0x80) {
-      out[o++] = (d & 0x7f) | 0x80;
-      d = Math.floor(d / 128);
-    }
-    out[o++] = d;
-    out[o++] = masks[i] & 0xff;
-    out[o++] = (masks[i] >>> 8) & 0xff;
   }
   return out.slice(0, o);
+}
+
+/** Writes one entry (chunk delta `d`, then `mask`) at `o`; returns the offset after it. */
+function putEntry(out: Uint8Array, o: number, d: number, mask: number): number {
+  while (d >= 0x80) {
+    out[o++] = (d & 0x7f) | 0x80;
+    d = Math.floor(d / 128);
+  }
+  out[o++] = d;
+  out[o++] = mask & 0xff;
+  out[o++] = (mask >>> 8) & 0xff;
+  return o;
 }
 
 /** Appends a row's entries to `chunks` and `masks`. */
@@ -53,61 +61,119 @@ export function decodeEntries(firstChunk: number, entries: Uint8Array, chunks: n
   }
 }
 
+/** Receives a finished row: `entries` is only valid during the call (the builder reuses it). */
+export type RowSink = (line: number, firstChunk: number, lastChunk: number, entries: Uint8Array) => void;
+
 /**
- * Regroups one batch's per-chunk segments (chunk, n, then n pairs line/mask; see Batch.index) into
- * rows per line: entries in chunk order, repeated (line, chunk) pairs merged, at most
- * MAX_ENTRIES_PER_ROW entries per row.
+ * Builds write_index rows from the recorder's segments (chunk, n, then n pairs line/mask; see
+ * Batch.index) as they arrive, over the whole of a transaction: each line being written has a slot
+ * holding its open row, already encoded. A row is handed to the sink once it holds
+ * MAX_ENTRIES_PER_ROW entries and the line is written in a later chunk (so its chunks are final),
+ * and every open row at finish(). A line listed again in the chunk it was last listed in (a segment
+ * cut inside a chunk) has its masks ORed into that entry.
+ *
+ * Memory goes as the lines written since the last finish(), not as the steps: a loop rewriting the
+ * same lines keeps one open row each, however long the transaction.
  */
-export function rowsFromSegments(index: Int32Array): IndexRow[] {
-  // Pass 1: count entries per line (lines get dense slot numbers).
-  const slotOf = new Map<number, number>();
-  const counts: number[] = [];
-  const lines: number[] = [];
-  for (let i = 0; i < index.length; ) {
-    const n = index[i + 1];
-    i += 2;
-    for (let j = 0; j < n; j++, i += 2) {
-      const line = index[i];
-      let s = slotOf.get(line);
-      if (s === undefined) {
-        s = counts.length;
-        slotOf.set(line, s);
-        counts.push(0);
-        lines.push(line);
-      }
-      counts[s]++;
+export class IndexRowBuilder {
+  /** Line -> slot + 1 (0: no open row). Grows with the highest line seen. */
+  private slotOfLine = new Int32Array(1024);
+  private slots = 0;
+  private slotLine = new Int32Array(64);
+  private firstChunk = new Float64Array(64);
+  private lastChunk = new Float64Array(64);
+  private count = new Int32Array(64);
+  private length = new Int32Array(64);
+  private bufs: Uint8Array[] = [];
+
+  constructor(private readonly sink: RowSink) {}
+
+  /** Adds one piece of segments; full rows go to the sink now. */
+  add(index: Int32Array): void {
+    for (let i = 0; i < index.length; ) {
+      const chunk = index[i], n = index[i + 1];
+      i += 2;
+      for (let j = 0; j < n; j++, i += 2) this.addEntry(index[i], chunk, index[i + 1]);
     }
   }
-  // Pass 2: scatter into per-line runs (segments arrive in chunk order, so each run is sorted).
-  const offsets = new Int32Array(counts.length + 1);
-  for (let s = 0; s < counts.length; s++) offsets[s + 1] = offsets[s] + counts[s];
-  const fill = offsets.slice(0, counts.length);
-  const chunkOf = new Float64Array(offsets[counts.length]);
-  const maskOf = new Int32Array(offsets[counts.length]);
-  for (let i = 0; i < index.length; ) {
-    const chunk = index[i], n = index[i + 1];
-    i += 2;
-    for (let j = 0; j < n; j++, i += 2) {
-      const s = slotOf.get(index[i])!;
-      const at = fill[s];
-      // A line listed again in the same chunk (a segment cut inside a chunk): merge the masks.
-      if (at > offsets[s] && chunkOf[at - 1] === chunk) {
-        maskOf[at - 1] |= index[i + 1];
-      } else {
-        chunkOf[at] = chunk;
-        maskOf[at] = index[i + 1];
-        fill[s] = at + 1;
-      }
+
+  /** Hands every open row to the sink, in line order, and forgets them. */
+  finish(): void {
+    const order = Array.from({ length: this.slots }, (_, s) => s).sort((a, b) => this.slotLine[a] - this.slotLine[b]);
+    for (const s of order) {
+      this.emit(s);
+      this.slotOfLine[this.slotLine[s]] = 0;
     }
+    this.slots = 0;
   }
-  const rows: IndexRow[] = [];
-  const order = Array.from(lines.keys()).sort((a, b) => lines[a] - lines[b]);
-  for (const s of order) {
-    const start = offsets[s], end = fill[s];
-    for (let from = start; from < end; from += MAX_ENTRIES_PER_ROW) {
-      const n = Math.min(MAX_ENTRIES_PER_ROW, end - from);
-      rows.push({ line: lines[s], firstChunk: chunkOf[from], lastChunk: chunkOf[from + n - 1], entries: encodeEntries(chunkOf, maskOf, from, n) });
+
+  private addEntry(line: number, chunk: number, mask: number): void {
+    if (line >= this.slotOfLine.length) this.growLines(line);
+    let s = this.slotOfLine[line] - 1;
+    if (s < 0) {
+      s = this.open(line, chunk);
+    } else if (this.lastChunk[s] === chunk) {
+      const buf = this.bufs[s], end = this.length[s];
+      buf[end - 2] |= mask & 0xff;
+      buf[end - 1] |= (mask >>> 8) & 0xff;
+      return;
+    } else if (this.count[s] === MAX_ENTRIES_PER_ROW) {
+      this.emit(s);
+      this.count[s] = 0;
+      this.length[s] = 0;
+      this.firstChunk[s] = chunk;
+      this.lastChunk[s] = chunk;
     }
+    let buf = this.bufs[s];
+    let o = this.length[s];
+    if (o + MAX_ENTRY_BYTES > buf.length) {
+      const next = new Uint8Array(Math.min(buf.length * 2, MAX_ENTRIES_PER_ROW * MAX_ENTRY_BYTES));
+      next.set(buf.subarray(0, o));
+      this.bufs[s] = buf = next;
+    }
+    o = putEntry(buf, o, chunk - this.lastChunk[s], mask);
+    this.lastChunk[s] = chunk;
+    this.length[s] = o;
+    this.count[s]++;
   }
-  return rows;
+
+  /** A slot for `line`'s new row starting at `chunk` (slots and their buffers are reused). */
+  private open(line: number, chunk: number): number {
+    const s = this.slots++;
+    if (s === this.slotLine.length) this.growSlots();
+    if (s === this.bufs.length) this.bufs.push(new Uint8Array(8 * MAX_ENTRY_BYTES));
+    this.slotOfLine[line] = s + 1;
+    this.slotLine[s] = line;
+    this.firstChunk[s] = chunk;
+    this.lastChunk[s] = chunk;
+    this.count[s] = 0;
+    this.length[s] = 0;
+    return s;
+  }
+
+  private emit(s: number): void {
+    if (this.count[s] > 0) this.sink(this.slotLine[s], this.firstChunk[s], this.lastChunk[s], this.bufs[s].subarray(0, this.length[s]));
+  }
+
+  private growLines(line: number): void {
+    let n = this.slotOfLine.length * 2;
+    while (n <= line) n *= 2;
+    const next = new Int32Array(n);
+    next.set(this.slotOfLine);
+    this.slotOfLine = next;
+  }
+
+  private growSlots(): void {
+    const n = this.slotLine.length * 2;
+    const grow = <T extends Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.slotLine = grow(this.slotLine, (k) => new Int32Array(k));
+    this.firstChunk = grow(this.firstChunk, (k) => new Float64Array(k));
+    this.lastChunk = grow(this.lastChunk, (k) => new Float64Array(k));
+    this.count = grow(this.count, (k) => new Int32Array(k));
+    this.length = grow(this.length, (k) => new Int32Array(k));
+  }
 }

@@ -7,9 +7,12 @@
  * Time is cut three ways:
  *  - chunks of `chunkSteps` steps, by step number: the write index says which lines each chunk wrote;
  *  - keyframes about every `keyframeSteps` steps (where a run slice ends): state plus dirtied pages;
- *  - batches every BATCH_STEPS steps (at the first chunk boundary after a keyframe past it): one
- *    writer transaction, the unit of crash safety. Cut by steps, never by wall time, so one recording
- *    made twice gives the same trace bytes however loaded the host is.
+ *  - commits every COMMIT_STEPS steps, or sooner once COMMIT_INDEX_ENTRIES index entries are
+ *    uncommitted (at the first chunk boundary after a keyframe past either): the end of one writer
+ *    transaction, the unit of crash safety. Cut by steps and by what the guest wrote, never by wall
+ *    time, so one recording made twice gives the same trace bytes however loaded the host is.
+ * What the run produced goes to the writer every SEND_STEPS steps (a batch), so neither thread holds
+ * more than that much of the pages and index before the writer stores them.
  */
 import { createHash } from "node:crypto";
 import type { Machine, RunResult } from "../machine/machine.js";
@@ -87,13 +90,28 @@ export interface RecordResult {
 }
 
 /**
- * Steps between batches: about the most a crash can lose (a quarter to one second of recording at
- * 8-30 million steps/s).
+ * Steps between commits: about the most a crash can lose (a quarter to one second of recording at
+ * 70-250 million steps/s). Each transaction rewrites the B-tree page at the tail of every line it adds
+ * index rows to, wherever the line's history sits in the file, so the writer's I/O goes as the number
+ * of commits times the lines written between them: committing every 2^23 steps, a recording of 1 G
+ * steps wrote 1.3 GiB through the WAL for a 41 MiB trace.
  */
-const BATCH_STEPS = 1 << 23;
+const COMMIT_STEPS = 1 << 26;
+/**
+ * Uncommitted index entries (a line written in a chunk) that bring the commit forward: the writer
+ * holds a transaction's open index rows in memory (a few bytes per entry), so this bounds it on
+ * guests that write all over RAM.
+ */
+const COMMIT_INDEX_ENTRIES = 1 << 20;
+/**
+ * Steps between batches sent to the writer (at the first keyframe past them): small enough that
+ * neither thread holds much, few enough that handing them over (a wake-up of the writer's thread
+ * each) costs nothing next to the run.
+ */
+const SEND_STEPS = 1 << 21;
 /** Wall time between yields to the event loop (writer acknowledgements, Ctrl-C, progress). */
 const YIELD_MS = 100;
-/** Uncommitted batch data allowed before the machine waits for the writer. */
+/** Batch data the writer has not stored yet allowed before the machine waits for it. */
 const MAX_PENDING_BYTES = 8 << 20;
 
 /**
@@ -118,6 +136,7 @@ class RecordingObserver implements CpuObserver {
   /** Pages dirtied since the last keyframe. */
   private pageEpoch = 1;
   private readonly pageStamp: Int32Array;
+  private readonly cpu: Machine["cpu"];
   readonly dirtyPages = new GrowInt32(1024);
   readonly index = new GrowInt32(1 << 16);
   readonly ports = new GrowInt32(256);
@@ -126,10 +145,11 @@ class RecordingObserver implements CpuObserver {
   readonly inputs = new GrowFloat64(64);
 
   constructor(
-    private readonly machine: Machine,
+    machine: Machine,
     private readonly memSize: number,
     private readonly chunkSteps: number,
   ) {
+    this.cpu = machine.cpu;
     this.lineStamp = new Int32Array(memSize >>> LINE_SHIFT);
     this.lineMask = new Uint16Array(memSize >>> LINE_SHIFT);
     this.pageStamp = new Int32Array(memSize >>> PAGE_SHIFT);
@@ -142,7 +162,7 @@ class RecordingObserver implements CpuObserver {
     const p = physical >>> 0;
     if (p >= this.memSize) return;
     this.writes++;
-    if (this.machine.cpu.steps >= this.chunkEnd) this.rollChunk(this.machine.cpu.steps);
+    if (this.cpu.steps >= this.chunkEnd) this.rollChunk(this.cpu.steps);
     const last = p + size - 1;
     const line = p >>> LINE_SHIFT;
     const d0 = (p >>> 2) & 15;
@@ -179,11 +199,11 @@ class RecordingObserver implements CpuObserver {
     e.push(eip >>> 0);
     e.push(cplBefore);
     e.push(cplAfter);
-    e.push(this.machine.cpu.eip >>> 0);
+    e.push(this.cpu.eip >>> 0);
   }
 
   onPortIo(port: number, _size: 1 | 2 | 4, _value: number, isWrite: boolean): void {
-    if (this.machine.cpu.steps >= this.chunkEnd) this.rollChunk(this.machine.cpu.steps);
+    if (this.cpu.steps >= this.chunkEnd) this.rollChunk(this.cpu.steps);
     const p = port & 0xffff;
     if (this.portStamp[p] !== this.stamp) {
       this.portStamp[p] = this.stamp;
@@ -196,7 +216,7 @@ class RecordingObserver implements CpuObserver {
   }
 
   output(stream: OutputStream, byte: number): void {
-    this.serial.push(this.machine.cpu.steps);
+    this.serial.push(this.cpu.steps);
     this.serial.push(stream);
     this.serial.push(byte);
   }
@@ -353,10 +373,14 @@ export class Recorder {
       pendingKeyframes.push({ step: machine.cpu.steps, state: JSON.stringify(machine.saveState()), pages, data: copyPages(mem.u8, pages), disks });
       keyframes++;
     };
-    const flush = () => {
+    /** Index entries sent since the last commit (a line and its mask each; segment headers count too). */
+    let uncommittedEntries = 0;
+    const flush = (commit: boolean) => {
       obs.endSegment();
+      uncommittedEntries = commit ? 0 : uncommittedEntries + obs.index.length / 2;
       const b: Batch = {
         seq: seq++,
+        commit,
         upTo: machine.cpu.steps,
         writes: obs.writes,
         index: obs.index.take(),
@@ -384,7 +408,7 @@ export class Recorder {
     let result: RunResult;
     try {
       takeKeyframe(nonZeroPages(mem.u8));
-      flush();
+      flush(true);
       await sink.drain(0);
       opts.onCreated?.();
       cpu.observer = obs;
@@ -394,7 +418,8 @@ export class Recorder {
       const progressMs = opts.progressIntervalMs ?? 500;
       let lastYield = performance.now();
       let lastProgress = lastYield;
-      let nextBatch = (Math.floor(cpu.steps / BATCH_STEPS) + 1) * BATCH_STEPS;
+      let nextCommit = (Math.floor(cpu.steps / COMMIT_STEPS) + 1) * COMMIT_STEPS;
+      let nextSend = (Math.floor(cpu.steps / SEND_STEPS) + 1) * SEND_STEPS;
       const K = this.keyframeSteps;
       let nextKeyframe = (Math.floor(cpu.steps / K) + 1) * K;
       for (;;) {
@@ -416,13 +441,16 @@ export class Recorder {
         obs.endSegment();
         takeKeyframe(obs.takeDirtyPages());
         nextKeyframe = (Math.floor(cpu.steps / K) + 1) * K;
-        // A batch ends only on a chunk boundary, so no chunk's index entries are split across batches
-        // (a slice overshoots its limit by one step when a fault's delivery follows its abort);
-        // otherwise it waits for the next keyframe.
-        if (cpu.steps >= nextBatch && cpu.steps % this.chunkSteps === 0) {
-          flush();
-          nextBatch = (Math.floor(cpu.steps / BATCH_STEPS) + 1) * BATCH_STEPS;
+        // A commit ends only on a chunk boundary, so no chunk's index entries are split across
+        // transactions (a slice overshoots its limit by one step when a fault's delivery follows its
+        // abort); otherwise it waits for the next keyframe.
+        const due = cpu.steps >= nextCommit || uncommittedEntries + obs.index.length / 2 >= COMMIT_INDEX_ENTRIES;
+        const commit = due && cpu.steps % this.chunkSteps === 0;
+        if (commit || cpu.steps >= nextSend) {
+          flush(commit);
+          nextSend = (Math.floor(cpu.steps / SEND_STEPS) + 1) * SEND_STEPS;
         }
+        if (commit) nextCommit = (Math.floor(cpu.steps / COMMIT_STEPS) + 1) * COMMIT_STEPS;
         const now = performance.now();
         if (now - lastYield >= YIELD_MS) {
           lastYield = now;
@@ -439,7 +467,7 @@ export class Recorder {
           break;
         }
       }
-      flush();
+      flush(true);
     } catch (e) {
       cpu.observer = prevObserver;
       cpu.mmu.observer = prevMmuObserver;

@@ -1,5 +1,6 @@
 /**
- * Writes a trace: creates the database, then commits one transaction per batch from the recorder.
+ * Writes a trace: creates the database, then stores the recorder's batches as they come inside one
+ * open transaction, committed when a batch says so (every few tens of millions of steps).
  * Runs in a worker thread during `ttd record` (so compression and SQLite use the second core) or
  * inline (library callers, tests); the code is the same.
  *
@@ -14,9 +15,9 @@ import { closeSync, openSync, statSync } from "node:fs";
 import { deflateRawSync, constants as zlibConstants } from "node:zlib";
 import { APPLICATION_ID, DISK_CHUNK_BYTES, FORMAT_VERSION, PAGE_BYTES, SCHEMA } from "./format.js";
 import { SECTOR_BYTES } from "../machine/disk-image.js";
-import { rowsFromSegments } from "./index-codec.js";
+import { IndexRowBuilder } from "./index-codec.js";
 import { compressState, PageCompressor } from "./page-codec.js";
-import { writeDigests } from "./digest.js";
+import { AppendDigest, writeDigests } from "./digest.js";
 import { EVENT_FIELDS, PORT_FIELDS, SERIAL_FIELDS, type Batch, type TraceEnd, type TraceInit } from "./batch.js";
 
 
@@ -32,8 +33,15 @@ export class TraceWriter {
   private readonly insertPage: Database.Statement<[number, number, Buffer]>;
   private readonly insertSector: Database.Statement<[number, number, number, Buffer]>;
   private readonly updateProgress: Database.Statement<[number, number, number]>;
-  private readonly applyTx: (b: Batch) => void;
+  private readonly begin: Database.Statement;
+  private readonly commit: Database.Statement;
+  private readonly rows: IndexRowBuilder;
+  /** Batches committed so far (`progress.batches`). */
+  private commits = 0;
   private readonly pages = new PageCompressor();
+  /** The digests of the tables the recording only appends to, built as their rows go in. */
+  private readonly pageDigest = new AppendDigest("page");
+  private readonly keyframeDigest = new AppendDigest("keyframe");
   /** The first keyframe's state text: the dictionary every later keyframe state is compressed with. */
   private stateDictionary: Buffer | null = null;
   private closed = false;
@@ -82,22 +90,33 @@ export class TraceWriter {
     this.insertPage = db.prepare("INSERT INTO page(keyframe, page, data) VALUES (?, ?, ?)");
     this.insertSector = db.prepare("INSERT INTO disk_sector(drive, sector, keyframe, data) VALUES (?, ?, ?, ?)");
     this.updateProgress = db.prepare("UPDATE progress SET steps = ?, writes = ?, batches = ? WHERE id = 1");
-    this.applyTx = db.transaction((b: Batch) => this.applyInner(b));
+    this.begin = db.prepare("BEGIN");
+    this.commit = db.prepare("COMMIT");
+    // Rows go in as they fill, and the open ones at each commit: a transaction then touches each
+    // line's tail once, however many chunks it spans.
+    const insertIndex = this.insertIndex;
+    this.rows = new IndexRowBuilder((line, first, last, entries) => {
+      insertIndex.run(line, first, last, Buffer.from(entries.buffer, entries.byteOffset, entries.byteLength));
+    });
   }
 
-  /** Commits one batch (one transaction). */
+  /**
+   * Stores one batch in the open transaction (beginning one if needed) and commits when the batch
+   * says so. After an error the transaction is left open: close() rolls it back.
+   */
   apply(b: Batch): void {
-    this.applyTx(b);
-  }
-
-  private applyInner(b: Batch): void {
+    if (!this.db.inTransaction) this.begin.run();
     // Keyframes first: compression dominates, and the rows are independent of the index.
     for (const k of b.keyframes) {
-      this.insertKeyframe.run(k.step, compressState(k.state, this.stateDictionary));
+      const state = compressState(k.state, this.stateDictionary);
+      this.insertKeyframe.run(k.step, state);
+      this.keyframeDigest.add([k.step, state]);
       this.stateDictionary ??= Buffer.from(k.state, "utf8");
       for (let i = 0; i < k.pages.length; i++) {
         const bytes = k.data.subarray(i * PAGE_BYTES, (i + 1) * PAGE_BYTES);
-        this.insertPage.run(k.step, k.pages[i], this.pages.compress(k.pages[i], k.step, bytes));
+        const blob = this.pages.compress(k.pages[i], k.step, bytes);
+        this.insertPage.run(k.step, k.pages[i], blob);
+        this.pageDigest.add([k.step, k.pages[i], blob]);
       }
       for (const d of k.disks) {
         for (let i = 0; i < d.sectors.length; i++) {
@@ -106,10 +125,7 @@ export class TraceWriter {
         }
       }
     }
-    // Batches end on chunk boundaries (see Recorder), so (line, first_chunk) never repeats across them.
-    for (const r of rowsFromSegments(b.index)) {
-      this.insertIndex.run(r.line, r.firstChunk, r.lastChunk, Buffer.from(r.entries.buffer, r.entries.byteOffset, r.entries.byteLength));
-    }
+    this.rows.add(b.index);
     const ports = b.ports;
     for (let i = 0; i < ports.length; i += PORT_FIELDS) this.insertPort.run(ports[i], ports[i + 1], ports[i + 2], ports[i + 3]);
     const ev = b.events;
@@ -124,7 +140,12 @@ export class TraceWriter {
       this.insertInput.run(inp[i], inp[i + 1], Buffer.from(Uint8Array.from(inp.subarray(i + 3, i + 3 + n))));
       i += 3 + n;
     }
-    this.updateProgress.run(b.upTo, b.writes, b.seq + 1);
+    if (b.commit) {
+      // Commits end on chunk boundaries (see Recorder), so (line, first_chunk) never repeats across them.
+      this.rows.finish();
+      this.updateProgress.run(b.upTo, b.writes, ++this.commits);
+      this.commit.run();
+    }
   }
 
   /** Size of the trace on disk so far (database plus write-ahead log). */
@@ -135,6 +156,7 @@ export class TraceWriter {
   /** Records how the run ended and leaves a single, self-contained file. */
   finish(end: TraceEnd): number {
     const db = this.db;
+    if (db.inTransaction) throw new Error("the trace writer was asked to finish with an uncommitted batch");
     const meta = db.prepare<[string, string]>("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
     db.transaction(() => {
       meta.run("end_reason", end.reason);
@@ -143,7 +165,7 @@ export class TraceWriter {
       meta.run("steps", String(end.steps));
       meta.run("finished", new Date().toISOString());
       // Last, so the checksums cover the rows just written: readers compare them (digest.ts).
-      writeDigests(db);
+      writeDigests(db, [this.pageDigest.digest(), this.keyframeDigest.digest()]);
     })();
     try {
       db.pragma("wal_checkpoint(TRUNCATE)");

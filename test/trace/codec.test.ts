@@ -1,6 +1,6 @@
 /** The two binary encodings of the format: write-index entries and stored pages. */
 import { describe, expect, test } from "vitest";
-import { decodeEntries, encodeEntries, rowsFromSegments } from "../../src/trace/index-codec.js";
+import { decodeEntries, encodeEntries, IndexRowBuilder } from "../../src/trace/index-codec.js";
 import { compressState, decodeTaggedPage, decodeUntaggedPage, decompressState, PageCompressor, PageTag, pageBaseOf } from "../../src/trace/page-codec.js";
 import { deflateRawSync } from "node:zlib";
 import { MAX_ENTRIES_PER_ROW } from "../../src/trace/format.js";
@@ -20,22 +20,42 @@ describe("write-index entries", () => {
   });
 
   test("segments regroup into per-line rows: merged repeats, chunk order, rows capped", () => {
-    // Chunk 3 lists line 10 twice (a segment cut inside the chunk): one entry, masks ORed.
+    // Chunk 3 lists line 10 twice (a segment cut inside the chunk, here across two pieces): one
+    // entry, masks ORed. Line 7 fills a row, which goes out as soon as line 7 is written in a later chunk.
     const seg = (chunk: number, pairs: [number, number][]) => [chunk, pairs.length, ...pairs.flat()];
     const many = Array.from({ length: MAX_ENTRIES_PER_ROW + 3 }, (_, i) => seg(100 + i, [[7, 1]])).flat();
-    const index = Int32Array.from([...seg(3, [[10, 1], [11, 2]]), ...seg(3, [[10, 4]]), ...seg(4, [[10, 8]]), ...many]);
-    const rows = rowsFromSegments(index);
-    const decoded = rows.map((r) => {
+    const rows: { line: number; first: number; last: number; c: number[]; m: number[] }[] = [];
+    const builder = new IndexRowBuilder((line, first, last, entries) => {
       const c: number[] = [], m: number[] = [];
-      decodeEntries(r.firstChunk, r.entries, c, m);
-      return { line: r.line, first: r.firstChunk, last: r.lastChunk, c, m };
+      decodeEntries(first, entries, c, m);
+      rows.push({ line, first, last, c, m });
     });
-    expect(decoded.map((d) => d.line)).toEqual([7, 7, 10, 11]);
-    expect(decoded[0].c).toHaveLength(MAX_ENTRIES_PER_ROW);
-    expect(decoded[1].c).toEqual([100 + MAX_ENTRIES_PER_ROW, 101 + MAX_ENTRIES_PER_ROW, 102 + MAX_ENTRIES_PER_ROW]);
-    expect(decoded[1].first).toBe(100 + MAX_ENTRIES_PER_ROW);
-    expect(decoded[2]).toEqual({ line: 10, first: 3, last: 4, c: [3, 4], m: [5, 8] });
-    expect(decoded[3]).toEqual({ line: 11, first: 3, last: 3, c: [3], m: [2] });
+    builder.add(Int32Array.from([...seg(3, [[10, 1], [11, 2]])]));
+    builder.add(Int32Array.from([...seg(3, [[10, 4]]), ...seg(4, [[10, 8]]), ...many]));
+    expect(rows.map((r) => r.line)).toEqual([7]);
+    builder.finish();
+    expect(rows.map((r) => r.line)).toEqual([7, 7, 10, 11]);
+    expect(rows[0].c).toHaveLength(MAX_ENTRIES_PER_ROW);
+    expect(rows[0].last).toBe(100 + MAX_ENTRIES_PER_ROW - 1);
+    expect(rows[1].c).toEqual([100 + MAX_ENTRIES_PER_ROW, 101 + MAX_ENTRIES_PER_ROW, 102 + MAX_ENTRIES_PER_ROW]);
+    expect(rows[1].first).toBe(100 + MAX_ENTRIES_PER_ROW);
+    expect(rows[2]).toEqual({ line: 10, first: 3, last: 4, c: [3, 4], m: [5, 8] });
+    expect(rows[3]).toEqual({ line: 11, first: 3, last: 3, c: [3], m: [2] });
+    // After finish() every line starts a new row.
+    rows.length = 0;
+    builder.add(Int32Array.from(seg(5, [[10, 16]])));
+    builder.finish();
+    expect(rows).toEqual([{ line: 10, first: 5, last: 5, c: [5], m: [16] }]);
+  });
+
+  test("a row's bytes are encodeEntries' bytes", () => {
+    const chunks = [0, 1, 300, 70_000, 2 ** 31 - 1];
+    const masks = [0xffff, 1, 0x8001, 0x00f0, 0x1234];
+    const got: Uint8Array[] = [];
+    const builder = new IndexRowBuilder((_line, _first, _last, entries) => got.push(entries.slice()));
+    builder.add(Int32Array.from(chunks.flatMap((c, i) => [c, 1, 5, masks[i]])));
+    builder.finish();
+    expect(got).toEqual([encodeEntries(chunks, masks, 0, chunks.length)]);
   });
 });
 

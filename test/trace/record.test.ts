@@ -16,6 +16,7 @@ import { buildGuest, canBuildGuests, downgradeTrace, kernel, lcg, readImage, rec
 import { FORMAT_VERSION } from "../../src/trace/format.js";
 import { createHash } from "node:crypto";
 import { workload } from "../guests.js";
+import { tableDigest } from "../../src/trace/digest.js";
 
 const MEM = 32;
 
@@ -39,6 +40,21 @@ describe("recording", () => {
     const b = await recordInline(kernel("idle-bug.elf"), path.join(dir, "b.trace"), { memoryMiB: MEM, chunkSteps: 4096, keyframeSteps: 16384 });
     expect(a.result.steps).toBe(b.result.steps);
     expect(dump(a.path)).toBe(dump(b.path));
+  });
+
+  test("the page and keyframe digests built while writing are those of the rows read back", async () => {
+    const rec = await recordInline(kernel("idle-bug.elf"), path.join(tmpDir(), "d.trace"), { memoryMiB: MEM, chunkSteps: 4096, keyframeSteps: 16384 });
+    const db = new Database(rec.path, { readonly: true });
+    try {
+      for (const name of ["page", "keyframe"]) {
+        const stored = db.prepare("SELECT rows, sha256 FROM digest WHERE name = ?").get(name) as { rows: number; sha256: string };
+        const read = tableDigest(db, name);
+        expect(read.rows).toBeGreaterThan(1);
+        expect(stored).toEqual({ rows: read.rows, sha256: read.sha256 });
+      }
+    } finally {
+      db.close();
+    }
   });
 
   test("refuses to overwrite an existing file", async () => {

@@ -31,7 +31,26 @@ export const enum StepKind {
   Fault = 4,
 }
 
+/**
+ * What an observer has already noted of the writes of its current period, shared with compiled code so
+ * that a write that would add nothing skips the call to onMemoryWrite (the recorder notes, per 64-byte
+ * line of RAM, which 4-byte words were written in the current segment; a second write to the same
+ * words changes nothing). A write may be skipped only when all of these hold: the line's stamp equals
+ * `state[0]`, the step is below `state[1]`, the write lies in one line, and the line's mask already has
+ * every word it touches. Each skipped write adds one to `state[2]`.
+ */
+export interface WriteFilter {
+  /** Per 64-byte line of RAM: the stamp of the period in which `lineMask` was last set. */
+  readonly lineStamp: Int32Array;
+  /** Per line: the words written in that period (bit i = bytes 4i..4i+3 of the line). */
+  readonly lineMask: Uint16Array;
+  /** [0] the current period's stamp, [1] the first step at which every write must be reported, [2] writes skipped. */
+  readonly state: Float64Array;
+}
+
 export interface CpuObserver {
+  /** See WriteFilter; absent or null when every write must be reported. */
+  readonly writeFilter?: WriteFilter | null;
   /**
    * A memory write is about to be stored: memory still holds the old value. `linear` is the linear
    * address (equal to `physical` with paging off); writes that cross a page are reported per page.

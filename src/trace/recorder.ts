@@ -16,7 +16,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Machine, RunResult } from "../machine/machine.js";
-import type { CpuObserver, StepKind, WriteCause } from "../cpu/observer.js";
+import type { CpuObserver, StepKind, WriteCause, WriteFilter } from "../cpu/observer.js";
 import {
   DEFAULT_CHUNK_STEPS, DEFAULT_KEYFRAME_STEPS, FORMAT_VERSION, LINE_BYTES, LINE_SHIFT, OutputStream, PAGE_BYTES, PAGE_SHIFT, TRACE_FORMAT, toolVersion,
 } from "./format.js";
@@ -119,7 +119,8 @@ const MAX_PENDING_BYTES = 8 << 20;
  * paths (compiled blocks included).
  */
 class RecordingObserver implements CpuObserver {
-  writes = 0;
+  /** Writes reported to onMemoryWrite (see `writes` for all of them). */
+  private reported = 0;
   /** Current chunk and the first step after it. */
   chunk = 0;
   chunkEnd: number;
@@ -143,6 +144,13 @@ class RecordingObserver implements CpuObserver {
   readonly events = new GrowFloat64(1024);
   readonly serial = new GrowFloat64(1024);
   readonly inputs = new GrowFloat64(64);
+  /** Lets compiled code skip writes already noted in full in the current segment (observer.ts). */
+  readonly writeFilter: WriteFilter;
+
+  /** Memory writes the CPU made to RAM, those compiled code skipped included. */
+  get writes(): number {
+    return this.reported + this.writeFilter.state[2];
+  }
 
   constructor(
     machine: Machine,
@@ -156,12 +164,13 @@ class RecordingObserver implements CpuObserver {
     const steps = machine.cpu.steps;
     this.chunk = Math.floor(steps / chunkSteps);
     this.chunkEnd = (this.chunk + 1) * chunkSteps;
+    this.writeFilter = { lineStamp: this.lineStamp, lineMask: this.lineMask, state: new Float64Array([this.stamp, this.chunkEnd, 0]) };
   }
 
   onMemoryWrite(_linear: number, physical: number, size: 1 | 2 | 4, _value: number, _cause: WriteCause): void {
     const p = physical >>> 0;
     if (p >= this.memSize) return;
-    this.writes++;
+    this.reported++;
     if (this.cpu.steps >= this.chunkEnd) this.rollChunk(this.cpu.steps);
     const last = p + size - 1;
     const line = p >>> LINE_SHIFT;
@@ -234,6 +243,7 @@ class RecordingObserver implements CpuObserver {
     this.endSegment();
     this.chunk = Math.floor(step / this.chunkSteps);
     this.chunkEnd = (this.chunk + 1) * this.chunkSteps;
+    this.writeFilter.state[1] = this.chunkEnd;
   }
 
   /**
@@ -269,6 +279,7 @@ class RecordingObserver implements CpuObserver {
     }
     this.portList.length = 0;
     this.stamp++;
+    this.writeFilter.state[0] = this.stamp;
   }
 
   /** Pages dirtied since the last call (after endSegment()); starts a new keyframe interval. */

@@ -223,5 +223,5 @@ export function storeLocals(l: BlockLocals): string {
 export function reloadLocals(l: BlockLocals): string {
   const regs = each(l.used).map((i) => `r${i} = r[${i}];`).join(" ");
   return regs + (l.flags ? " fl = c.flags; lz = c.lazy; fo = c.lfOp; fa = c.lfA; fb = c.lfB; fr = c.lfRes; fs = c.lfSize;" : "") +
-    " rb = mmu.readBit; wb = mmu.writeBit; obs = mmu.observer; " + loadSegments(l);
+    " rb = mmu.readBit; wb = mmu.writeBit; obs = mmu.observer; wf = obs !== null ? obs.writeFilter ?? null : null; " + loadSegments(l);
 }

@@ -26,7 +26,7 @@ import { sseCopy128, sseLoad128, ssePxor, sseStore128 } from "../sse/compiled-mo
 import { rdtsc } from "../system.js";
 import { BlockLocals, loadLocals, reloadLocals, storeLocals } from "./block-locals.js";
 import { emit } from "./emit-instruction.js";
-import { load32, observeWrite, slowModify, slowRead, slowWrite, store32 } from "./inline-memory.js";
+import { load32, observeWrite, slowModify, slowRead, slowWrite, store32, writeNoted } from "./inline-memory.js";
 
 export type BlockFn = (c: CPU, r: Int32Array, e0: number) => void;
 
@@ -178,7 +178,7 @@ const RELOAD = "/*reload*/";
 const HELPERS = {
   shift, mul, imul1, div, idiv, imulTrunc, execute, rdtsc, cfOf, carryOf,
   ...Object.fromEntries(CONDITIONS.map((f, cc) => [`cc${cc}`, f])),
-  load32, store32, slowRead, slowWrite, slowModify, observeWrite,
+  load32, store32, slowRead, slowWrite, slowModify, observeWrite, writeNoted,
   sseLoad128, sseStore128, sseCopy128, ssePxor,
   x87: executeX87Decoded,
 };
@@ -332,7 +332,7 @@ export function compileBlock(mem: Uint8Array, phys: number, def32: boolean, stac
   const body = l.placeFreezes(parts.join("\n")).split(STORE).join(store).split(RELOAD).join(reload);
   const source =
     `return function block(c, r, e0) {\n` +
-    `const mmu = c.mmu; let rb = mmu.readBit, wb = mmu.writeBit, obs = mmu.observer;\n` +
+    `const mmu = c.mmu; let rb = mmu.readBit, wb = mmu.writeBit, obs = mmu.observer, wf = obs !== null ? obs.writeFilter ?? null : null;\n` +
     `let s = c.steps, live = true, a = 0, lin = 0, t = 0, p = 0, v = 0, x = 0, x2 = 0, n = 0;\n` +
     `${loadLocals(l)}\n` +
     `try {\nout: for (;;) {\n${body}\n}\n${store}\n} catch (e) { if (live) { ${store} } throw e; }\n};`;

@@ -8,10 +8,10 @@
  *
  * The snippets use the block's scratch locals `a` (offset), `lin` (linear address), `t` (TLB entry),
  * `p` (physical address), the per-segment locals (`sbN`, `rbN`, `wbN`) and the ones compile-block.ts
- * declares (`tlb`, `m8`, `m32`, `obs`).
+ * declares (`tlb`, `m8`, `m32`, `obs`, and `wf` its write filter or null).
  */
 import type { CPU } from "../cpu.js";
-import { WriteCause } from "../observer.js";
+import { WriteCause, type CpuObserver, type WriteFilter } from "../observer.js";
 import type { BlockLocals } from "./block-locals.js";
 
 const SIZE_NAME = ["8", "16", "32"] as const;
@@ -38,7 +38,8 @@ function store(sz: number, v: string): string {
 
 function observed(l: BlockLocals, sz: number, v: string): string {
   const value = sz === 0 ? `${v} & 0xff` : sz === 1 ? `${v} & 0xffff` : `${v} | 0`;
-  return `if (obs !== null) observeWrite(c, ${l.steps()}, e0 + ${l.start}, lin, p, ${SIZE_BYTES[sz]}, ${value});`;
+  const steps = l.steps();
+  return `if (obs !== null && (wf === null || !writeNoted(wf, p, ${SIZE_BYTES[sz]}, ${steps}))) observeWrite(c, obs, ${steps}, e0 + ${l.start}, lin, p, ${SIZE_BYTES[sz]}, ${value});`;
 }
 
 /**
@@ -66,13 +67,29 @@ export function store32(m8: Uint8Array, p: number, v: number): void {
 }
 
 /**
+ * Whether the observer's write filter says a write of `size` bytes at physical `p`, at step `steps`,
+ * adds nothing to what it has noted (observer.ts WriteFilter); counts it if so. Small, so that V8
+ * inlines it into the blocks that call it.
+ */
+export function writeNoted(f: WriteFilter, p: number, size: number, steps: number): boolean {
+  const line = p >>> 6;
+  const last = p + size - 1;
+  const state = f.state;
+  if (last >>> 6 !== line || f.lineStamp[line] !== state[0] || steps >= state[1]) return false;
+  const words = (2 << ((last >>> 2) & 15)) - (1 << ((p >>> 2) & 15));
+  if ((f.lineMask[line] & words) !== words) return false;
+  state[2]++;
+  return true;
+}
+
+/**
  * Tells the observer of a fast-path write, with the step and the instruction that made it exact (the
  * recorder files writes by step; a query's write list names the instruction).
  */
-export function observeWrite(c: CPU, steps: number, eip: number, lin: number, p: number, size: 1 | 2 | 4, value: number): void {
+export function observeWrite(c: CPU, obs: CpuObserver, steps: number, eip: number, lin: number, p: number, size: 1 | 2 | 4, value: number): void {
   c.steps = steps;
   c.instrEip = eip | 0;
-  c.mmu.observer!.onMemoryWrite(lin, p, size, value, WriteCause.Instruction);
+  obs.onMemoryWrite(lin, p, size, value, WriteCause.Instruction);
 }
 
 /** Tells the CPU which instruction is in progress (BlockLocals.syncArgs), before a slow path. */

@@ -1,6 +1,6 @@
 // 16-bit and high-byte registers as parts of the 32-bit locals
 function block(c, r, e0) {
-const mmu = c.mmu; let rb = mmu.readBit, wb = mmu.writeBit, obs = mmu.observer;
+const mmu = c.mmu; let rb = mmu.readBit, wb = mmu.writeBit, obs = mmu.observer, wf = obs !== null ? obs.writeFilter ?? null : null;
 let s = c.steps, live = true, a = 0, lin = 0, t = 0, p = 0, v = 0, x = 0, x2 = 0, n = 0;
 let r0 = r[0], r1 = r[1], r3 = r[3], r4 = r[4]; let fl = c.flags, lz = c.lazy, fo = c.lfOp, fa = c.lfA, fb = c.lfB, fr = c.lfRes, fs = c.lfSize; let sb2 = 0, rb2 = 0, wb2 = 0; sb2 = sb[2]; rb2 = sfr[2] !== 0 ? rb : 0; wb2 = sfw[2] !== 0 ? wb : 0;
 try {

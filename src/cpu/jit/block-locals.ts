@@ -209,19 +209,24 @@ function loadSegments(l: BlockLocals): string {
   return each(l.segments).map((i) => `sb${i} = sb[${i}]; rb${i} = sfr[${i}] !== 0 ? rb : 0; wb${i} = sfw[${i}] !== 0 ? wb : 0;`).join(" ");
 }
 
+/** The lazy flag record's locals and the CPU fields they mirror (flags.ts). */
+const FLAG_LOCALS: readonly (readonly [string, string])[] = [
+  ["fl", "flags"], ["lz", "lazy"], ["fo", "lfOp"], ["fa", "lfA"], ["fb", "lfB"], ["fr", "lfRes"], ["fs", "lfSize"],
+];
+
 function loadFlags(): string {
-  return " let fl = c.flags, lz = c.lazy, fo = c.lfOp, fa = c.lfA, fb = c.lfB, fr = c.lfRes, fs = c.lfSize;";
+  return ` let ${FLAG_LOCALS.map(([local, field]) => `${local} = c.${field}`).join(", ")};`;
 }
 
 /** Statements storing the written registers and the flag state back into the CPU. */
 export function storeLocals(l: BlockLocals): string {
   const regs = each(l.written).map((i) => `r[${i}] = r${i};`).join(" ");
-  return regs + (l.flags ? " c.flags = fl; c.lazy = lz; c.lfOp = fo; c.lfA = fa; c.lfB = fb; c.lfRes = fr; c.lfSize = fs;" : "");
+  return regs + (l.flags ? FLAG_LOCALS.map(([local, field]) => ` c.${field} = ${local};`).join("") : "");
 }
 
 /** Statements reloading the locals from the CPU (after a helper or handler that may have changed it). */
 export function reloadLocals(l: BlockLocals): string {
   const regs = each(l.used).map((i) => `r${i} = r[${i}];`).join(" ");
-  return regs + (l.flags ? " fl = c.flags; lz = c.lazy; fo = c.lfOp; fa = c.lfA; fb = c.lfB; fr = c.lfRes; fs = c.lfSize;" : "") +
+  return regs + (l.flags ? FLAG_LOCALS.map(([local, field]) => ` ${local} = c.${field};`).join("") : "") +
     " rb = mmu.readBit; wb = mmu.writeBit; obs = mmu.observer; wf = obs !== null ? obs.writeFilter ?? null : null; " + loadSegments(l);
 }

@@ -99,10 +99,15 @@ function enter(c: CPU, steps: number, eip: number, esp: number): void {
   c.instrEsp = esp;
 }
 
-/** A read's slow path: the CPU's own access method, which checks the segment and walks the page tables. */
+/** The CPU's own read of size code `sz`, which checks the segment and walks the page tables. */
+function readSized(c: CPU, sz: number, seg: number, a: number): number {
+  return sz === 0 ? c.readMem8(seg, a) : sz === 1 ? c.readMem16(seg, a) : c.readMem32(seg, a);
+}
+
+/** A read's slow path. */
 export function slowRead(c: CPU, sz: number, seg: number, a: number, steps: number, eip: number, esp: number): number {
   enter(c, steps, eip, esp);
-  return sz === 0 ? c.readMem8(seg, a) : sz === 1 ? c.readMem16(seg, a) : c.readMem32(seg, a);
+  return readSized(c, sz, seg, a);
 }
 
 /** A write's slow path. */
@@ -117,7 +122,7 @@ export function slowWrite(c: CPU, sz: number, seg: number, a: number, v: number,
 export function slowModify(c: CPU, sz: number, seg: number, a: number, steps: number, eip: number, esp: number): number {
   enter(c, steps, eip, esp);
   c.prepareWrite(seg, a, SIZE_BYTES[sz]);
-  return sz === 0 ? c.readMem8(seg, a) : sz === 1 ? c.readMem16(seg, a) : c.readMem32(seg, a);
+  return readSized(c, sz, seg, a);
 }
 
 /** Statements reading size `sz` at `seg`:`addr` into local `into`. */

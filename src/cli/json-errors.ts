@@ -1,7 +1,7 @@
 /**
  * Bad input as JSON for the commands whose `--json` summary goes to stderr (`run`, `record`): a script
  * reading that summary gets one JSON object on every path, the error included, with exit status 2.
- * Without `--json` errors stay one plain line (main.ts).
+ * Without `--json` errors stay one plain line (program.ts).
  */
 import type { Command } from "commander";
 import { EXIT_BAD_INPUT } from "./errors.js";
@@ -29,7 +29,7 @@ function wantsJson(command: Command): boolean {
 /**
  * Makes `command` report bad input as JSON on stderr when `--json` is given: option-parsing errors
  * (missing argument, unknown option; without the usage text commander prints after them) here, and
- * the errors its action throws through badInputAsJson (main.ts).
+ * the errors its action throws through badInputAsJson (program.ts).
  */
 export function reportErrorsAsJson(command: Command): Command {
   jsonCommands.add(command);

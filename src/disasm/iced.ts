@@ -7,6 +7,7 @@
 import { createRequire } from "node:module";
 import { setFlagsFromString } from "node:v8";
 import type * as Iced from "iced-x86";
+import { WASM_V8_FLAGS } from "./wasm-flags.js";
 
 // iced-x86 is WebAssembly, compiled when it loads. By default V8 compiles it with its baseline
 // compiler (Liftoff) and then recompiles the functions that get warm with its optimizing one on
@@ -15,7 +16,7 @@ import type * as Iced from "iced-x86";
 // later either (decoding and formatting 200,000 instructions took 245 ms with Liftoff alone, 300 ms
 // with the recompilation: the time goes into the calls between JavaScript and WebAssembly). The
 // flag is read when a module is compiled, and iced-x86 is the only WebAssembly ttd loads.
-setFlagsFromString("--liftoff-only");
+setFlagsFromString(WASM_V8_FLAGS);
 const iced = createRequire(import.meta.url)("iced-x86") as typeof Iced;
 
 export const {

@@ -74,10 +74,12 @@ class ReplayObserver implements CpuObserver {
 /**
  * Re-execution compiles code only once it has been entered this often: a query replays thousands to
  * millions of steps from a keyframe, where compiling every block on first use costs more than it
- * saves (five seeks on the demo trace: 480 ms of CPU compiling on first use, 275 ms at 8, 295 ms at
- * 32). Compiled and interpreted execution are step-for-step identical, so this changes only speed.
+ * saves. Five seeks on the demo trace took 480 ms of CPU compiling on first use, 275 ms at 8 and 295 ms
+ * at 32 when a block cost about 0.15 ms to compile; blocks that keep guest state in locals cost 0.2-0.3
+ * ms, and why-write --chain on the demo then spends about 50 ms in its replays at 8 against 30 ms at
+ * 32. Compiled and interpreted execution are step-for-step identical, so this changes only speed.
  */
-const REPLAY_COMPILE_THRESHOLD = 8;
+const REPLAY_COMPILE_THRESHOLD = 32;
 
 /** Keyframe states (JSON text) kept for re-use (each is a few KiB). */
 const STATE_CACHE = 64;

@@ -78,7 +78,7 @@ export function loadBundle(distDir: string, manifest: BundleManifest, cacheDir =
   // Before compiling: V8 checks the flags a code cache was made under (see wasm-flags.ts).
   setFlagsFromString(WASM_V8_FLAGS);
   const file = join(distDir, BUNDLE_FILE);
-  const source = readFileSync(file, "utf8");
+  const source = readFileSync(file, "latin1");
   const codeDir = join(cacheDir, "code");
   const cachePath = join(codeDir, `cli-${manifest.buildId}-node${process.versions.node}-${process.arch}.bin`);
   let cachedData: Buffer | undefined;

@@ -161,11 +161,15 @@ function moduleFunction(m: GraphModule): string {
   if (m.kind === "esm") {
     const cjs = ts.transpileModule(m.source, {
       fileName: m.id,
-      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, removeComments: true },
     }).outputText;
     body = cjs.replace(/import\.meta\.url/g, META_URL_PARAM).replace(/^\/\/# sourceMappingURL=.*$/m, "");
     if (/import\.meta/.test(body)) throw new Error(`${m.id}: uses import.meta beyond import.meta.url, which the single-file build cannot give it`);
   }
+  // Every character outside ASCII (the VGA code page's glyphs, a dash in a message) as an escape: one
+  // such character makes V8 hold the whole 1.5 MB script in two bytes a character, and main.ts reads
+  // it as Latin-1, which for ASCII is the cheapest decoding there is.
+  body = body.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
   const deps = Object.fromEntries([...m.deps].filter(([, id]) => id !== null));
   return `${JSON.stringify(m.id)}: [${JSON.stringify(deps)}, function (require, module, exports, ${META_URL_PARAM}, __filename, __dirname) {\n${body}\n}]`;
 }

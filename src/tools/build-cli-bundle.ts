@@ -29,6 +29,11 @@ interface GraphModule {
   deps: Map<string, string | null>;
 }
 
+/** createRequire(import.meta.url)("name") in a compiled module, with the name. */
+const CREATE_REQUIRE_CALL = /\bcreateRequire\(import\.meta\.url\)\(\s*["']([^"']+)["']\s*\)/g;
+/** How a module's dependencies name a package it loads through createRequire (see the loader). */
+const CREATE_REQUIRE_KEY = "createRequire:";
+
 /** The modules and packages a module imports (static imports, re-exports, literal import(), require()). */
 function importsOf(source: string): string[] {
   return ts.preProcessFile(source, true, true).importedFiles.map((f) => f.fileName);
@@ -62,6 +67,15 @@ class GraphReader {
       const source = readFileSync(file, "utf8");
       const deps = new Map<string, string | null>();
       for (const spec of importsOf(source)) {
+        if (spec === "node:module" && kind === "esm") {
+          // A package loaded with createRequire(import.meta.url)("name") (iced.ts: a CommonJS package
+          // Node would otherwise scan for ES exports) goes in too, under a key of its own.
+          for (const [, name] of source.matchAll(CREATE_REQUIRE_CALL)) {
+            const target = this.packageFile(file, name);
+            deps.set(`${CREATE_REQUIRE_KEY}${name}`, target === null ? null : this.idOf(target));
+            if (target !== null) pending.push(target);
+          }
+        }
         if (isBuiltin(spec)) {
           deps.set(spec, null);
         } else if (kind === "esm" && spec.startsWith(".")) {
@@ -204,12 +218,27 @@ const LOADER = `(function (nodeRequire, distDir) {
     const require = (spec) => {
       const dep = deps[spec];
       if (dep !== undefined) return load(dep);
+      if (spec === "node:module") return moduleWithCreateRequire(deps);
       if (spec.startsWith(".") && MODULES[resolveIn(dir, spec)] !== undefined) return load(resolveIn(dir, spec));
       return nodeRequire(spec);
     };
     const file = join(distDir, id);
     define(require, module, module.exports, pathToFileURL(file).href, file, join(distDir, dir));
     return module.exports;
+  }
+  // node:module as a module sees it: its createRequire(...)("name") loads the script's copy of a
+  // package the build found it loading that way.
+  function moduleWithCreateRequire(deps) {
+    const real = nodeRequire("node:module");
+    const createRequire = (from) => {
+      const requireFrom = real.createRequire(from);
+      const own = (spec) => {
+        const dep = deps["${CREATE_REQUIRE_KEY}" + spec];
+        return dep !== undefined ? load(dep) : requireFrom(spec);
+      };
+      return Object.assign(own, { resolve: requireFrom.resolve, cache: requireFrom.cache });
+    };
+    return { ...real, createRequire };
   }
   return load;
 })`;

@@ -21,11 +21,16 @@ function write(file: string, text: string): void {
   fs.writeFileSync(file, text);
 }
 
-/** A dist/ of two commands: `count` (a cycle, import.meta.url, a builtin, a CommonJS package) and `esm` (a package require cannot load). */
+/**
+ * A dist/ of two commands: `count` (a cycle, import.meta.url, a builtin, a CommonJS package imported
+ * and another loaded with createRequire) and `esm` (a package require cannot load).
+ */
 function makeDist(root: string): string {
   const dist = path.join(root, "dist");
   write(path.join(root, "node_modules/cjs-pkg/package.json"), JSON.stringify({ name: "cjs-pkg", main: "index.js" }));
   write(path.join(root, "node_modules/cjs-pkg/index.js"), "exports.twice = (n) => 2 * n;\n");
+  write(path.join(root, "node_modules/loaded-pkg/package.json"), JSON.stringify({ name: "loaded-pkg", main: "main.js" }));
+  write(path.join(root, "node_modules/loaded-pkg/main.js"), "exports.where = __dirname;\n");
   write(path.join(root, "node_modules/esm-pkg/package.json"), JSON.stringify({ name: "esm-pkg", type: "module", exports: "./index.js" }));
   // Top-level await: no Node version can require it (those that require ES modules refuse async ones).
   write(path.join(root, "node_modules/esm-pkg/index.js"), "export const x = await Promise.resolve(1);\n");
@@ -34,6 +39,8 @@ function makeDist(root: string): string {
     'import { basename } from "node:path";',
     'import { twice } from "cjs-pkg";',
     'import { a, runs } from "../lib/a.js";',
+    'import { createRequire } from "node:module";',
+    'export const loaded = createRequire(import.meta.url)("loaded-pkg");',
     'export const here = import.meta.url;',
     'export const name = basename(new URL(import.meta.url).pathname);',
     'export function answer() { return twice(a()); }',
@@ -54,18 +61,23 @@ describe("the single-file build", () => {
   it("holds the commands whose packages require can load, only their modules, and CommonJS packages", () => {
     manifest = buildCliBundle(dist, { count: { module: "./count.js" }, esm: { module: "./esm.js" } });
     expect(manifest.commands).toEqual(["count"]);
-    expect(manifest.modules.map((m) => m.path)).toEqual(["../node_modules/cjs-pkg/index.js", "cli/count.js", "cli/program.js", "lib/a.js", "lib/b.js"]);
+    expect(manifest.modules.map((m) => m.path)).toEqual([
+      "../node_modules/cjs-pkg/index.js", "../node_modules/loaded-pkg/main.js", "cli/count.js", "cli/program.js", "lib/a.js", "lib/b.js",
+    ]);
     expect(readManifest(dist)).toEqual(manifest);
     expect(bundleIsCurrent(manifest, dist)).toBe(true);
   });
 
   it("runs modules once each, through cycles, with import.meta.url of their place in dist/", () => {
     const { load, saveCodeCache } = loadBundle(dist, manifest, cache);
-    const count = load("cli/count.js") as { here: string; name: string; answer: () => number; runs: number };
+    const count = load("cli/count.js") as { here: string; name: string; answer: () => number; runs: number; loaded: { where: string } };
     expect(count.answer()).toBe(42);
     expect(count.here).toBe(pathToFileURL(path.join(dist, "cli/count.js")).href);
     expect(count.name).toBe("count.js");
     expect(count.runs).toBe(1);
+    // The package's copy in the script, with __dirname where its files are.
+    expect(count.loaded).toBe(load("../node_modules/loaded-pkg/main.js"));
+    expect(count.loaded.where).toBe(path.join(path.dirname(dist), "node_modules/loaded-pkg"));
     expect(load("cli/count.js")).toBe(count);
     expect(() => load("cli/esm.js")).toThrow(/no module cli\/esm.js/);
     saveCodeCache();

@@ -5,18 +5,26 @@
  */
 import { bundleIsCurrent, distDirOf, loadBundle, NO_BUNDLE_ENV, readManifest } from "./cli-bundle.js";
 
+type Program = typeof import("./program.js");
+
 const invoked = process.argv[2];
 const dist = distDirOf(import.meta.url);
 const noBundle = (process.env[NO_BUNDLE_ENV] ?? "") !== "" && process.env[NO_BUNDLE_ENV] !== "0";
 const manifest = noBundle ? null : readManifest(dist);
 const holdsCommand = invoked === "--version" || invoked === "-V" || (invoked !== undefined && manifest?.commands.includes(invoked) === true);
 
+let bundled: { program: Program; saveCodeCache: () => void } | null = null;
 if (manifest !== null && holdsCommand && bundleIsCurrent(manifest, dist)) {
-  const { load, saveCodeCache } = loadBundle(dist, manifest);
-  const { runCli } = load("cli/program.js") as typeof import("./program.js");
-  await runCli();
-  saveCodeCache();
+  try {
+    const { load, saveCodeCache } = loadBundle(dist, manifest);
+    bundled = { program: load("cli/program.js") as Program, saveCodeCache };
+  } catch {
+    // A damaged or half-copied build: the modules are the source of truth, and they are current.
+  }
+}
+if (bundled !== null) {
+  await bundled.program.runCli();
+  bundled.saveCodeCache();
 } else {
-  const { runCli } = await import("./program.js");
-  await runCli();
+  await (await import("./program.js")).runCli();
 }

@@ -130,6 +130,8 @@ export interface PairedCommand {
   label: string;
   /** Arguments to Node (the script first). */
   args: string[];
+  /** Variables added to the environment of this command only. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface PairedTimes {
@@ -152,7 +154,8 @@ export const best = (xs: number[]): number => Math.min(...xs);
 export async function measurePaired(ctx: BenchContext, commands: PairedCommand[], rounds: number, env?: NodeJS.ProcessEnv): Promise<PairedTimes[]> {
   const out = commands.map((c) => ({ label: c.label, wall: [] as number[], cpu: [] as number[] }));
   const run = async (i: number) => {
-    const r = await timeProcess(process.execPath, commands[i].args, { timeoutMs: ctx.timeoutMs, cwd: ctx.repoRoot, cpu: true, env });
+    const own = commands[i].env === undefined ? env : { ...(env ?? process.env), ...commands[i].env };
+    const r = await timeProcess(process.execPath, commands[i].args, { timeoutMs: ctx.timeoutMs, cwd: ctx.repoRoot, cpu: true, env: own });
     if (r.exitCode !== 0 || r.cpuSeconds === null) throw new Error(`${commands[i].label} exited ${r.exitCode}: ${r.stderr.trim() || r.spawnError || "no CPU report"}`);
     return r;
   };

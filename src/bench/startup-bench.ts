@@ -18,6 +18,7 @@ import { best, fmtCount, measurePaired, PAIRED_COLUMNS, pairedRows, type BenchCo
 import { cachedTrace } from "./query-bench.js";
 import { Trace } from "../trace/trace.js";
 import { openRecording } from "../bundle/open.js";
+import { NO_BUNDLE_ENV } from "../cli/cli-bundle.js";
 
 /** The demo's question, as README and `ttd demo` ask it. */
 const QUESTION = "ksIdleThread->tcbArch.tcbContext.registers[Error]";
@@ -37,16 +38,18 @@ async function runStartupBench(ctx: BenchContext): Promise<BenchTable[]> {
     const rec = openRecording(demo, { cacheDir: cache });
     const demoSteps = rec.trace.steps;
     rec.close();
+    const whyArgs = [cli, "why-write", QUESTION, "--trace", demo, "--at", "fault", "--chain"];
     const commands: PairedCommand[] = [
       { label: "node -e 0 (Node itself)", args: ["-e", "0"] },
       { label: "ttd --version (no command)", args: [cli, "--version"] },
-      { label: "ttd why-write --chain, demo", args: [cli, "why-write", QUESTION, "--trace", demo, "--at", "fault", "--chain"] },
+      { label: "ttd why-write --chain, demo", args: whyArgs },
+      { label: "the same from the modules (TTD_NO_BUNDLE=1)", args: whyArgs, env: { [NO_BUNDLE_ENV]: "1" } },
       { label: "ttd explain, demo", args: [cli, "explain", demo] },
       { label: `ttd info, demo (${fmtCount(demoSteps)} steps)`, args: [cli, "info", demo] },
       { label: `ttd info, ${ctx.traceGuest.image} (${fmtCount(longSteps)} steps)`, args: [cli, "info", long.path] },
     ];
     const times = await measurePaired(ctx, commands, rounds, { ...process.env, TTD_CACHE_DIR: cache });
-    const [node, , why, , infoDemo, infoLong] = times;
+    const [node, , why, whyModules, , infoDemo, infoLong] = times;
     const whyRatio = best(why.cpu) / best(node.cpu);
     const wallRatio = best(why.wall) / best(node.wall);
     return [
@@ -56,6 +59,7 @@ async function runStartupBench(ctx: BenchContext): Promise<BenchTable[]> {
         rows: pairedRows(times, node),
         notes: [
           `why-write --chain on the demo: ${whyRatio.toFixed(2)}x node -e 0 in CPU, ${wallRatio.toFixed(2)}x in wall time (target <= ${TARGET_RATIO}x): ${whyRatio <= TARGET_RATIO ? "ok" : "MISSED"}.`,
+          `The single-file build (src/cli/cli-bundle.ts) takes why-write from ${(1000 * best(whyModules.cpu)).toFixed(0)} ms of CPU to ${(1000 * best(why.cpu)).toFixed(0)} ms.`,
           `ttd info on ${fmtCount(longSteps)} steps takes ${(best(infoLong.cpu) / best(infoDemo.cpu)).toFixed(2)}x the CPU of the demo's ${fmtCount(demoSteps)} (flat: about 1x).`,
           `${rounds} rounds after one uncounted run of each; question: ${QUESTION} --at fault.`,
           `Load average when the section started: ${load.toFixed(2)} on ${os.cpus().length} CPUs.`,

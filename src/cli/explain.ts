@@ -4,6 +4,7 @@ import { openForQuery, parseAtStep, SYMBOLS_OPTION_HELP } from "./open-recording
 import { parsePositiveInt, UsageError } from "./errors.js";
 import { explain, ExplainError } from "../query/explain.js";
 import { explanationJson, renderExplanation } from "../query/explain-render.js";
+import { symbolsJson } from "../query/render.js";
 
 export function registerExplain(program: Command): void {
   program
@@ -43,7 +44,7 @@ fault and no --at).`,
           if (err instanceof ExplainError) throw new UsageError(`${traceArg ?? "the latest recording"}: ${err.message}`);
           throw err;
         }
-        if (opts.json) process.stdout.write(JSON.stringify(explanationJson(e)) + "\n");
+        if (opts.json) process.stdout.write(JSON.stringify({ ...explanationJson(e), ...symbolsJson(ctx) }) + "\n");
         else process.stdout.write(renderExplanation(e, ctx) + "\n");
       } finally {
         recording.close();

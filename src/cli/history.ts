@@ -5,6 +5,7 @@ import { parsePositiveInt, UsageError } from "./errors.js";
 import { parseStepOption } from "./step-option.js";
 import { LocationError, resolveLocation } from "../query/location.js";
 import { DEFAULT_HISTORY_LIMIT, HistoryError, history, historyJson, renderHistory } from "../query/history.js";
+import { symbolsJson } from "../query/render.js";
 
 export function registerHistory(program: Command): void {
   program
@@ -64,7 +65,7 @@ For the last change of a register, use why-write:
           if (err instanceof HistoryError || err.name === "TraceError") throw new UsageError(`${location}: ${err.message}`);
           throw e;
         }
-        if (opts.json) process.stdout.write(JSON.stringify(historyJson(answer)) + "\n");
+        if (opts.json) process.stdout.write(JSON.stringify({ ...historyJson(answer), ...symbolsJson(ctx) }) + "\n");
         else process.stdout.write(renderHistory(answer, ctx) + "\n");
       } finally {
         recording.close();

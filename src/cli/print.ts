@@ -4,6 +4,7 @@ import { openForQuery, parseAtStep, SYMBOLS_OPTION_HELP } from "./open-recording
 import { UsageError } from "./errors.js";
 import { hex } from "../query/context.js";
 import { stepEvalContext } from "../query/location.js";
+import { symbolsJson } from "../query/render.js";
 import { ExpressionEvaluator } from "../symbols/expr-eval.js";
 import { ExpressionError } from "../symbols/expr-error.js";
 import { formatValue } from "../symbols/format.js";
@@ -21,7 +22,7 @@ export function registerPrint(program: Command): void {
     .option("--symbols <file>", SYMBOLS_OPTION_HELP)
     .option("--at <step>", "the state before this step: a number, 'start', 'fault' (the first faulting instruction) or 'end'", "end")
     .option("--hex", "integers in hexadecimal")
-    .option("--json", "print one JSON object: expression, step, type, address (or register), size, value, bytes")
+    .option("--json", "print one JSON object: expression, step, type, address (or register), size, value, bytes, error, symbolsNote, symbolsProblem")
     .addHelpText(
       "after",
       `
@@ -60,7 +61,7 @@ Examples:
           const bytes = r.bytes !== undefined ? Buffer.from(r.bytes).toString("hex") : null;
           process.stdout.write(JSON.stringify({
             expression, step: at, type: typeName(r.type), address: r.address !== undefined ? hex(r.address) : null,
-            register: r.register?.name ?? null, size: r.size, value: text, bytes, error: r.readError ?? null,
+            register: r.register?.name ?? null, size: r.size, value: text, bytes, error: r.readError ?? null, ...symbolsJson(ctx),
           }) + "\n");
           return;
         }

@@ -4,7 +4,7 @@ import { openForQuery, parseAtStep, SYMBOLS_OPTION_HELP } from "./open-recording
 import { parsePositiveInt, UsageError } from "./errors.js";
 import { LocationError, resolveLocation } from "../query/location.js";
 import { whyWrite } from "../query/why-write.js";
-import { codePlace, renderWhyWrite, whyWriteJson } from "../query/render.js";
+import { codePlace, renderWhyWrite, symbolsJson, whyWriteJson } from "../query/render.js";
 import { hex } from "../query/context.js";
 
 export function registerWhyWrite(program: Command): void {
@@ -58,7 +58,7 @@ Examples:
           return;
         }
         const answer = whyWrite(ctx, loc, at, { chain: opts.chain === true, depth, callPath: true });
-        if (opts.json) process.stdout.write(JSON.stringify(whyWriteJson(answer)) + "\n");
+        if (opts.json) process.stdout.write(JSON.stringify({ ...whyWriteJson(answer), ...symbolsJson(ctx) }) + "\n");
         else process.stdout.write(renderWhyWrite(answer, ctx) + "\n");
       } finally {
         recording.close();
@@ -76,14 +76,14 @@ function printRegisterAnswer(ctx: import("../query/context.js").QueryContext, re
   const variable = expression.trim().startsWith("$") ? null : expression.trim();
   const head = variable !== null ? [`${variable} is in register ${register} at step ${at}`] : [];
   if (change === null) {
-    if (json) process.stdout.write(JSON.stringify({ register, expression, step: at, value: hex(value), change: null }) + "\n");
+    if (json) process.stdout.write(JSON.stringify({ register, expression, step: at, value: hex(value), change: null, ...symbolsJson(ctx) }) + "\n");
     else process.stdout.write([...head, `$${register} = ${hex(value)} at step ${at}; it has not changed since the trace began.`].join("\n") + "\n");
     return;
   }
   const rec = ctx.trace.describeStep(change.step);
   const code = ctx.describeCode(rec?.regs.eip ?? 0, rec?.bytes);
   if (json) {
-    process.stdout.write(JSON.stringify({ register, expression, step: at, value: hex(value), change: { step: change.step, kind: rec?.kind ?? null, before: hex(change.before), after: hex(change.after), eip: hex(code.eip), function: code.function, file: code.file, line: code.line, disasm: code.disasm } }) + "\n");
+    process.stdout.write(JSON.stringify({ register, expression, step: at, value: hex(value), change: { step: change.step, kind: rec?.kind ?? null, before: hex(change.before), after: hex(change.after), eip: hex(code.eip), function: code.function, file: code.file, line: code.line, disasm: code.disasm }, ...symbolsJson(ctx) }) + "\n");
     return;
   }
   const lines = [

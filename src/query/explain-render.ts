@@ -39,7 +39,7 @@ export function renderExplanation(e: Explanation, symbols: SymbolsRemarks): stri
 }
 
 /** The stable JSON shape of an explanation (documented in docs/queries.md). */
-export function explanationJson(e: Explanation): unknown {
+export function explanationJson(e: Explanation): Record<string, unknown> {
   const code = (c: CodeRef | null) => (c === null ? null : { eip: hex(c.eip), function: c.function, symbol: c.symbol, file: c.file, line: c.line, disasm: c.disasm });
   return {
     step: e.step,

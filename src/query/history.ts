@@ -125,7 +125,7 @@ export function renderHistory(a: HistoryAnswer, symbols: SymbolsRemarks): string
 }
 
 /** The stable JSON shape of a history answer (documented in docs/queries.md); writes as why-write's. */
-export function historyJson(a: HistoryAnswer): unknown {
+export function historyJson(a: HistoryAnswer): Record<string, unknown> {
   // The location and each write are serialised by why-write's own code, so the shapes cannot drift.
   const shared = whyWriteJson({ location: a.location, atStep: a.to, value: a.after, writes: a.writes, neverWritten: [], chain: [], callPath: null }) as { location: unknown; writes: unknown[] };
   return {

@@ -75,6 +75,14 @@ export function symbolsRemarkLines(s: SymbolsRemarks): string[] {
   ];
 }
 
+/**
+ * The same remarks in a `--json` answer: `symbolsNote` (a System.map or vmlinux slid to where KASLR
+ * moved the kernel) and `symbolsProblem` (why there are no source lines), each null when there is none.
+ */
+export function symbolsJson(s: SymbolsRemarks): { symbolsNote: string | null; symbolsProblem: string | null } {
+  return { symbolsNote: s.symbolsNote, symbolsProblem: s.symbolsProblem };
+}
+
 export function renderWhyWrite(a: WhyWriteAnswer, symbols: SymbolsRemarks): string {
   const out: string[] = [];
   const loc = a.location;
@@ -153,7 +161,7 @@ export function renderChain(chain: ChainLink[]): string[] {
 }
 
 /** The stable JSON shape of a why-write answer (documented in docs/queries.md). */
-export function whyWriteJson(a: WhyWriteAnswer): unknown {
+export function whyWriteJson(a: WhyWriteAnswer): Record<string, unknown> {
   const code = (c: CodeRef | null) => (c === null ? null : { eip: hex(c.eip), function: c.function, symbol: c.symbol, file: c.file, line: c.line, disasm: c.disasm });
   return {
     location: { address: hex(a.location.address), size: a.location.size, expression: a.location.expression, name: a.location.name },

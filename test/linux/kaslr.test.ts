@@ -70,8 +70,9 @@ describe.skipIf(!ready)("a Linux boot recorded with KASLR: symbols slid to where
     expect(slide).toBeGreaterThan(0);
     const h = ttd(["history", "jiffies", "--trace", trace, "--json"], { timeoutMs: 600_000 });
     expect(h.status, h.stderr).toBe(0);
-    const hist = JSON.parse(h.stdout) as { location: { address: string }; writes: { step: number; eip: string; symbol: string | null }[] };
+    const hist = JSON.parse(h.stdout) as { location: { address: string }; writes: { step: number; eip: string; symbol: string | null }[]; symbolsNote: string | null };
     expect(hist.location.address).toBe(`0x${(map.get("jiffies")! + slide).toString(16)}`);
+    expect(hist.symbolsNote).toBe(`the kernel was moved by KASLR by +0x${slide.toString(16)}; symbols slid`);
     const ticks = hist.writes.filter((w) => w.symbol?.startsWith("do_timer+") === true);
     expect(ticks.length).toBeGreaterThanOrEqual(2);
     // The instruction ran at do_timer's slid address, and is named from the unslid map's do_timer.
@@ -117,7 +118,10 @@ describe.skipIf(!ready)("a Linux boot recorded with KASLR: symbols slid to where
       expect(slide).toBeGreaterThan(0);
       const p = ttd(["print", "jiffies", "--trace", trace, "--symbols", vmlinux(), "--json"], { timeoutMs: 900_000 });
       expect(p.status, p.stderr).toBe(0);
-      expect(JSON.parse(p.stdout)).toMatchObject({ type: "volatile long unsigned int", address: `0x${(map.get("jiffies")! + slide).toString(16)}`, size: 4 });
+      expect(JSON.parse(p.stdout)).toMatchObject({
+        type: "volatile long unsigned int", address: `0x${(map.get("jiffies")! + slide).toString(16)}`, size: 4,
+        symbolsNote: `the kernel was moved by KASLR by +0x${slide.toString(16)}; symbols slid`,
+      });
       const c = ttd(["print", "init_task.comm", "--trace", trace, "--symbols", vmlinux(), "--json"], { timeoutMs: 600_000 });
       expect(JSON.parse(c.stdout)).toMatchObject({ type: "char[16]", value: '"swapper/0"' });
       const h = ttd(["history", "jiffies", "--trace", trace, "--symbols", vmlinux(), "--json"], { timeoutMs: 600_000 });

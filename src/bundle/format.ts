@@ -89,7 +89,12 @@ export interface Manifest {
   note: string | null;
   recording: RecordingMeta;
   trace: { entry: string };
-  elf: { entry: string; name: string };
+  /**
+   * `note`: what answers say once about these symbols, when the recording's symbols were slid to where
+   * KASLR moved a Linux kernel (the ELF made from its System.map, already at those addresses). Added
+   * after version 1 was fixed: older readers ignore it, losing only the note.
+   */
+  elf: { entry: string; name: string; note?: string };
   sources: { files: SourceRecord[]; missing: string[] };
   bookmarks: Bookmark[];
   entries: ManifestEntry[];
@@ -345,7 +350,11 @@ export function parseManifest(file: string, json: string, header: Header, limits
     note: f.nullableString(m.note, "'note'", 1 << 20),
     recording,
     trace: { entry: ref(trace.entry, "'trace.entry'", "trace") },
-    elf: { entry: ref(elf.entry, "'elf.entry'", "elf"), name: f.string(elf.name, "'elf.name'", 1024) },
+    elf: {
+      entry: ref(elf.entry, "'elf.entry'", "elf"),
+      name: f.string(elf.name, "'elf.name'", 1024),
+      ...(elf.note !== undefined && elf.note !== null ? { note: f.string(elf.note, "'elf.note'", 1024) } : {}),
+    },
     sources: { files, missing },
     bookmarks: f.array(m.bookmarks, "'bookmarks'", 100_000).map((v, i) => parseBookmark(f, v, `'bookmarks[${i}]`)),
     entries,

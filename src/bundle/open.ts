@@ -24,7 +24,7 @@ import { BundleReader, looksLikeBundle } from "./reader.js";
 import { BundleSources, DiskSources, lineTableMd5s, withAncestors, type DiskSearch, type SourceProvider } from "./sources.js";
 import { rewriteQemuArgs } from "../cli/qemu-options.js";
 import { looksLikeSystemMap, parseSystemMap, systemMapElf, type MapSymbol } from "../symbols/system-map.js";
-import { checkSystemMap, kernelSlideNote, NO_RAM, slideMapSymbols, systemMapCandidates, type RecordedRam } from "../symbols/linux-system-map.js";
+import { checkSystemMap, kernelSlideNote, slideMapSymbols, systemMapCandidates, type RecordedRam } from "../symbols/linux-system-map.js";
 import { isLinuxBzImage } from "../machine/linux-boot.js";
 import { checkVmlinux } from "../symbols/linux-vmlinux.js";
 
@@ -244,6 +244,30 @@ function recordedKernelDirs(tracePath: string, commandLine: string[], imageName:
   return dirs;
 }
 
+/** The recorded RAM at the last step, replayed when first read: for checking a System.map or vmlinux against the kernel it ran. */
+function recordedRam(trace: Trace): RecordedRam {
+  // Asked again at every read: the replay's memory is reused by later seeks to other steps.
+  const lastRam = (): Uint8Array | null => {
+    try {
+      return trace.stateAt(trace.steps).machine.mem.u8;
+    } catch {
+      return null;
+    }
+  };
+  return {
+    read(address, size) {
+      const m = lastRam();
+      return m === null || address < 0 || address + size > m.length ? null : m.slice(address, address + size);
+    },
+    *find(bytes) {
+      const m = lastRam();
+      if (m === null) return;
+      const hay = Buffer.from(m.buffer, m.byteOffset, m.length);
+      for (let at = hay.indexOf(bytes); at >= 0; at = hay.indexOf(bytes, at + 1)) yield at;
+    },
+  };
+}
+
 function openTrace(path: string, options: OpenOptions): Recording {
   const cwd = options.cwd ?? process.cwd();
   const trace = Trace.open(path, { verify: options.verify });
@@ -252,26 +276,7 @@ function openTrace(path: string, options: OpenOptions): Recording {
     let image: RecordingImage;
     const recorded = trace.image();
     const kernelDirs = [...new Set(recordedKernelDirs(path, info.commandLine, info.image.name || recorded.name, cwd))];
-    // The recorded RAM at the last step, for checking a System.map against the kernel it ran.
-    const lastRam = (): Uint8Array | null => {
-      try {
-        return trace.stateAt(trace.steps).machine.mem.u8;
-      } catch {
-        return null;
-      }
-    };
-    const ram: RecordedRam = {
-      read(address, size) {
-        const mem = lastRam();
-        return mem === null || address < 0 || address + size > mem.length ? null : mem.slice(address, address + size);
-      },
-      *find(bytes) {
-        const mem = lastRam();
-        if (mem === null) return;
-        const hay = Buffer.from(mem.buffer, mem.byteOffset, mem.length);
-        for (let at = hay.indexOf(bytes); at >= 0; at = hay.indexOf(bytes, at + 1)) yield at;
-      },
-    };
+    const ram = recordedRam(trace);
     let mapProblem: string | null = null;
     if (options.symbols !== undefined) {
       image = readSymbolsOption(options.symbols, recorded, ram);
@@ -378,12 +383,12 @@ function openBundle(path: string, options: OpenOptions): Recording {
   try {
     let image: RecordingImage;
     if (options.symbols !== undefined) {
-      image = readSymbolsOption(options.symbols, null, NO_RAM);
+      image = readSymbolsOption(options.symbols, trace.image(), recordedRam(trace));
     } else if (options.elf !== undefined) {
       image = readElfOption(options.elf);
     } else {
       const data = new Uint8Array(readFileSync(local(m.elf.entry)));
-      image = { name: m.elf.name, sha256: sha256Hex(data), data, from: `${path}:${m.elf.entry}` };
+      image = { name: m.elf.name, sha256: sha256Hex(data), data, from: `${path}:${m.elf.entry}`, note: m.elf.note };
     }
     const { symbols, problem } = loadSymbols(image.elf ?? image.data, image.from, image.path !== undefined ? image.sha256 : undefined, image.slide);
     const sources = new BundleSources(filesDir, m.sources.files, m.sources.missing, lineTableMd5s(symbols));
@@ -403,7 +408,7 @@ function openBundle(path: string, options: OpenOptions): Recording {
       image,
       symbols,
       symbolsProblem: problem,
-      symbolsNote: null,
+      symbolsNote: symbols === null ? null : image.note ?? null,
       sources,
       bundle,
       bookmarks: () => [...current()],

@@ -116,7 +116,7 @@ export function packRecording(rec: Recording, dest: string, options: PackOptions
     }
     const written = writeBundle(dest, {
       traceFile: snapshot,
-      elf: { name: rec.image.name, data: rec.image.data },
+      elf: { name: rec.image.name, data: rec.image.data, ...(rec.symbolsNote !== null ? { note: rec.symbolsNote } : {}) },
       sources,
       missing,
       recording: recordingMeta(rec),

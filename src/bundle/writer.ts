@@ -16,7 +16,7 @@ import { BundleReader } from "./reader.js";
 export interface BundleParts {
   /** A self-contained SQLite trace file (no -wal beside it). */
   traceFile: string;
-  elf: { name: string; data: Uint8Array };
+  elf: { name: string; data: Uint8Array; note?: string };
   /** Source texts by the path the line tables name. */
   sources: { path: string; data: Uint8Array }[];
   /** Paths the line tables name whose text was not found. */
@@ -132,7 +132,7 @@ export function writeBundle(dest: string, parts: BundleParts): WrittenBundle {
       note: parts.note,
       recording: parts.recording,
       trace: { entry: TRACE_ENTRY },
-      elf: { entry: elfName, name: basename(parts.elf.name.replace(/\\/g, "/")) },
+      elf: { entry: elfName, name: basename(parts.elf.name.replace(/\\/g, "/")), ...(parts.elf.note !== undefined ? { note: parts.elf.note } : {}) },
       sources: { files, missing: parts.missing },
       bookmarks: parts.bookmarks,
       entries,

@@ -220,3 +220,35 @@ describe("sources not found when packing", () => {
     }
   });
 });
+
+describe("the symbols note travels in the bundle", () => {
+  it("a recording whose symbols were slid by KASLR keeps saying so once packed; others say nothing", () => {
+    const repo = path.resolve(import.meta.dirname, "../..");
+    const dir = tmpDir();
+    const cache = tmpDir("ttd-bundle-cache-");
+    try {
+      const demo = openRecording(path.join(repo, "traces/idle-bug.ttdb"), { cacheDir: cache });
+      const note = "the kernel was moved by KASLR by +0x4000000; symbols slid";
+      try {
+        expect(demo.symbolsNote).toBeNull();
+        // The note a Linux recording opened with its System.map carries (bundle/open.ts systemMapImage).
+        packRecording({ ...demo, symbolsNote: note }, path.join(dir, "slid.ttdb"));
+        packRecording(demo, path.join(dir, "plain.ttdb"));
+      } finally {
+        demo.close();
+      }
+      for (const [name, expected] of [["slid.ttdb", note], ["plain.ttdb", null]] as const) {
+        const b = openRecording(path.join(dir, name), { cacheDir: cache });
+        try {
+          expect(b.symbolsNote).toBe(expected);
+          expect(b.bundle!.entries.some((e) => e.role === "elf")).toBe(true);
+        } finally {
+          b.close();
+        }
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(cache, { recursive: true, force: true });
+    }
+  });
+});

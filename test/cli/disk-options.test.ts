@@ -2,12 +2,12 @@
 // input gives one line naming the file or option and the problem, exit status 2, nothing written.
 import { describe, expect, it, beforeAll } from "vitest";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { driveSpecs, parseDrive } from "../../src/cli/disk-options.js";
 import { UsageError } from "../../src/cli/errors.js";
+import { testTmpDir } from "../tmp-dirs.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(here, "..", "..");
@@ -47,7 +47,7 @@ describe("--drive parsing", () => {
 describe("bad disk input on the command line", () => {
   let dir: string;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), "ttd-disk-opts-"));
+    dir = testTmpDir("ttd-disk-opts-");
     writeFileSync(join(dir, "odd.img"), new Uint8Array(1000));
     writeFileSync(join(dir, "empty.img"), new Uint8Array(0));
     mkdirSync(join(dir, "adir"));

@@ -2,11 +2,10 @@
 // power-off, and a recording of it says so in `ttd info`'s end-of-run line.
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildGuest, canBuild } from "../machine/firmware-guests.js";
+import { testTmpDir } from "../tmp-dirs.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI = join(resolve(here, "..", ".."), "dist", "cli", "main.js");
@@ -24,7 +23,7 @@ describe.skipIf(!canBuild)("power off from the command line", () => {
     expect(run.stdout).toContain("powering off\n");
     const summary = JSON.parse(run.stderr.trim().split("\n").pop()!);
     expect(summary.reason).toBe("power-off");
-    const trace = join(mkdtempSync(join(tmpdir(), "ttd-poweroff-")), "off.trace");
+    const trace = join(testTmpDir("ttd-poweroff-"), "off.trace");
     const rec = ttd("record", elf, "-o", trace);
     expect(rec.status, rec.stderr).toBe(0);
     const info = ttd("info", trace);

@@ -2,11 +2,11 @@
 // of bad input gives one line naming the file and the problem, with exit status 2.
 import { describe, expect, it, beforeAll } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync, readFileSync } from "node:fs";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WORKLOAD, WORKLOAD_EXIT_STATUS, workload } from "../guests.js";
+import { testTmpDir } from "../tmp-dirs.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(here, "..", "..");
@@ -36,7 +36,7 @@ function elfHeader(opts: { cls?: number; machine?: number; phnum?: number } = {}
 describe("ttd run", () => {
   let dir: string;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), "ttd-run-"));
+    dir = testTmpDir("ttd-run-");
   });
 
   it("runs workload-r10 to its exit with the guest's serial line and QEMU's exit status", () => {

@@ -4,10 +4,10 @@
  * compares against.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Machine, type RunResult } from "../../src/machine/machine.js";
+import { testTmpDir } from "../tmp-dirs.js";
 
 const here = new URL("./guests/", import.meta.url).pathname;
 const has = (tool: string) => spawnSync(tool, ["--version"], { stdio: "ignore" }).status === 0;
@@ -21,7 +21,7 @@ let dir = "";
 
 /** Builds guest `name` (a .c file in guests/firmware) and returns the ELF's path. */
 export function buildGuest(name: string): string {
-  if (dir === "") dir = mkdtempSync(join(tmpdir(), "ttd-firmware-"));
+  if (dir === "") dir = testTmpDir("ttd-firmware-");
   const src = join(here, "firmware");
   const start = join(dir, "start.o");
   execFileSync("clang", [...CFLAGS, "-c", "-o", start, join(src, "start.S")]);

@@ -1,11 +1,11 @@
 /** Shared fixtures for the query tests: guests, recording through the real CLI, opening traces. */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { openRecording, type Recording } from "../../src/bundle/open.js";
 import { QueryContext } from "../../src/query/context.js";
+import { testTmpDir } from "../tmp-dirs.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, "../..");
@@ -15,8 +15,9 @@ export const FIXTURES = path.join(here, "fixtures");
 export const kernel = (name: string) => path.join(REPO, "src/kernel/build", name);
 export const fixture = (name: string) => path.join(FIXTURES, name);
 
+/** A fresh temporary directory, removed when the test file has finished (see tmp-dirs.ts). */
 export function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), "ttd-query-test-"));
+  return testTmpDir("ttd-query-test-");
 }
 
 /**

@@ -1,6 +1,5 @@
 /** Shared fixtures for the trace tests: guest paths, temporary files, recording, the compiled CLI. */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -11,6 +10,7 @@ import { TraceStore } from "../../src/trace/store.js";
 import { writeDigests } from "../../src/trace/digest.js";
 import { deflateRawSync } from "node:zlib";
 import { assembleGuest, canAssembleGuests } from "../guests/assemble.js";
+import { testTmpDir } from "../tmp-dirs.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, "../..");
@@ -19,16 +19,9 @@ export const CLI = path.join(REPO, "dist/cli/main.js");
 
 export const kernel = (name: string) => path.join(KERNEL_DIR, name);
 
-const made: string[] = [];
-process.on("exit", () => {
-  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
-});
-
-/** A fresh temporary directory, removed when the test process exits. */
+/** A fresh temporary directory, removed when the test file has finished (see tmp-dirs.ts). */
 export function tmpDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), "ttd-trace-test-"));
-  made.push(d);
-  return d;
+  return testTmpDir("ttd-trace-test-");
 }
 
 export function readImage(p: string): Uint8Array {

@@ -226,10 +226,11 @@ export class Trace {
    * Every open checks the metadata, the kernel image's checksum and the table checksums (all of them
    * up to FULL_CHECK_MAX_BYTES, the small tables beyond). `verify: "quick"` adds SQLite's quick_check
    * (every page of the file readable); `"full"` SQLite's integrity check, every table checksum and
-   * every stored blob decoded (`ttd info --verify`). `true` means "quick".
+   * every stored blob decoded (`ttd info --verify`). `true` means "quick". `"copy"`: a copy whose bytes
+   * were checked against a checksum (see VerifyLevel), checked no further.
    */
-  static open(path: string, options: { verify?: boolean | "quick" | "full" } = {}): Trace {
-    const store = TraceStore.open(path, options.verify === "full" ? "full" : "open");
+  static open(path: string, options: { verify?: boolean | "quick" | "full" | "copy" } = {}): Trace {
+    const store = TraceStore.open(path, options.verify === "full" ? "full" : options.verify === "copy" ? "copy" : "open");
     try {
       if (options.verify === "quick" || options.verify === true) store.verify();
       if (options.verify === "full") store.verifyAll();

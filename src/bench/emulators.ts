@@ -50,23 +50,26 @@ export function parseTtdSteps(summary: string): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
-const ttd: Engine = {
-  id: "ttd",
-  label: "ttd run",
-  unavailable(ctx) {
-    const cli = path.join(ctx.repoRoot, "dist/cli/main.js");
-    return fs.existsSync(cli) ? null : `${path.relative(ctx.repoRoot, cli)} is not built (does \`ttd run\` exist yet?)`;
-  },
-  async run(ctx, elfPath) {
-    const cli = path.join(ctx.repoRoot, "dist/cli/main.js");
-    const r = await timeProcess(process.execPath, [cli, "run", elfPath], { timeoutMs: ctx.timeoutMs });
-    let error = failure(r, "ttd run");
-    if (!error && r.exitCode === 2) error = `ttd run refused the image: ${firstLine(r.stderr)}`;
-    const instructions = parseTtdSteps(r.stderr);
-    if (!error && instructions === null) error = `no step count in ttd run's summary: ${JSON.stringify(r.stderr.trim().slice(0, 200))}`;
-    return { seconds: r.seconds, instructions, serial: r.stdout, error };
-  },
-};
+/** `ttd run`, compiling hot code (the default) or, `interpret`, with `--interpret`. */
+function ttdEngine(interpret: boolean): Engine {
+  return {
+    id: interpret ? "ttd-interpret" : "ttd",
+    label: interpret ? "ttd run --interpret" : "ttd run",
+    unavailable(ctx) {
+      const cli = path.join(ctx.repoRoot, "dist/cli/main.js");
+      return fs.existsSync(cli) ? null : `${path.relative(ctx.repoRoot, cli)} is not built (does \`ttd run\` exist yet?)`;
+    },
+    async run(ctx, elfPath) {
+      const cli = path.join(ctx.repoRoot, "dist/cli/main.js");
+      const r = await timeProcess(process.execPath, [cli, "run", elfPath, ...(interpret ? ["--interpret"] : [])], { timeoutMs: ctx.timeoutMs });
+      let error = failure(r, "ttd run");
+      if (!error && r.exitCode === 2) error = `ttd run refused the image: ${firstLine(r.stderr)}`;
+      const instructions = parseTtdSteps(r.stderr);
+      if (!error && instructions === null) error = `no step count in ttd run's summary: ${JSON.stringify(r.stderr.trim().slice(0, 200))}`;
+      return { seconds: r.seconds, instructions, serial: r.stdout, error };
+    },
+  };
+}
 
 function v86(jit: boolean): Engine {
   const runner = path.join(path.dirname(fileURLToPath(import.meta.url)), "v86-runner.js");
@@ -102,7 +105,9 @@ const qemu: Engine = {
   },
 };
 
-export const ENGINES: Engine[] = [ttd, v86(false), v86(true), qemu];
+export const ENGINES: Engine[] = [ttdEngine(false), ttdEngine(true), v86(false), v86(true), qemu];
+/** The peers ttd's speed is given against. */
+const PEERS = ENGINES.filter((e) => !e.id.startsWith("ttd"));
 
 interface Measured {
   engine: Engine;
@@ -157,8 +162,8 @@ export const emulatorSection: BenchSection = {
       notes: [],
     };
     const summary: BenchTable = {
-      title: "ttd speed relative to its peers (ttd MIPS / peer MIPS; target: at least 1.00x v86 interpreter)",
-      columns: ["image", ...ENGINES.filter((e) => e.id !== "ttd").map((e) => `vs ${e.label}`)],
+      title: "ttd speed relative to its peers (ttd MIPS / peer MIPS; targets: 1.00x v86 JIT, 0.50x QEMU; --interpret 1.00x v86 interpreter)",
+      columns: ["image", ...PEERS.map((e) => `vs ${e.label}`), "--interpret vs v86 interpreter"],
       rows: [],
       notes: [],
     };
@@ -182,17 +187,20 @@ export const emulatorSection: BenchSection = {
         return n === null ? null : n / r.best.seconds / 1e6;
       };
       const ttdMips = mips(results[0]);
+      const of = (id: string) => results.find((r) => r.engine.id === id)!;
+      const interpretMips = mips(of("ttd-interpret"));
+      const v86InterpreterMips = mips(of("v86"));
       const ratios: string[] = [];
       for (const r of results) {
         if (!r.best) {
           const state = r.problem?.startsWith("unavailable") ? "unavailable" : "failed";
           main.rows.push([guest.image, `${r.engine.label} (${state}, see below)`, "", "", "", ""]);
           problems.add(`${r.engine.label}: ${r.problem}`);
-          if (r.engine.id !== "ttd") ratios.push("n/a");
+          if (!r.engine.id.startsWith("ttd")) ratios.push("n/a");
           continue;
         }
         const m = mips(r);
-        const ratio = r.engine.id === "ttd" || ttdMips === null || m === null ? null : ttdMips / m;
+        const ratio = r.engine.id.startsWith("ttd") || ttdMips === null || m === null ? null : ttdMips / m;
         if (r.best.instructions === null) borrowed = true;
         main.rows.push([
           guest.image,
@@ -200,15 +208,16 @@ export const emulatorSection: BenchSection = {
           fmtCount(r.best.instructions ?? reference),
           r.best.seconds.toFixed(3),
           m === null ? "n/a" : m.toFixed(1),
-          r.engine.id === "ttd" ? "" : fmtRatio(ratio),
+          r.engine.id.startsWith("ttd") ? "" : fmtRatio(ratio),
         ]);
-        if (r.engine.id !== "ttd") ratios.push(fmtRatio(ratio));
+        if (!r.engine.id.startsWith("ttd")) ratios.push(fmtRatio(ratio));
       }
-      summary.rows.push([guest.image, ...ratios]);
+      const interpretRatio = interpretMips === null || v86InterpreterMips === null ? null : interpretMips / v86InterpreterMips;
+      summary.rows.push([guest.image, ...ratios, fmtRatio(interpretRatio)]);
     }
     main.notes.push(
       "seconds: wall time of the whole process, spawn to exit (startup included); MIPS: millions of instructions per second.",
-      "ttd vs this: ttd's MIPS divided by this engine's (above 1.00x, ttd is faster).",
+      "ttd vs this: ttd run's MIPS divided by this engine's (above 1.00x, ttd is faster); ttd run --interpret is ttd with block compilation off.",
     );
     if (borrowed) main.notes.push("* QEMU does not count instructions; it is credited with ttd's (else v86's) count for the same guest, and its time includes SeaBIOS.");
     for (const p of problems) main.notes.push(`! ${p}`);

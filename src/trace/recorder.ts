@@ -144,10 +144,10 @@ class RecordingObserver implements CpuObserver {
   readonly events = new GrowFloat64(1024);
   readonly serial = new GrowFloat64(1024);
   readonly inputs = new GrowFloat64(64);
-  /** Lets compiled code skip writes already noted in full in the current segment (observer.ts). */
+  /** Lets compiled code note writes to lines already listed in the current segment without a call (observer.ts). */
   readonly writeFilter: WriteFilter;
 
-  /** Memory writes the CPU made to RAM, those compiled code skipped included. */
+  /** Memory writes the CPU made to RAM, those compiled code noted itself included. */
   get writes(): number {
     return this.reported + this.writeFilter.state[2];
   }

@@ -33,8 +33,8 @@ const RAW_VERSIONS = 15;
 const DELTAS_PER_BASE = 15;
 /**
  * Pages whose base the writer holds (least recently stored dropped first). Bounds the writer's memory
- * (16 MiB) on guests that write all over RAM; a page without a held base is stored on its own and
- * becomes a base again.
+ * (32 MiB: each base and the last version stored against it) on guests that write all over RAM; a
+ * page without a held base is stored on its own and becomes a base again.
  */
 const MAX_BASES = 4096;
 
@@ -43,6 +43,13 @@ interface Base {
   step: number;
   bytes: Buffer;
   deltas: number;
+  /**
+   * The last version stored as a delta against this base, and its blob. A guest often leaves a page
+   * as it was at the previous keyframe (on probe-r300, 18% of the versions stored): the same bytes
+   * against the same base deflate to the same blob, so it is reused instead of compressed again.
+   */
+  last: Buffer | null;
+  lastBlob: Buffer | null;
 }
 
 /**
@@ -70,11 +77,19 @@ export class PageCompressor {
     // A delta is always tried: even a page rewritten whole with random data usually keeps runs of its
     // base's bytes, moved (an array sorted again), which deflate finds through the dictionary.
     if (base !== undefined && base.deltas < DELTAS_PER_BASE) {
+      if (base.last !== null && base.last.equals(bytes)) {
+        base.deltas++;
+        this.bases.set(page, base);
+        return base.lastBlob!;
+      }
       const z = deflateRawSync(bytes, { level: PAGE_LEVEL, dictionary: base.bytes });
       if (z.length < POOR_RATIO * PAGE_BYTES) {
         base.deltas++;
         this.bases.set(page, base);
-        return deltaBlob(base.step, z);
+        if (base.last === null) base.last = Buffer.from(bytes);
+        else base.last.set(bytes);
+        base.lastBlob = deltaBlob(base.step, z);
+        return base.lastBlob;
       }
     }
     const left = this.skip.get(page);
@@ -95,7 +110,7 @@ export class PageCompressor {
   /** A version stored on its own; it becomes the page's base. */
   private standalone(page: number, step: number, bytes: Uint8Array, tag: PageTag, z: Buffer | null): Buffer {
     if (this.bases.size >= MAX_BASES) this.bases.delete(this.bases.keys().next().value!);
-    this.bases.set(page, { step, bytes: Buffer.from(bytes), deltas: 0 });
+    this.bases.set(page, { step, bytes: Buffer.from(bytes), deltas: 0, last: null, lastBlob: null });
     const payload = z ?? bytes;
     const out = Buffer.allocUnsafe(1 + payload.length);
     out[0] = tag;

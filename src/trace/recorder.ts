@@ -25,6 +25,7 @@ import type { Batch, KeyframeData, KeyframeDiskSectors, TraceDisk, TraceEnd } fr
 import { SECTOR_BYTES, type DiskImage } from "../machine/disk-image.js";
 import { openSink } from "./writer-sink.js";
 import { RECORDER_META, recorderMeta } from "./liveness.js";
+import { StateText } from "./state-text.js";
 
 export interface RecordOptions {
   /** The trace file to create (must not exist). */
@@ -379,9 +380,10 @@ export class Recorder {
     let seq = 0;
     let keyframes = 0;
     const pendingKeyframes: KeyframeData[] = [];
+    const stateText = new StateText();
     const takeKeyframe = (pages: Int32Array) => {
       const disks = diskSectors(machine.disks, keyframes === 0);
-      pendingKeyframes.push({ step: machine.cpu.steps, state: JSON.stringify(machine.saveState()), pages, data: copyPages(mem.u8, pages), disks });
+      pendingKeyframes.push({ step: machine.cpu.steps, state: stateText.text(machine.saveState()), pages, data: copyPages(mem.u8, pages), disks });
       keyframes++;
     };
     /** Index entries sent since the last commit (a line and its mask each; segment headers count too). */

@@ -6,6 +6,7 @@
 import type { CPU } from "./cpu.js";
 import type { MsrState } from "./msrs.js";
 import type { FpuStateData } from "./fpu-state.js";
+import { plainArray } from "../machine/plain-array.js";
 
 export interface CpuState {
   regs: number[];
@@ -41,7 +42,7 @@ export function saveCpuState(cpu: CPU): CpuState {
   const seg = [];
   for (let s = 0; s < 6; s++) seg.push({ sel: cpu.segSel[s], base: cpu.segBase[s], limit: cpu.segLimit[s], attr: cpu.segAttr[s] });
   return {
-    regs: Array.from(cpu.regs),
+    regs: plainArray(cpu.regs),
     eip: cpu.eip,
     eflags: cpu.getEflags(),
     seg,
@@ -54,7 +55,7 @@ export function saveCpuState(cpu: CPU): CpuState {
     idt: [cpu.idtBase, cpu.idtLimit],
     ldt: [cpu.ldtSel, cpu.ldtBase, cpu.ldtLimit],
     tr: [cpu.trSel, cpu.trBase, cpu.trLimit, cpu.trAttr],
-    dr: Array.from(cpu.dr),
+    dr: plainArray(cpu.dr),
     sysenter: [cpu.sysenterCs, cpu.sysenterEsp, cpu.sysenterEip],
     apicBase: cpu.apicBase,
     tscOffset: cpu.tscOffset,

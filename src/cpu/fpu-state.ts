@@ -12,6 +12,7 @@
  * Power-on values are FNINIT's / the reset values of the SDM's table 9-1: FCW 0x037F (everything
  * masked, 64-bit precision, round to nearest), FSW 0, all tags empty, MXCSR 0x1F80, XCR0 1.
  */
+import { plainArray } from "../machine/plain-array.js";
 
 /** Tag word value of one empty register; the full word of all-empty registers is 0xFFFF. */
 export const TAG_EMPTY = 3;
@@ -138,7 +139,7 @@ export class FpuState {
       fdp: this.fdp,
       fds: this.fds,
       fop: this.fop,
-      xmm: Array.from(this.xmm),
+      xmm: plainArray(this.xmm),
       mxcsr: this.mxcsr,
       xcr0: this.xcr0,
     };

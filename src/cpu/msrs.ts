@@ -11,6 +11,7 @@
  * are reserved.
  */
 import { MICROCODE_REVISION } from "./cpuid.js";
+import { plainArray } from "../machine/plain-array.js";
 
 export const MSR_PLATFORM_ID = 0x17;
 export const MSR_BIOS_SIGN_ID = 0x8b;
@@ -176,8 +177,8 @@ export class ModelSpecificRegisters {
     return {
       pat: [this.patLo, this.patHi],
       mtrrDefType: this.mtrrDefType,
-      mtrrFixed: Array.from(this.mtrrFixed),
-      mtrrVariable: Array.from(this.mtrrVariable),
+      mtrrFixed: plainArray(this.mtrrFixed),
+      mtrrVariable: plainArray(this.mtrrVariable),
       miscEnable: [this.miscLo, this.miscHi],
       biosSignId: [this.signLo, this.signHi],
     };

@@ -32,19 +32,20 @@ export const enum StepKind {
 }
 
 /**
- * What an observer has already noted of the writes of its current period, shared with compiled code so
- * that a write that would add nothing skips the call to onMemoryWrite (the recorder notes, per 64-byte
- * line of RAM, which 4-byte words were written in the current segment; a second write to the same
- * words changes nothing). A write may be skipped only when all of these hold: the line's stamp equals
- * `state[0]`, the step is below `state[1]`, the write lies in one line, and the line's mask already has
- * every word it touches. Each skipped write adds one to `state[2]`.
+ * What an observer notes of the writes of its current period, shared with compiled code so that most
+ * writes are noted without a call to onMemoryWrite (the recorder notes, per 64-byte line of RAM, which
+ * 4-byte words were written in the current segment). Compiled code notes a write itself only when all
+ * of these hold: the line's stamp equals `state[0]` (the observer listed the line in this period), the
+ * step is below `state[1]`, and the write lies in one line; it then ORs the words it touches into the
+ * line's mask and adds one to `state[2]`, exactly what onMemoryWrite would have done. Every other
+ * write is reported as usual.
  */
 export interface WriteFilter {
   /** Per 64-byte line of RAM: the stamp of the period in which `lineMask` was last set. */
   readonly lineStamp: Int32Array;
   /** Per line: the words written in that period (bit i = bytes 4i..4i+3 of the line). */
   readonly lineMask: Uint16Array;
-  /** [0] the current period's stamp, [1] the first step at which every write must be reported, [2] writes skipped. */
+  /** [0] the current period's stamp, [1] the first step at which every write must be reported, [2] writes noted by compiled code. */
   readonly state: Float64Array;
 }
 

@@ -26,6 +26,7 @@
  * supported: the registers stay at 0xfee00000 whatever the MSR says.
  */
 import type { AccessSize, InterruptSource, MmioDevice, StatefulDevice, TimedDevice } from "./bus.js";
+import { plainArray } from "./plain-array.js";
 
 export const APIC_DEFAULT_BASE = 0xfee00000;
 /** Size of the register page. */
@@ -522,8 +523,8 @@ export class LocalApic implements MmioDevice, InterruptSource, TimedDevice, Stat
   saveState(): LocalApicState {
     return {
       baseMsr: this.baseMsr >>> 0, id: this.id >>> 0, tpr: this.tpr, ldr: this.ldr >>> 0, dfr: this.dfr >>> 0,
-      svr: this.svr, irr: Array.from(this.irr), isr: Array.from(this.isr), tmr: Array.from(this.tmr), esr: this.esr,
-      esrPending: this.esrPending, icrLow: this.icrLow, icrHigh: this.icrHigh >>> 0, lvt: Array.from(this.lvt),
+      svr: this.svr, irr: plainArray(this.irr), isr: plainArray(this.isr), tmr: plainArray(this.tmr), esr: this.esr,
+      esrPending: this.esrPending, icrLow: this.icrLow, icrHigh: this.icrHigh >>> 0, lvt: plainArray(this.lvt),
       divideConfig: this.divideConfig, initialCount: this.initialCount, timerBaseTick: this.timerBaseTick,
       timerBaseCount: this.timerBaseCount, timerRunning: this.timerRunning, lastTick: this.lastTick,
     };

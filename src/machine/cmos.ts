@@ -22,6 +22,7 @@
 import type { AccessSize, PortDevice, StatefulDevice } from "./bus.js";
 import { TICKS_PER_SECOND } from "./bus.js";
 import type { PortBus } from "./port-bus.js";
+import { plainArray } from "./plain-array.js";
 
 const REG_SECONDS = 0x00;
 const REG_MINUTES = 0x02;
@@ -289,8 +290,8 @@ export class Cmos implements PortDevice, StatefulDevice {
 
   saveState(): CmosState {
     return {
-      index: this.index, nmiDisabled: this.nmiDisabled, bytes: Array.from(this.bytes), offsetSeconds: this.offsetSeconds,
-      extendedIndex: this.extendedIndex, extended: Array.from(this.extended),
+      index: this.index, nmiDisabled: this.nmiDisabled, bytes: plainArray(this.bytes), offsetSeconds: this.offsetSeconds,
+      extendedIndex: this.extendedIndex, extended: plainArray(this.extended),
     };
   }
 

@@ -19,6 +19,7 @@
  * are active high, as every entry the firmware describes.
  */
 import type { AccessSize, MmioDevice, StatefulDevice } from "./bus.js";
+import { plainArray } from "./plain-array.js";
 
 export const IOAPIC_BASE = 0xfec00000;
 export const IOAPIC_MMIO_SIZE = 0x1000;
@@ -180,7 +181,7 @@ export class IoApic implements MmioDevice, StatefulDevice {
   }
 
   saveState(): IoApicState {
-    return { id: this.id, select: this.select, low: Array.from(this.low), high: Array.from(this.high), irr: this.irr, levels: this.levels };
+    return { id: this.id, select: this.select, low: plainArray(this.low), high: plainArray(this.high), irr: this.irr, levels: this.levels };
   }
 
   loadState(state: unknown): void {

@@ -37,6 +37,11 @@ export class PciFunction {
   private readonly ioBars: IoBar[];
   /** Called after every configuration write (a device whose registers follow its configuration). */
   onWrite: (() => void) | null = null;
+  /**
+   * saveState()'s text until the next write: the recorder saves the state at every keyframe, and
+   * guests rarely touch configuration space once they have set it up.
+   */
+  private saved: string | null = null;
 
   constructor(spec: PciFunctionSpec) {
     this.name = spec.name;
@@ -72,6 +77,7 @@ export class PciFunction {
       const m = this.mask[o];
       this.config[o] = (this.config[o] & ~m) | ((value >>> (8 * i)) & m);
     }
+    this.saved = null;
     if (this.onWrite !== null) this.onWrite();
   }
 
@@ -81,11 +87,12 @@ export class PciFunction {
   }
 
   saveState(): string {
-    return Buffer.from(this.config).toString("hex");
+    return (this.saved ??= Buffer.from(this.config).toString("hex"));
   }
 
   loadState(state: unknown): void {
     if (typeof state !== "string" || !/^[0-9a-f]{512}$/.test(state)) throw new Error(`PCI function ${this.name}: state is malformed`);
     this.config.set(Buffer.from(state, "hex"));
+    this.saved = null;
   }
 }

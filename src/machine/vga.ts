@@ -18,6 +18,7 @@
  */
 import type { AccessSize, PortDevice, StatefulDevice } from "./bus.js";
 import type { PortBus } from "./port-bus.js";
+import { plainArray } from "./plain-array.js";
 
 export const TEXT_BUFFER = 0xb8000;
 export const TEXT_COLUMNS = 80;
@@ -199,10 +200,10 @@ export class Vga implements PortDevice, StatefulDevice {
   saveState(): VgaState {
     return {
       misc: this.misc, featureControl: this.featureControl, st01: this.st01,
-      crtcIndex: this.crtcIndex, crtc: [...this.crtc],
-      seqIndex: this.seqIndex, seq: [...this.seq],
-      gfxIndex: this.gfxIndex, gfx: [...this.gfx],
-      attrIndex: this.attrIndex, attrFlipFlop: this.attrFlipFlop, attr: [...this.attr],
+      crtcIndex: this.crtcIndex, crtc: plainArray(this.crtc),
+      seqIndex: this.seqIndex, seq: plainArray(this.seq),
+      gfxIndex: this.gfxIndex, gfx: plainArray(this.gfx),
+      attrIndex: this.attrIndex, attrFlipFlop: this.attrFlipFlop, attr: plainArray(this.attr),
     };
   }
 

@@ -25,6 +25,7 @@ import type { Batch, KeyframeData, KeyframeDiskSectors, TraceDisk, TraceEnd } fr
 import { SECTOR_BYTES, type DiskImage } from "../machine/disk-image.js";
 import { openSink } from "./writer-sink.js";
 import { RECORDER_META, recorderMeta } from "./liveness.js";
+import { StateText } from "./state-text.js";
 
 export interface RecordOptions {
   /** The trace file to create (must not exist). */
@@ -111,8 +112,12 @@ const COMMIT_INDEX_ENTRIES = 1 << 20;
 const SEND_STEPS = 1 << 21;
 /** Wall time between yields to the event loop (writer acknowledgements, Ctrl-C, progress). */
 const YIELD_MS = 100;
-/** Batch data the writer has not stored yet allowed before the machine waits for it. */
-const MAX_PENDING_BYTES = 8 << 20;
+/**
+ * Batch data the writer has not stored yet allowed before the machine waits for it. When the writer
+ * lags (a host busy with other work) the queue stays full, so this adds to the recorder's peak memory:
+ * probe-r1000 peaked at 157-159 MiB with 8 MiB, 153-154 MiB with 4 MiB, in about the same time.
+ */
+const MAX_PENDING_BYTES = 4 << 20;
 
 /**
  * The observer. Kept as one small monomorphic class: the CPU calls onMemoryWrite from its hottest
@@ -144,10 +149,10 @@ class RecordingObserver implements CpuObserver {
   readonly events = new GrowFloat64(1024);
   readonly serial = new GrowFloat64(1024);
   readonly inputs = new GrowFloat64(64);
-  /** Lets compiled code skip writes already noted in full in the current segment (observer.ts). */
+  /** Lets compiled code note writes to lines already listed in the current segment without a call (observer.ts). */
   readonly writeFilter: WriteFilter;
 
-  /** Memory writes the CPU made to RAM, those compiled code skipped included. */
+  /** Memory writes the CPU made to RAM, those compiled code noted itself included. */
   get writes(): number {
     return this.reported + this.writeFilter.state[2];
   }
@@ -374,16 +379,26 @@ export class Recorder {
       ),
       inputs: opts.inputs !== undefined,
     };
-    const sink = await openSink(init, opts.threaded ?? true);
+    const opening = openSink(init, opts.threaded ?? true);
     const obs = new RecordingObserver(machine, mem.size, this.chunkSteps);
     let seq = 0;
     let keyframes = 0;
     const pendingKeyframes: KeyframeData[] = [];
+    const stateText = new StateText();
     const takeKeyframe = (pages: Int32Array) => {
       const disks = diskSectors(machine.disks, keyframes === 0);
-      pendingKeyframes.push({ step: machine.cpu.steps, state: JSON.stringify(machine.saveState()), pages, data: copyPages(mem.u8, pages), disks });
+      pendingKeyframes.push({ step: machine.cpu.steps, state: stateText.text(machine.saveState()), pages, data: copyPages(mem.u8, pages), disks });
       keyframes++;
     };
+    // The first keyframe (every page of RAM that is not all zeros) is taken while the writer starts on
+    // its thread: each took 30-100 ms, a tenth of recording a one-second run.
+    try {
+      takeKeyframe(nonZeroPages(mem.u8));
+    } catch (e) {
+      await opening.then((s) => s.abort(), () => {});
+      throw e;
+    }
+    const sink = await opening;
     /** Index entries sent since the last commit (a line and its mask each; segment headers count too). */
     let uncommittedEntries = 0;
     const flush = (commit: boolean) => {
@@ -418,7 +433,6 @@ export class Recorder {
     const prevObserver = cpu.observer, prevMmuObserver = cpu.mmu.observer;
     let result: RunResult;
     try {
-      takeKeyframe(nonZeroPages(mem.u8));
       flush(true);
       await sink.drain(0);
       opts.onCreated?.();

@@ -67,17 +67,19 @@ export function store32(m8: Uint8Array, p: number, v: number): void {
 }
 
 /**
- * Whether the observer's write filter says a write of `size` bytes at physical `p`, at step `steps`,
- * adds nothing to what it has noted (observer.ts WriteFilter); counts it if so. Small, so that V8
- * inlines it into the blocks that call it.
+ * Whether the observer's write filter takes a write of `size` bytes at physical `p`, at step `steps`,
+ * without a call (observer.ts WriteFilter): a write inside one line already listed in the filter's
+ * period, before the period's last step. Its words are added to the line's mask and it is counted.
+ * Small, so that V8 inlines it into the blocks that call it: most writes the recorder sees extend a
+ * line it listed a few steps before (a loop storing an array), and a call each cost the recording
+ * about as much as the block code itself.
  */
 export function writeNoted(f: WriteFilter, p: number, size: number, steps: number): boolean {
   const line = p >>> 6;
   const last = p + size - 1;
   const state = f.state;
   if (last >>> 6 !== line || f.lineStamp[line] !== state[0] || steps >= state[1]) return false;
-  const words = (2 << ((last >>> 2) & 15)) - (1 << ((p >>> 2) & 15));
-  if ((f.lineMask[line] & words) !== words) return false;
+  f.lineMask[line] |= (2 << ((last >>> 2) & 15)) - (1 << ((p >>> 2) & 15));
   state[2]++;
   return true;
 }

@@ -31,7 +31,7 @@ import { load32, observeWrite, slowModify, slowRead, slowWrite, store32, writeNo
 export type BlockFn = (c: CPU, r: Int32Array, e0: number) => void;
 
 /** Most instructions one block may hold (keeps compile time and code size bounded). */
-const MAX_INSTRUCTIONS = 48;
+export const MAX_INSTRUCTIONS = 48;
 
 /**
  * The CPU's arrays that block code reads directly (bound into each block when it is made, so a block's

@@ -1,4 +1,5 @@
 /** `ttd record`: run a kernel like `ttd run` and write a trace of every step. */
+import { RUN_COMPILE_THRESHOLD } from "../cpu/jit/block-cache.js";
 import type { Command } from "commander";
 import { existsSync, statSync } from "node:fs";
 import { hostname } from "node:os";
@@ -103,7 +104,7 @@ async function record(kernel: string, opts: RecordCliOptions): Promise<void> {
   const input = openInput(opts);
   const opened = openDisks(opts);
   try {
-    const { machine, image, cmdline } = machineForKernel(kernel, { memoryMiB, append: opts.cmdline, modules, compile: true, disks: opened.disks });
+    const { machine, image, cmdline } = machineForKernel(kernel, { memoryMiB, append: opts.cmdline, modules, compile: true, compileThreshold: RUN_COMPILE_THRESHOLD, disks: opened.disks });
     if (rtc !== null) machine.setRtcStart(rtc);
     const isDefault = opts.output === undefined;
     const lock = isDefault ? claimDefaultOutput(kernel) : claimNamedOutput(opts.output!, opts.force === true);

@@ -1,4 +1,5 @@
 /** `ttd run`: boot a kernel, stream its serial output, report why and when it stopped. */
+import { RUN_COMPILE_THRESHOLD } from "../cpu/jit/block-cache.js";
 import type { Command } from "commander";
 import { collect, machineForKernel, readModules } from "./load-kernel.js";
 import { parsePositiveInt } from "./errors.js";
@@ -80,7 +81,7 @@ async function run(kernel: string, opts: RunCliOptions): Promise<void> {
   const opened = openDisks(opts);
   let machine;
   try {
-    machine = machineForKernel(kernel, { memoryMiB, append: opts.cmdline, modules, compile: !opts.interpret, disks: opened.disks }).machine;
+    machine = machineForKernel(kernel, { memoryMiB, append: opts.cmdline, modules, compile: !opts.interpret, compileThreshold: RUN_COMPILE_THRESHOLD, disks: opened.disks }).machine;
   } catch (e) {
     opened.close();
     throw e;

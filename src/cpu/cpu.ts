@@ -11,7 +11,7 @@ import { ModelSpecificRegisters } from "./msrs.js";
 import { FpuState } from "./fpu-state.js";
 import { BLOCK_EXIT, CPU_FAULT, TripleFault } from "./fault.js";
 import { BlockCache } from "./jit/block-cache.js";
-import type { CompiledBlock } from "./jit/compile-block.js";
+import { MAX_INSTRUCTIONS, type CompiledBlock } from "./jit/compile-block.js";
 import { ATTR_CODE, ATTR_DB, ATTR_DC, ATTR_G, ATTR_PRESENT, ATTR_RW, ATTR_S, ARITH_FLAGS, CF, CR0_ET, CS, DS, ESP, FLAGS_FIXED_ONE, GP, IF, OF, PF, SF, SS, SS_FAULT, ZF, AF, DE, UD, TF, DB } from "./constants.js";
 import { computeAF, computeCF, computeOF, conditionOf, materializeFlags, PARITY, SIZE_MASK, SIZE_SIGN } from "./flags.js";
 import { StepKind, type CpuObserver } from "./observer.js";
@@ -306,7 +306,7 @@ export class CPU {
         } else {
           const phys = this.codeAddress();
           if (phys >= 0) {
-            block = blocks.lookup(phys, this.codeDefault32, this.stack32);
+            block = blocks.lookup(phys, this.codeDefault32, this.stack32, this.steps + MAX_INSTRUCTIONS <= stepLimit);
             if (last !== null && block !== null) {
               last.next = block;
               last.nextLin = lin;

@@ -315,9 +315,14 @@ function tsc(cpu: CPU): number {
 
 const CR4_TSD = 1 << 2;
 
-export function rdtsc(cpu: CPU): void {
+/** The value RDTSC reads; #GP(0) when CR4.TSD keeps it from CPL > 0 in protected mode. */
+export function readTsc(cpu: CPU): number {
   if ((cpu.cr4 & CR4_TSD) !== 0 && cpu.cpl !== 0 && (cpu.cr0 & CR0_PE) !== 0) cpu.gp(0);
-  const t = tsc(cpu);
+  return tsc(cpu);
+}
+
+export function rdtsc(cpu: CPU): void {
+  const t = readTsc(cpu);
   cpu.regs[EAX] = t % 4294967296 | 0;
   cpu.regs[EDX] = Math.floor(t / 4294967296) | 0;
 }

@@ -26,6 +26,25 @@ describe("compile threshold", () => {
     expect(eager.lookup(0x1000, true, true)).not.toBeNull();
   });
 
+  it("counts entries per address, and not at all where the caller cannot run a block", () => {
+    const mem = new Uint8Array(1 << 16);
+    mem.set([0x40, 0x40, 0xc3], 0x1000); // inc eax; inc eax; ret
+    const env = { tlb: new Int32Array(16), mem8: mem, mem32: new Int32Array(mem.buffer), segBase: new Int32Array(6), segFastRead: new Uint8Array(6), segFastWrite: new Uint8Array(6) };
+    const cache = new BlockCache(env, () => {}, 2);
+    // Entries at the block's other instructions do not heat its first one.
+    for (let i = 0; i < 5; i++) expect(cache.lookup(0x1001, true, true, false)).toBeNull();
+    expect(cache.lookup(0x1002, true, true)).toBeNull();
+    expect(cache.lookup(0x1002, true, true)).toBeNull();
+    expect(cache.lookup(0x1000, true, true)).toBeNull();
+    expect(cache.lookup(0x1000, true, true)).toBeNull();
+    expect(cache.lookup(0x1000, true, true, false)).toBeNull();
+    const block = cache.lookup(0x1000, true, true);
+    expect(block).not.toBeNull();
+    expect(cache.lookup(0x1000, true, true, false)).toBe(block);
+    expect(cache.lookup(0x1001, true, true, false)).toBeNull();
+    expect(cache.compiled).toBe(1);
+  });
+
   it("runs workload-r1 to the same states as compiling at once and as interpreting", () => {
     const image = new Uint8Array(readFileSync(workload("workload-r1.elf")));
     const machines = [

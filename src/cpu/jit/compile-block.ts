@@ -23,7 +23,7 @@ import type { CPU } from "../cpu.js";
 import { IF, TF } from "../constants.js";
 import { carryOf, cfOf, CONDITIONS } from "../flags.js";
 import { sseCopy128, sseLoad128, ssePxor, sseStore128 } from "../sse/compiled-moves.js";
-import { rdtsc } from "../system.js";
+import { readTsc } from "../system.js";
 import { BlockLocals, loadLocals, reloadLocals, storeLocals } from "./block-locals.js";
 import { emit } from "./emit-instruction.js";
 import { load32, observeWrite, slowModify, slowRead, slowWrite, store32, writeNoted } from "./inline-memory.js";
@@ -31,7 +31,7 @@ import { load32, observeWrite, slowModify, slowRead, slowWrite, store32, writeNo
 export type BlockFn = (c: CPU, r: Int32Array, e0: number) => void;
 
 /** Most instructions one block may hold (keeps compile time and code size bounded). */
-const MAX_INSTRUCTIONS = 48;
+export const MAX_INSTRUCTIONS = 48;
 
 /**
  * The CPU's arrays that block code reads directly (bound into each block when it is made, so a block's
@@ -176,7 +176,7 @@ const STORE = "/*store*/";
 const RELOAD = "/*reload*/";
 
 const HELPERS = {
-  shift, mul, imul1, div, idiv, imulTrunc, execute, rdtsc, cfOf, carryOf,
+  shift, mul, imul1, div, idiv, imulTrunc, execute, readTsc, cfOf, carryOf,
   ...Object.fromEntries(CONDITIONS.map((f, cc) => [`cc${cc}`, f])),
   load32, store32, slowRead, slowWrite, slowModify, observeWrite, writeNoted,
   sseLoad128, sseStore128, sseCopy128, ssePxor,

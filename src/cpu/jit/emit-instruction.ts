@@ -295,9 +295,11 @@ export function emit(l: BlockLocals, d: DecodedInstruction, stack32: boolean): E
     // ---- 0F xx ----
     case 0x11f:
       return { code: "" };
-    // RDTSC reads the virtual clock, c.steps included; #GP with CR4.TSD outside ring 0.
+    // RDTSC reads the virtual clock, c.steps included (sync() stores it); #GP with CR4.TSD outside
+    // ring 0. Only EAX and EDX change: no spill of the other locals, which delay loops would pay for
+    // on every iteration.
     case 0x131:
-      return { code: "rdtsc(c);", helper: true };
+      return { code: `${l.sync()} { const tsc = readTsc(c); ${l.set(2, 0, "tsc % 4294967296")} ${l.set(2, 2, "Math.floor(tsc / 4294967296)")} }` };
     // LFENCE, MFENCE, SFENCE (0F AE E8-FF, no prefix): nothing to order on this in-order CPU. The
     // other group 15 forms (FXSAVE, LDMXCSR, CLFLUSH...) run their table handlers in place.
     case 0x1ae:
